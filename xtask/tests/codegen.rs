@@ -1,0 +1,219 @@
+//! The generator, end to end: snapshots of its output, schema changes
+//! flowing into the types, and `--check` catching stale files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use xtask::codegen::{self, Layout, generate_module, naming_for};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn vendored_schema() -> String {
+    fs::read_to_string(workspace_root().join("schemas/gladly-webhook-schema.json")).unwrap()
+}
+
+/// Generates the module for a fixture under `tests/fixtures/`.
+fn generate_fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let text = fs::read_to_string(&path).unwrap();
+    generate_module(&format!("fixtures/{name}"), &text, &naming_for(name)).unwrap()
+}
+
+#[test]
+fn snapshot_vendored_webhook_schema() {
+    let text = vendored_schema();
+    let out = generate_module(
+        "schemas/gladly-webhook-schema.json",
+        &text,
+        &naming_for("gladly-webhook-schema.json"),
+    )
+    .unwrap();
+    insta::assert_snapshot!("webhook", out);
+}
+
+#[test]
+fn snapshot_fixture_enum() {
+    insta::assert_snapshot!("enum", generate_fixture("enum.json"));
+}
+
+#[test]
+fn snapshot_fixture_required_and_optional_fields() {
+    insta::assert_snapshot!("fields", generate_fixture("fields.json"));
+}
+
+#[test]
+fn snapshot_fixture_formats() {
+    insta::assert_snapshot!("formats", generate_fixture("formats.json"));
+}
+
+#[test]
+fn snapshot_fixture_nested_object() {
+    insta::assert_snapshot!("nested", generate_fixture("nested.json"));
+}
+
+#[test]
+fn snapshot_fixture_one_of() {
+    insta::assert_snapshot!("one_of", generate_fixture("one_of.json"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let text = vendored_schema();
+    let naming = naming_for("gladly-webhook-schema.json");
+    let first = generate_module("schemas/x.json", &text, &naming).unwrap();
+    for _ in 0..3 {
+        assert_eq!(generate_module("schemas/x.json", &text, &naming).unwrap(), first);
+    }
+}
+
+#[test]
+fn header_names_source_and_hash() {
+    let text = vendored_schema();
+    let out = generate_module(
+        "schemas/gladly-webhook-schema.json",
+        &text,
+        &naming_for("gladly-webhook-schema.json"),
+    )
+    .unwrap();
+    let first_line = out.lines().next().unwrap();
+    assert!(first_line.starts_with("// @generated"));
+    assert!(first_line.contains("schemas/gladly-webhook-schema.json"));
+    assert!(first_line.contains(&codegen::sha256_hex(&text)));
+    assert!(first_line.contains("Do not edit by hand"));
+}
+
+/// The proof that a schema change regenerates correctly: an added enum value
+/// and an added optional property appear in the output.
+#[test]
+fn schema_change_flows_into_types() {
+    let mut schema: serde_json::Value = serde_json::from_str(&vendored_schema()).unwrap();
+    schema["properties"]["events"]["items"]["enum"]
+        .as_array_mut()
+        .unwrap()
+        .push("CONVERSATION_REOPENED".into());
+    schema["properties"]["description"] =
+        serde_json::json!({"type": "string", "description": "What the subscription is for."});
+    let text = serde_json::to_string_pretty(&schema).unwrap();
+    let out = generate_module(
+        "schemas/gladly-webhook-schema.json",
+        &text,
+        &naming_for("gladly-webhook-schema.json"),
+    )
+    .unwrap();
+
+    assert!(out.contains("#[serde(rename = \"CONVERSATION_REOPENED\")]\n    ConversationReopened,"));
+    assert!(out.contains("Self::ConversationReopened => f.write_str(\"CONVERSATION_REOPENED\")"));
+    assert!(out.contains("pub const ALL: [Self; 11]"));
+    assert!(out.contains("pub description: ::std::option::Option<::std::string::String>,"));
+    // Renames and the secret conversion survive the change.
+    assert!(out.contains("pub struct Webhook {"));
+    assert!(out.contains("pub enum EventType {"));
+    assert!(out.contains("pub secret: ::std::option::Option<crate::Secret>,"));
+}
+
+#[test]
+fn invalid_json_is_an_error_naming_the_reason() {
+    let err = generate_module("schemas/bad.json", "{\"type\": ", &naming_for("bad.json"))
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("not valid JSON"), "{err:#}");
+}
+
+#[test]
+fn schema_typify_cannot_handle_is_an_error_not_a_panic() {
+    let text = r##"{"title": "Broken", "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/Missing"}}}"##;
+    let err = generate_module("schemas/broken.json", text, &naming_for("broken.json")).unwrap_err();
+    assert!(format!("{err:#}").contains("typify cannot generate types"), "{err:#}");
+}
+
+#[test]
+fn missing_secret_pointer_is_an_error() {
+    let text = r#"{"title": "Gladly Webhook", "type": "object", "properties": {}}"#;
+    let err = generate_module(
+        "schemas/gladly-webhook-schema.json",
+        text,
+        &naming_for("gladly-webhook-schema.json"),
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("/properties/secret"), "{err:#}");
+}
+
+/// A workspace in a temporary folder holding the vendored schema.
+fn temp_layout() -> (tempfile::TempDir, Layout) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("schemas")).unwrap();
+    fs::write(dir.path().join("schemas/gladly-webhook-schema.json"), vendored_schema()).unwrap();
+    let layout = Layout::of_workspace(dir.path());
+    (dir, layout)
+}
+
+#[test]
+fn check_passes_after_write_and_detects_stale_missing_and_orphan_files() {
+    let (_dir, layout) = temp_layout();
+    let err = codegen::check(&layout).unwrap_err().to_string();
+    assert!(err.contains("webhook.rs: missing"), "{err}");
+
+    let written = codegen::write(&layout).unwrap();
+    assert_eq!(written.len(), 2);
+    codegen::check(&layout).unwrap();
+    assert!(codegen::write(&layout).unwrap().is_empty(), "a second write changes nothing");
+
+    let webhook_rs = layout.generated_dir.join("webhook.rs");
+    let original = fs::read_to_string(&webhook_rs).unwrap();
+    fs::write(&webhook_rs, original.replace("pub struct Webhook", "pub struct Hook")).unwrap();
+    fs::write(layout.generated_dir.join("old.rs"), "// left over\n").unwrap();
+    let err = codegen::check(&layout).unwrap_err().to_string();
+    assert!(err.contains("webhook.rs: stale"), "{err}");
+    assert!(err.contains("old.rs: generated from no schema"), "{err}");
+    assert!(err.contains("run `cargo xtask codegen`"), "{err}");
+    assert!(!err.contains("mod.rs"), "{err}");
+
+    codegen::write(&layout).unwrap();
+    assert_eq!(fs::read_to_string(&webhook_rs).unwrap(), original);
+    assert!(!layout.generated_dir.join("old.rs").exists());
+    codegen::check(&layout).unwrap();
+}
+
+#[test]
+fn schema_change_makes_check_fail_and_revert_restores_bytes() {
+    let (dir, layout) = temp_layout();
+    codegen::write(&layout).unwrap();
+    let webhook_rs = layout.generated_dir.join("webhook.rs");
+    let original = fs::read(&webhook_rs).unwrap();
+
+    let schema_path = dir.path().join("schemas/gladly-webhook-schema.json");
+    let schema = vendored_schema();
+    let changed = schema.replace(
+        "\"AGENT_STATE_CHANGED\"\n",
+        "\"AGENT_STATE_CHANGED\",\n          \"CONVERSATION_REOPENED\"\n",
+    );
+    assert_ne!(changed, schema);
+    fs::write(&schema_path, &changed).unwrap();
+    let err = codegen::check(&layout).unwrap_err().to_string();
+    assert!(err.contains("webhook.rs: stale"), "{err}");
+
+    codegen::write(&layout).unwrap();
+    assert!(fs::read_to_string(&webhook_rs).unwrap().contains("ConversationReopened"));
+
+    fs::write(&schema_path, &schema).unwrap();
+    codegen::write(&layout).unwrap();
+    assert_eq!(fs::read(&webhook_rs).unwrap(), original);
+}
+
+#[test]
+fn a_bad_schema_writes_nothing() {
+    let (dir, layout) = temp_layout();
+    fs::write(dir.path().join("schemas/zz-broken.json"), "{ not json").unwrap();
+    let err = codegen::write(&layout).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("schemas/zz-broken.json"), "{msg}");
+    assert!(msg.contains("not valid JSON"), "{msg}");
+    assert!(!layout.generated_dir.exists(), "nothing was written");
+}
+
+#[test]
+fn the_checked_in_output_is_current() {
+    codegen::check(&Layout::of_workspace(&workspace_root())).unwrap();
+}
