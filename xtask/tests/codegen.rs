@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use xtask::codegen::{self, Layout, generate_module, naming_for};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn vendored_schema() -> String {
@@ -16,7 +19,9 @@ fn vendored_schema() -> String {
 
 /// Generates the module for a fixture under `tests/fixtures/`.
 fn generate_fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let text = fs::read_to_string(&path).unwrap();
     generate_module(&format!("fixtures/{name}"), &text, &naming_for(name)).unwrap()
 }
@@ -64,7 +69,10 @@ fn output_is_deterministic() {
     let naming = naming_for("gladly-webhook-schema.json");
     let first = generate_module("schemas/x.json", &text, &naming).unwrap();
     for _ in 0..3 {
-        assert_eq!(generate_module("schemas/x.json", &text, &naming).unwrap(), first);
+        assert_eq!(
+            generate_module("schemas/x.json", &text, &naming).unwrap(),
+            first
+        );
     }
 }
 
@@ -103,7 +111,9 @@ fn schema_change_flows_into_types() {
     )
     .unwrap();
 
-    assert!(out.contains("#[serde(rename = \"CONVERSATION_REOPENED\")]\n    ConversationReopened,"));
+    assert!(
+        out.contains("#[serde(rename = \"CONVERSATION_REOPENED\")]\n    ConversationReopened,")
+    );
     assert!(out.contains("Self::ConversationReopened => f.write_str(\"CONVERSATION_REOPENED\")"));
     assert!(out.contains("pub const ALL: [Self; 11]"));
     assert!(out.contains("pub description: ::std::option::Option<::std::string::String>,"));
@@ -115,8 +125,8 @@ fn schema_change_flows_into_types() {
 
 #[test]
 fn invalid_json_is_an_error_naming_the_reason() {
-    let err = generate_module("schemas/bad.json", "{\"type\": ", &naming_for("bad.json"))
-        .unwrap_err();
+    let err =
+        generate_module("schemas/bad.json", "{\"type\": ", &naming_for("bad.json")).unwrap_err();
     assert!(format!("{err:#}").contains("not valid JSON"), "{err:#}");
 }
 
@@ -125,7 +135,10 @@ fn schema_typify_cannot_handle_is_an_error_not_a_panic() {
     let text = r##"{"title": "Broken", "type": "object",
         "properties": {"a": {"$ref": "#/$defs/Missing"}}}"##;
     let err = generate_module("schemas/broken.json", text, &naming_for("broken.json")).unwrap_err();
-    assert!(format!("{err:#}").contains("typify cannot generate types"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("typify cannot generate types"),
+        "{err:#}"
+    );
 }
 
 #[test]
@@ -144,7 +157,11 @@ fn missing_secret_pointer_is_an_error() {
 fn temp_layout() -> (tempfile::TempDir, Layout) {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("schemas")).unwrap();
-    fs::write(dir.path().join("schemas/gladly-webhook-schema.json"), vendored_schema()).unwrap();
+    fs::write(
+        dir.path().join("schemas/gladly-webhook-schema.json"),
+        vendored_schema(),
+    )
+    .unwrap();
     let layout = Layout::of_workspace(dir.path());
     (dir, layout)
 }
@@ -158,11 +175,18 @@ fn check_passes_after_write_and_detects_stale_missing_and_orphan_files() {
     let written = codegen::write(&layout).unwrap();
     assert_eq!(written.len(), 2);
     codegen::check(&layout).unwrap();
-    assert!(codegen::write(&layout).unwrap().is_empty(), "a second write changes nothing");
+    assert!(
+        codegen::write(&layout).unwrap().is_empty(),
+        "a second write changes nothing"
+    );
 
     let webhook_rs = layout.generated_dir.join("webhook.rs");
     let original = fs::read_to_string(&webhook_rs).unwrap();
-    fs::write(&webhook_rs, original.replace("pub struct Webhook", "pub struct Hook")).unwrap();
+    fs::write(
+        &webhook_rs,
+        original.replace("pub struct Webhook", "pub struct Hook"),
+    )
+    .unwrap();
     fs::write(layout.generated_dir.join("old.rs"), "// left over\n").unwrap();
     let err = codegen::check(&layout).unwrap_err().to_string();
     assert!(err.contains("webhook.rs: stale"), "{err}");
@@ -195,7 +219,11 @@ fn schema_change_makes_check_fail_and_revert_restores_bytes() {
     assert!(err.contains("webhook.rs: stale"), "{err}");
 
     codegen::write(&layout).unwrap();
-    assert!(fs::read_to_string(&webhook_rs).unwrap().contains("ConversationReopened"));
+    assert!(
+        fs::read_to_string(&webhook_rs)
+            .unwrap()
+            .contains("ConversationReopened")
+    );
 
     fs::write(&schema_path, &schema).unwrap();
     codegen::write(&layout).unwrap();

@@ -61,6 +61,12 @@ impl Secret {
     }
 }
 
+impl AsRef<[u8]> for Secret {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self(Zeroizing::new(value))

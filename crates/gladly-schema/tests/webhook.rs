@@ -48,7 +48,10 @@ fn event_type_display_and_from_str_use_wire_names() {
         assert_eq!(wire.parse::<EventType>().unwrap(), event);
         assert_eq!(serde_json::to_value(event).unwrap(), Value::String(wire));
     }
-    assert_eq!(EventType::ConversationCreated.to_string(), "CONVERSATION_CREATED");
+    assert_eq!(
+        EventType::ConversationCreated.to_string(),
+        "CONVERSATION_CREATED"
+    );
     assert!("conversation_created".parse::<EventType>().is_err());
 }
 

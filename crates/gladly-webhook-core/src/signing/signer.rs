@@ -1,0 +1,191 @@
+//! [`Signer`]: sets `Gladly-Time` and `Gladly-Authorization` on a request.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use hmac::Mac;
+use http::header::CONTENT_TYPE;
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use sha2::{Digest, Sha256};
+
+use super::canonical::{self, Head, HeaderProblem, hex_sha256};
+use super::error::{KeyError, SignError};
+use super::key::DailyKey;
+use super::{GLADLY_AUTHORIZATION, GLADLY_TIME, authorization, time};
+
+/// Signs requests with one subscription's secret.
+///
+/// It always signs `gladly-time`, and `content-type` when the request has
+/// one; [`Signer::sign_header`] adds more. The day's signing key is cached,
+/// so one `Signer` serves many requests (it is `Send + Sync`).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use gladly_webhook_core::{Secret, Signer};
+///
+/// let signer = Signer::new(&Secret::new("whsec_example_0123456789abcdef"))?
+///     .sign_header(http::HeaderName::from_static("x-request-id"));
+/// let mut request = http::Request::post("https://example.com/hooks/gladly")
+///     .header("content-type", "application/json")
+///     .header("x-request-id", "req 77")
+///     .body(br#"{"type":"PING"}"#.to_vec())?;
+/// let at = Utc.with_ymd_and_hms(2026, 11, 26, 17, 0, 5).unwrap();
+/// signer.sign_request_at(&mut request, at)?;
+/// assert_eq!(request.headers()["gladly-time"], "20261126T170005Z");
+/// assert!(request.headers()["gladly-authorization"]
+///     .to_str()?
+///     .starts_with("SigningAlgorithm=hmac-sha256, SignedHeaders=content-type;gladly-time;x-request-id, Signature="));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Signer {
+    key: DailyKey,
+    extra_headers: Vec<HeaderName>,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("secret", &gladly_schema::REDACTED)
+            .field("extra_headers", &self.extra_headers)
+            .finish()
+    }
+}
+
+impl Signer {
+    /// A signer for `secret`: a [`gladly_schema::Secret`] or raw bytes.
+    /// An empty secret is refused.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let secret = secret.as_ref();
+        if secret.is_empty() {
+            return Err(KeyError::EmptySecret { index: 0 });
+        }
+        Ok(Self {
+            key: DailyKey::new(secret),
+            extra_headers: Vec::new(),
+        })
+    }
+
+    /// Also signs header `name` on every request; signing fails if a request
+    /// lacks it.
+    pub fn sign_header(mut self, name: HeaderName) -> Self {
+        if !self.extra_headers.contains(&name) {
+            self.extra_headers.push(name);
+        }
+        self
+    }
+
+    /// Signs the request `parts` with `body` (the exact bytes that will be
+    /// sent) at time `at`, setting `Gladly-Time` and `Gladly-Authorization`
+    /// (replacing any already there). On error the request is unchanged.
+    pub fn sign(&self, parts: &mut Parts, body: &[u8], at: DateTime<Utc>) -> Result<(), SignError> {
+        let head = Head::from(&*parts);
+        let headers = self.signature_headers(head, body, at)?;
+        headers.apply(&mut parts.headers);
+        Ok(())
+    }
+
+    /// Signs `request` at the current time; see [`Signer::sign`].
+    pub fn sign_request<B: AsRef<[u8]>>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<(), SignError> {
+        self.sign_request_at(request, Utc::now())
+    }
+
+    /// Signs `request` at time `at`; see [`Signer::sign`].
+    pub fn sign_request_at<B: AsRef<[u8]>>(
+        &self,
+        request: &mut http::Request<B>,
+        at: DateTime<Utc>,
+    ) -> Result<(), SignError> {
+        let head = Head::from(&*request);
+        let headers = self.signature_headers(head, request.body().as_ref(), at)?;
+        headers.apply(request.headers_mut());
+        Ok(())
+    }
+
+    /// The `Gladly-Time` and `Gladly-Authorization` values for a request.
+    fn signature_headers(
+        &self,
+        head: Head<'_>,
+        body: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<SignatureHeaders, SignError> {
+        let time = time::format(at).ok_or_else(|| SignError::TimeOutOfRange {
+            time: at.to_rfc3339(),
+        })?;
+        let signed_headers = self.signed_headers(head.headers)?;
+
+        let body_hash = hex_sha256(&Sha256::digest(body));
+        let mut canonical_hasher = Sha256::new();
+        let head = Head {
+            gladly_time: Some(&time),
+            ..head
+        };
+        canonical::write_canonical_request(
+            &mut canonical_hasher,
+            head,
+            &signed_headers,
+            &body_hash,
+        )
+        .map_err(sign_error)?;
+        let canonical_hash = hex_sha256(&canonical_hasher.finalize());
+
+        let date: &[u8; 8] = time.as_bytes()[..8]
+            .try_into()
+            .expect("Gladly-Time starts with 8 date digits");
+        let mut mac = self.key.mac_for(date);
+        canonical::write_string_to_sign(&mut mac, &time, &canonical_hash);
+        let signature = hex_sha256(&mac.finalize().into_bytes());
+        let signature = std::str::from_utf8(&signature).expect("hex is ASCII");
+
+        Ok(SignatureHeaders {
+            time: HeaderValue::from_str(&time).expect("Gladly-Time is ASCII"),
+            authorization: HeaderValue::from_str(&authorization::format(
+                &signed_headers,
+                signature,
+            ))
+            .expect("lowercase header names and hex are valid header text"),
+        })
+    }
+
+    /// `gladly-time`, `content-type` if present, and the extra headers:
+    /// sorted, distinct, joined with `;`. Fails if an extra header is absent
+    /// or any of them is repeated.
+    fn signed_headers(&self, headers: &HeaderMap) -> Result<String, SignError> {
+        let mut names: Vec<&str> = vec!["gladly-time"];
+        if headers.contains_key(CONTENT_TYPE) {
+            names.push("content-type");
+        }
+        names.extend(self.extra_headers.iter().map(HeaderName::as_str));
+        names.sort_unstable();
+        names.dedup();
+        for name in &names {
+            if *name != "gladly-time" {
+                canonical::single_value(headers, name).map_err(sign_error)?;
+            }
+        }
+        Ok(names.join(";"))
+    }
+}
+
+/// The two headers a signature sets.
+struct SignatureHeaders {
+    time: HeaderValue,
+    authorization: HeaderValue,
+}
+
+impl SignatureHeaders {
+    fn apply(self, headers: &mut HeaderMap) {
+        headers.insert(GLADLY_TIME, self.time);
+        headers.insert(GLADLY_AUTHORIZATION, self.authorization);
+    }
+}
+
+fn sign_error(problem: HeaderProblem) -> SignError {
+    match problem {
+        HeaderProblem::Missing(header) => SignError::MissingHeader { header },
+        HeaderProblem::Repeated(header) => SignError::RepeatedHeader { header },
+    }
+}
