@@ -1,7 +1,12 @@
 //! Rust types for Gladly's webhooks, generated from the JSON Schemas vendored
 //! in the repository's `schemas/` folder.
 //!
-//! Every module under [`generated`](self) is written by `cargo xtask codegen`
+//! - [`webhook`]: the subscription ([`Webhook`], [`EventType`]), from
+//!   `schemas/gladly-webhook-schema.json`;
+//! - [`event`]: the delivered payloads ([`Event`] and one struct per
+//!   content shape), from `schemas/gladly-webhook-event-schema.json`.
+//!
+//! Every generated module is written by `cargo xtask codegen`
 //! and never edited by hand; this file only declares and re-exports them and
 //! holds [`Secret`], the one type the schemas map to hand-written code.
 //!
@@ -23,6 +28,7 @@ mod secret;
 #[rustfmt::skip]
 mod generated;
 
+pub use event::Event;
 pub use generated::*;
 pub use secret::{REDACTED, Secret};
 pub use webhook::{EventType, Webhook};

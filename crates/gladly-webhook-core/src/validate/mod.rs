@@ -26,7 +26,7 @@
 //! # Ok::<(), gladly_webhook_core::validate::ValidationReport>(())
 //! ```
 
-mod formats;
+pub(crate) mod formats;
 mod json;
 mod policy;
 mod report;

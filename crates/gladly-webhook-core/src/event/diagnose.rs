@@ -1,0 +1,187 @@
+//! Why a payload of a known type does not fit its schema: walks the vendored
+//! event schema (the same text the types were generated from) over the
+//! payload, and reports each problem at its JSON pointer.
+//!
+//! It covers the keywords the event schema uses: `$ref` (to `#/$defs/...`),
+//! `type`, `const`, `enum`, `required`, `properties`, `items` and
+//! `format: date-time`.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::Problem;
+use crate::validate::formats::is_date_time;
+
+/// The vendored event schema, parsed once.
+pub(crate) fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(gladly_schema::event::SCHEMA)
+            .expect("the vendored event schema is JSON")
+    })
+}
+
+/// The `oneOf` branch of the event schema for `event_type`, if it is known.
+pub(crate) fn branch(event_type: &str) -> Option<&'static Value> {
+    schema()["oneOf"]
+        .as_array()?
+        .iter()
+        .find(|b| b["properties"]["type"]["const"] == event_type)
+}
+
+/// Every event type the schema knows, `PING` included, in schema order.
+pub(crate) fn event_types() -> impl Iterator<Item = &'static str> {
+    schema()["oneOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["properties"]["type"]["const"].as_str())
+}
+
+/// The problems of `payload` against the branch of its type.
+pub(crate) fn diagnose(branch: &Value, payload: &Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    walk(branch, payload, &mut String::new(), &mut problems);
+    problems
+}
+
+fn walk(schema: &Value, value: &Value, pointer: &mut String, problems: &mut Vec<Problem>) {
+    let mut add = |pointer: &str, message: String| {
+        problems.push(Problem {
+            pointer: pointer.to_string(),
+            message,
+        })
+    };
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        match reference
+            .strip_prefix("#/$defs/")
+            .and_then(|name| super::diagnose::schema()["$defs"].get(name))
+        {
+            Some(target) => walk(target, value, pointer, problems),
+            None => add(
+                pointer,
+                format!("the schema's reference {reference} does not resolve"),
+            ),
+        }
+        return;
+    }
+    if let Some(expected) = schema.get("const") {
+        if value != expected {
+            add(
+                pointer,
+                format!("expected {expected}, found {}", describe(value)),
+            );
+        }
+        return;
+    }
+    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
+        if !has_type(value, expected) {
+            add(
+                pointer,
+                format!("expected {}, found {}", article(expected), describe(value)),
+            );
+            return;
+        }
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if !allowed.contains(value) {
+            let names: Vec<String> = allowed.iter().map(Value::to_string).collect();
+            add(
+                pointer,
+                format!(
+                    "expected one of {}, found {}",
+                    names.join(", "),
+                    describe(value)
+                ),
+            );
+            return;
+        }
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+        if let Some(text) = value.as_str() {
+            if !is_date_time(text) {
+                add(
+                    pointer,
+                    format!("expected an RFC 3339 date-time, found {}", describe(value)),
+                );
+            }
+        }
+    }
+    if let Value::Object(object) = value {
+        for name in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = name.as_str() {
+                if !object.contains_key(name) {
+                    add(pointer, format!("missing required property \"{name}\""));
+                }
+            }
+        }
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, subschema) in properties {
+                if let Some(child) = object.get(name) {
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                    walk(subschema, child, pointer, problems);
+                    pointer.truncate(len);
+                }
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (index, item) in items.iter().enumerate() {
+            let len = pointer.len();
+            pointer.push_str(&format!("/{index}"));
+            walk(item_schema, item, pointer, problems);
+            pointer.truncate(len);
+        }
+    }
+}
+
+fn has_type(value: &Value, expected: &str) -> bool {
+    match expected {
+        "string" => value.is_string(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "boolean" => value.is_boolean(),
+        "number" => value.is_number(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "null" => value.is_null(),
+        _ => true,
+    }
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "object" | "array" | "integer" => format!("an {kind}"),
+        "null" => kind.to_string(),
+        _ => format!("a {kind}"),
+    }
+}
+
+/// A value for a message: its kind and, for scalars, the value.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 80 => {
+            format!(
+                "the string {}…",
+                Value::from(s.chars().take(80).collect::<String>())
+            )
+        }
+        Value::String(s) => format!("the string {}", Value::from(s.as_str())),
+        Value::Array(items) => format!(
+            "an array of {} item{}",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" }
+        ),
+        Value::Object(_) => "an object".to_string(),
+    }
+}
