@@ -47,6 +47,7 @@ pub use envelope::Envelope;
 
 /// A delivered event: typed, or of a type this version does not know.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // Known is the common case: boxing it would allocate per delivery
 pub enum ParsedEvent {
     /// An event of a type the vendored schema describes.
     Known(Event),
