@@ -175,7 +175,8 @@ fn malformed_payloads_name_the_pointer_jsonschema_names() {
     let base: Value =
         serde_json::from_slice(&fs::read(examples_dir().join("task-updated.json")).unwrap())
             .unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "/content/taskId",
             Box::new(|v| v["content"]["taskId"] = json!(7)),
