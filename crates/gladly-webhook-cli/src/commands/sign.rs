@@ -1,0 +1,43 @@
+//! `gladly-webhook sign`.
+
+use chrono::Utc;
+use gladly_webhook_core::Signer;
+use gladly_webhook_core::signing::{GLADLY_AUTHORIZATION, GLADLY_TIME};
+use http::HeaderName;
+
+use super::print;
+use crate::cli::SignArgs;
+use crate::error::CliError;
+use crate::input;
+use crate::raw_request::RawRequest;
+
+pub fn run(args: &SignArgs) -> Result<(), CliError> {
+    let sources = args.secret.sources();
+    let [source] = sources.as_slice() else {
+        return Err(CliError::Usage(
+            "sign takes exactly one secret: --secret-env NAME or --secret-file PATH".to_string(),
+        ));
+    };
+    let secret = source.load()?;
+    let mut signer = Signer::new(&secret).map_err(|err| CliError::Usage(err.to_string()))?;
+    for name in &args.sign_headers {
+        let name = HeaderName::try_from(name.as_str())
+            .map_err(|_| CliError::Usage(format!("--sign-header `{name}` is not a header name")))?;
+        signer = signer.sign_header(name);
+    }
+
+    let raw = RawRequest::parse(&input::read(&args.request)?)?;
+    let mut request = raw.to_http()?;
+    signer
+        .sign_request_at(&mut request, args.time.unwrap_or_else(Utc::now))
+        .map_err(|err| CliError::Usage(format!("cannot sign: {err}")))?;
+    let headers = request.headers();
+    let signed = raw.render_with(&[
+        ("Gladly-Time", headers[GLADLY_TIME].as_bytes()),
+        (
+            "Gladly-Authorization",
+            headers[GLADLY_AUTHORIZATION].as_bytes(),
+        ),
+    ]);
+    print(&signed)
+}

@@ -1,0 +1,427 @@
+//! The built `gladly-webhook` binary, run as a user would: every command,
+//! its success and failure paths, with stdout, stderr and exit code
+//! snapshotted.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const SECRET: &str = "whsec_example_0123456789abcdef";
+const SIGNED_AT: &str = "2026-11-26T17:00:05Z";
+const SOON_AFTER: &str = "2026-11-26T17:01:00Z";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// What a run printed and how it exited.
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The run as a snapshot: exit code, stdout (CRs shown as `\r`), stderr.
+    fn render(&self) -> String {
+        let stdout = self.stdout().replace('\r', "\\r");
+        format!(
+            "exit: {}\n--- stdout\n{stdout}\n--- stderr\n{}",
+            self.code, self.stderr
+        )
+    }
+}
+
+/// Runs the binary from the repository root with `args`, `stdin`, and the
+/// example secret in `GLADLY_SECRET`.
+fn run(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gladly-webhook"))
+        .args(args)
+        .current_dir(root())
+        .env("GLADLY_SECRET", SECRET)
+        .env("OLD_SECRET", "whsec_old_secret_0123456789")
+        .env_remove("NOT_SET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn sign_example() -> Run {
+    run(
+        &[
+            "sign",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--time",
+            SIGNED_AT,
+            "--sign-header",
+            "x-request-id",
+            "examples/request.http",
+        ],
+        b"",
+    )
+}
+
+#[test]
+fn validate_valid_subscription() {
+    insta::assert_snapshot!(run(&["validate", "examples/subscription.json"], b"").render());
+}
+
+#[test]
+fn validate_invalid_subscription_text_and_json() {
+    insta::assert_snapshot!(
+        "validate_invalid_text",
+        run(&["validate", "examples/subscription-invalid.json"], b"").render()
+    );
+    insta::assert_snapshot!(
+        "validate_invalid_json_schema_level",
+        run(
+            &[
+                "validate",
+                "--level",
+                "schema",
+                "--format",
+                "json",
+                "examples/subscription-invalid.json"
+            ],
+            b""
+        )
+        .render()
+    );
+}
+
+#[test]
+fn validate_from_stdin_and_localhost() {
+    let doc = br#"{"id":"wh_1","url":"http://localhost:3000/hooks","events":["TASK_CLOSED"]}"#;
+    let strict = run(&["validate", "-"], doc);
+    assert_eq!(strict.code, 1);
+    let local = run(&["validate", "--allow-insecure-localhost", "-"], doc);
+    assert_eq!((local.code, local.stdout()), (0, "valid\n".to_string()));
+    let json = run(
+        &["validate", "--format", "json", "-"],
+        br#"{"id":"a","url":"https://e.com","events":["TASK_CLOSED"]}"#,
+    );
+    assert_eq!((json.code, json.stdout()), (0, "[]\n".to_string()));
+}
+
+#[test]
+fn validate_unreadable_file_is_exit_2() {
+    insta::assert_snapshot!(run(&["validate", "examples/no-such-file.json"], b"").render());
+}
+
+#[test]
+fn sign_reproduces_the_example_signed_request() {
+    let signed = sign_example();
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    let expected = std::fs::read(root().join("examples/signed-request.http")).unwrap();
+    assert_eq!(
+        signed.stdout, expected,
+        "examples/signed-request.http is what `sign` writes"
+    );
+    insta::assert_snapshot!(signed.render());
+}
+
+#[test]
+fn sign_keeps_lf_line_endings_and_the_body_bytes() {
+    let request = b"PUT /h HTTP/1.1\nHost: e.com\ngladly-time: old\n\n{\"type\":\"PING\"}\n";
+    let signed = run(
+        &[
+            "sign",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--time",
+            SIGNED_AT,
+            "-",
+        ],
+        request,
+    );
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    insta::assert_snapshot!(signed.render());
+}
+
+#[test]
+fn sign_then_verify_through_a_pipe() {
+    let signed = sign_example();
+    let verified = run(
+        &[
+            "verify",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            SOON_AFTER,
+            "-",
+        ],
+        &signed.stdout,
+    );
+    insta::assert_snapshot!(verified.render());
+    // With the real clock too: sign now, verify now.
+    let now = run(
+        &[
+            "sign",
+            "--secret-file",
+            "examples/secret.txt",
+            "examples/request.http",
+        ],
+        b"",
+    );
+    assert_eq!(now.code, 0, "{}", now.stderr);
+    let verified = run(
+        &["verify", "--secret-env", "GLADLY_SECRET", "-"],
+        &now.stdout,
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+}
+
+#[test]
+fn verify_the_committed_example() {
+    let verified = run(
+        &[
+            "verify",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            SOON_AFTER,
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+}
+
+#[test]
+fn verify_with_a_rotation() {
+    let verified = run(
+        &[
+            "verify",
+            "--secret-env",
+            "OLD_SECRET",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            SOON_AFTER,
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    insta::assert_snapshot!(verified.render());
+    let wrong = run(
+        &[
+            "verify",
+            "--secret-env",
+            "OLD_SECRET",
+            "--now",
+            SOON_AFTER,
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(wrong.code, 1);
+}
+
+#[test]
+fn verify_rejects_a_tampered_body() {
+    let mut signed = sign_example().stdout;
+    let at = signed.windows(8).position(|w| w == b"evt_0001").unwrap();
+    signed[at + 7] = b'2';
+    insta::assert_snapshot!(
+        run(
+            &[
+                "verify",
+                "--secret-env",
+                "GLADLY_SECRET",
+                "--now",
+                SOON_AFTER,
+                "-"
+            ],
+            &signed
+        )
+        .render()
+    );
+}
+
+#[test]
+fn verify_rejects_a_stale_time() {
+    let run = run(
+        &[
+            "verify",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            "2026-11-26T17:10:06Z",
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    insta::assert_snapshot!(run.render());
+    let wider = self::run(
+        &[
+            "verify",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            "2026-11-26T17:10:06Z",
+            "--tolerance",
+            "601",
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(wider.code, 0, "{}", wider.stderr);
+}
+
+#[test]
+fn missing_secret_variable_is_exit_2() {
+    insta::assert_snapshot!(
+        run(
+            &[
+                "verify",
+                "--secret-env",
+                "NOT_SET",
+                "examples/signed-request.http"
+            ],
+            b""
+        )
+        .render()
+    );
+    let sign = run(
+        &["sign", "--secret-env", "NOT_SET", "examples/request.http"],
+        b"",
+    );
+    assert_eq!(sign.code, 2);
+    assert!(!sign.stderr.contains(SECRET));
+}
+
+#[test]
+fn secret_usage_errors() {
+    let none = run(&["verify", "examples/signed-request.http"], b"");
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    let two = run(
+        &[
+            "sign",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--secret-env",
+            "OLD_SECRET",
+            "examples/request.http",
+        ],
+        b"",
+    );
+    assert_eq!(two.code, 2, "{}", two.stderr);
+    let missing_file = run(
+        &[
+            "sign",
+            "--secret-file",
+            "examples/nope.txt",
+            "examples/request.http",
+        ],
+        b"",
+    );
+    assert_eq!(missing_file.code, 2, "{}", missing_file.stderr);
+    let bad_time = run(
+        &[
+            "sign",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--time",
+            "yesterday",
+            "examples/request.http",
+        ],
+        b"",
+    );
+    assert_eq!(bad_time.code, 2, "{}", bad_time.stderr);
+    for r in [none, two, missing_file, bad_time] {
+        assert!(!r.stderr.contains(SECRET) && !r.stdout().contains(SECRET));
+    }
+}
+
+#[test]
+fn malformed_requests_are_exit_2() {
+    insta::assert_snapshot!(
+        run(
+            &["sign", "--secret-env", "GLADLY_SECRET", "-"],
+            b"this is not HTTP"
+        )
+        .render()
+    );
+    let short = run(
+        &["verify", "--secret-env", "GLADLY_SECRET", "-"],
+        b"POST /h HTTP/1.1\r\nContent-Length: 50\r\n\r\n{}",
+    );
+    assert_eq!(short.code, 2, "{}", short.stderr);
+    let unsigned = run(
+        &[
+            "verify",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "examples/request.http",
+        ],
+        b"",
+    );
+    assert_eq!(unsigned.code, 1, "{}", unsigned.stderr);
+    assert!(
+        unsigned
+            .stderr
+            .contains("missing header `Gladly-Authorization`"),
+        "{}",
+        unsigned.stderr
+    );
+}
+
+#[test]
+fn event_summaries() {
+    for name in [
+        "conversation-closed",
+        "message-created",
+        "agent-state-changed",
+        "ping",
+    ] {
+        let path = format!("examples/events/{name}.json");
+        insta::assert_snapshot!(
+            format!("event_{name}"),
+            run(&["event", &path], b"").render()
+        );
+    }
+    let unknown = run(
+        &["event", "-"],
+        br#"{"type":"CONVERSATION_REOPENED","id":"evt_9","content":{"conversationId":"conv_1"}}"#,
+    );
+    insta::assert_snapshot!("event_unknown_type", unknown.render());
+}
+
+#[test]
+fn event_malformed_names_the_pointer() {
+    let payload = br#"{"type":"TASK_CLOSED","id":"evt_1","timestamp":"2026-11-26T17:00:00Z","initiator":{"id":"a","type":"AGENT"},"content":{"customerId":"c","taskId":7,"context":{"createdAt":"2026-11-26T16:00:00Z"}}}"#;
+    insta::assert_snapshot!("event_malformed", run(&["event", "-"], payload).render());
+    insta::assert_snapshot!(
+        "event_no_type",
+        run(&["event", "-"], b"{\"id\":\"x\"}").render()
+    );
+}
+
+#[test]
+fn schema_prints_the_vendored_schemas() {
+    let webhook = run(&["schema"], b"");
+    assert_eq!(
+        webhook.stdout,
+        std::fs::read(root().join("schemas/gladly-webhook-schema.json")).unwrap()
+    );
+    let event = run(&["schema", "event"], b"");
+    assert_eq!(
+        event.stdout,
+        std::fs::read(root().join("schemas/gladly-webhook-event-schema.json")).unwrap()
+    );
+    assert_eq!(run(&["schema", "other"], b"").code, 2);
+}
