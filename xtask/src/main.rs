@@ -24,6 +24,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the benchmarks and write BENCHMARKS.md.
+    BenchReport {
+        /// Do not run the benchmarks: write the report from the last results.
+        #[arg(long)]
+        no_run: bool,
+    },
 }
 
 fn workspace_root() -> PathBuf {
@@ -49,6 +55,11 @@ fn main() -> ExitCode {
         Command::Codegen { check: true } => codegen::check(&layout).map(|()| {
             println!("codegen: generated files are up to date");
         }),
+        Command::BenchReport { no_run } => {
+            xtask::bench_report::bench_report(&workspace_root(), !no_run).map(|path| {
+                println!("bench-report: wrote {}", path.display());
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

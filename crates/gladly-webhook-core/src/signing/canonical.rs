@@ -8,6 +8,8 @@
 
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri};
+
+use super::authorization::{MAX_SIGNED_HEADERS, signed_names};
 use sha2::{Digest, Sha256};
 
 /// The algorithm's name, first line of the string to sign.
@@ -33,6 +35,46 @@ impl Sink for Sha256 {
 impl Sink for super::key::HmacSha256 {
     fn put(&mut self, bytes: &[u8]) {
         hmac::Mac::update(self, bytes);
+    }
+}
+
+/// A SHA-256 sink that gathers the many small pieces of a canonical request
+/// in a stack buffer and hashes them a block-sized run at a time: one
+/// `update` per piece costs more than the hashing of pieces this small.
+pub(crate) struct BufferedSha256 {
+    hasher: Sha256,
+    buffer: [u8; 512],
+    len: usize,
+}
+
+impl BufferedSha256 {
+    pub(crate) fn new() -> Self {
+        Self {
+            hasher: Sha256::new(),
+            buffer: [0; 512],
+            len: 0,
+        }
+    }
+
+    /// The lowercase hex SHA-256 of everything put.
+    pub(crate) fn finish_hex(mut self) -> [u8; 64] {
+        self.hasher.update(&self.buffer[..self.len]);
+        hex_sha256(&self.hasher.finalize())
+    }
+}
+
+impl Sink for BufferedSha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buffer.len() {
+            self.hasher.update(&self.buffer[..self.len]);
+            self.len = 0;
+            if bytes.len() > self.buffer.len() {
+                self.hasher.update(bytes);
+                return;
+            }
+        }
+        self.buffer[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
 }
 
@@ -108,10 +150,29 @@ pub(crate) fn write_canonical_request(
     sink.put(b"\n");
     write_query(sink, head.uri.query().unwrap_or(""));
     sink.put(b"\n");
-    for name in signed_headers.split(';') {
-        let value = match head.gladly_time {
-            Some(time) if name == "gladly-time" => time.as_bytes(),
-            _ => single_value(head.headers, name)?,
+    // One pass over the request's headers finds every signed one (a lookup
+    // per name would parse and hash each name again).
+    let mut names: [&str; MAX_SIGNED_HEADERS] = [""; MAX_SIGNED_HEADERS];
+    let mut count = 0;
+    for name in signed_names(signed_headers).take(MAX_SIGNED_HEADERS) {
+        names[count] = name;
+        count += 1;
+    }
+    let names = &names[..count];
+    let mut values: [Option<&[u8]>; MAX_SIGNED_HEADERS] = [None; MAX_SIGNED_HEADERS];
+    for (name, value) in head.headers {
+        if let Some(i) = names.iter().position(|n| *n == name.as_str()) {
+            if values[i].is_some() {
+                return Err(HeaderProblem::Repeated(names[i].to_string()));
+            }
+            values[i] = Some(value.as_bytes());
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        let value = match (head.gladly_time, values[i]) {
+            (Some(time), _) if *name == "gladly-time" => time.as_bytes(),
+            (_, Some(value)) => value,
+            (_, None) => return Err(HeaderProblem::Missing(name.to_string())),
         };
         sink.put(name.as_bytes());
         sink.put(b":");
@@ -129,6 +190,10 @@ pub(crate) fn write_canonical_request(
 /// Empty pairs (`a=1&&b=2`, a trailing `&`) are dropped.
 fn write_query(sink: &mut impl Sink, query: &str) {
     if query.is_empty() {
+        return;
+    }
+    if !query.contains('&') {
+        sink.put(query.as_bytes());
         return;
     }
     let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();

@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use super::canonical::{self, Head, HeaderProblem, hex_sha256};
+use super::canonical::{self, BufferedSha256, Head, HeaderProblem, hex_sha256};
 use super::error::{KeyError, SignError};
 use super::key::DailyKey;
 use super::{GLADLY_AUTHORIZATION, GLADLY_TIME, authorization, time};
@@ -118,7 +118,7 @@ impl Signer {
         let signed_headers = self.signed_headers(head.headers)?;
 
         let body_hash = hex_sha256(&Sha256::digest(body));
-        let mut canonical_hasher = Sha256::new();
+        let mut canonical_hasher = BufferedSha256::new();
         let head = Head {
             gladly_time: Some(&time),
             ..head
@@ -130,7 +130,7 @@ impl Signer {
             &body_hash,
         )
         .map_err(sign_error)?;
-        let canonical_hash = hex_sha256(&canonical_hasher.finalize());
+        let canonical_hash = canonical_hasher.finish_hex();
 
         let date: &[u8; 8] = time.as_bytes()[..8]
             .try_into()

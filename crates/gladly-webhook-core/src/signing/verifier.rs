@@ -9,7 +9,7 @@ use http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use super::authorization::Authorization;
-use super::canonical::{self, Head, HeaderProblem, hex_sha256};
+use super::canonical::{self, BufferedSha256, Head, HeaderProblem, hex_sha256};
 use super::error::{AuthorizationError, KeyError, VerifyError, truncated};
 use super::key::DailyKey;
 use super::{GLADLY_AUTHORIZATION, GLADLY_TIME, time};
@@ -141,12 +141,9 @@ impl Verifier {
     }
 
     fn verify_head(&self, head: Head<'_>, body: &[u8]) -> Result<Verified, VerifyError> {
-        let authorization = single_header(
-            head.headers,
-            GLADLY_AUTHORIZATION.as_str(),
-            "Gladly-Authorization",
-        )?
-        .ok_or(AuthorizationError::Repeated)?;
+        let authorization =
+            single_header(head.headers, &GLADLY_AUTHORIZATION, "Gladly-Authorization")?
+                .ok_or(AuthorizationError::Repeated)?;
         let authorization = authorization
             .to_str()
             .map_err(|_| AuthorizationError::NotAscii)?;
@@ -155,9 +152,11 @@ impl Verifier {
             return Err(VerifyError::TimeNotSigned);
         }
 
-        let time_value = single_header(head.headers, GLADLY_TIME.as_str(), "Gladly-Time")?
-            .ok_or_else(|| VerifyError::SignedHeaderRepeated {
-                header: GLADLY_TIME.to_string(),
+        let time_value =
+            single_header(head.headers, &GLADLY_TIME, "Gladly-Time")?.ok_or_else(|| {
+                VerifyError::SignedHeaderRepeated {
+                    header: GLADLY_TIME.to_string(),
+                }
             })?;
         let time_text = std::str::from_utf8(time_value.as_bytes())
             .ok()
@@ -178,7 +177,7 @@ impl Verifier {
         }
 
         let body_hash = hex_sha256(&Sha256::digest(body));
-        let mut canonical_hasher = Sha256::new();
+        let mut canonical_hasher = BufferedSha256::new();
         canonical::write_canonical_request(
             &mut canonical_hasher,
             head,
@@ -189,7 +188,7 @@ impl Verifier {
             HeaderProblem::Missing(header) => VerifyError::SignedHeaderMissing { header },
             HeaderProblem::Repeated(header) => VerifyError::SignedHeaderRepeated { header },
         })?;
-        let canonical_hash = hex_sha256(&canonical_hasher.finalize());
+        let canonical_hash = canonical_hasher.finish_hex();
 
         let date: &[u8; 8] = time_text.as_bytes()[..8]
             .try_into()
@@ -211,7 +210,7 @@ impl Verifier {
 /// The one value of `name`: `Err` when absent, `Ok(None)` when repeated.
 fn single_header<'a>(
     headers: &'a http::HeaderMap,
-    name: &str,
+    name: &http::HeaderName,
     display: &'static str,
 ) -> Result<Option<&'a http::HeaderValue>, VerifyError> {
     let mut values = headers.get_all(name).iter();

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use fluent_uri::Uri;
 use gladly_schema::{EventType, Secret, Webhook};
 
-use super::formats::{is_date_time, parse_uri};
+use super::formats::{parse_date_time, parse_uri};
 use super::json::{Json, Properties, quoted};
 use super::policy::{Level, MIN_SECRET_LEN, Policy};
 use super::report::{ErrorCode, ValidationError, ValidationReport};
@@ -127,20 +127,20 @@ pub(crate) fn check_schema<'a>(
             Json::Array(items) => {
                 let mut events = Vec::with_capacity(items.len());
                 for (index, item) in items.iter().enumerate() {
-                    let pointer = format!("/events/{index}");
+                    let pointer = || format!("/events/{index}");
                     match item {
                         Json::String(s) => match s.parse::<EventType>() {
                             Ok(event) => events.push((index, event)),
                             Err(_) => problems.add(
                                 (*at, index),
-                                pointer,
+                                pointer(),
                                 ErrorCode::Enum,
                                 format!("expected one of {}, found {}", event_names(), quoted(s)),
                             ),
                         },
                         other => problems.add(
                             (*at, index),
-                            pointer,
+                            pointer(),
                             ErrorCode::Type,
                             format!(
                                 "expected a string (an event type), found {}",
@@ -219,11 +219,7 @@ fn check_date_time(
         );
         return None;
     };
-    // RFC 3339 first (chrono alone is more lenient), then chrono for the value.
-    match is_date_time(text)
-        .then(|| text.parse::<DateTime<Utc>>().ok())
-        .flatten()
-    {
+    match parse_date_time(text) {
         Some(time) => Some((*at, time)),
         None => {
             problems.add(
