@@ -3,6 +3,7 @@
 
 use super::canonical::ALGORITHM;
 use super::error::{AuthorizationError, VerifyError, truncated};
+use super::ows::trim_str;
 
 /// A parsed `Gladly-Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +43,7 @@ impl<'a> Authorization<'a> {
         }
         // A byte-level pass: this runs on every request, and `str`'s
         // searchers cost more than the parsing on strings this short.
-        if trim(value.as_bytes()).is_empty() {
+        if trim_str(value).is_empty() {
             return Err(AuthorizationError::Empty.into());
         }
         let mut algorithm: Option<&'a str> = None;
@@ -128,38 +129,6 @@ impl<'a> Authorization<'a> {
     pub fn signs(&self, name: &str) -> bool {
         signed_names(self.signed_headers).any(|n| n == name)
     }
-}
-
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
-/// `bytes` without leading and trailing spaces and tabs.
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| !is_space(b))
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
-}
-
-/// `text` without leading and trailing spaces and tabs.
-fn trim_str(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    let start = bytes
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| !is_space(b))
-        .map_or(start, |i| i + 1);
-    // Spaces and tabs are ASCII, so these are char boundaries.
-    &text[start..end]
 }
 
 /// The index of the first `separator` in `bytes` at or after `start`, or

@@ -10,6 +10,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method, Uri};
 
 use super::authorization::{MAX_SIGNED_HEADERS, signed_names};
+use super::ows::{is_ows, trimmed};
 use sha2::{Digest, Sha256};
 
 /// The algorithm's name, first line of the string to sign.
@@ -221,26 +222,14 @@ pub(crate) fn single_value<'a>(
     Ok(first.as_bytes())
 }
 
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
 /// Writes `value` trimmed, with each inner run of spaces and tabs collapsed
 /// to one space. Works on bytes, so non-ASCII values pass through intact.
 fn write_collapsed(sink: &mut impl Sink, value: &[u8]) {
-    let start = value
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| !is_space(b))
-        .map_or(start, |i| i + 1);
-    let mut rest = &value[start..end];
-    while let Some(gap) = rest.iter().position(|&b| is_space(b)) {
+    let mut rest = &value[trimmed(value)];
+    while let Some(gap) = rest.iter().position(|&b| is_ows(b)) {
         sink.put(&rest[..gap]);
         sink.put(b" ");
-        let after = rest[gap..].iter().position(|&b| !is_space(b)).unwrap_or(0);
+        let after = rest[gap..].iter().position(|&b| !is_ows(b)).unwrap_or(0);
         rest = &rest[gap + after..];
     }
     sink.put(rest);

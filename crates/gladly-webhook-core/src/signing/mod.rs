@@ -48,6 +48,7 @@ pub mod authorization;
 pub mod canonical;
 mod error;
 mod key;
+mod ows;
 mod signer;
 pub mod time;
 mod verifier;

@@ -160,7 +160,7 @@ impl Verifier {
             })?;
         let time_text = std::str::from_utf8(time_value.as_bytes())
             .ok()
-            .map(|t| t.trim_matches([' ', '\t']));
+            .map(super::ows::trim_str);
         let signed_at =
             time_text
                 .and_then(time::parse)
