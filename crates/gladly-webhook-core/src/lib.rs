@@ -17,3 +17,12 @@ pub use event::{ParsedEvent, parse_event};
 pub use gladly_schema::{Event, EventType, Secret, Webhook};
 pub use signing::{SignError, Signer, Verified, Verifier, VerifyError};
 pub use validate::{Policy, ValidateWebhook, ValidationReport, validate_json, validate_str};
+
+/// A JSON pointer as messages print it: the root (`""`) as `(root)`.
+pub(crate) fn pointer_for_display(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "(root)"
+    } else {
+        pointer
+    }
+}

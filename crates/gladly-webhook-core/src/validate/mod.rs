@@ -131,9 +131,7 @@ fn validate_text(text: &str, policy: &Policy) -> Result<Webhook, ValidationRepor
     let mut problems = Problems::default();
     let typed = rules::check_schema(properties, &mut problems);
     rules::check_strict(&typed, policy, &mut problems);
-    if !problems.is_empty() {
-        problems.finish()?;
-    }
+    problems.finish()?;
     Ok(rules::build(typed).expect("a document with no problems has every required property"))
 }
 

@@ -93,11 +93,7 @@ pub struct ValidationError {
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() {
-            "(root)"
-        } else {
-            &self.pointer
-        };
+        let pointer = crate::pointer_for_display(&self.pointer);
         write!(f, "{pointer}: {}: {}", self.code, self.message)
     }
 }

@@ -37,10 +37,6 @@ impl Problems {
         ));
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.found.is_empty()
-    }
-
     /// `Ok` when nothing was found, else the report in document order.
     pub(crate) fn finish(mut self) -> Result<(), ValidationReport> {
         if self.found.is_empty() {
