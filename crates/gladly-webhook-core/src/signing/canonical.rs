@@ -162,6 +162,10 @@ pub(crate) fn write_canonical_request(
     let names = &names[..count];
     let mut values: [Option<&[u8]>; MAX_SIGNED_HEADERS] = [None; MAX_SIGNED_HEADERS];
     for (name, value) in head.headers {
+        // While signing, the request's own Gladly-Time is being replaced.
+        if head.gladly_time.is_some() && name.as_str() == "gladly-time" {
+            continue;
+        }
         if let Some(i) = names.iter().position(|n| *n == name.as_str()) {
             if values[i].is_some() {
                 return Err(HeaderProblem::Repeated(names[i].to_string()));
@@ -205,21 +209,6 @@ fn write_query(sink: &mut impl Sink, query: &str) {
         }
         sink.put(pair.as_bytes());
     }
-}
-
-/// The one value of header `name`, or why there is not exactly one.
-pub(crate) fn single_value<'a>(
-    headers: &'a HeaderMap,
-    name: &str,
-) -> Result<&'a [u8], HeaderProblem> {
-    let mut values = headers.get_all(name).iter();
-    let first = values
-        .next()
-        .ok_or_else(|| HeaderProblem::Missing(name.to_string()))?;
-    if values.next().is_some() {
-        return Err(HeaderProblem::Repeated(name.to_string()));
-    }
-    Ok(first.as_bytes())
 }
 
 /// Writes `value` trimmed, with each inner run of spaces and tabs collapsed
