@@ -245,3 +245,77 @@ fn a_bad_schema_writes_nothing() {
 fn the_checked_in_output_is_current() {
     codegen::check(&Layout::of_workspace(&workspace_root())).unwrap();
 }
+
+/// A checkout that turned LF into CRLF (in the schemas or the generated
+/// files) is not stale, and generates the same bytes.
+#[test]
+fn crlf_checkouts_are_not_stale() {
+    let (dir, layout) = temp_layout();
+    codegen::write(&layout).unwrap();
+    let webhook_rs = layout.generated_dir.join("webhook.rs");
+    let lf = fs::read_to_string(&webhook_rs).unwrap();
+    for path in [
+        webhook_rs.clone(),
+        layout.generated_dir.join("mod.rs"),
+        dir.path().join("schemas/gladly-webhook-schema.json"),
+    ] {
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace('\n', "\r\n")).unwrap();
+    }
+    codegen::check(&layout).unwrap();
+    let regenerated = codegen::generate_all(&layout).unwrap();
+    let webhook = regenerated.iter().find(|f| f.name == "webhook.rs").unwrap();
+    assert_eq!(webhook.contents, lf);
+}
+
+/// Each generated file says "do not edit" once, in its header, and the
+/// only hash a header carries is its own schema's.
+#[test]
+fn headers_are_true_and_say_do_not_edit_once() {
+    let (_dir, layout) = temp_layout();
+    for file in codegen::generate_all(&layout).unwrap() {
+        assert_eq!(
+            file.contents.matches("Do not edit").count(),
+            1,
+            "{}",
+            file.name
+        );
+        assert_eq!(
+            file.contents.to_lowercase().matches("do not edit").count(),
+            1,
+            "{}",
+            file.name
+        );
+        let header = file.contents.lines().next().unwrap();
+        if file.name == "mod.rs" {
+            assert!(!header.contains("sha256"), "{header}");
+        } else {
+            assert!(
+                header.contains(&codegen::sha256_hex(&vendored_schema())),
+                "{header}"
+            );
+        }
+    }
+}
+
+/// The tagged event enum gets its envelope accessors from the generator.
+#[test]
+fn tagged_enums_get_accessors_and_every_enum_is_non_exhaustive() {
+    let text =
+        fs::read_to_string(workspace_root().join("schemas/gladly-webhook-event-schema.json"))
+            .unwrap();
+    let out = generate_module(
+        "schemas/gladly-webhook-event-schema.json",
+        &text,
+        &naming_for("gladly-webhook-event-schema.json"),
+    )
+    .unwrap();
+    assert!(out.contains("pub fn event_type(&self) -> &'static str"));
+    assert!(out.contains("Self::Ping { .. } => \"PING\","));
+    assert!(out.contains("pub fn id(&self) -> ::std::option::Option<&str>"));
+    assert!(out.contains("Self::Ping { id, .. } => id.as_deref(),"));
+    assert!(out.contains("pub fn initiator(&self) -> ::std::option::Option<&Initiator>"));
+    let enums = out.matches("pub enum ").count();
+    assert!(enums >= 5);
+    assert_eq!(out.matches("#[non_exhaustive]\npub enum ").count(), enums);
+}

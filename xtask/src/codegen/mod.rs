@@ -7,6 +7,7 @@
 //! a pure function of the schemas and this code, so `--check` can regenerate
 //! in memory and compare byte for byte.
 
+mod finish;
 mod module;
 mod naming;
 
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-pub use module::{generate_module, header, sha256_hex};
+pub use module::{generate_module, header, normalize_line_endings, sha256_hex};
 pub use naming::{Naming, module_name, naming_for};
 
 /// Where the schemas are read and the modules written.
@@ -99,8 +100,8 @@ pub fn generate_all(layout: &Layout) -> Result<Vec<GeneratedFile>> {
 
 /// The generated folder's `mod.rs`: one `pub mod` per schema.
 fn mod_rs(modules: &[(String, String)]) -> String {
-    let sources: Vec<&str> = modules.iter().map(|(_, source)| source.as_str()).collect();
-    let mut text = header(&sources.join(", "), &sha256_hex(&sources.join("\n")));
+    // Each module's own header carries its schema's SHA-256.
+    let mut text = header("the list of schemas in schemas/");
     text.push_str("//! The generated modules, one per schema in `schemas/`.\n");
     for (module, source) in modules {
         let _ = write!(
@@ -135,14 +136,15 @@ pub fn write(layout: &Layout) -> Result<Vec<PathBuf>> {
 }
 
 /// Regenerates in memory and fails, naming every stale, missing or orphaned
-/// file, unless the folder already holds exactly what [`write`] would write.
+/// file, unless the folder already holds exactly what [`write()`] would write.
 pub fn check(layout: &Layout) -> Result<()> {
     let files = generate_all(layout)?;
     let mut problems = Vec::new();
     for file in &files {
         let path = layout.generated_dir.join(&file.name);
         match fs::read_to_string(&path) {
-            Ok(on_disk) if on_disk == file.contents => {}
+            // A checkout that turned LF into CRLF is not stale.
+            Ok(on_disk) if normalize_line_endings(&on_disk) == file.contents => {}
             Ok(_) => problems.push(format!(
                 "{}: stale (differs from what the schemas generate)",
                 path.display()

@@ -3,7 +3,8 @@
 //!
 //! A webhook event payload as Gladly delivers it: an envelope (id, type, timestamp, initiator) and the content of its type. Unknown properties are allowed anywhere; Gladly adds fields without notice.
 //!
-//! Generated from `schemas/gladly-webhook-event-schema.json` by `cargo xtask codegen`; do not edit by hand.
+//! Generated from `schemas/gladly-webhook-event-schema.json` by `cargo xtask codegen`.
+#![allow(missing_docs)]
 /// The JSON Schema these types were generated from, as vendored.
 pub const SCHEMA: &str = r##"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -717,6 +718,7 @@ pub const SCHEMA_SHA256: &str = "1f070707bbf1c5a48234f1117f0a6b1a12b90c358aea821
     PartialEq,
     PartialOrd
 )]
+#[non_exhaustive]
 pub enum AgentStateChange {
     #[serde(rename = "LOGGED_IN")]
     LoggedIn,
@@ -823,6 +825,7 @@ pub struct Assignee {
     PartialEq,
     PartialOrd
 )]
+#[non_exhaustive]
 pub enum Channel {
     #[serde(rename = "CHAT")]
     Chat,
@@ -921,6 +924,7 @@ pub struct ConversationCreated {
     PartialEq,
     PartialOrd
 )]
+#[non_exhaustive]
 pub enum ConversationStatus {
     #[serde(rename = "OPEN")]
     Open,
@@ -1006,6 +1010,7 @@ pub struct CustomerUpdated {
     PartialEq,
     PartialOrd
 )]
+#[non_exhaustive]
 pub enum Direction {
     #[serde(rename = "INBOUND")]
     Inbound,
@@ -1051,6 +1056,7 @@ impl ::std::convert::TryFrom<::std::string::String> for Direction {
 ///A webhook event payload as Gladly delivers it: an envelope (id, type, timestamp, initiator) and the content of its type. Unknown properties are allowed anywhere; Gladly adds fields without notice.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum Event {
     ///A CONVERSATION_CREATED event.
     #[serde(rename = "CONVERSATION_CREATED")]
@@ -1248,6 +1254,7 @@ pub struct TaskUpdated {
     PartialEq,
     PartialOrd
 )]
+#[non_exhaustive]
 pub enum WorkType {
     #[serde(rename = "MAIL")]
     Mail,
@@ -1364,4 +1371,108 @@ impl Direction {
 impl WorkType {
     /// Every `WorkType`, in the schema's order.
     pub const ALL: [Self; 4] = [Self::Mail, Self::Messaging, Self::Task, Self::Voice];
+}
+impl Event {
+    /// The `type` of the variant, as it is on the wire.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::ConversationCreated { .. } => "CONVERSATION_CREATED",
+            Self::ConversationUpdated { .. } => "CONVERSATION_UPDATED",
+            Self::ConversationClosed { .. } => "CONVERSATION_CLOSED",
+            Self::MessageCreated { .. } => "MESSAGE_CREATED",
+            Self::TaskCreated { .. } => "TASK_CREATED",
+            Self::TaskUpdated { .. } => "TASK_UPDATED",
+            Self::TaskClosed { .. } => "TASK_CLOSED",
+            Self::CustomerCreated { .. } => "CUSTOMER_CREATED",
+            Self::CustomerUpdated { .. } => "CUSTOMER_UPDATED",
+            Self::AgentStateChanged { .. } => "AGENT_STATE_CHANGED",
+            Self::Ping { .. } => "PING",
+        }
+    }
+    ///Unique event id; the same on every retry of the event.
+    pub fn id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::ConversationCreated { id, .. } => {
+                ::std::option::Option::Some(id.as_str())
+            }
+            Self::ConversationUpdated { id, .. } => {
+                ::std::option::Option::Some(id.as_str())
+            }
+            Self::ConversationClosed { id, .. } => {
+                ::std::option::Option::Some(id.as_str())
+            }
+            Self::MessageCreated { id, .. } => ::std::option::Option::Some(id.as_str()),
+            Self::TaskCreated { id, .. } => ::std::option::Option::Some(id.as_str()),
+            Self::TaskUpdated { id, .. } => ::std::option::Option::Some(id.as_str()),
+            Self::TaskClosed { id, .. } => ::std::option::Option::Some(id.as_str()),
+            Self::CustomerCreated { id, .. } => ::std::option::Option::Some(id.as_str()),
+            Self::CustomerUpdated { id, .. } => ::std::option::Option::Some(id.as_str()),
+            Self::AgentStateChanged { id, .. } => {
+                ::std::option::Option::Some(id.as_str())
+            }
+            Self::Ping { id, .. } => id.as_deref(),
+        }
+    }
+    /// The `initiator` field, which every variant has.
+    pub fn initiator(&self) -> ::std::option::Option<&Initiator> {
+        match self {
+            Self::ConversationCreated { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::ConversationUpdated { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::ConversationClosed { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::MessageCreated { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::TaskCreated { initiator, .. } => ::std::option::Option::Some(initiator),
+            Self::TaskUpdated { initiator, .. } => ::std::option::Option::Some(initiator),
+            Self::TaskClosed { initiator, .. } => ::std::option::Option::Some(initiator),
+            Self::CustomerCreated { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::CustomerUpdated { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::AgentStateChanged { initiator, .. } => {
+                ::std::option::Option::Some(initiator)
+            }
+            Self::Ping { initiator, .. } => initiator.as_ref(),
+        }
+    }
+    ///When the event was recorded.
+    pub fn timestamp(
+        &self,
+    ) -> ::std::option::Option<&::chrono::DateTime<::chrono::offset::Utc>> {
+        match self {
+            Self::ConversationCreated { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::ConversationUpdated { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::ConversationClosed { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::MessageCreated { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::TaskCreated { timestamp, .. } => ::std::option::Option::Some(timestamp),
+            Self::TaskUpdated { timestamp, .. } => ::std::option::Option::Some(timestamp),
+            Self::TaskClosed { timestamp, .. } => ::std::option::Option::Some(timestamp),
+            Self::CustomerCreated { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::CustomerUpdated { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::AgentStateChanged { timestamp, .. } => {
+                ::std::option::Option::Some(timestamp)
+            }
+            Self::Ping { timestamp, .. } => timestamp.as_ref(),
+        }
+    }
 }
