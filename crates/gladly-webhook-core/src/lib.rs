@@ -1,28 +1,30 @@
 //! Validation and signing for Gladly webhooks, layered on the generated
-//! types of [`gladly_schema`].
+//! types of [`gladly_schema`] (re-exported here, so one dependency is
+//! enough).
 //!
 //! - [`signing`]: sign deliveries ([`Signer`]) and verify them
 //!   ([`Verifier`]) with Gladly's HMAC-SHA256 request signing, on the `http`
-//!   crate's types.
+//!   crate's types; [`Verifier::verify_parts`] fits a web framework's
+//!   extractor, [`Verifier::verify_and_parse`] verifies and reads the event
+//!   in one call.
 //! - [`event`]: parse delivered payloads into typed events, tolerating
 //!   event types newer than this version.
 //! - [`validate`]: validate subscription documents against the schema and a
 //!   strict delivery policy, reporting every problem at its JSON pointer.
+//! - [`echo`]: how untrusted input is shown in messages (escaped, cut, URLs
+//!   redacted), for programs that print input of their own.
 
+pub mod echo;
 pub mod event;
+mod formats;
 pub mod signing;
 pub mod validate;
 
-pub use event::{ParsedEvent, parse_event};
+pub use event::{EventError, ParsedEvent, UnknownEvent, parse_event};
+pub use gladly_schema;
+pub use gladly_schema::event::Initiator;
 pub use gladly_schema::{Event, EventType, Secret, Webhook};
-pub use signing::{SignError, Signer, Verified, Verifier, VerifyError};
+pub use signing::{
+    KeyError, SignError, Signer, Verified, VerifiedEvent, Verifier, VerifyError, VerifyEventError,
+};
 pub use validate::{Policy, ValidateWebhook, ValidationReport, validate_json, validate_str};
-
-/// A JSON pointer as messages print it: the root (`""`) as `(root)`.
-pub(crate) fn pointer_for_display(pointer: &str) -> &str {
-    if pointer.is_empty() {
-        "(root)"
-    } else {
-        pointer
-    }
-}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use gladly_webhook_core::event::{Envelope, EventError, ParsedEvent, event_types, parse_event};
+use gladly_webhook_core::event::{EventError, ParsedEvent, event_types, parse_event};
 use gladly_webhook_core::{Event, EventType};
 use serde_json::{Value, json};
 

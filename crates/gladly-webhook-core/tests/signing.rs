@@ -23,7 +23,7 @@ fn signed(secret: &str, body: &[u8]) -> (Parts, Vec<u8>) {
         .into_parts();
     Signer::new(secret)
         .unwrap()
-        .sign(&mut parts, body, at())
+        .sign_parts_at(&mut parts, body, at())
         .unwrap();
     (parts, body.to_vec())
 }
@@ -96,10 +96,22 @@ fn tolerance_edges_in_both_directions() {
             tolerance: TimeDelta::seconds(300)
         })
     );
-    let err = check(-301).unwrap_err().to_string();
-    assert!(
-        err.contains("301s") && err.contains("in the future"),
-        "{err}"
+    assert_eq!(
+        check(-301).unwrap_err().to_string(),
+        "`Gladly-Time` is 301 s ahead of the verifier's clock, beyond the tolerance of 300 s"
+    );
+    // A fraction of a second past the edge says so, rather than "300s
+    // beyond 300s".
+    let (parts, body) = signed(SECRET, b"");
+    let late = at() + TimeDelta::milliseconds(300_999);
+    let err = Verifier::new([SECRET])
+        .unwrap()
+        .clock(move || late)
+        .verify(&parts, &body)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`Gladly-Time` is 300.999 s behind the verifier's clock, beyond the tolerance of 300 s"
     );
 }
 
@@ -388,11 +400,12 @@ fn missing_repeated_and_malformed_headers() {
 fn signer_refuses_absent_or_repeated_headers_and_leaves_the_request_alone() {
     let signer = Signer::new(SECRET)
         .unwrap()
-        .sign_header(HeaderName::from_static("x-request-id"));
+        .sign_header(HeaderName::from_static("x-request-id"))
+        .unwrap();
     let (mut parts, ()) = http::Request::post("/h").body(()).unwrap().into_parts();
     let before = parts.headers.clone();
     assert_eq!(
-        signer.sign(&mut parts, b"", at()),
+        signer.sign_parts_at(&mut parts, b"", at()),
         Err(SignError::MissingHeader {
             header: "x-request-id".into()
         })
@@ -406,7 +419,7 @@ fn signer_refuses_absent_or_repeated_headers_and_leaves_the_request_alone() {
         .headers
         .append("x-request-id", HeaderValue::from_static("b"));
     assert_eq!(
-        signer.sign(&mut parts, b"", at()),
+        signer.sign_parts_at(&mut parts, b"", at()),
         Err(SignError::RepeatedHeader {
             header: "x-request-id".into()
         })
@@ -415,7 +428,9 @@ fn signer_refuses_absent_or_repeated_headers_and_leaves_the_request_alone() {
     let far = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
     let (mut parts, ()) = http::Request::post("/h").body(()).unwrap().into_parts();
     assert!(matches!(
-        Signer::new(SECRET).unwrap().sign(&mut parts, b"", far),
+        Signer::new(SECRET)
+            .unwrap()
+            .sign_parts_at(&mut parts, b"", far),
         Err(SignError::TimeOutOfRange { .. })
     ));
 }
@@ -424,8 +439,8 @@ fn signer_refuses_absent_or_repeated_headers_and_leaves_the_request_alone() {
 fn signing_twice_replaces_the_headers() {
     let signer = Signer::new(SECRET).unwrap();
     let (mut parts, ()) = http::Request::post("/h").body(()).unwrap().into_parts();
-    signer.sign(&mut parts, b"a", at()).unwrap();
-    signer.sign(&mut parts, b"b", at()).unwrap();
+    signer.sign_parts_at(&mut parts, b"a", at()).unwrap();
+    signer.sign_parts_at(&mut parts, b"b", at()).unwrap();
     assert_eq!(parts.headers.get_all("gladly-time").iter().count(), 1);
     assert_eq!(
         parts.headers.get_all("gladly-authorization").iter().count(),
@@ -438,13 +453,14 @@ fn signing_twice_replaces_the_headers() {
 fn non_ascii_header_values_sign_and_verify() {
     let signer = Signer::new(SECRET)
         .unwrap()
-        .sign_header(HeaderName::from_static("x-name"));
+        .sign_header(HeaderName::from_static("x-name"))
+        .unwrap();
     let (mut parts, ()) = http::Request::post("/h").body(()).unwrap().into_parts();
     parts.headers.insert(
         "x-name",
         HeaderValue::from_bytes(b"caf\xc3\xa9 \xff\tx").unwrap(),
     );
-    signer.sign(&mut parts, b"", at()).unwrap();
+    signer.sign_parts_at(&mut parts, b"", at()).unwrap();
     assert!(verifier(&[SECRET]).verify(&parts, b"").is_ok());
     parts.headers.insert(
         "x-name",
@@ -523,9 +539,11 @@ fn sign_case(case: &Case) -> (Parts, Signer) {
     let (mut parts, ()) = builder.body(()).unwrap().into_parts();
     let mut signer = Signer::new(SECRET).unwrap();
     for (name, _) in &case.signed {
-        signer = signer.sign_header(HeaderName::try_from(name.as_str()).unwrap());
+        signer = signer
+            .sign_header(HeaderName::try_from(name.as_str()).unwrap())
+            .unwrap();
     }
-    signer.sign(&mut parts, &case.body, at()).unwrap();
+    signer.sign_parts_at(&mut parts, &case.body, at()).unwrap();
     (parts, signer)
 }
 
@@ -618,4 +636,76 @@ proptest! {
             prop_assert_eq!(v.verify(&parts, &tampered), Err(VerifyError::SignatureMismatch));
         }
     }
+}
+
+/// Defect: a signer configured with more headers than a verifier accepts
+/// signed a prefix of them while listing them all, and said Ok.
+#[test]
+fn signer_refuses_more_headers_than_a_verifier_accepts() {
+    use gladly_webhook_core::SignError;
+    use gladly_webhook_core::signing::MAX_SIGNED_HEADERS;
+
+    let mut signer = Signer::new(SECRET).unwrap();
+    let mut request = http::Request::post("/hooks").header("content-type", "application/json");
+    // gladly-time and content-type are always signed: 62 more fit.
+    for i in 0..MAX_SIGNED_HEADERS - 2 {
+        let name = format!("x-h{i:02}");
+        request = request.header(name.as_str(), "v");
+        signer = signer
+            .sign_header(HeaderName::try_from(name).unwrap())
+            .unwrap();
+    }
+    let refused = signer.sign_header(HeaderName::from_static("x-one-too-many"));
+    assert_eq!(
+        refused.unwrap_err(),
+        SignError::TooManyHeaders { count: 65, max: 64 }
+    );
+
+    // The signer at the limit signs what the verifier accepts.
+    let mut signer = Signer::new(SECRET).unwrap();
+    for i in 0..MAX_SIGNED_HEADERS - 2 {
+        signer = signer
+            .sign_header(HeaderName::try_from(format!("x-h{i:02}")).unwrap())
+            .unwrap();
+    }
+    let mut request = request.body(b"{}".to_vec()).unwrap();
+    signer.sign_request_at(&mut request, at()).unwrap();
+    let verified = Verifier::new([SECRET])
+        .unwrap()
+        .clock(at)
+        .verify_request(&request);
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+/// Defect: signing `gladly-authorization` signed its old value, which the
+/// signature then replaced: no verifier could accept it.
+#[test]
+fn signer_refuses_to_sign_the_authorization_header() {
+    use gladly_webhook_core::SignError;
+
+    let refused = Signer::new(SECRET)
+        .unwrap()
+        .sign_header(HeaderName::from_static("gladly-authorization"));
+    assert_eq!(
+        refused.unwrap_err(),
+        SignError::UnsignableHeader {
+            header: "gladly-authorization".to_string()
+        }
+    );
+    // gladly-time and content-type are signed anyway: naming them is fine.
+    let signer = Signer::new(SECRET)
+        .unwrap()
+        .sign_header(HeaderName::from_static("gladly-time"))
+        .unwrap()
+        .sign_header(HeaderName::from_static("content-type"))
+        .unwrap();
+    let (mut parts, ()) = http::Request::post("/h").body(()).unwrap().into_parts();
+    signer.sign_parts_at(&mut parts, b"", at()).unwrap();
+    assert!(
+        Verifier::new([SECRET])
+            .unwrap()
+            .clock(at)
+            .verify(&parts, b"")
+            .is_ok()
+    );
 }

@@ -1,7 +1,7 @@
 //! The worked example of `gladly-request-signing.md`, step by step.
 
 use chrono::{TimeZone, Utc};
-use gladly_webhook_core::signing::canonical::{canonical_request, string_to_sign};
+use gladly_webhook_core::signing::{canonical_request, string_to_sign};
 use gladly_webhook_core::{Secret, Signer, Verifier};
 use http::HeaderName;
 
@@ -57,7 +57,8 @@ fn step_2_string_to_sign() {
 fn step_3_and_4_signature() {
     let signer = Signer::new(Secret::new(SECRET))
         .unwrap()
-        .sign_header(HeaderName::from_static("x-request-id"));
+        .sign_header(HeaderName::from_static("x-request-id"))
+        .unwrap();
     let mut request = request();
     signer.sign_request_at(&mut request, at()).unwrap();
     assert_eq!(request.headers()["gladly-time"], "20261126T170005Z");

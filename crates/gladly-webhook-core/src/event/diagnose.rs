@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::Problem;
-use crate::validate::formats::is_date_time;
+use crate::echo;
+use crate::formats::is_date_time;
 
 /// The vendored event schema, parsed once.
 pub(crate) fn schema() -> &'static Value {
@@ -170,13 +171,7 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Null => "null".to_string(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.chars().count() > 80 => {
-            format!(
-                "the string {}…",
-                Value::from(s.chars().take(80).collect::<String>())
-            )
-        }
-        Value::String(s) => format!("the string {}", Value::from(s.as_str())),
+        Value::String(s) => format!("the string {}", echo::quote(s)),
         Value::Array(items) => format!(
             "an array of {} item{}",
             items.len(),

@@ -7,7 +7,7 @@
 //! an [`EventError`] with the JSON pointer of each problem.
 //!
 //! ```
-//! use gladly_webhook_core::event::{Envelope, ParsedEvent, parse_event};
+//! use gladly_webhook_core::event::{ParsedEvent, parse_event};
 //! use gladly_webhook_core::Event;
 //!
 //! let body = br#"{"id":"evt_0001","type":"CONVERSATION_CLOSED","timestamp":"2026-11-26T17:00:00Z",
@@ -34,7 +34,6 @@
 //! ```
 
 mod diagnose;
-mod envelope;
 
 use std::fmt;
 
@@ -43,9 +42,11 @@ use gladly_schema::Event;
 use gladly_schema::event::Initiator;
 use serde_json::Value;
 
-pub use envelope::Envelope;
-
 /// A delivered event: typed, or of a type this version does not know.
+///
+/// Its accessors read the envelope whatever the case; a known [`Event`]
+/// has the same ones (`event_type()`, `id()`, `timestamp()`,
+/// `initiator()`), generated from the event schema.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)] // Known is the common case: boxing it would allocate per delivery
 pub enum ParsedEvent {
@@ -57,6 +58,7 @@ pub enum ParsedEvent {
 
 /// An event whose `type` this version does not know.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct UnknownEvent {
     /// The `type` as sent.
     pub event_type: String,
@@ -84,7 +86,7 @@ impl ParsedEvent {
     /// The event's `timestamp`, when it has a valid one.
     pub fn timestamp(&self) -> Option<DateTime<Utc>> {
         match self {
-            Self::Known(event) => event.timestamp(),
+            Self::Known(event) => event.timestamp().copied(),
             Self::Unknown(unknown) => unknown.raw["timestamp"]
                 .as_str()
                 .and_then(|t| t.parse().ok()),
@@ -111,13 +113,14 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = crate::pointer_for_display(&self.pointer);
+        let pointer = crate::echo::pointer(&self.pointer);
         write!(f, "{pointer}: {}", self.message)
     }
 }
 
 /// Why a payload is not an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EventError {
     /// The payload is not JSON.
     #[error("(root): expected a JSON document: {message}")]
@@ -170,11 +173,12 @@ impl EventError {
 /// drop a delivery.
 pub fn parse_event(bytes: &[u8]) -> Result<ParsedEvent, EventError> {
     // The common case, straight into the typed event.
-    if let Ok(event) = serde_json::from_slice::<Event>(bytes) {
-        return Ok(ParsedEvent::Known(event));
-    }
+    let typed_error = match serde_json::from_slice::<Event>(bytes) {
+        Ok(event) => return Ok(ParsedEvent::Known(event)),
+        Err(err) => err,
+    };
     let raw: Value = serde_json::from_slice(bytes).map_err(|err| EventError::Syntax {
-        message: err.to_string(),
+        message: crate::echo::escape(&err.to_string(), 200),
     })?;
     let Value::Object(object) = &raw else {
         return Err(EventError::NotAnObject {
@@ -200,16 +204,11 @@ pub fn parse_event(bytes: &[u8]) -> Result<ParsedEvent, EventError> {
     let mut problems = diagnose::diagnose(branch, &raw);
     if problems.is_empty() {
         // The schema is satisfied but the typed reader is not (a repeated
-        // key, for one): report what it says.
-        let message = serde_json::from_value::<Event>(raw.clone())
-            .err()
-            .map_or_else(
-                || "the payload could not be read".to_string(),
-                |e| e.to_string(),
-            );
+        // key, for one, which `Value` forgives): report what it said, which
+        // names the key.
         problems.push(Problem {
             pointer: String::new(),
-            message,
+            message: crate::echo::escape(&typed_error.to_string(), 200),
         });
     }
     Err(EventError::Malformed {

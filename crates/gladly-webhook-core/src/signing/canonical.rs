@@ -9,12 +9,11 @@
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri};
 
-use super::authorization::{MAX_SIGNED_HEADERS, signed_names};
-use super::ows::{is_ows, trimmed};
 use sha2::{Digest, Sha256};
 
-/// The algorithm's name, first line of the string to sign.
-pub const ALGORITHM: &str = "hmac-sha256";
+use super::error::SignError;
+use super::ows::{is_ows, trimmed};
+use super::scheme::{ALGORITHM, MAX_SIGNED_HEADERS, signed_names};
 
 /// Where canonical bytes go: a buffer, or a running hash.
 pub(crate) trait Sink {
@@ -80,14 +79,21 @@ impl Sink for BufferedSha256 {
 }
 
 /// A signed header that is absent from, or repeated on, the request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HeaderProblem {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderProblem {
     /// The header is not on the request.
-    #[error("signed header `{0}` is not on the request")]
     Missing(String),
     /// The header is on the request more than once.
-    #[error("signed header `{0}` is on the request more than once")]
     Repeated(String),
+}
+
+impl From<HeaderProblem> for SignError {
+    fn from(problem: HeaderProblem) -> Self {
+        match problem {
+            HeaderProblem::Missing(header) => SignError::MissingHeader { header },
+            HeaderProblem::Repeated(header) => SignError::RepeatedHeader { header },
+        }
+    }
 }
 
 /// The parts of a request the canonical request reads.
@@ -240,10 +246,12 @@ pub(crate) fn write_string_to_sign(
 
 /// The canonical request for `parts` and `body`, signing the headers listed
 /// in `signed_headers` (`a;b;c`, lowercase), as bytes (header values may be
-/// non-ASCII).
+/// non-ASCII): what is hashed into the signature, for debugging a signer
+/// that does not interoperate. A listed header that is absent or repeated
+/// is an error.
 ///
 /// ```
-/// use gladly_webhook_core::signing::canonical::canonical_request;
+/// use gladly_webhook_core::signing::canonical_request;
 ///
 /// let (parts, ()) = http::Request::post("/hooks/gladly?b=2&a=1")
 ///     .header("Gladly-Time", "20261126T170005Z")
@@ -261,14 +269,22 @@ pub fn canonical_request(
     parts: &Parts,
     signed_headers: &str,
     body: &[u8],
-) -> Result<Vec<u8>, HeaderProblem> {
+) -> Result<Vec<u8>, SignError> {
     let mut out = Vec::new();
     let body_hash = hex_sha256(&Sha256::digest(body));
     write_canonical_request(&mut out, parts.into(), signed_headers, &body_hash)?;
     Ok(out)
 }
 
-/// The string to sign for a canonical request signed at `gladly_time`.
+/// The string to sign for a canonical request signed at `gladly_time`
+/// (step 2 of the scheme), for debugging.
+///
+/// ```
+/// use gladly_webhook_core::signing::string_to_sign;
+///
+/// let text = string_to_sign("20261126T170005Z", b"");
+/// assert!(text.starts_with("hmac-sha256\n20261126T170005Z\ne3b0c442"));
+/// ```
 pub fn string_to_sign(gladly_time: &str, canonical_request: &[u8]) -> String {
     let mut out = Vec::new();
     let hash = hex_sha256(&Sha256::digest(canonical_request));

@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 
 /// A secret that cannot sign or verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// A verifier was given no secret at all.
     #[error("no secret given: a verifier needs at least one")]
@@ -20,6 +21,7 @@ pub enum KeyError {
 
 /// Why a request could not be signed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignError {
     /// A header the signer was told to sign is not on the request.
     #[error("header `{header}` is to be signed but the request does not have it")]
@@ -34,6 +36,21 @@ pub enum SignError {
         /// The header's lowercase name.
         header: String,
     },
+    /// A header that cannot be signed: `gladly-authorization`, which
+    /// holds the signature and is written after it.
+    #[error("header `{header}` cannot be signed: it carries the signature itself")]
+    UnsignableHeader {
+        /// The header's lowercase name.
+        header: String,
+    },
+    /// More headers to sign than a verifier accepts.
+    #[error("{count} headers to sign, but a verifier accepts at most {max} in SignedHeaders")]
+    TooManyHeaders {
+        /// How many distinct headers would be signed.
+        count: usize,
+        /// The most a verifier accepts ([`MAX_SIGNED_HEADERS`](super::MAX_SIGNED_HEADERS)).
+        max: usize,
+    },
     /// The signing time cannot be written as `YYYYMMDDTHHMMSSZ`.
     #[error("signing time {time} is outside years 0000-9999 and cannot be a Gladly-Time")]
     TimeOutOfRange {
@@ -44,6 +61,7 @@ pub enum SignError {
 
 /// Why a `Gladly-Authorization` header could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthorizationError {
     /// The header is present more than once.
     #[error("the header is sent more than once")]
@@ -102,6 +120,7 @@ pub enum AuthorizationError {
 /// Why a request failed verification: one variant per reason, so a receiver
 /// can log and answer precisely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// `Gladly-Time` or `Gladly-Authorization` is absent.
     #[error("missing header `{header}`")]
@@ -126,8 +145,8 @@ pub enum VerifyError {
     },
     /// `Gladly-Time` is further from the verifier's clock than the tolerance.
     #[error(
-        "`Gladly-Time` is {} from the verifier's clock ({}), beyond the tolerance of {}s",
-        describe_skew(*skew), if skew.num_seconds() >= 0 { "in the past" } else { "in the future" }, tolerance.num_seconds()
+        "`Gladly-Time` is {} {} the verifier's clock, beyond the tolerance of {}",
+        seconds(skew.abs()), if *skew >= TimeDelta::zero() { "behind" } else { "ahead of" }, seconds(*tolerance)
     )]
     TimeOutsideTolerance {
         /// The verifier's clock less the request's time: positive when the
@@ -157,14 +176,42 @@ pub enum VerifyError {
     SignatureMismatch,
 }
 
-fn describe_skew(skew: TimeDelta) -> String {
-    format!("{}s", skew.num_seconds().unsigned_abs())
+/// A duration as seconds with as many decimals as it needs: `300 s`,
+/// `300.999 s`, `0.000001 s`.
+fn seconds(delta: TimeDelta) -> String {
+    let nanos = delta.subsec_nanos().unsigned_abs();
+    let whole = delta.num_seconds().unsigned_abs();
+    if nanos == 0 {
+        return format!("{whole} s");
+    }
+    let fraction = format!("{nanos:09}");
+    format!("{whole}.{} s", fraction.trim_end_matches('0'))
 }
 
-/// At most `max` characters of `text`, for echoing untrusted input in errors.
-pub(crate) fn truncated(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
+/// Why a delivery could not be verified and read as an event
+/// ([`Verifier::verify_and_parse`](super::Verifier::verify_and_parse)).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyEventError {
+    /// The request is not signed by any of the secrets: answer 401.
+    #[error("rejected: {0}")]
+    Verify(#[from] VerifyError),
+    /// The request is authentic, but its body is not an event. Gladly
+    /// retries a 4xx and then deactivates the subscription, so a receiver
+    /// should keep the body for a later replay and answer 2xx.
+    #[error("verified, but not an event: {0}")]
+    Event(#[from] crate::event::EventError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_show_every_decimal_they_have() {
+        assert_eq!(seconds(TimeDelta::seconds(300)), "300 s");
+        assert_eq!(seconds(TimeDelta::milliseconds(300_999)), "300.999 s");
+        assert_eq!(seconds(TimeDelta::nanoseconds(1_500)), "0.0000015 s");
+        assert_eq!(seconds(TimeDelta::milliseconds(-301_500).abs()), "301.5 s");
     }
 }

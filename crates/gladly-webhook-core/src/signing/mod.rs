@@ -12,7 +12,7 @@
 //! of `hmac-sha256\n<Gladly-Time>\n<hex SHA-256 of the canonical request>`;
 //! the canonical request is the method, path, sorted query, each signed
 //! header as `name:value`, the `SignedHeaders` list and the hex SHA-256 of
-//! the body, one per line (see [`canonical`]). A verifier recomputes it from
+//! the body, one per line (see [`canonical_request`]). A verifier recomputes it from
 //! the request as received, compares in constant time, and rejects a
 //! `Gladly-Time` more than a tolerance (5 minutes) from its clock.
 //!
@@ -44,24 +44,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod authorization;
-pub mod canonical;
+mod authorization;
+mod canonical;
 mod error;
 mod key;
 mod ows;
+mod scheme;
 mod signer;
-pub mod time;
+mod time;
 mod verifier;
 
-use http::HeaderName;
-
-pub use error::{AuthorizationError, KeyError, SignError, VerifyError};
+pub use canonical::{canonical_request, string_to_sign};
+pub use error::{AuthorizationError, KeyError, SignError, VerifyError, VerifyEventError};
+pub use scheme::{GLADLY_AUTHORIZATION, GLADLY_TIME, MAX_SIGNED_HEADERS};
 pub use signer::Signer;
-pub use verifier::{DEFAULT_TOLERANCE, Verified, Verifier};
-
-/// `Gladly-Time`: when the request was signed, UTC, `YYYYMMDDTHHMMSSZ`.
-pub const GLADLY_TIME: HeaderName = HeaderName::from_static("gladly-time");
-
-/// `Gladly-Authorization`: the algorithm, the signed headers and the
-/// signature.
-pub const GLADLY_AUTHORIZATION: HeaderName = HeaderName::from_static("gladly-authorization");
+pub use verifier::{DEFAULT_TOLERANCE, Verified, VerifiedEvent, Verifier};

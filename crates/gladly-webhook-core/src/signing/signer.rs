@@ -9,10 +9,11 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use super::canonical::{self, BufferedSha256, Head, HeaderProblem, hex_sha256};
+use super::canonical::{self, BufferedSha256, Head, hex_sha256};
 use super::error::{KeyError, SignError};
 use super::key::DailyKey;
-use super::{GLADLY_AUTHORIZATION, GLADLY_TIME, authorization, time};
+use super::scheme::{GLADLY_AUTHORIZATION, GLADLY_TIME, MAX_SIGNED_HEADERS};
+use super::{authorization, time};
 
 /// Signs requests with one subscription's secret.
 ///
@@ -20,12 +21,21 @@ use super::{GLADLY_AUTHORIZATION, GLADLY_TIME, authorization, time};
 /// one; [`Signer::sign_header`] adds more. The day's signing key is cached,
 /// so one `Signer` serves many requests (it is `Send + Sync`).
 ///
+/// A `Signer` never produces what a [`Verifier`](super::Verifier) would
+/// reject: a header it cannot sign, or more than
+/// [`MAX_SIGNED_HEADERS`], is refused when it is configured, and a header to
+/// sign that is absent or repeated on a request fails that signing, leaving
+/// the request unchanged.
+///
+/// The methods say whether they take a time: `*_at` signs at the time
+/// given (tests, replays), `*_now` at the system clock.
+///
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use gladly_webhook_core::{Secret, Signer};
 ///
 /// let signer = Signer::new(&Secret::new("whsec_example_0123456789abcdef"))?
-///     .sign_header(http::HeaderName::from_static("x-request-id"));
+///     .sign_header(http::HeaderName::from_static("x-request-id"))?;
 /// let mut request = http::Request::post("https://example.com/hooks/gladly")
 ///     .header("content-type", "application/json")
 ///     .header("x-request-id", "req 77")
@@ -68,32 +78,68 @@ impl Signer {
 
     /// Also signs header `name` on every request; signing fails if a request
     /// lacks it.
-    pub fn sign_header(mut self, name: HeaderName) -> Self {
-        if !self.extra_headers.contains(&name) {
-            self.extra_headers.push(name);
+    ///
+    /// Refused: `gladly-authorization` (it holds the signature, so its
+    /// value when signed is not its value when sent), and a header beyond
+    /// the [`MAX_SIGNED_HEADERS`] a verifier accepts (counting
+    /// `gladly-time` and `content-type`, which are always signed).
+    ///
+    /// ```
+    /// use gladly_webhook_core::{SignError, Signer};
+    ///
+    /// let signer = Signer::new(b"whsec_example_0123456789abcdef")?;
+    /// assert!(matches!(
+    ///     signer.sign_header(http::HeaderName::from_static("gladly-authorization")),
+    ///     Err(SignError::UnsignableHeader { .. })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sign_header(mut self, name: HeaderName) -> Result<Self, SignError> {
+        if name == GLADLY_AUTHORIZATION {
+            return Err(SignError::UnsignableHeader {
+                header: name.as_str().to_string(),
+            });
         }
-        self
+        if name == GLADLY_TIME || name == CONTENT_TYPE || self.extra_headers.contains(&name) {
+            return Ok(self);
+        }
+        // gladly-time and content-type are always in the list.
+        let count = self.extra_headers.len() + 3;
+        if count > MAX_SIGNED_HEADERS {
+            return Err(SignError::TooManyHeaders {
+                count,
+                max: MAX_SIGNED_HEADERS,
+            });
+        }
+        self.extra_headers.push(name);
+        Ok(self)
     }
 
     /// Signs the request `parts` with `body` (the exact bytes that will be
     /// sent) at time `at`, setting `Gladly-Time` and `Gladly-Authorization`
     /// (replacing any already there). On error the request is unchanged.
-    pub fn sign(&self, parts: &mut Parts, body: &[u8], at: DateTime<Utc>) -> Result<(), SignError> {
+    pub fn sign_parts_at(
+        &self,
+        parts: &mut Parts,
+        body: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(), SignError> {
         let head = Head::from(&*parts);
         let headers = self.signature_headers(head, body, at)?;
         headers.apply(&mut parts.headers);
         Ok(())
     }
 
-    /// Signs `request` at the current time; see [`Signer::sign`].
-    pub fn sign_request<B: AsRef<[u8]>>(
+    /// Signs `request` at the system clock's time; see
+    /// [`Signer::sign_parts_at`].
+    pub fn sign_request_now<B: AsRef<[u8]>>(
         &self,
         request: &mut http::Request<B>,
     ) -> Result<(), SignError> {
         self.sign_request_at(request, Utc::now())
     }
 
-    /// Signs `request` at time `at`; see [`Signer::sign`].
+    /// Signs `request` at time `at`; see [`Signer::sign_parts_at`].
     pub fn sign_request_at<B: AsRef<[u8]>>(
         &self,
         request: &mut http::Request<B>,
@@ -128,8 +174,7 @@ impl Signer {
             head,
             &signed_headers,
             &body_hash,
-        )
-        .map_err(sign_error)?;
+        )?;
         let canonical_hash = canonical_hasher.finish_hex();
 
         let date: &[u8; 8] = time.as_bytes()[..8]
@@ -175,12 +220,5 @@ impl SignatureHeaders {
     fn apply(self, headers: &mut HeaderMap) {
         headers.insert(GLADLY_TIME, self.time);
         headers.insert(GLADLY_AUTHORIZATION, self.authorization);
-    }
-}
-
-fn sign_error(problem: HeaderProblem) -> SignError {
-    match problem {
-        HeaderProblem::Missing(header) => SignError::MissingHeader { header },
-        HeaderProblem::Repeated(header) => SignError::RepeatedHeader { header },
     }
 }

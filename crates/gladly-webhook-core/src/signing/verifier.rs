@@ -6,13 +6,17 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::Mac;
 use http::request::Parts;
+use http::{HeaderMap, Method, Uri};
 use sha2::{Digest, Sha256};
 
 use super::authorization::Authorization;
 use super::canonical::{self, BufferedSha256, Head, HeaderProblem, hex_sha256};
-use super::error::{AuthorizationError, KeyError, VerifyError, truncated};
+use super::error::{AuthorizationError, KeyError, VerifyError, VerifyEventError};
 use super::key::DailyKey;
-use super::{GLADLY_AUTHORIZATION, GLADLY_TIME, time};
+use super::scheme::{GLADLY_AUTHORIZATION, GLADLY_TIME};
+use super::time;
+use crate::echo::escape;
+use crate::event::{ParsedEvent, parse_event};
 
 /// The tolerance a new [`Verifier`] allows between `Gladly-Time` and its
 /// clock, in either direction: 5 minutes.
@@ -66,6 +70,7 @@ impl fmt::Debug for Verifier {
 
 /// What a successful verification established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Verified {
     secret_index: usize,
     signed_at: DateTime<Utc>,
@@ -82,6 +87,17 @@ impl Verified {
     pub fn signed_at(&self) -> DateTime<Utc> {
         self.signed_at
     }
+}
+
+/// A verified delivery and the event it carries
+/// ([`Verifier::verify_and_parse`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VerifiedEvent {
+    /// What the verification established.
+    pub verified: Verified,
+    /// The event: typed, or of a type this version does not know.
+    pub event: ParsedEvent,
 }
 
 impl Verifier {
@@ -140,6 +156,86 @@ impl Verifier {
         self.verify_head(Head::from(parts), body)
     }
 
+    /// Verifies a request from the pieces a web framework's extractor
+    /// hands out: the method, the URI, the headers and the raw body bytes.
+    ///
+    /// The signature covers the path **as the sender requested it**. A
+    /// router that strips a prefix before your handler runs hands it a
+    /// different URI: axum's `Router::nest("/hooks", ...)` gives nested
+    /// handlers the path without `/hooks` (its `Uri` extractor), and keeps
+    /// the one received in the `OriginalUri` extension. Verify against
+    /// `OriginalUri` there, or the signature will not match.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use gladly_webhook_core::{Signer, Verifier, VerifyError};
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 26, 17, 0, 5).unwrap();
+    /// let mut request = http::Request::post("/hooks/gladly").body(b"{}".to_vec())?;
+    /// Signer::new(b"whsec_example_0123456789abcdef")?.sign_request_at(&mut request, at)?;
+    ///
+    /// let verifier = Verifier::new([b"whsec_example_0123456789abcdef"])?.clock(move || at);
+    /// let (method, headers) = (request.method(), request.headers());
+    /// assert!(verifier.verify_parts(method, request.uri(), headers, request.body()).is_ok());
+    ///
+    /// // The path a nesting router leaves after stripping `/hooks`:
+    /// let stripped: http::Uri = "/gladly".parse()?;
+    /// assert_eq!(
+    ///     verifier.verify_parts(method, &stripped, headers, request.body()),
+    ///     Err(VerifyError::SignatureMismatch)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_parts(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Verified, VerifyError> {
+        let head = Head {
+            method,
+            uri,
+            headers,
+            gladly_time: None,
+        };
+        self.verify_head(head, body)
+    }
+
+    /// Verifies a request and, only once it is authentic, reads its body as
+    /// an event: the one call a receiver needs.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use gladly_webhook_core::{Signer, Verifier, VerifyEventError};
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 26, 17, 0, 5).unwrap();
+    /// let secret = b"whsec_example_0123456789abcdef";
+    /// let mut request = http::Request::post("/hooks").body(br#"{"type":"PING"}"#.to_vec())?;
+    /// Signer::new(secret)?.sign_request_at(&mut request, at)?;
+    /// let (parts, body) = request.into_parts();
+    ///
+    /// let verifier = Verifier::new([secret])?.clock(move || at);
+    /// let delivery = verifier.verify_and_parse(&parts, &body)?;
+    /// assert_eq!(delivery.event.event_type(), "PING");
+    ///
+    /// // An authentic body that is not an event is an `Event` error, not a rejection.
+    /// let mut request = http::Request::post("/hooks").body(b"[]".to_vec())?;
+    /// Signer::new(secret)?.sign_request_at(&mut request, at)?;
+    /// let (parts, body) = request.into_parts();
+    /// assert!(matches!(verifier.verify_and_parse(&parts, &body), Err(VerifyEventError::Event(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_and_parse(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+    ) -> Result<VerifiedEvent, VerifyEventError> {
+        let verified = self.verify(parts, body)?;
+        let event = parse_event(body)?;
+        Ok(VerifiedEvent { verified, event })
+    }
+
     fn verify_head(&self, head: Head<'_>, body: &[u8]) -> Result<Verified, VerifyError> {
         let authorization =
             single_header(head.headers, &GLADLY_AUTHORIZATION, "Gladly-Authorization")?
@@ -165,7 +261,7 @@ impl Verifier {
             time_text
                 .and_then(time::parse)
                 .ok_or_else(|| VerifyError::MalformedTime {
-                    value: truncated(&String::from_utf8_lossy(time_value.as_bytes()), 64),
+                    value: escape(&String::from_utf8_lossy(time_value.as_bytes()), 64),
                 })?;
         let time_text = time_text.expect("a parsed time is UTF-8");
         let skew = (self.clock)() - signed_at;

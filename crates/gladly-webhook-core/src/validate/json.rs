@@ -3,6 +3,15 @@
 //!
 //! Repeated keys follow `serde_json::Value`: the last one wins, as it does
 //! for any JSON Schema validator built on it.
+//!
+//! What is skipped (unknown properties, objects) is skipped by
+//! `serde_json`'s own iterative skipper, which checks the grammar only: a
+//! number beyond `f64`, a lone UTF-16 surrogate escape (`"\ud800"`) or
+//! nesting of any depth there is valid JSON and valid against the schema,
+//! and is accepted. Property names are read as bytes for the same reason.
+//! What validation reads (the values of the known properties) goes through
+//! `serde_json`'s typed reader, with its limits: see the divergences listed
+//! in [`crate::validate`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -41,19 +50,11 @@ impl Json<'_> {
             Json::Null => "null".to_string(),
             Json::Bool(b) => format!("the boolean {b}"),
             Json::Number(n) => format!("the number {n}"),
-            Json::String(s) => format!("the string {}", quoted(s)),
+            Json::String(s) => format!("the string {}", crate::echo::quote(s)),
             Json::Array(items) if items.len() == 1 => "an array of 1 item".to_string(),
             Json::Array(items) => format!("an array of {} items", items.len()),
             Json::Object => "an object".to_string(),
         }
-    }
-}
-
-/// `s` as a JSON string literal, shortened to 80 characters.
-pub(crate) fn quoted(s: &str) -> String {
-    match s.char_indices().nth(80) {
-        Some((end, _)) => format!("{}…", serde_json::Value::from(&s[..end])),
-        None => serde_json::Value::from(s).to_string(),
     }
 }
 
@@ -99,18 +100,18 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut properties = Properties::default();
         let mut position = 0;
-        while let Some(key) = map.next_key_seed(Text)? {
+        while let Some(key) = map.next_key_seed(PropertyName)? {
             position += 1;
-            let slot = match key.as_ref() {
-                "id" => &mut properties.id,
-                "url" => &mut properties.url,
-                "events" => &mut properties.events,
-                "secret" => &mut properties.secret,
-                "active" => &mut properties.active,
-                "createdAt" => &mut properties.created_at,
-                "modifiedAt" => &mut properties.modified_at,
-                _ => {
-                    map.next_value_seed(Skip)?;
+            let slot = match key {
+                Some(Known::Id) => &mut properties.id,
+                Some(Known::Url) => &mut properties.url,
+                Some(Known::Events) => &mut properties.events,
+                Some(Known::Secret) => &mut properties.secret,
+                Some(Known::Active) => &mut properties.active,
+                Some(Known::CreatedAt) => &mut properties.created_at,
+                Some(Known::ModifiedAt) => &mut properties.modified_at,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
                     continue;
                 }
             };
@@ -152,34 +153,51 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 }
 
-/// Reads a string, borrowing it from the input when it has no escapes.
-struct Text;
+/// A property the schema names.
+enum Known {
+    Id,
+    Url,
+    Events,
+    Secret,
+    Active,
+    CreatedAt,
+    ModifiedAt,
+}
 
-impl<'de> DeserializeSeed<'de> for Text {
-    type Value = Cow<'de, str>;
+/// Reads a property name as bytes (so a name with a lone surrogate escape
+/// is read, not refused): the schema's property it is, if any.
+struct PropertyName;
+
+impl<'de> DeserializeSeed<'de> for PropertyName {
+    type Value = Option<Known>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
+        deserializer.deserialize_bytes(self)
     }
 }
 
-impl<'de> Visitor<'de> for Text {
-    type Value = Cow<'de, str>;
+impl<'de> Visitor<'de> for PropertyName {
+    type Value = Option<Known>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
+        f.write_str("a property name")
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(match v {
+            b"id" => Some(Known::Id),
+            b"url" => Some(Known::Url),
+            b"events" => Some(Known::Events),
+            b"secret" => Some(Known::Secret),
+            b"active" => Some(Known::Active),
+            b"createdAt" => Some(Known::CreatedAt),
+            b"modifiedAt" => Some(Known::ModifiedAt),
+            _ => None,
+        })
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.visit_bytes(v.as_bytes())
     }
 }
 
@@ -247,66 +265,8 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip)?;
+            map.next_value::<IgnoredAny>()?;
         }
         Ok(Json::Object)
-    }
-}
-
-/// Skips any JSON value. Unlike [`IgnoredAny`], which `serde_json` skips
-/// without counting depth, it goes through `deserialize_any`, so the
-/// reader's nesting limit (128) applies everywhere, as it does for
-/// `serde_json::Value`.
-struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip)?;
-        }
-        Ok(())
     }
 }

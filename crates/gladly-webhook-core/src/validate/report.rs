@@ -28,6 +28,11 @@ pub enum ErrorCode {
     HttpsRequired,
     /// The URL has no host (strict).
     MissingHost,
+    /// The URL's host can receive nothing: an empty DNS label, an IP
+    /// literal of a future version (strict).
+    InvalidHost,
+    /// The URL's port is empty, 0 or beyond 65535 (strict).
+    InvalidPort,
     /// The URL carries user-info, a credential in the URL (strict).
     UserInfo,
     /// The URL has a fragment, which is never sent (strict).
@@ -60,6 +65,8 @@ impl ErrorCode {
             Self::Format => "Format",
             Self::HttpsRequired => "HttpsRequired",
             Self::MissingHost => "MissingHost",
+            Self::InvalidHost => "InvalidHost",
+            Self::InvalidPort => "InvalidPort",
             Self::UserInfo => "UserInfo",
             Self::Fragment => "Fragment",
             Self::EmptyEvents => "EmptyEvents",
@@ -93,7 +100,7 @@ pub struct ValidationError {
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = crate::pointer_for_display(&self.pointer);
+        let pointer = crate::echo::pointer(&self.pointer);
         write!(f, "{pointer}: {}: {}", self.code, self.message)
     }
 }

@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use fluent_uri::Uri;
+use fluent_uri::component::Host;
 use gladly_schema::{EventType, Secret, Webhook};
 
-use super::formats::{parse_date_time, parse_uri};
-use super::json::{Json, Properties, quoted};
+use super::json::{Json, Properties};
 use super::policy::{Level, MIN_SECRET_LEN, Policy};
 use super::report::{ErrorCode, ValidationError, ValidationReport};
+use crate::echo::{quote, redact_url};
+use crate::formats::{parse_date_time, parse_uri};
 
 /// Collects problems with their place in the document, then sorts them into
 /// document order.
@@ -131,7 +133,7 @@ pub(crate) fn check_schema<'a>(
                                 (*at, index),
                                 pointer(),
                                 ErrorCode::Enum,
-                                format!("expected one of {}, found {}", event_names(), quoted(s)),
+                                format!("expected one of {}, found {}", event_names(), quote(s)),
                             ),
                         },
                         other => problems.add(
@@ -191,7 +193,7 @@ fn check_uri<'a>(
                 ErrorCode::Format,
                 format!(
                     "expected an absolute URI (RFC 3986), found {}",
-                    quoted(&redact_userinfo(text))
+                    quote(&redact_url(text))
                 ),
             );
             None
@@ -224,7 +226,7 @@ fn check_date_time(
                 ErrorCode::Format,
                 format!(
                     "expected an RFC 3339 date-time such as \"2026-11-26T17:00:00Z\", found {}",
-                    quoted(text)
+                    quote(text)
                 ),
             );
             None
@@ -372,9 +374,17 @@ fn check_delivery_url(
             ErrorCode::MissingHost,
             format!(
                 "expected a URL with a host, found {}",
-                quoted(&redact_userinfo(text))
+                quote(&redact_url(text))
             ),
         );
+    }
+    if let Some(authority) = uri.authority() {
+        if let Some(problem) = undeliverable_host(&authority) {
+            problems.add((at, 1), "/url", ErrorCode::InvalidHost, problem);
+        }
+        if let Some(problem) = undeliverable_port(&authority) {
+            problems.add((at, 1), "/url", ErrorCode::InvalidPort, problem);
+        }
     }
     if uri.authority().is_some_and(|a| a.userinfo().is_some()) {
         // The user-info may be a credential: do not echo the URL.
@@ -385,31 +395,54 @@ fn check_delivery_url(
             "expected no user-info (`user:password@`) in the URL, found some".to_string(),
         );
     }
-    if let Some(fragment) = uri.fragment() {
+    if uri.fragment().is_some() {
+        // A fragment may carry a token (`#access_token=`): not echoed.
         problems.add(
             (at, 3),
             "/url",
             ErrorCode::Fragment,
-            format!(
-                "expected no fragment in the URL (it is never sent), found \"#{}\"",
-                fragment.as_str()
-            ),
+            "expected no fragment in the URL (it is never sent), found one (not shown)".to_string(),
         );
     }
 }
 
-/// `text` with any `user:password@` in its authority replaced by `***@`, so
-/// messages never echo a credential.
-fn redact_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
-    let Some(start) = text.find("//").map(|i| i + 2) else {
-        return text.into();
-    };
-    let end = text[start..]
-        .find(['/', '?', '#'])
-        .map_or(text.len(), |i| start + i);
-    match text[start..end].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]).into(),
-        None => text.into(),
+/// Why nothing could be delivered to this host, if so: an IP literal of a
+/// future version (`[v1.x]`), or a DNS name with an empty label
+/// (`e..com`, `.e.com`; one trailing dot, a fully qualified name, is fine).
+fn undeliverable_host(authority: &fluent_uri::component::Authority<'_>) -> Option<String> {
+    match authority.host_parsed() {
+        Host::IpvFuture { .. } => Some(
+            "expected a host name or an IPv4 or IPv6 address, found an IP literal of a future version"
+                .to_string(),
+        ),
+        Host::RegName(name) => {
+            let name = name.as_str();
+            let labels = name.strip_suffix('.').unwrap_or(name);
+            (!name.is_empty() && labels.split('.').any(str::is_empty)).then(|| {
+                format!(
+                    "expected a host name whose labels are not empty, found {}",
+                    quote(name)
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Why nothing could be delivered to this port, if so: it is empty
+/// (`host:`), 0, or beyond 65535.
+fn undeliverable_port(authority: &fluent_uri::component::Authority<'_>) -> Option<String> {
+    let port = authority.port()?.as_str();
+    match authority.port_to_u16() {
+        _ if port.is_empty() => {
+            Some("expected a port after `:`, found none (leave out the `:`)".to_string())
+        }
+        Ok(Some(0)) => Some("expected a port from 1 to 65535, found 0".to_string()),
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "expected a port from 1 to 65535, found {}",
+            quote(port)
+        )),
     }
 }
 
