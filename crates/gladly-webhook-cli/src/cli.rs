@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use gladly_webhook_core::signing::DEFAULT_TOLERANCE;
+use gladly_webhook_core::validate::DEFAULT_MAX_SIZE;
+
 use crate::secrets::SecretSource;
 
 /// Validate Gladly webhook subscriptions, sign and verify deliveries, and
@@ -52,10 +55,12 @@ pub enum FormatArg {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Which rules apply.
     #[arg(long, value_enum, default_value = "strict")]
     pub level: LevelArg,
-    /// Under strict, accept http URLs to localhost, 127.0.0.1 and [::1].
+    /// Under strict, accept http URLs to localhost, 127.0.0.1 and `[::1]`.
     #[arg(long)]
     pub allow_insecure_localhost: bool,
     /// How to print the problems.
@@ -63,6 +68,14 @@ pub struct ValidateArgs {
     pub format: FormatArg,
     /// The subscription document (JSON), or `-`.
     pub file: PathBuf,
+}
+
+/// How much input a command reads.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Refuse a document (or a request body) larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_SIZE)]
+    pub max_bytes: usize,
 }
 
 /// Where secrets come from: never a plain argument.
@@ -79,17 +92,20 @@ pub struct SecretArgs {
 impl SecretArgs {
     /// The sources given: environment variables first, then files.
     pub fn sources(&self) -> Vec<SecretSource> {
-        self.env
-            .iter()
-            .cloned()
-            .map(SecretSource::Env)
-            .chain(self.file.iter().cloned().map(SecretSource::File))
-            .collect()
+        let env = (1..)
+            .zip(&self.env)
+            .map(|(i, name)| SecretSource::env(name.clone(), i));
+        let files = (1..)
+            .zip(&self.file)
+            .map(|(i, path)| SecretSource::file(path.clone(), i));
+        env.chain(files).collect()
     }
 }
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
     #[command(flatten)]
     pub secret: SecretArgs,
     /// Sign at this time (RFC 3339) instead of now.
@@ -104,6 +120,8 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// The secrets (repeat for a rotation: current first).
     #[command(flatten)]
     pub secret: SecretArgs,
@@ -111,7 +129,7 @@ pub struct VerifyArgs {
     #[arg(long, value_parser = parse_time, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
     /// Accept a Gladly-Time this many seconds from the clock, either way.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE.as_secs(), value_name = "SECONDS")]
     pub tolerance: u64,
     /// The raw HTTP/1.1 request as received, or `-`.
     pub request: PathBuf,
@@ -119,6 +137,8 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct EventArgs {
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// The event payload (JSON), or `-`.
     pub file: PathBuf,
 }

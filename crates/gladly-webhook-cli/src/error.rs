@@ -1,9 +1,9 @@
 //! How a command ends when it does not succeed, and the exit code for it.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// A command's failure.
+/// A command's failure. Every message is already safe to print: values
+/// from input are escaped and cut where they are written.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The input was judged and failed (invalid, rejected): exit 1.
@@ -16,8 +16,8 @@ pub enum CliError {
     /// Reading or writing failed: exit 2.
     #[error("{path}: {source}")]
     Io {
-        /// The file (`-` for standard input or output).
-        path: PathBuf,
+        /// The file as messages show it (`standard input` for `-`).
+        path: String,
         /// What the system said.
         source: std::io::Error,
     },

@@ -50,7 +50,10 @@ fn run(args: &[&str], stdin: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary runs");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that refuses its input early closes the pipe: not an error.
+    if let Err(err) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
     let output = child.wait_with_output().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
@@ -424,4 +427,298 @@ fn schema_prints_the_vendored_schemas() {
         std::fs::read(root().join("schemas/gladly-webhook-event-schema.json")).unwrap()
     );
     assert_eq!(run(&["schema", "other"], b"").code, 2);
+}
+
+/// Runs the binary with standard input closed, not piped.
+fn run_with_closed_stdin(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_gladly-webhook"))
+        .args(args)
+        .current_dir(root())
+        .env("GLADLY_SECRET", SECRET)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Signs `request` with the example secret at `SIGNED_AT`.
+fn sign_bytes(request: &[u8]) -> Run {
+    run(
+        &[
+            "sign",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--time",
+            SIGNED_AT,
+            "-",
+        ],
+        request,
+    )
+}
+
+fn verify_bytes(request: &[u8]) -> Run {
+    run(
+        &[
+            "verify",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            SOON_AFTER,
+            "-",
+        ],
+        request,
+    )
+}
+
+/// Defect: chunked bodies were signed with their framing, and verified
+/// against it.
+#[test]
+fn chunked_requests_sign_and_verify_their_content() {
+    let chunked = b"POST /hooks/gladly HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n{\"type\r\n9\r\n\":\"PING\"}\r\n0\r\n\r\n";
+    let signed = sign_bytes(chunked);
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    assert!(
+        signed
+            .stdout
+            .ends_with(b"\r\n\r\n6\r\n{\"type\r\n9\r\n\":\"PING\"}\r\n0\r\n\r\n")
+    );
+    let verified = verify_bytes(&signed.stdout);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(
+        verified.stdout().contains("event: PING"),
+        "{}",
+        verified.stdout()
+    );
+
+    // The same content sent with Content-Length verifies under the same
+    // signature: the signature covers the content, not the framing.
+    let text = signed.stdout();
+    let (head, _) = text.split_once("\r\n\r\n").unwrap();
+    let plain = format!(
+        "{}\r\nContent-Length: 15\r\n\r\n{{\"type\":\"PING\"}}",
+        head.replace("Transfer-Encoding: chunked\r\n", "")
+    );
+    assert_eq!(verify_bytes(plain.as_bytes()).code, 0);
+}
+
+/// Defect: framing that RFC 9112 refuses was judged by Content-Length.
+#[test]
+fn ambiguous_framing_is_refused() {
+    for (request, why) in [
+        (
+            &b"POST /h HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}"[..],
+            "both Transfer-Encoding and Content-Length",
+        ),
+        (
+            b"POST /h HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}junk",
+            "4 bytes follow",
+        ),
+        (
+            b"POST /h HTTP/1.1\r\nContent-Length: -2\r\n\r\n{}",
+            "plain digits",
+        ),
+        (
+            b"POST /h HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n{}",
+            "folded header lines are not supported",
+        ),
+    ] {
+        for result in [sign_bytes(request), verify_bytes(request)] {
+            assert_eq!(result.code, 2, "{}", result.stderr);
+            assert!(result.stderr.contains(why), "{}", result.stderr);
+        }
+    }
+}
+
+/// Defect: a request file starting with an empty line lost its request
+/// line in `sign`'s output, which still exited 0.
+#[test]
+fn sign_writes_back_the_request_line_after_leading_empty_lines() {
+    let request = b"\r\nPOST /hooks/gladly HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{}";
+    let signed = sign_bytes(request);
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    assert!(
+        signed
+            .stdout()
+            .starts_with("POST /hooks/gladly HTTP/1.1\r\nContent-Type: application/json\r\n"),
+        "{}",
+        signed.stdout()
+    );
+    assert_eq!(verify_bytes(&signed.stdout).code, 0);
+}
+
+/// Defect: `validate /dev/zero`, `--secret-file /dev/zero` and a huge
+/// `event` grew without limit.
+#[test]
+fn every_input_is_read_through_a_limit() {
+    let zero = run(&["validate", "/dev/zero"], b"");
+    assert_eq!(zero.code, 2);
+    assert!(
+        zero.stderr
+            .contains("larger than the limit of 1048576 bytes"),
+        "{}",
+        zero.stderr
+    );
+    let secret = run(
+        &[
+            "verify",
+            "--secret-file",
+            "/dev/zero",
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(secret.code, 2);
+    assert!(
+        secret.stderr.contains("larger than 4096 bytes"),
+        "{}",
+        secret.stderr
+    );
+    let big = format!(r#"{{"type":"PING","pad":"{}"}}"#, "x".repeat(2 << 20));
+    let event = run(&["event", "-"], big.as_bytes());
+    assert_eq!(event.code, 2);
+    assert!(event.stderr.contains("--max-bytes"), "{}", event.stderr);
+    let raised = run(&["event", "--max-bytes", "4194304", "-"], big.as_bytes());
+    assert_eq!(raised.code, 0, "{}", raised.stderr);
+    let request = format!(
+        "POST /h HTTP/1.1\r\nContent-Length: 3000000\r\n\r\n{}",
+        "x".repeat(3_000_000)
+    );
+    let verify = verify_bytes(request.as_bytes());
+    assert_eq!(verify.code, 2);
+    assert!(verify.stderr.contains("--max-bytes"), "{}", verify.stderr);
+}
+
+/// Defect: `event` printed values from the payload raw, so a payload could
+/// forge lines and send terminal escape sequences.
+#[test]
+fn echoed_values_are_escaped() {
+    let payload = r#"{"type":"X\u001b]0;t\u0007","id":"\u001b[2J\nverified","content":{"customerId":"c\rd"}}"#;
+    let shown = run(&["event", "-"], payload.as_bytes());
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert_eq!(
+        shown.stdout(),
+        "type: X\\u{1b}]0;t\\u{7} (not known to this version)\nid: \\u{1b}[2J\\nverified\ncustomerId: c\\rd\n"
+    );
+    let path = "no\u{1b}[31mfile\n.json";
+    let missing = run(&["validate", path], b"");
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .starts_with("gladly-webhook: no\\u{1b}[31mfile\\n.json: "),
+        "{}",
+        missing.stderr
+    );
+}
+
+/// Defect: messages echoed a secret given where a variable name or a path
+/// belongs, and took a padded secret file as it was.
+#[test]
+fn secret_arguments_and_padded_secret_files() {
+    let pasted = run(
+        &[
+            "verify",
+            "--secret-env",
+            SECRET,
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(pasted.code, 2);
+    assert!(!pasted.stderr.contains("whsec_"), "{}", pasted.stderr);
+    assert!(
+        pasted.stderr.contains("looks like a secret"),
+        "{}",
+        pasted.stderr
+    );
+    let pasted = run(
+        &[
+            "verify",
+            "--secret-file",
+            SECRET,
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(pasted.code, 2);
+    assert!(!pasted.stderr.contains("whsec_"), "{}", pasted.stderr);
+
+    let dir = tempfile::tempdir().unwrap();
+    for (contents, ok) in [
+        (format!("{SECRET}\n"), true),
+        (format!("{SECRET}\r\n"), true),
+        (SECRET.to_string(), true),
+        (format!("{SECRET}\n\n"), false),
+        (format!(" {SECRET}\n"), false),
+        (format!("{SECRET} \n"), false),
+    ] {
+        let path = dir.path().join("secret");
+        std::fs::write(&path, &contents).unwrap();
+        let result = run(
+            &[
+                "verify",
+                "--secret-file",
+                path.to_str().unwrap(),
+                "--now",
+                SOON_AFTER,
+                "examples/signed-request.http",
+            ],
+            b"",
+        );
+        if ok {
+            assert_eq!(result.code, 0, "{contents:?}: {}", result.stderr);
+        } else {
+            assert_eq!(result.code, 2, "{contents:?}");
+            assert!(
+                result
+                    .stderr
+                    .contains("whitespace around it beyond one trailing newline"),
+                "{}",
+                result.stderr
+            );
+            assert!(!result.stderr.contains("whsec_"));
+        }
+    }
+}
+
+/// Defect: a reader that goes away made the command fail, and a closed
+/// standard input was judged as an empty document.
+#[test]
+fn broken_pipe_is_success_and_closed_stdin_is_usage() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gladly-webhook"))
+        .args(["schema", "event"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then hang up.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut one = [0u8; 1];
+    std::io::Read::read_exact(&mut stdout, &mut one).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    for args in [
+        &["validate", "-"][..],
+        &["event", "-"],
+        &["verify", "--secret-env", "GLADLY_SECRET", "-"],
+    ] {
+        let closed = run_with_closed_stdin(args);
+        assert_eq!(closed.code, 2, "{args:?}: {}", closed.stderr);
+        assert!(
+            closed.stderr.contains("standard input is empty or closed"),
+            "{}",
+            closed.stderr
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! `gladly-webhook event`.
 
+use gladly_webhook_core::echo::escape;
 use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
 use serde_json::Value;
 
@@ -8,8 +9,11 @@ use crate::cli::EventArgs;
 use crate::error::CliError;
 use crate::input;
 
+/// How many characters of a value from the payload a line shows.
+const SHOWN: usize = 200;
+
 pub fn run(args: &EventArgs) -> Result<(), CliError> {
-    let bytes = input::read(&args.file)?;
+    let bytes = input::read(&args.file, args.limits.max_bytes, "--max-bytes")?;
     let event = parse_event(&bytes).map_err(|err| match &err {
         EventError::Malformed { .. } => {
             CliError::Rejected(format!("{}: {err}", input::display(&args.file)))
@@ -23,7 +27,7 @@ pub fn run(args: &EventArgs) -> Result<(), CliError> {
     let known = matches!(event, ParsedEvent::Known(_));
     out.push_str(&format!(
         "type: {}{}\n",
-        event.event_type(),
+        escape(event.event_type(), SHOWN),
         if known {
             ""
         } else {
@@ -31,7 +35,7 @@ pub fn run(args: &EventArgs) -> Result<(), CliError> {
         }
     ));
     if let Some(id) = event.id() {
-        out.push_str(&format!("id: {id}\n"));
+        out.push_str(&format!("id: {}\n", escape(id, SHOWN)));
     }
     if let Some(time) = event.timestamp() {
         out.push_str(&format!(
@@ -42,16 +46,25 @@ pub fn run(args: &EventArgs) -> Result<(), CliError> {
     if let Some(initiator) = event.initiator() {
         out.push_str(&format!(
             "initiator: {} {}\n",
-            initiator.type_, initiator.id
+            escape(&initiator.type_, SHOWN),
+            escape(&initiator.id, SHOWN)
         ));
     }
-    // The content's ids, read from the payload itself so that unknown
-    // types show theirs too.
-    let raw: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if let Some(content) = raw.get("content").and_then(Value::as_object) {
+    // The content's ids, from the event already read (an unknown type's
+    // raw JSON, or the typed event's own fields): the payload is parsed
+    // once.
+    let typed;
+    let content = match &event {
+        ParsedEvent::Unknown(unknown) => unknown.raw.get("content"),
+        ParsedEvent::Known(event) => {
+            typed = serde_json::to_value(event).unwrap_or_default();
+            typed.get("content")
+        }
+    };
+    if let Some(content) = content.and_then(Value::as_object) {
         for (name, value) in content {
             if let (true, Some(id)) = (name.ends_with("Id"), value.as_str()) {
-                out.push_str(&format!("{name}: {id}\n"));
+                out.push_str(&format!("{}: {}\n", escape(name, SHOWN), escape(id, SHOWN)));
             }
         }
     }

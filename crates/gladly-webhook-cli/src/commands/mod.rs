@@ -6,18 +6,19 @@ pub mod sign;
 pub mod validate;
 pub mod verify;
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{ErrorKind, Write};
 
 use crate::error::CliError;
 
-/// Writes `bytes` to standard output.
+/// Writes `bytes` to standard output. A reader that went away (`| head`)
+/// is not an error: the output was wanted only that far.
 pub fn print(bytes: &[u8]) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|source| CliError::Io {
-            path: PathBuf::from("-"),
-            source,
-        })
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != ErrorKind::BrokenPipe => Err(CliError::Io {
+            path: "standard output".to_string(),
+            source: err,
+        }),
+        _ => Ok(()),
+    }
 }

@@ -8,12 +8,13 @@ use crate::error::CliError;
 use crate::input;
 
 pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
-    let bytes = input::read(&args.file)?;
+    let bytes = input::read(&args.file, args.limits.max_bytes, "--max-bytes")?;
     let policy = match args.level {
         LevelArg::Schema => Policy::schema(),
         LevelArg::Strict => Policy::strict(),
     }
-    .allow_insecure_localhost(args.allow_insecure_localhost);
+    .allow_insecure_localhost(args.allow_insecure_localhost)
+    .max_size(args.limits.max_bytes);
     let report = validate_json(&bytes, &policy).err();
     let output = match (args.format, &report) {
         (FormatArg::Text, None) => "valid\n".to_string(),

@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use gladly_webhook_core::{Verifier, parse_event};
+use gladly_webhook_core::echo::escape;
+use gladly_webhook_core::{Verifier, VerifyEventError};
 
 use super::print;
 use crate::cli::VerifyArgs;
 use crate::error::CliError;
 use crate::input;
-use crate::raw_request::RawRequest;
+use crate::raw_request::{MAX_HEAD, RawRequest};
 
 pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let sources = args.secret.sources();
@@ -29,11 +30,17 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         verifier = verifier.clock(move || now);
     }
 
-    let raw = RawRequest::parse(&input::read(&args.request)?)?;
-    let request = raw.to_http()?;
-    let verified = verifier
-        .verify_request(&request)
-        .map_err(|err| CliError::Rejected(format!("rejected: {err}")))?;
+    let limit = args.limits.max_bytes;
+    let bytes = input::read(&args.request, MAX_HEAD.saturating_add(limit), "--max-bytes")?;
+    let (parts, body) = RawRequest::parse(&bytes, limit)?.to_http()?.into_parts();
+    let (verified, event) = match verifier.verify_and_parse(&parts, &body) {
+        Ok(delivery) => (delivery.verified, Ok(delivery.event)),
+        Err(VerifyEventError::Event(err)) => {
+            (verifier.verify(&parts, &body).map_err(rejected)?, Err(err))
+        }
+        Err(VerifyEventError::Verify(err)) => return Err(rejected(err)),
+        Err(other) => return Err(CliError::Rejected(format!("rejected: {other}"))),
+    };
 
     let mut out = format!(
         "verified\nsigned-at: {}\nsecret: {}\n",
@@ -42,12 +49,22 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         sources[verified.secret_index()]
     );
-    if let Ok(event) = parse_event(request.body()) {
-        out.push_str(&format!(
+    match event {
+        Ok(event) => out.push_str(&format!(
             "event: {} {}\n",
-            event.event_type(),
-            event.id().unwrap_or("(no id)")
-        ));
+            escape(event.event_type(), 200),
+            event
+                .id()
+                .map_or_else(|| "(no id)".to_string(), |id| escape(id, 200))
+        )),
+        Err(err) => out.push_str(&format!(
+            "event: none: the body is not an event ({})\n",
+            escape(&err.to_string(), 200)
+        )),
     }
     print(out.as_bytes())
+}
+
+fn rejected(err: gladly_webhook_core::VerifyError) -> CliError {
+    CliError::Rejected(format!("rejected: {err}"))
 }
