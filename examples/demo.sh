@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet --package gladly-webhook-cli
-gladly_webhook=target/debug/gladly-webhook
+# Ask cargo where it put the binary: CARGO_TARGET_DIR may point anywhere.
+gladly_webhook=$(cargo build --quiet --package gladly-webhook-cli --bin gladly-webhook --message-format=json \
+  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 
 # The example subscription's secret (examples/subscription.json). Secrets are
 # read from the environment or a file, never from an argument.
