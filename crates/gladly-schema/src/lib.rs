@@ -28,7 +28,7 @@ mod secret;
 #[rustfmt::skip]
 mod generated;
 
-pub use event::Event;
+pub use event::{Event, EventContent};
 pub use generated::*;
 pub use secret::{REDACTED, Secret};
 pub use webhook::{EventType, Webhook};

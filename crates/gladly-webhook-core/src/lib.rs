@@ -23,7 +23,7 @@ pub mod validate;
 pub use event::{EventError, ParsedEvent, UnknownEvent, parse_event};
 pub use gladly_schema;
 pub use gladly_schema::event::Initiator;
-pub use gladly_schema::{Event, EventType, Secret, Webhook};
+pub use gladly_schema::{Event, EventContent, EventType, Secret, Webhook};
 pub use signing::{
     KeyError, SignError, Signer, Verified, VerifiedEvent, Verifier, VerifyError, VerifyEventError,
 };

@@ -6,7 +6,11 @@
 //! - on every internally tagged enum of struct variants (`Event`), an
 //!   accessor for its tag's wire name (`event_type()`) and one for each
 //!   field that every variant has (`id()`, `timestamp()`, `initiator()`),
-//!   so a new event type needs no hand-written code.
+//!   so a new event type needs no hand-written code;
+//! - for such an enum, a trait (`EventContent`) implemented by the one
+//!   type each variant carries beside the common fields (`content:
+//!   ConversationClosed`), so a handler can ask for the content of one
+//!   event type by its Rust type.
 
 use anyhow::Result;
 use proc_macro2::{Ident, TokenStream};
@@ -21,7 +25,7 @@ pub fn finish(file: &mut syn::File) -> Result<()> {
             item.attrs.push(syn::parse_quote!(#[non_exhaustive]));
             if let Some(tag) = serde_value(&item.attrs, "tag")? {
                 if let Some(tokens) = tagged_accessors(item, &tag)? {
-                    impls.push(syn::parse2::<Item>(tokens)?);
+                    impls.extend(syn::parse2::<syn::File>(tokens)?.items);
                 }
             }
         }
@@ -83,9 +87,9 @@ fn tagged_accessors(item: &ItemEnum, tag: &str) -> Result<Option<TokenStream>> {
     });
     let tag_doc = format!(" The `{tag}` of the variant, as it is on the wire.");
 
-    let accessors = common_fields(item)
-        .into_iter()
-        .map(|(field, fields)| accessor(&field, &fields));
+    let common = common_fields(item);
+    let content = content_trait(item, &common, &wire_names);
+    let accessors = common.iter().map(|(field, fields)| accessor(field, fields));
     Ok(Some(quote! {
         impl #name {
             #[doc = #tag_doc]
@@ -96,7 +100,79 @@ fn tagged_accessors(item: &ItemEnum, tag: &str) -> Result<Option<TokenStream>> {
             }
             #(#accessors)*
         }
+        #content
     }))
+}
+
+/// `trait <Enum>Content` and its impl for each variant's own type: the one
+/// field a variant has beside the common ones, when its type is a plain
+/// name that no other variant carries.
+fn content_trait(
+    item: &ItemEnum,
+    common: &[(Ident, Vec<Field<'_>>)],
+    wire_names: &[(&Ident, String)],
+) -> TokenStream {
+    let name = &item.ident;
+    let mut impls: Vec<(&Ident, &Ident, &Type, &str)> = Vec::new();
+    for (variant, (_, wire)) in item.variants.iter().zip(wire_names) {
+        let Fields::Named(fields) = &variant.fields else {
+            continue;
+        };
+        let own: Vec<&syn::Field> = fields
+            .named
+            .iter()
+            .filter(|f| !common.iter().any(|(c, _)| Some(c) == f.ident.as_ref()))
+            .collect();
+        if let [field] = own.as_slice() {
+            if let (Some(ident), Type::Path(_)) = (&field.ident, &field.ty) {
+                if option_inner(&field.ty).is_none() {
+                    impls.push((&variant.ident, ident, &field.ty, wire));
+                }
+            }
+        }
+    }
+    // A type carried by two variants cannot say which it is.
+    let unique: Vec<_> = impls
+        .iter()
+        .filter(|(_, _, ty, _)| {
+            impls
+                .iter()
+                .filter(|(_, _, t, _)| tokens(t) == tokens(ty))
+                .count()
+                == 1
+        })
+        .collect();
+    if unique.is_empty() {
+        return TokenStream::new();
+    }
+    let trait_name = format_ident!("{}Content", name);
+    let trait_doc = format!(
+        " The type one variant of [`{name}`] carries beside the fields every variant has: \
+         implemented for each, so code can ask for the content of one variant by its type."
+    );
+    let impls = unique.iter().map(|(variant, field, ty, wire)| {
+        quote! {
+            impl #trait_name for #ty {
+                const TAG: &'static str = #wire;
+                fn from_parent(parent: #name) -> ::std::result::Result<Self, #name> {
+                    match parent {
+                        #name::#variant { #field, .. } => ::std::result::Result::Ok(#field),
+                        other => ::std::result::Result::Err(other),
+                    }
+                }
+            }
+        }
+    });
+    quote! {
+        #[doc = #trait_doc]
+        pub trait #trait_name: ::std::marker::Sized {
+            /// The variant's tag on the wire.
+            const TAG: &'static str;
+            /// This variant's content, or the value back when it is another variant.
+            fn from_parent(parent: #name) -> ::std::result::Result<Self, #name>;
+        }
+        #(#impls)*
+    }
 }
 
 /// The fields every variant has, with the same type (optional or not), in

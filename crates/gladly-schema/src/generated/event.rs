@@ -1476,3 +1476,108 @@ impl Event {
         }
     }
 }
+/// The type one variant of [`Event`] carries beside the fields every variant has: implemented for each, so code can ask for the content of one variant by its type.
+pub trait EventContent: ::std::marker::Sized {
+    /// The variant's tag on the wire.
+    const TAG: &'static str;
+    /// This variant's content, or the value back when it is another variant.
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event>;
+}
+impl EventContent for ConversationCreated {
+    const TAG: &'static str = "CONVERSATION_CREATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::ConversationCreated { content, .. } => {
+                ::std::result::Result::Ok(content)
+            }
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for ConversationUpdated {
+    const TAG: &'static str = "CONVERSATION_UPDATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::ConversationUpdated { content, .. } => {
+                ::std::result::Result::Ok(content)
+            }
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for ConversationClosed {
+    const TAG: &'static str = "CONVERSATION_CLOSED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::ConversationClosed { content, .. } => {
+                ::std::result::Result::Ok(content)
+            }
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for MessageCreated {
+    const TAG: &'static str = "MESSAGE_CREATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::MessageCreated { content, .. } => ::std::result::Result::Ok(content),
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for TaskCreated {
+    const TAG: &'static str = "TASK_CREATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::TaskCreated { content, .. } => ::std::result::Result::Ok(content),
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for TaskUpdated {
+    const TAG: &'static str = "TASK_UPDATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::TaskUpdated { content, .. } => ::std::result::Result::Ok(content),
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for TaskClosed {
+    const TAG: &'static str = "TASK_CLOSED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::TaskClosed { content, .. } => ::std::result::Result::Ok(content),
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for CustomerCreated {
+    const TAG: &'static str = "CUSTOMER_CREATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::CustomerCreated { content, .. } => ::std::result::Result::Ok(content),
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for CustomerUpdated {
+    const TAG: &'static str = "CUSTOMER_UPDATED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::CustomerUpdated { content, .. } => ::std::result::Result::Ok(content),
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
+impl EventContent for AgentStateChanged {
+    const TAG: &'static str = "AGENT_STATE_CHANGED";
+    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
+        match parent {
+            Event::AgentStateChanged { content, .. } => {
+                ::std::result::Result::Ok(content)
+            }
+            other => ::std::result::Result::Err(other),
+        }
+    }
+}
