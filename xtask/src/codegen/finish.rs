@@ -152,6 +152,8 @@ fn content_trait(
     );
     let impls = unique.iter().map(|(variant, field, ty, wire)| {
         quote! {
+            // Giving the event back whole is the point: no boxing.
+            #[allow(clippy::result_large_err)]
             impl #trait_name for #ty {
                 const TAG: &'static str = #wire;
                 fn from_parent(parent: #name) -> ::std::result::Result<Self, #name> {
@@ -165,6 +167,7 @@ fn content_trait(
     });
     quote! {
         #[doc = #trait_doc]
+        #[allow(clippy::result_large_err)]
         pub trait #trait_name: ::std::marker::Sized {
             /// The variant's tag on the wire.
             const TAG: &'static str;

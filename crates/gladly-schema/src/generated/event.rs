@@ -1477,12 +1477,14 @@ impl Event {
     }
 }
 /// The type one variant of [`Event`] carries beside the fields every variant has: implemented for each, so code can ask for the content of one variant by its type.
+#[allow(clippy::result_large_err)]
 pub trait EventContent: ::std::marker::Sized {
     /// The variant's tag on the wire.
     const TAG: &'static str;
     /// This variant's content, or the value back when it is another variant.
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event>;
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for ConversationCreated {
     const TAG: &'static str = "CONVERSATION_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1494,6 +1496,7 @@ impl EventContent for ConversationCreated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for ConversationUpdated {
     const TAG: &'static str = "CONVERSATION_UPDATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1505,6 +1508,7 @@ impl EventContent for ConversationUpdated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for ConversationClosed {
     const TAG: &'static str = "CONVERSATION_CLOSED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1516,6 +1520,7 @@ impl EventContent for ConversationClosed {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for MessageCreated {
     const TAG: &'static str = "MESSAGE_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1525,6 +1530,7 @@ impl EventContent for MessageCreated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for TaskCreated {
     const TAG: &'static str = "TASK_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1534,6 +1540,7 @@ impl EventContent for TaskCreated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for TaskUpdated {
     const TAG: &'static str = "TASK_UPDATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1543,6 +1550,7 @@ impl EventContent for TaskUpdated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for TaskClosed {
     const TAG: &'static str = "TASK_CLOSED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1552,6 +1560,7 @@ impl EventContent for TaskClosed {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for CustomerCreated {
     const TAG: &'static str = "CUSTOMER_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1561,6 +1570,7 @@ impl EventContent for CustomerCreated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for CustomerUpdated {
     const TAG: &'static str = "CUSTOMER_UPDATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
@@ -1570,6 +1580,7 @@ impl EventContent for CustomerUpdated {
         }
     }
 }
+#[allow(clippy::result_large_err)]
 impl EventContent for AgentStateChanged {
     const TAG: &'static str = "AGENT_STATE_CHANGED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {

@@ -1,0 +1,163 @@
+//! axum integration (feature `axum`): [`Receiver::router`], a `Router`
+//! that owns only its own path, and [`VerifiedEvent`], an extractor for
+//! users who write their own handler.
+//!
+//! Both verify against the URI the sender requested: under
+//! `Router::nest`, axum hands nested handlers the path without the
+//! prefix, and keeps the original in `OriginalUri`, which is what is used.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
+use gladly_webhook_core::{Verified, Verifier};
+
+use crate::receive::{
+    DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, answer, original_uri, read_body, receipt,
+    reject_reason,
+};
+
+impl Receiver {
+    /// An axum `Router` that answers `path` (every method: a non-`POST` is
+    /// a 405) and nothing else, to `merge` into an application or serve
+    /// alone.
+    ///
+    /// ```
+    /// use gladly_webhook_core::Verifier;
+    /// use gladly_webhook_receiver::{Handlers, Receiver};
+    ///
+    /// let verifier = Verifier::new([b"whsec_example_0123456789abcdef"]).unwrap();
+    /// let receiver = Receiver::inline(verifier, Handlers::new());
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/health", axum::routing::get(|| async { "ok" }))
+    ///     .merge(receiver.router("/hooks/gladly"));
+    /// ```
+    pub fn router(&self, path: &str) -> axum::Router {
+        let receiver = self.clone();
+        axum::Router::new().route(
+            path,
+            axum::routing::any(move |request: Request| {
+                let receiver = receiver.clone();
+                async move { receiver.receive(request).await.map(axum::body::Body::new) }
+            }),
+        )
+    }
+}
+
+/// What [`VerifiedEvent`] verifies with: the verifier and the body limit.
+/// Put it in the application's state (or implement `FromRef` for it).
+#[derive(Clone, Debug)]
+pub struct Verification {
+    verifier: Arc<Verifier>,
+    body_limit: usize,
+}
+
+impl Verification {
+    /// Verification with `verifier` and the default 1 MiB body limit.
+    pub fn new(verifier: Verifier) -> Self {
+        Self {
+            verifier: Arc::new(verifier),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Refuses bodies larger than `bytes` with 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+}
+
+/// An axum extractor: a delivery whose signature is verified, with its
+/// event read. A request that is not a verified delivery is rejected
+/// before the handler runs (401 with a reason code, 405, 413).
+///
+/// The event is a `Result`: a verified body that is not a well-formed
+/// event is still authentic, and a 4xx would make Gladly retry and then
+/// deactivate the subscription; keep it and answer 2xx.
+///
+/// ```
+/// use axum::routing::post;
+/// use gladly_webhook_core::Verifier;
+/// use gladly_webhook_receiver::{Verification, VerifiedEvent};
+///
+/// async fn hook(delivery: VerifiedEvent) -> &'static str {
+///     match delivery.event {
+///         Ok(event) => println!("{} {:?}", event.event_type(), event.id()),
+///         Err(err) => eprintln!("authentic but malformed: {err}"),
+///     }
+///     "ok"
+/// }
+///
+/// let verifier = Verifier::new([b"whsec_example_0123456789abcdef"]).unwrap();
+/// let app: axum::Router = axum::Router::new()
+///     .route("/hooks/gladly", post(hook))
+///     .with_state(Verification::new(verifier));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifiedEvent {
+    /// What the verification established.
+    pub verified: Verified,
+    /// The event, or why the authentic body is not one.
+    pub event: Result<ParsedEvent, EventError>,
+    /// The body as received.
+    pub body: Bytes,
+}
+
+/// Why [`VerifiedEvent`] rejected a request: answered as its status and
+/// its reason code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection(Receipt);
+
+impl Rejection {
+    /// The status the rejection answers.
+    pub fn status(&self) -> http::StatusCode {
+        self.0.status
+    }
+
+    /// The reason code (`signature_mismatch`, `body_too_large`...).
+    pub fn reason(&self) -> &'static str {
+        self.0.reason
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        answer(&self.0).map(axum::body::Body::new)
+    }
+}
+
+impl<S> FromRequest<S> for VerifiedEvent
+where
+    S: Send + Sync,
+    Verification: FromRef<S>,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verification = Verification::from_ref(state);
+        let (parts, body) = request.into_parts();
+        if parts.method != http::Method::POST {
+            return Err(Rejection(receipt(
+                Verdict::MethodNotAllowed,
+                "method_not_allowed",
+            )));
+        }
+        let body = read_body(&parts.headers, body, verification.body_limit)
+            .await
+            .map_err(Rejection)?;
+        let uri = original_uri(&parts.extensions).unwrap_or(&parts.uri);
+        let verified = verification
+            .verifier
+            .verify_parts(&parts.method, uri, &parts.headers, &body)
+            .map_err(|err| Rejection(receipt(Verdict::Rejected, reject_reason(&err))))?;
+        Ok(Self {
+            verified,
+            event: parse_event(&body),
+            body,
+        })
+    }
+}

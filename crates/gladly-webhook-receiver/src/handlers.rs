@@ -1,0 +1,212 @@
+//! [`Handlers`]: what runs for each event, registered by type.
+//!
+//! - [`Handlers::on`] runs for one event type, with its content typed
+//!   (`Delivery<ConversationClosed>`): the type names the event type.
+//! - [`Handlers::on_unknown`] runs for event types this version does not
+//!   know, with the raw JSON.
+//! - [`Handlers::on_any`] runs for every event, known or not, after the
+//!   others.
+//!
+//! A handler returns `Ok(())` when it is done; an `Err` is retried (inbox
+//! mode) or answered 500 so that Gladly retries (inline mode). Each of a
+//! delivery's handlers runs again on a retry: write them to be idempotent
+//! (see the crate docs on at-least-once delivery).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use gladly_webhook_core::event::{ParsedEvent, UnknownEvent};
+use gladly_webhook_core::{Event, EventContent, Initiator};
+
+use crate::inbox::BoxFuture;
+
+/// The error a handler returns: anything that is an error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One event handed to a handler, with its envelope and its content.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Delivery<T> {
+    /// The event's `id` (the same on each of Gladly's retries).
+    pub event_id: Option<String>,
+    /// The event's `type` as sent.
+    pub event_type: String,
+    /// When the event was recorded, when it says.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Who caused it, for a known event that says.
+    pub initiator: Option<Initiator>,
+    /// Which run this is, from 1 (inline mode: always 1).
+    pub attempt: u32,
+    /// The content: a typed content struct, the whole [`Event`], an
+    /// [`UnknownEvent`] or a [`ParsedEvent`], as the handler asked.
+    pub content: T,
+}
+
+impl<T> Delivery<T> {
+    /// The same delivery with other content.
+    fn with<U>(&self, content: U) -> Delivery<U> {
+        Delivery {
+            event_id: self.event_id.clone(),
+            event_type: self.event_type.clone(),
+            timestamp: self.timestamp,
+            initiator: self.initiator.clone(),
+            attempt: self.attempt,
+            content,
+        }
+    }
+}
+
+impl Delivery<ParsedEvent> {
+    /// The delivery of `event`, on its `attempt`.
+    pub fn of(event: ParsedEvent, attempt: u32) -> Self {
+        Self {
+            event_id: event.id().map(str::to_string),
+            event_type: event.event_type().to_string(),
+            timestamp: event.timestamp(),
+            initiator: event.initiator().cloned(),
+            attempt,
+            content: event,
+        }
+    }
+}
+
+type Erased<T> = Arc<dyn Fn(Delivery<T>) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
+
+/// The handlers of a receiver or of workers. Cheap to clone.
+///
+/// ```
+/// use gladly_webhook_core::gladly_schema::event::{ConversationClosed, TaskClosed};
+/// use gladly_webhook_receiver::{Delivery, Handlers};
+///
+/// let handlers = Handlers::new()
+///     .on(|closed: Delivery<ConversationClosed>| async move {
+///         println!("conversation {} closed", closed.content.conversation_id);
+///         Ok(())
+///     })
+///     .on(|task: Delivery<TaskClosed>| async move {
+///         println!("task {} closed", task.content.task_id);
+///         Ok(())
+///     });
+/// assert!(handlers.handles("TASK_CLOSED") && !handlers.handles("TASK_CREATED"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Handlers {
+    typed: HashMap<&'static str, Vec<Erased<Event>>>,
+    unknown: Vec<Erased<UnknownEvent>>,
+    any: Vec<Erased<ParsedEvent>>,
+}
+
+impl fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut types: Vec<&&str> = self.typed.keys().collect();
+        types.sort();
+        f.debug_struct("Handlers")
+            .field("typed", &types)
+            .field("unknown", &self.unknown.len())
+            .field("any", &self.any.len())
+            .finish()
+    }
+}
+
+impl Handlers {
+    /// No handlers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `handler` for every event whose content is a `C` (the event
+    /// type is `C::TAG`, `CONVERSATION_CLOSED` for `ConversationClosed`).
+    pub fn on<C, F, Fut>(mut self, handler: F) -> Self
+    where
+        C: EventContent + Send + 'static,
+        F: Fn(Delivery<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let erased: Erased<Event> = Arc::new(move |delivery: Delivery<Event>| {
+            let handler = Arc::clone(&handler);
+            Box::pin(async move {
+                let typed = delivery.with(());
+                match C::from_parent(delivery.content) {
+                    Ok(content) => handler(typed.with(content)).await,
+                    Err(other) => Err(format!(
+                        "a {} handler was given a {} event",
+                        C::TAG,
+                        other.event_type()
+                    )
+                    .into()),
+                }
+            })
+        });
+        self.typed.entry(C::TAG).or_default().push(erased);
+        self
+    }
+
+    /// Runs `handler` for every event of a type this version does not know.
+    pub fn on_unknown<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Delivery<UnknownEvent>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.unknown.push(Arc::new(move |delivery| {
+            let handler = Arc::clone(&handler);
+            Box::pin(async move { handler(delivery).await })
+        }));
+        self
+    }
+
+    /// Runs `handler` for every event, known or not, after the handlers
+    /// registered for it.
+    pub fn on_any<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Delivery<ParsedEvent>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.any.push(Arc::new(move |delivery| {
+            let handler = Arc::clone(&handler);
+            Box::pin(async move { handler(delivery).await })
+        }));
+        self
+    }
+
+    /// Whether a handler other than [`Handlers::on_any`] is registered for
+    /// `event_type`.
+    pub fn handles(&self, event_type: &str) -> bool {
+        self.typed.contains_key(event_type)
+    }
+
+    /// Whether no handler at all is registered.
+    pub fn is_empty(&self) -> bool {
+        self.typed.is_empty() && self.unknown.is_empty() && self.any.is_empty()
+    }
+
+    /// Runs every handler for `delivery`, in order, stopping at the first
+    /// error. How many ran, or the error.
+    pub async fn dispatch(&self, delivery: Delivery<ParsedEvent>) -> Result<usize, BoxError> {
+        let mut ran = 0;
+        match &delivery.content {
+            ParsedEvent::Known(event) => {
+                for handler in self.typed.get(event.event_type()).into_iter().flatten() {
+                    handler(delivery.with(event.clone())).await?;
+                    ran += 1;
+                }
+            }
+            ParsedEvent::Unknown(unknown) => {
+                for handler in &self.unknown {
+                    handler(delivery.with(unknown.clone())).await?;
+                    ran += 1;
+                }
+            }
+        }
+        for handler in &self.any {
+            handler(delivery.clone()).await?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+}

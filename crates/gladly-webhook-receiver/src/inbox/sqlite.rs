@@ -1,0 +1,374 @@
+//! [`SqliteInbox`]: the embedded inbox, a SQLite file.
+//!
+//! One writer task owns the one connection that writes, so writes never
+//! wait on each other's locks; reads go through a small pool (WAL lets
+//! them run beside the writer). The writer takes every write queued while
+//! it was busy and commits them in one transaction: **group commit**, one
+//! fsync for many deliveries, so concurrency is not capped at one fsync per
+//! event. Each caller is answered only after that commit.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, SqlStr};
+use tokio::sync::{mpsc, oneshot};
+
+use super::ops::{CLAIM_SQLITE, Write, Written, get_sql, list_sql, sqlite as ops};
+use super::{
+    BoxFuture, Claimed, HistoryEntry, Inbox, InboxError, Inserted, ListFilter, NewEvent, Outcome,
+    Stats, StoredEvent,
+};
+
+/// How much a commit promises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous=FULL` (the default): a commit is on disk before it
+    /// returns, so a 200 means the event survives a power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: WAL commits are not synced one by one. A
+    /// process crash loses nothing; a power loss or OS crash can lose the
+    /// commits since the last checkpoint sync (events already answered
+    /// 200). Faster; for deliveries that can be replayed from elsewhere.
+    Normal,
+}
+
+/// How a [`SqliteInbox`] is opened.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// What a commit promises (default [`Durability::Full`]).
+    pub durability: Durability,
+    /// How long a write waits for a lock another process holds before it
+    /// fails (default 5 s); the receiver then answers 503.
+    pub busy_timeout: Duration,
+    /// Whether the writer commits every queued write together (default
+    /// `true`). Off, each write is its own transaction and fsync.
+    pub group_commit: bool,
+    /// The most writes in one group commit (default 512).
+    pub max_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+            group_commit: true,
+            max_batch: 512,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the durability.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets the busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Turns group commit on or off.
+    pub fn group_commit(mut self, on: bool) -> Self {
+        self.group_commit = on;
+        self
+    }
+}
+
+/// A queued write and where its answer goes.
+struct Queued {
+    write: Write,
+    reply: oneshot::Sender<Result<Written, InboxError>>,
+}
+
+/// The embedded inbox: a SQLite file, created on first open, migrated on
+/// every open.
+///
+/// ```no_run
+/// use gladly_webhook_receiver::inbox::{Inbox, SqliteInbox};
+///
+/// # async fn demo() -> Result<(), gladly_webhook_receiver::inbox::InboxError> {
+/// let inbox = SqliteInbox::open("gladly-inbox.db").await?;
+/// println!("{:?}", inbox.stats().await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteInbox {
+    writes: mpsc::Sender<Queued>,
+    reads: SqlitePool,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteInbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteInbox")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The migrations, embedded.
+fn migrator() -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
+        1,
+        "inbox".into(),
+        sqlx::migrate::MigrationType::Simple,
+        SqlStr::from_static(include_str!("../../migrations/sqlite/0001_inbox.sql")),
+        false,
+    )])
+}
+
+impl SqliteInbox {
+    /// Opens (creating it if need be) the inbox at `path` with the default
+    /// options: `synchronous=FULL`, group commit on.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, InboxError> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// Opens the inbox at `path` with `options`.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<Self, InboxError> {
+        let path = path.as_ref().to_path_buf();
+        let connect = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match options.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true);
+        let mut writer = SqliteConnection::connect_with(&connect).await?;
+        migrator().run(&mut writer).await?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(connect.read_only(true))
+            .await?;
+        let (writes, queue) = mpsc::channel(options.max_batch.max(1) * 4);
+        let batch = if options.group_commit {
+            options.max_batch.max(1)
+        } else {
+            1
+        };
+        tokio::spawn(write_loop(writer, queue, batch));
+        Ok(Self {
+            writes,
+            reads,
+            path: Arc::new(path),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn write(&self, write: Write) -> Result<Written, InboxError> {
+        let (reply, answer) = oneshot::channel();
+        self.writes
+            .send(Queued { write, reply })
+            .await
+            .map_err(|_| InboxError::Closed)?;
+        answer.await.map_err(|_| InboxError::Closed)?
+    }
+}
+
+/// The writer: takes what is queued, up to `batch`, runs it in one
+/// `BEGIN IMMEDIATE` transaction, commits, then answers every caller with
+/// its result, or every caller with the error when the batch failed.
+async fn write_loop(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Queued>, batch: usize) {
+    let mut pending: Vec<Queued> = Vec::with_capacity(batch);
+    while queue.recv_many(&mut pending, batch).await > 0 {
+        let writes: Vec<(Write, oneshot::Sender<_>)> =
+            pending.drain(..).map(|q| (q.write, q.reply)).collect();
+        match run_batch(&mut conn, writes).await {
+            Ok(answers) => {
+                for (reply, result) in answers {
+                    let _ = reply.send(result);
+                }
+            }
+            Err((replies, err)) => {
+                tracing::warn!(error = %err, writes = replies.len(), "inbox write failed; nothing in it was stored");
+                for reply in replies {
+                    let _ = reply.send(Err(err.clone_shared()));
+                }
+            }
+        }
+    }
+}
+
+type Replies = Vec<oneshot::Sender<Result<Written, InboxError>>>;
+
+/// Runs one batch. A database error anywhere rolls the whole batch back.
+async fn run_batch(
+    conn: &mut SqliteConnection,
+    writes: Vec<(Write, oneshot::Sender<Result<Written, InboxError>>)>,
+) -> Result<
+    Vec<(
+        oneshot::Sender<Result<Written, InboxError>>,
+        Result<Written, InboxError>,
+    )>,
+    (Replies, InboxError),
+> {
+    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(err) => {
+            return Err((writes.into_iter().map(|(_, r)| r).collect(), err.into()));
+        }
+    };
+    let now = Utc::now();
+    let mut answers = Vec::with_capacity(writes.len());
+    let mut failure = None;
+    for (write, reply) in writes {
+        if failure.is_some() {
+            answers.push((reply, Err(InboxError::Closed)));
+            continue;
+        }
+        match ops::apply(&mut tx, write, now, CLAIM_SQLITE).await {
+            Err(err @ InboxError::Database(_)) => {
+                failure = Some(err);
+                answers.push((reply, Err(InboxError::Closed)));
+            }
+            other => answers.push((reply, other)),
+        }
+    }
+    let failure = match failure {
+        Some(err) => Some(err),
+        None => tx.commit().await.err().map(InboxError::from),
+    };
+    match failure {
+        None => Ok(answers),
+        Some(err) => Err((answers.into_iter().map(|(r, _)| r).collect(), err)),
+    }
+}
+
+impl InboxError {
+    /// The same error, for every caller of a failed batch.
+    fn clone_shared(&self) -> Self {
+        match self {
+            Self::Database(err) => Self::Database(Arc::clone(err)),
+            other => Self::Corrupt(other.to_string()),
+        }
+    }
+}
+
+fn expect<T>(written: Written, pick: impl FnOnce(Written) -> Option<T>) -> Result<T, InboxError> {
+    pick(written)
+        .ok_or_else(|| InboxError::Corrupt("the writer answered another write".to_string()))
+}
+
+impl Inbox for SqliteInbox {
+    fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, InboxError>> {
+        Box::pin(async move {
+            expect(self.write(Write::Insert(event)).await?, |w| match w {
+                Written::Inserted(i) => Some(i),
+                _ => None,
+            })
+        })
+    }
+
+    fn claim(&self, lease: Duration) -> BoxFuture<'_, Result<Option<Claimed>, InboxError>> {
+        Box::pin(async move {
+            expect(self.write(Write::Claim(lease)).await?, |w| match w {
+                Written::Claimed(c) => Some(c),
+                _ => None,
+            })
+        })
+    }
+
+    fn extend_lease(
+        &self,
+        seq: i64,
+        lease_token: i64,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<bool, InboxError>> {
+        Box::pin(async move {
+            let write = Write::Extend {
+                seq,
+                lease_token,
+                lease,
+            };
+            expect(self.write(write).await?, changed)
+        })
+    }
+
+    fn finish(
+        &self,
+        seq: i64,
+        lease_token: i64,
+        outcome: Outcome,
+    ) -> BoxFuture<'_, Result<bool, InboxError>> {
+        Box::pin(async move {
+            let write = Write::Finish {
+                seq,
+                lease_token,
+                outcome,
+            };
+            expect(self.write(write).await?, changed)
+        })
+    }
+
+    fn requeue<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
+        Box::pin(async move { expect(self.write(Write::Requeue(key.to_string())).await?, changed) })
+    }
+
+    fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {
+        Box::pin(async move { expect(self.write(Write::RequeueAllDead).await?, count) })
+    }
+
+    fn purge(&self, retention: Duration) -> BoxFuture<'_, Result<u64, InboxError>> {
+        Box::pin(async move { expect(self.write(Write::Purge(retention)).await?, count) })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<Stats, InboxError>> {
+        Box::pin(async move { ops::stats(&self.reads, &self.reads).await })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredEvent>, InboxError>> {
+        Box::pin(async move {
+            let sql = get_sql();
+            ops::get(&self.reads, &sql, key).await
+        })
+    }
+
+    fn history(&self, seq: i64) -> BoxFuture<'_, Result<Vec<HistoryEntry>, InboxError>> {
+        Box::pin(async move { ops::history_of(&self.reads, seq).await })
+    }
+
+    fn list(&self, filter: ListFilter) -> BoxFuture<'_, Result<Vec<StoredEvent>, InboxError>> {
+        Box::pin(async move {
+            let sql = list_sql();
+            ops::list(&self.reads, &sql, filter).await
+        })
+    }
+}
+
+fn changed(written: Written) -> Option<bool> {
+    match written {
+        Written::Changed(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn count(written: Written) -> Option<u64> {
+    match written {
+        Written::Count(n) => Some(n),
+        _ => None,
+    }
+}

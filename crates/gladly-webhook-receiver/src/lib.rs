@@ -1,0 +1,104 @@
+//! Receive Gladly's webhook deliveries without losing any: verify, store,
+//! answer, then work.
+//!
+//! # The story
+//!
+//! 1. **Receive.** A [`Receiver`] (a `tower::Service`, or an axum `Router`
+//!    with [`Receiver::router`]) buffers the raw body under a limit
+//!    (1 MiB; 413 past it, chunked or not), verifies Gladly's signature on
+//!    those bytes with a [`Verifier`](gladly_webhook_core::Verifier)
+//!    (several secrets during a rotation), and only then parses the event.
+//! 2. **Store.** In inbox mode the event is committed to an
+//!    [`Inbox`](inbox::Inbox) (SQLite by default, PostgreSQL for several
+//!    machines) and only then answered 200: what Gladly was told it
+//!    delivered is on disk. A retry of an event already stored (same `id`)
+//!    is answered 200 and adds nothing. If the inbox cannot commit, the
+//!    answer is 503 and Gladly retries later.
+//! 3. **Work.** [`Workers`] claim stored events with a lease and run your
+//!    [`Handlers`]; a failed run is retried with capped exponential backoff
+//!    and full jitter, and is `dead` after the last allowed attempt (kept,
+//!    with its error, until [`Inbox::requeue`](inbox::Inbox::requeue)).
+//!    A worker that dies loses its lease, and the event runs again.
+//!
+//! Without an inbox ([`Receiver::inline`]) the handlers run during the
+//! request and the answer is 200 only if they succeed: Gladly's retry is
+//! then the retry.
+//!
+//! # Answers
+//!
+//! | case | status | stored |
+//! |---|---|---|
+//! | verified event, new id | 200 after the commit | yes, `pending` |
+//! | verified event, id already stored | 200 | no new row, no new work |
+//! | `PING` | 200 | no |
+//! | verified, unknown `type` | 200 | yes; the `on_unknown` handlers run it |
+//! | verified, but not a well-formed event | 200 | yes, `dead`, with the reason |
+//! | missing or bad signature, stale or future time | 401, a reason code | no |
+//! | not `POST` | 405 | no |
+//! | body over the limit | 413 | no |
+//! | the inbox cannot commit | 503 | no |
+//!
+//! A malformed but authentic delivery is answered 200 on purpose: a 4xx
+//! makes Gladly retry it and then deactivate the subscription. It is kept
+//! as `dead` for a replay once the cause is fixed. Its dedup key is its
+//! `id`, or the SHA-256 of the body when it has none.
+//!
+//! # At least once
+//!
+//! Every stored event's handlers run until one run succeeds. A handler runs
+//! **more than once** for an event only when a run was interrupted before
+//! its success was recorded: the process crashed or was killed, the worker
+//! was dropped, or the lease expired while the handler was still going.
+//! Make handlers idempotent (key your side effects by the event id, which
+//! is [`Delivery::event_id`]); a failed run's retry runs every handler of
+//! the event again.
+//!
+//! # An axum service with two typed handlers
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use gladly_webhook_core::{Secret, Verifier};
+//! use gladly_webhook_core::gladly_schema::event::{ConversationClosed, TaskClosed};
+//! use gladly_webhook_receiver::{Delivery, Handlers, Receiver, WorkerOptions, spawn_workers};
+//! use gladly_webhook_receiver::inbox::SqliteInbox;
+//!
+//! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = Arc::new(SqliteInbox::open("gladly-inbox.db").await?);
+//! let handlers = Handlers::new()
+//!     .on(|closed: Delivery<ConversationClosed>| async move {
+//!         println!("conversation {} closed", closed.content.conversation_id);
+//!         Ok(())
+//!     })
+//!     .on(|task: Delivery<TaskClosed>| async move {
+//!         println!("task {} closed", task.content.task_id);
+//!         Ok(())
+//!     });
+//! let workers = spawn_workers(inbox.clone(), handlers, 4, WorkerOptions::default());
+//! let verifier = Verifier::new([Secret::new(std::env::var("GLADLY_SECRET")?)])?;
+//! let app = Receiver::with_inbox(verifier, inbox).wake(&workers).router("/hooks/gladly");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//!
+//! - `sqlite` (default): [`inbox::SqliteInbox`], a file created on first
+//!   use, with group commit.
+//! - `axum` (default): [`Receiver::router`] and the [`VerifiedEvent`]
+//!   extractor.
+//! - `postgres`: `inbox::PgInbox`.
+
+#[cfg(feature = "axum")]
+mod axum;
+mod handlers;
+pub mod inbox;
+mod receive;
+mod service;
+mod worker;
+
+#[cfg(feature = "axum")]
+pub use crate::axum::{Rejection, Verification, VerifiedEvent};
+pub use handlers::{BoxError, Delivery, Handlers};
+pub use receive::{DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, reject_reason};
+pub use worker::{RetryPolicy, ShutdownReport, WorkerOptions, Workers, spawn_workers};

@@ -1,0 +1,423 @@
+//! [`Receiver`]: one delivery in, one answer out.
+//!
+//! The order never changes: check the method, buffer the body under the
+//! limit, verify the signature on the bytes as received, only then parse,
+//! then store (inbox mode) or handle (inline mode), and only then answer.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
+use gladly_webhook_core::{Verifier, VerifyError};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use tokio::sync::Notify;
+use tracing::Instrument;
+
+use crate::handlers::{Delivery, Handlers};
+use crate::inbox::{Inbox, Inserted, NewEvent, State};
+
+/// The largest body a [`Receiver`] reads by default: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Verified and stored as `pending` (inbox mode).
+    Stored,
+    /// Verified; an event with that id was already stored: nothing new.
+    Duplicate,
+    /// Verified and handled successfully (inline mode).
+    Handled,
+    /// A `PING`: answered, not stored.
+    Ping,
+    /// Verified, but not a well-formed event: stored as `dead` with the
+    /// reason (inbox mode), so that a fix can replay it.
+    StoredDead,
+    /// Verified, but the inline handler failed: 500, so Gladly retries.
+    HandlerFailed,
+    /// Verified, but not a well-formed event, and there is no inbox to
+    /// keep it in (inline mode): 200, so Gladly does not deactivate the
+    /// subscription; logged.
+    Malformed,
+    /// Not signed by any of the secrets, or at a time outside the
+    /// tolerance: 401.
+    Rejected,
+    /// Not a `POST`: 405.
+    MethodNotAllowed,
+    /// Larger than the body limit: 413.
+    TooLarge,
+    /// The body could not be read (the connection failed): 400.
+    Unreadable,
+    /// The inbox could not commit: 503, so Gladly retries.
+    Unavailable,
+}
+
+/// One delivery's outcome, as [`Receiver::on_receipt`] reports it and the
+/// tracing span records it. Never holds the body or a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Receipt {
+    /// The status answered.
+    pub status: StatusCode,
+    /// What became of the delivery.
+    pub verdict: Verdict,
+    /// The short reason code sent as the body (`stored`,
+    /// `signature_mismatch`, ...).
+    pub reason: &'static str,
+    /// The event's type, once verified and read.
+    pub event_type: Option<String>,
+    /// The event's id, once verified and read.
+    pub event_id: Option<String>,
+}
+
+type ReceiptHook = Arc<dyn Fn(&Receipt) + Send + Sync>;
+
+enum Mode {
+    Inbox(Arc<dyn Inbox>),
+    Inline(Handlers),
+}
+
+struct Inner {
+    verifier: Verifier,
+    body_limit: usize,
+    mode: Mode,
+    wake: Option<Arc<Notify>>,
+    on_receipt: Option<ReceiptHook>,
+}
+
+/// Receives Gladly's deliveries: a `tower::Service` (it implements it)
+/// and, with the `axum` feature, an axum `Router` ([`Receiver::router`]).
+/// Cheap to clone: clones share everything.
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("verifier", &self.inner.verifier)
+            .field("body_limit", &self.inner.body_limit)
+            .field(
+                "mode",
+                &match self.inner.mode {
+                    Mode::Inbox(_) => "inbox",
+                    Mode::Inline(_) => "inline",
+                },
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// A receiver that stores each verified delivery in `inbox` and answers
+    /// 200 once it is committed; workers run the handlers
+    /// ([`crate::Workers`]).
+    pub fn with_inbox(verifier: Verifier, inbox: Arc<dyn Inbox>) -> Self {
+        Self::new(verifier, Mode::Inbox(inbox))
+    }
+
+    /// A receiver with no store: each verified event's handlers run during
+    /// the request, and it answers 200 only if they succeed (500 if not,
+    /// so Gladly's retry is the retry).
+    pub fn inline(verifier: Verifier, handlers: Handlers) -> Self {
+        Self::new(verifier, Mode::Inline(handlers))
+    }
+
+    fn new(verifier: Verifier, mode: Mode) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                verifier,
+                body_limit: DEFAULT_BODY_LIMIT,
+                mode,
+                wake: None,
+                on_receipt: None,
+            }),
+        }
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        Arc::get_mut(&mut self.inner).expect("a Receiver is configured before it is cloned")
+    }
+
+    /// Refuses bodies larger than `bytes` with 413 (default
+    /// [`DEFAULT_BODY_LIMIT`]). Configure before cloning.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.inner_mut().body_limit = bytes;
+        self
+    }
+
+    /// Wakes `workers` as soon as a new event is stored, rather than at
+    /// their next poll. Configure before cloning.
+    pub fn wake(mut self, workers: &crate::Workers) -> Self {
+        self.inner_mut().wake = Some(workers.waker());
+        self
+    }
+
+    /// Calls `hook` with every delivery's [`Receipt`] (a command-line tool
+    /// prints a line). Configure before cloning.
+    pub fn on_receipt(mut self, hook: impl Fn(&Receipt) + Send + Sync + 'static) -> Self {
+        self.inner_mut().on_receipt = Some(Arc::new(hook));
+        self
+    }
+
+    /// Handles one delivery and answers it; see the crate docs for the
+    /// answer to each case.
+    pub async fn receive<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let span = tracing::info_span!(
+            "gladly.delivery",
+            event_id = tracing::field::Empty,
+            event_type = tracing::field::Empty,
+            verdict = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        let (parts, body) = request.into_parts();
+        let uri = original_uri(&parts.extensions)
+            .unwrap_or(&parts.uri)
+            .clone();
+        let receipt = self
+            .receive_parts(&parts.method, &uri, &parts.headers, body)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        if let Some(id) = &receipt.event_id {
+            span.record("event_id", id.as_str());
+        }
+        if let Some(event_type) = &receipt.event_type {
+            span.record("event_type", event_type.as_str());
+        }
+        span.record("verdict", tracing::field::debug(receipt.verdict));
+        span.record("status", receipt.status.as_u16());
+        tracing::info!(reason = receipt.reason, "delivery answered");
+        if let Some(hook) = &self.inner.on_receipt {
+            hook(&receipt);
+        }
+        answer(&receipt)
+    }
+
+    async fn receive_parts<B>(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: B,
+    ) -> Receipt
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if method != Method::POST {
+            return receipt(Verdict::MethodNotAllowed, "method_not_allowed");
+        }
+        let body = match read_body(headers, body, self.inner.body_limit).await {
+            Ok(body) => body,
+            Err(failed) => return failed,
+        };
+        if let Err(err) = self
+            .inner
+            .verifier
+            .verify_parts(method, uri, headers, &body)
+        {
+            return receipt(Verdict::Rejected, reject_reason(&err));
+        }
+        let parsed = parse_event(&body);
+        let (event_id, event_type) = identify(&parsed, &body);
+        let mut result = match (&self.inner.mode, parsed) {
+            (_, Ok(ParsedEvent::Known(event))) if event.event_type() == "PING" => {
+                receipt(Verdict::Ping, "ping")
+            }
+            (Mode::Inbox(inbox), parsed) => {
+                self.store(inbox.as_ref(), parsed, &body, &event_id, &event_type)
+                    .await
+            }
+            (Mode::Inline(handlers), Ok(event)) => {
+                match handlers.dispatch(Delivery::of(event, 1)).await {
+                    Ok(_) => receipt(Verdict::Handled, "handled"),
+                    Err(err) => {
+                        tracing::warn!(error = %gladly_webhook_core::echo::escape(&err.to_string(), 200), "inline handler failed");
+                        receipt(Verdict::HandlerFailed, "handler_failed")
+                    }
+                }
+            }
+            (Mode::Inline(_), Err(err)) => {
+                tracing::warn!(error = %err, "verified delivery is not an event; no inbox to keep it");
+                receipt(Verdict::Malformed, "malformed_event")
+            }
+        };
+        result.event_id = event_id;
+        result.event_type = Some(event_type);
+        result
+    }
+
+    async fn store(
+        &self,
+        inbox: &dyn Inbox,
+        parsed: Result<ParsedEvent, EventError>,
+        body: &Bytes,
+        event_id: &Option<String>,
+        event_type: &str,
+    ) -> Receipt {
+        let (state, error) = match &parsed {
+            Ok(_) if event_id.is_some() => (State::Pending, None),
+            Ok(_) => (State::Dead, Some("the event has no string id".to_string())),
+            Err(err) => (
+                State::Dead,
+                Some(gladly_webhook_core::echo::escape(&err.to_string(), 2000)),
+            ),
+        };
+        let dead = state == State::Dead;
+        let event = NewEvent::new(
+            body.to_vec(),
+            event_id.clone(),
+            event_type.to_string(),
+            state,
+            error,
+        );
+        match inbox.insert(event).await {
+            Ok(Inserted::New) if dead => receipt(Verdict::StoredDead, "stored_dead"),
+            Ok(Inserted::New) => {
+                if let Some(wake) = &self.inner.wake {
+                    wake.notify_waiters();
+                }
+                receipt(Verdict::Stored, "stored")
+            }
+            Ok(_) => receipt(Verdict::Duplicate, "duplicate"),
+            Err(err) => {
+                tracing::error!(error = %err, "the inbox could not commit; answering 503");
+                receipt(Verdict::Unavailable, "inbox_unavailable")
+            }
+        }
+    }
+}
+
+/// The whole body, if it is at most `limit` bytes (whether it says its
+/// length or is chunked): else the receipt of a 413, or of a 400 when the
+/// body could not be read.
+pub(crate) async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<Bytes, Receipt>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(receipt(Verdict::TooLarge, "body_too_large"));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(receipt(Verdict::TooLarge, "body_too_large"))
+        }
+        Err(_) => Err(receipt(Verdict::Unreadable, "body_unreadable")),
+    }
+}
+
+/// The event's id and type, as far as the payload says them.
+fn identify(parsed: &Result<ParsedEvent, EventError>, body: &[u8]) -> (Option<String>, String) {
+    match parsed {
+        Ok(event) => (
+            event.id().map(str::to_string),
+            event.event_type().to_string(),
+        ),
+        // A malformed payload may still carry an id and a type: keep them
+        // for deduplication and for looking into the inbox.
+        Err(_) => {
+            let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+            let field = |name: &str| {
+                value
+                    .as_ref()
+                    .and_then(|v| v.get(name))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            };
+            (field("id"), field("type").unwrap_or_default())
+        }
+    }
+}
+
+pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
+    let status = match verdict {
+        Verdict::Stored
+        | Verdict::Duplicate
+        | Verdict::Handled
+        | Verdict::Ping
+        | Verdict::StoredDead
+        | Verdict::Malformed => StatusCode::OK,
+        Verdict::HandlerFailed => StatusCode::INTERNAL_SERVER_ERROR,
+        Verdict::Rejected => StatusCode::UNAUTHORIZED,
+        Verdict::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Verdict::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Verdict::Unreadable => StatusCode::BAD_REQUEST,
+        Verdict::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    Receipt {
+        status,
+        verdict,
+        reason,
+        event_type: None,
+        event_id: None,
+    }
+}
+
+/// The short code a 401 answers with: what failed, never a secret.
+pub fn reject_reason(err: &VerifyError) -> &'static str {
+    match err {
+        VerifyError::MissingHeader { .. } => "missing_signature_header",
+        VerifyError::MalformedAuthorization(_) => "malformed_authorization",
+        VerifyError::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+        VerifyError::MalformedTime { .. } => "malformed_time",
+        VerifyError::TimeOutsideTolerance { skew, .. } if *skew < chrono::TimeDelta::zero() => {
+            "time_in_future"
+        }
+        VerifyError::TimeOutsideTolerance { .. } => "time_too_old",
+        VerifyError::TimeNotSigned => "time_not_signed",
+        VerifyError::SignedHeaderMissing { .. } => "signed_header_missing",
+        VerifyError::SignedHeaderRepeated { .. } => "signed_header_repeated",
+        VerifyError::SignatureMismatch => "signature_mismatch",
+        _ => "rejected",
+    }
+}
+
+pub(crate) fn answer(receipt: &Receipt) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(receipt.reason.as_bytes())));
+    *response.status_mut() = receipt.status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if receipt.verdict == Verdict::MethodNotAllowed {
+        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// The URI the sender requested, when a router (axum's `nest`) rewrote the
+/// request's own: the signature covers the original path.
+pub(crate) fn original_uri(extensions: &http::Extensions) -> Option<&Uri> {
+    #[cfg(feature = "axum")]
+    {
+        extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|original| &original.0)
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = extensions;
+        None
+    }
+}
