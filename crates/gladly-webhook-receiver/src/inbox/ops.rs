@@ -40,12 +40,15 @@ pub(crate) enum Written {
     Count(u64),
 }
 
+/// The columns an insert writes, in the order of [`INSERT`]'s values.
+pub(crate) const INSERT_COLUMNS: &str = "(dedup_key, event_id, event_type, body, received_at, state, attempts, next_run_at, last_error, updated_at)";
+
 const INSERT: &str = "INSERT INTO gladly_inbox \
     (dedup_key, event_id, event_type, body, received_at, state, attempts, next_run_at, last_error, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, 0, $5, $7, $5) \
     ON CONFLICT (dedup_key) DO NOTHING RETURNING seq";
 
-const HISTORY: &str = "INSERT INTO gladly_inbox_history (seq, at, attempt, outcome, detail) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const HISTORY: &str = "INSERT INTO gladly_inbox_history (seq, at, attempt, outcome, detail) VALUES ($1, $2, $3, $4, $5)";
 
 /// The claim, with `{lock}` where PostgreSQL adds `FOR UPDATE SKIP LOCKED`.
 macro_rules! claim_sql {

@@ -7,6 +7,8 @@
 //! fsync for many deliveries, so concurrency is not capped at one fsync per
 //! event. Each caller is answered only after that commit.
 
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,13 +19,15 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Connection, SqlStr};
+use sqlx::{Connection, Row, SqlStr};
 use tokio::sync::{mpsc, oneshot};
 
-use super::ops::{CLAIM_SQLITE, Write, Written, get_sql, list_sql, sqlite as ops};
+use super::ops::{
+    CLAIM_SQLITE, HISTORY, INSERT_COLUMNS, Write, Written, get_sql, list_sql, sqlite as ops,
+};
 use super::{
     BoxFuture, Claimed, HistoryEntry, Inbox, InboxError, Inserted, ListFilter, NewEvent, Outcome,
-    Stats, StoredEvent,
+    State, Stats, StoredEvent, millis,
 };
 
 /// How much a commit promises.
@@ -235,7 +239,30 @@ async fn run_batch(
     let now = Utc::now();
     let mut answers = Vec::with_capacity(writes.len());
     let mut failure = None;
-    for (write, reply) in writes {
+    // The inserts first, together: one statement for many deliveries.
+    let (inserts, others): (Vec<_>, Vec<_>) = writes
+        .into_iter()
+        .partition(|(write, _)| matches!(write, Write::Insert(_)));
+    let (events, replies): (Vec<NewEvent>, Vec<_>) = inserts
+        .into_iter()
+        .map(|(write, reply)| match write {
+            Write::Insert(event) => (event, reply),
+            _ => unreachable!("partitioned on Write::Insert"),
+        })
+        .unzip();
+    match insert_many(&mut tx, &events, now).await {
+        Ok(inserted) => answers.extend(
+            replies
+                .into_iter()
+                .zip(inserted)
+                .map(|(reply, i)| (reply, Ok(Written::Inserted(i)))),
+        ),
+        Err(err) => {
+            failure = Some(err);
+            answers.extend(replies.into_iter().map(|r| (r, Err(InboxError::Closed))));
+        }
+    }
+    for (write, reply) in others {
         if failure.is_some() {
             answers.push((reply, Err(InboxError::Closed)));
             continue;
@@ -256,6 +283,79 @@ async fn run_batch(
         None => Ok(answers),
         Some(err) => Err((answers.into_iter().map(|(r, _)| r).collect(), err)),
     }
+}
+
+/// Rows per multi-row `INSERT`: 7 parameters each, far under SQLite's
+/// limit of 32,766.
+const ROWS_PER_INSERT: usize = 128;
+
+/// Inserts `events` with as few statements as possible (one per
+/// [`ROWS_PER_INSERT`]): what each became, in order. Of two deliveries of
+/// one key in the same batch, the first is new and the second a duplicate.
+async fn insert_many(
+    conn: &mut SqliteConnection,
+    events: &[NewEvent],
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<Inserted>, InboxError> {
+    let mut results = vec![Inserted::Duplicate; events.len()];
+    let mut claimed_keys: HashSet<&str> = HashSet::new();
+    for (chunk_index, chunk) in events.chunks(ROWS_PER_INSERT).enumerate() {
+        let mut sql = format!("INSERT INTO gladly_inbox {} VALUES ", INSERT_COLUMNS);
+        for i in 0..chunk.len() {
+            let p = i * 7;
+            let _ = write!(
+                sql,
+                "{}(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${}, ${})",
+                if i == 0 { "" } else { ", " },
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 5,
+                p + 7,
+                p + 5
+            );
+        }
+        sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING RETURNING seq, dedup_key");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            query = query
+                .bind(event.dedup_key.as_str())
+                .bind(event.event_id.as_deref())
+                .bind(event.event_type.as_str())
+                .bind(event.body.as_slice())
+                .bind(millis(event.received_at))
+                .bind(event.state.as_str())
+                .bind(event.error.as_deref());
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        let mut stored: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            stored.insert(row.try_get("dedup_key")?, row.try_get("seq")?);
+        }
+        for (i, event) in chunk.iter().enumerate() {
+            let Some(&seq) = stored.get(&event.dedup_key) else {
+                continue;
+            };
+            if !claimed_keys.insert(event.dedup_key.as_str()) {
+                continue;
+            }
+            results[chunk_index * ROWS_PER_INSERT + i] = Inserted::New;
+            if event.state == State::Dead {
+                sqlx::query(HISTORY)
+                    .bind(seq)
+                    .bind(millis(now))
+                    .bind(0i64)
+                    .bind("dead")
+                    .bind(event.error.as_deref())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(results)
 }
 
 impl InboxError {

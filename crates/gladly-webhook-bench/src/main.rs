@@ -1,0 +1,241 @@
+//! `gladly-webhook-bench`: measures receiving over HTTP on loopback.
+//!
+//! - `serve`: one server to measure, on a free loopback port it prints.
+//! - `load`: the load generator against a loopback address.
+//! - `receive`: starts a server (as a child process), loads it at each
+//!   concurrency, stops it, and prints one JSON line per run.
+//! - `fsync`: the fsync ceiling of the disk a SQLite inbox would use.
+//!
+//! Every run is bounded in time and count and talks to 127.0.0.1 only.
+
+mod fsync;
+mod load;
+mod serve;
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::load::{LoadPlan, Scheme};
+use crate::serve::{Server, ServerConfig};
+
+const SECRET: &str = "whsec_bench_0123456789abcdef0123";
+
+/// Benchmarks of receiving Gladly webhooks over HTTP (loopback only).
+#[derive(Debug, Parser)]
+#[command(name = "gladly-webhook-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve one server to measure; prints `listening on ADDR`.
+    Serve(ServeArgs),
+    /// Send load to a loopback address; prints the result as JSON.
+    Load(LoadArgs),
+    /// Start a server, load it at each concurrency, stop it.
+    Receive(ReceiveArgs),
+    /// Measure the fsync ceiling of a folder's disk.
+    Fsync {
+        /// The folder (default: the system's temporary folder).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// How long to measure, seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// Which server.
+    #[arg(long, value_enum)]
+    server: Server,
+    /// The path to receive on.
+    #[arg(long, default_value = "/hooks/gladly")]
+    path: String,
+    /// SQLite: synchronous=NORMAL instead of FULL.
+    #[arg(long)]
+    normal_sync: bool,
+    /// SQLite: turn group commit off.
+    #[arg(long)]
+    no_group_commit: bool,
+    /// PostgreSQL: the database URL.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Stop after this many seconds at most.
+    #[arg(long, default_value_t = 600)]
+    max_seconds: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+struct LoadArgs {
+    /// The server's loopback address.
+    #[arg(long)]
+    addr: SocketAddr,
+    /// The path.
+    #[arg(long, default_value = "/hooks/gladly")]
+    path: String,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// At most this many requests.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// Body size, bytes.
+    #[arg(long, default_value_t = 1024)]
+    body_size: usize,
+    /// How requests are signed.
+    #[arg(long, value_enum, default_value = "gladly")]
+    scheme: Scheme,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ReceiveArgs {
+    #[command(flatten)]
+    server: ServeArgs,
+    /// Concurrencies to run, comma-separated.
+    #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+    connections: Vec<usize>,
+    /// Seconds per concurrency.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// A label for the output lines (default: the server's name).
+    #[arg(long)]
+    label: Option<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => {
+                serve::serve(server_config(&args), Duration::from_secs(args.max_seconds)).await
+            }
+            Command::Load(args) => {
+                let result = load::run(plan(&args)).await?;
+                println!(
+                    "{}",
+                    serde_json::to_string(&result).map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Receive(args) => receive(args).await,
+            Command::Fsync { dir, seconds } => {
+                let dir = dir.unwrap_or_else(std::env::temp_dir);
+                let rate = fsync::ceiling(&dir, Duration::from_secs_f64(seconds))
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "{}",
+                    serde_json::json!({"fsyncs_per_second": rate, "dir": dir})
+                );
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("gladly-webhook-bench: {err}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn server_config(args: &ServeArgs) -> ServerConfig {
+    ServerConfig {
+        server: args.server,
+        path: args.path.clone(),
+        secret: SECRET.to_string(),
+        normal_sync: args.normal_sync,
+        group_commit: !args.no_group_commit,
+        database_url: args.database_url.clone(),
+    }
+}
+
+fn plan(args: &LoadArgs) -> LoadPlan {
+    LoadPlan {
+        addr: args.addr,
+        path: args.path.clone(),
+        connections: args.connections,
+        duration: Duration::from_secs_f64(args.seconds),
+        max_requests: args.max_requests,
+        body_size: args.body_size,
+        scheme: args.scheme,
+        secret: SECRET.to_string(),
+    }
+}
+
+/// Starts the server as a child process of this binary, loads it at each
+/// concurrency, and stops it.
+async fn receive(args: ReceiveArgs) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let s = &args.server;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .arg("serve")
+        .arg("--server")
+        .arg(format!("{:?}", s.server).to_lowercase())
+        .arg("--path")
+        .arg(&s.path)
+        .arg("--max-seconds")
+        .arg(s.max_seconds.to_string())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if s.normal_sync {
+        command.arg("--normal-sync");
+    }
+    if s.no_group_commit {
+        command.arg("--no-group-commit");
+    }
+    if let Some(url) = &s.database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .map_err(|_| "the server did not start within 60 s")?
+        .map_err(|e| e.to_string())?
+        .ok_or("the server exited before listening")?;
+    let addr: SocketAddr = line
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))?;
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", s.server).to_lowercase());
+    for connections in &args.connections {
+        let result = load::run(LoadPlan {
+            addr,
+            path: s.path.clone(),
+            connections: *connections,
+            duration: Duration::from_secs_f64(args.seconds),
+            max_requests: 2_000_000,
+            body_size: 1024,
+            scheme: Scheme::Gladly,
+            secret: SECRET.to_string(),
+        })
+        .await?;
+        let mut json = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+        json["server"] = serde_json::Value::from(label.clone());
+        println!("{json}");
+    }
+    child.kill().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
