@@ -1,0 +1,19 @@
+//! Deliver Gladly webhook events the way Gladly does, to test an endpoint
+//! (retries included) before Gladly ever calls it, or to run a
+//! Gladly-compatible provider.
+//!
+//! A [`Sender`] `POST`s an event's JSON to one URL, signed with the
+//! subscription's secret (a fresh `Gladly-Time` and signature on every
+//! attempt, the same body and so the same event `id`), gives each attempt
+//! 15 seconds, counts only a 2xx as delivered, never follows a redirect,
+//! stops at `410 Gone`, honours `Retry-After` on a 429 or 503, and retries
+//! on a [`Schedule`]: Gladly's is the first attempt and four more within
+//! the hour, with full jitter ([`GLADLY_DELAYS`]). Every attempt is
+//! reported (number, status or error, duration, the first 200 bytes of the
+//! answer).
+
+mod schedule;
+mod sender;
+
+pub use schedule::{GLADLY_DELAYS, Schedule, ScheduleError, parse_duration};
+pub use sender::{Attempt, BODY_PREFIX, DEFAULT_TIMEOUT, Outcome, Report, Sender, SenderError};

@@ -1,0 +1,399 @@
+//! [`Sender`]: one event to one URL, with Gladly's rules.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use gladly_webhook_core::echo::escape;
+use gladly_webhook_core::{KeyError, SignError, Signer};
+use http::{HeaderName, HeaderValue, StatusCode};
+
+use crate::schedule::Schedule;
+
+/// Gladly's per-attempt timeout: 15 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How much of a response body an [`Attempt`] keeps: 200 bytes.
+pub const BODY_PREFIX: usize = 200;
+
+/// One attempt, as it is reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// Its number, from 1.
+    pub number: usize,
+    /// The status answered, if there was an answer.
+    pub status: Option<u16>,
+    /// Why there was no usable answer (timeout, connection refused...).
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration: Duration,
+    /// The first [`BODY_PREFIX`] bytes of the answer's body, escaped.
+    pub body: String,
+    /// The wait the answer asked for (`Retry-After` on a 429 or 503).
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "attempt {}: ", self.number)?;
+        match (self.status, &self.error) {
+            (Some(status), _) => write!(f, "{status}")?,
+            (None, Some(error)) => write!(f, "error: {error}")?,
+            (None, None) => write!(f, "no answer")?,
+        }
+        write!(f, " in {} ms", self.duration.as_millis())?;
+        if let Some(wait) = self.retry_after {
+            write!(f, ", Retry-After {} ms", wait.as_millis())?;
+        }
+        if !self.body.is_empty() {
+            write!(f, ": {}", self.body)?;
+        }
+        Ok(())
+    }
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A 2xx answer.
+    Delivered,
+    /// Every attempt of the schedule failed.
+    GaveUp,
+    /// `410 Gone`: the endpoint is gone; no more attempts.
+    Gone,
+}
+
+/// A delivery's outcome and every attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Each attempt, in order.
+    pub attempts: Vec<Attempt>,
+}
+
+/// Why a [`Sender`] could not be built or a request not signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SenderError {
+    /// The secret cannot sign.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A request cannot be signed as configured.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The URL is not an absolute http(s) URL.
+    #[error("bad URL: {0}")]
+    Url(String),
+    /// A header given is not a valid header.
+    #[error("bad header: {0}")]
+    Header(String),
+    /// The HTTP client could not be built.
+    #[error("the HTTP client could not be built: {0}")]
+    Client(String),
+}
+
+/// Delivers events as Gladly does: a `POST` of the JSON with
+/// `Content-Type: application/json`, signed afresh (a new `Gladly-Time`
+/// and signature) on every attempt, the same body (and so the same event
+/// `id`) each time; a per-attempt timeout (15 s); success is a 2xx and
+/// nothing else; a 3xx is a failure and never followed; `410 Gone` stops
+/// at once; a `429` or `503` with `Retry-After` waits that long, at most
+/// twice the schedule's next wait; after the schedule's last attempt it
+/// gives up.
+///
+/// ```no_run
+/// use gladly_webhook_sender::{Schedule, Sender};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let sender = Sender::new(b"whsec_example_0123456789abcdef")?.schedule(Schedule::Gladly);
+/// let body = std::fs::read("examples/events/conversation-closed.json")?;
+/// let report = sender
+///     .deliver("https://example.com/hooks/gladly", &body, |attempt| eprintln!("{attempt}"))
+///     .await?;
+/// println!("{:?} after {} attempts", report.outcome, report.attempts.len());
+/// # Ok(()) }
+/// ```
+pub struct Sender {
+    client: reqwest::Client,
+    signer: Signer,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    schedule: Schedule,
+    timeout: Duration,
+    time_scale: f64,
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("signer", &self.signer)
+            .field("schedule", &self.schedule)
+            .field("timeout", &self.timeout)
+            .field("time_scale", &self.time_scale)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    /// A sender signing with `secret`, on Gladly's schedule and timeout.
+    ///
+    /// TLS is rustls; its crypto is the process's default provider, and
+    /// `ring` is installed as that default when there is none.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, SenderError> {
+        let signer = Signer::new(secret)?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("gladly-webhook-sender/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SenderError::Client(e.to_string()))?;
+        Ok(Self {
+            client,
+            signer,
+            headers: Vec::new(),
+            schedule: Schedule::Gladly,
+            timeout: DEFAULT_TIMEOUT,
+            time_scale: 1.0,
+        })
+    }
+
+    /// Retries on `schedule` (default [`Schedule::Gladly`]).
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Gives each attempt `timeout` to answer (default 15 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Multiplies every wait (the schedule's and `Retry-After`'s) by
+    /// `factor`: `0.001` turns Gladly's hour into 3.6 seconds, for tests.
+    pub fn time_scale(mut self, factor: f64) -> Self {
+        self.time_scale = if factor.is_finite() && factor >= 0.0 {
+            factor
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// Sends `name: value` with every request.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, SenderError> {
+        let name = HeaderName::try_from(name).map_err(|_| SenderError::Header(escape(name, 64)))?;
+        let value = HeaderValue::try_from(value)
+            .map_err(|_| SenderError::Header(format!("the value of {name}")))?;
+        self.headers.push((name, value));
+        Ok(self)
+    }
+
+    /// Also signs header `name` (it must be sent: see [`Sender::header`]).
+    pub fn sign_header(mut self, name: HeaderName) -> Result<Self, SenderError> {
+        self.signer = self.signer.sign_header(name)?;
+        Ok(self)
+    }
+
+    /// The request one attempt sends at this moment, signed: for a dry run.
+    pub fn signed_request(
+        &self,
+        url: &str,
+        body: &[u8],
+    ) -> Result<http::Request<Vec<u8>>, SenderError> {
+        let url = parse_url(url)?;
+        self.sign(&url, body.to_vec())
+    }
+
+    fn sign(&self, url: &url::Url, body: Vec<u8>) -> Result<http::Request<Vec<u8>>, SenderError> {
+        let mut target = url.path().to_string();
+        if let Some(query) = url.query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        let mut request = http::Request::post(target)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .map_err(|e| SenderError::Url(e.to_string()))?;
+        if let Some(host) = url.host_str() {
+            let host = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
+            if let Ok(value) = HeaderValue::try_from(host) {
+                request.headers_mut().insert(http::header::HOST, value);
+            }
+        }
+        for (name, value) in &self.headers {
+            request.headers_mut().append(name.clone(), value.clone());
+        }
+        self.signer.sign_request_at(&mut request, Utc::now())?;
+        Ok(request)
+    }
+
+    /// Delivers `body` to `url`, calling `on_attempt` after each attempt.
+    pub async fn deliver(
+        &self,
+        url: &str,
+        body: &[u8],
+        mut on_attempt: impl FnMut(&Attempt),
+    ) -> Result<Report, SenderError> {
+        let url = parse_url(url)?;
+        let total = self.schedule.attempts();
+        let mut attempts = Vec::with_capacity(total);
+        for number in 1..=total {
+            let attempt = self.attempt(&url, body, number).await?;
+            on_attempt(&attempt);
+            let status = attempt
+                .status
+                .map(StatusCode::from_u16)
+                .and_then(Result::ok);
+            let retry_after = attempt.retry_after;
+            attempts.push(attempt);
+            match status {
+                Some(s) if s.is_success() => {
+                    return Ok(Report {
+                        outcome: Outcome::Delivered,
+                        attempts,
+                    });
+                }
+                Some(StatusCode::GONE) => {
+                    return Ok(Report {
+                        outcome: Outcome::Gone,
+                        attempts,
+                    });
+                }
+                _ => {}
+            }
+            let Some(wait) = self.schedule.wait(number + 1) else {
+                break;
+            };
+            let wait = match (retry_after, self.schedule.bound(number + 1)) {
+                (Some(asked), Some(bound)) => asked.min(bound.saturating_mul(2)),
+                _ => wait,
+            };
+            tokio::time::sleep(wait.mul_f64(self.time_scale)).await;
+        }
+        Ok(Report {
+            outcome: Outcome::GaveUp,
+            attempts,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        url: &url::Url,
+        body: &[u8],
+        number: usize,
+    ) -> Result<Attempt, SenderError> {
+        let signed = self.sign(url, body.to_vec())?;
+        let (parts, body) = signed.into_parts();
+        let mut request = self
+            .client
+            .post(url.clone())
+            .timeout(self.timeout)
+            .body(body);
+        for (name, value) in &parts.headers {
+            if name != http::header::HOST {
+                request = request.header(name, value);
+            }
+        }
+        let started = Instant::now();
+        let mut attempt = Attempt {
+            number,
+            status: None,
+            error: None,
+            duration: Duration::ZERO,
+            body: String::new(),
+            retry_after: None,
+        };
+        match request.send().await {
+            Ok(mut response) => {
+                let status = response.status();
+                attempt.status = Some(status.as_u16());
+                if status == StatusCode::TOO_MANY_REQUESTS
+                    || status == StatusCode::SERVICE_UNAVAILABLE
+                {
+                    attempt.retry_after = response
+                        .headers()
+                        .get(http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                }
+                let mut prefix = Vec::new();
+                while prefix.len() < BODY_PREFIX {
+                    match tokio::time::timeout(self.timeout, response.chunk()).await {
+                        Ok(Ok(Some(chunk))) => prefix.extend_from_slice(&chunk),
+                        _ => break,
+                    }
+                }
+                prefix.truncate(BODY_PREFIX);
+                attempt.body = escape(&String::from_utf8_lossy(&prefix), BODY_PREFIX);
+            }
+            Err(err) if err.is_timeout() => {
+                attempt.error = Some(format!("no answer within {} ms", self.timeout.as_millis()));
+            }
+            Err(err) => attempt.error = Some(escape(&error_chain(&err), 300)),
+        }
+        attempt.duration = started.elapsed();
+        Ok(attempt)
+    }
+}
+
+fn parse_url(url: &str) -> Result<url::Url, SenderError> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        SenderError::Url(format!(
+            "{}: {e}",
+            escape(&gladly_webhook_core::echo::redact_url(url), 200)
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(SenderError::Url(format!(
+            "{}: expected an http or https URL with a host",
+            escape(&gladly_webhook_core::echo::redact_url(url), 200)
+        )));
+    }
+    Ok(parsed)
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds.min(86_400)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&Utc) - Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// An error with its causes, as one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}
