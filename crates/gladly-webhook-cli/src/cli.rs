@@ -10,8 +10,9 @@ use gladly_webhook_core::validate::DEFAULT_MAX_SIZE;
 
 use crate::secrets::SecretSource;
 
-/// Validate Gladly webhook subscriptions, sign and verify deliveries, and
-/// read events.
+/// Receive Gladly webhook deliveries into a durable inbox and run a command
+/// per event; send events as Gladly does; validate subscriptions, sign and
+/// verify deliveries, and read events.
 ///
 /// Exit codes: 0 success, 1 the input was judged and failed (invalid,
 /// rejected), 2 usage or I/O error. Results go to stdout, reasons to
@@ -35,6 +36,222 @@ pub enum Command {
     Event(EventArgs),
     /// Print a vendored JSON Schema.
     Schema(SchemaArgs),
+    /// Receive deliveries: verify, store in the inbox, answer; optionally run a command per event.
+    Listen(ListenArgs),
+    /// Look into and repair an inbox, or run its workers.
+    #[command(subcommand)]
+    Inbox(InboxCommand),
+    /// Deliver one event to a URL as Gladly does (signed, retried on Gladly's schedule).
+    Send(SendArgs),
+    /// Send a realistic example event of a type, with a fresh id and timestamp.
+    Trigger(TriggerArgs),
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Which inbox.
+#[derive(Debug, Clone, Args)]
+pub struct InboxArgs {
+    /// `sqlite:PATH` (created on first use) or a `postgres://` URL.
+    #[arg(
+        long = "inbox",
+        value_name = "URL",
+        default_value = "sqlite:gladly-inbox.db"
+    )]
+    pub url: String,
+}
+
+/// Running a command per stored event.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Run `sh -c CMD` per event: the event's JSON on stdin, GLADLY_EVENT_ID,
+    /// GLADLY_EVENT_TYPE and GLADLY_ATTEMPT in its environment; exit 0 marks it done.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Stop a command after this many seconds (a failure, retried).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub exec_timeout: f64,
+    /// Workers running commands at once.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Runs of one event before it is dead.
+    #[arg(long, default_value_t = 8)]
+    pub max_attempts: u32,
+    /// The first retry's backoff bound, in seconds (it doubles per attempt, up to 10 minutes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub retry_base: f64,
+    /// How long a run holds its event before another worker may take it, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lease: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// The path deliveries arrive on (your subscription URL's path).
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// The secrets (repeat for a rotation: current first).
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// How to print one line per delivery on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Accept a Gladly-Time this many seconds from the clock, either way.
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE.as_secs(), value_name = "SECONDS")]
+    pub tolerance: u64,
+    /// Refuse bodies larger than this (413).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_SIZE)]
+    pub body_limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Run the workers only (no HTTP): `--exec CMD` per stored event.
+    Work(WorkArgs),
+    /// List events, newest first.
+    List(ListArgs),
+    /// Show one event: its row, its history and its raw payload.
+    Show(ShowArgs),
+    /// Put a dead event (or every dead event) back to pending.
+    Requeue(RequeueArgs),
+    /// Delete done events older than a duration (pending and dead ones stay).
+    Purge(PurgeArgs),
+    /// Counts per state and the age of the oldest pending event.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// How to print one line per run on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    /// Only events in this state (pending, running, done, dead).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only events of this type.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// At most this many (at most 10,000).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    /// The event's id (or its dedup key, `sha256:...`).
+    pub id: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RequeueArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    /// The dead event's id (or dedup key).
+    #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+    pub id: Option<String>,
+    /// Every dead event.
+    #[arg(long)]
+    pub all_dead: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    /// How old a done event must be: `7d`, `12h`, `30m`, `90s`.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// How a delivery is sent.
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
+    /// The endpoint.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    /// `gladly` (four retries within the hour), `none`, or delays such as `1s,30s,5m`.
+    #[arg(long, default_value = "gladly")]
+    pub schedule: String,
+    /// Multiply every wait by this (0.001 turns Gladly's hour into 3.6 s).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Seconds each attempt has to answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+    pub timeout: f64,
+    /// Send this header too (`Name: value`, repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Also sign this header (repeatable); content-type and gladly-time always are.
+    #[arg(long = "sign-header", value_name = "NAME")]
+    pub sign_headers: Vec<String>,
+    /// Print the signed request instead of sending it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// The event payload (JSON), or `-`.
+    pub event: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    /// The event type (`CONVERSATION_CLOSED`, `PING`...; case and `-` are forgiven).
+    pub event_type: String,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// Set a field: `POINTER=JSON`, e.g. `/content/customerId="cust_9"` (repeatable).
+    #[arg(long = "set", value_name = "POINTER=JSON")]
+    pub set: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

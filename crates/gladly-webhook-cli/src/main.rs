@@ -1,9 +1,12 @@
 //! `gladly-webhook`: validate subscriptions, sign and verify deliveries,
-//! and read events, from a terminal. See `gladly-webhook --help`.
+//! read events, receive deliveries into an inbox and run a command per
+//! event, and send events as Gladly does. See `gladly-webhook --help`.
 
 mod cli;
 mod commands;
 mod error;
+mod examples;
+mod exec;
 mod input;
 mod raw_request;
 mod secrets;
@@ -22,6 +25,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(&args),
         Command::Event(args) => commands::event::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
+        Command::Listen(args) => commands::listen::run(&args),
+        Command::Inbox(command) => commands::inbox::run(&command),
+        Command::Send(args) => commands::deliver::send(&args),
+        Command::Trigger(args) => commands::deliver::trigger(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use gladly_webhook_core::event::{ParsedEvent, UnknownEvent};
 use gladly_webhook_core::{Event, EventContent, Initiator};
@@ -43,6 +44,8 @@ pub struct Delivery<T> {
     /// The content: a typed content struct, the whole [`Event`], an
     /// [`UnknownEvent`] or a [`ParsedEvent`], as the handler asked.
     pub content: T,
+    /// The body, byte for byte as received (what was signed).
+    pub body: Bytes,
 }
 
 impl<T> Delivery<T> {
@@ -55,14 +58,16 @@ impl<T> Delivery<T> {
             initiator: self.initiator.clone(),
             attempt: self.attempt,
             content,
+            body: self.body.clone(),
         }
     }
 }
 
 impl Delivery<ParsedEvent> {
-    /// The delivery of `event`, on its `attempt`.
-    pub fn of(event: ParsedEvent, attempt: u32) -> Self {
+    /// The delivery of `event`, read from `body`, on its `attempt`.
+    pub fn of(event: ParsedEvent, body: Bytes, attempt: u32) -> Self {
         Self {
+            body,
             event_id: event.id().map(str::to_string),
             event_type: event.event_type().to_string(),
             timestamp: event.timestamp(),

@@ -239,7 +239,10 @@ impl Receiver {
                     .await
             }
             (Mode::Inline(handlers), Ok(event)) => {
-                match handlers.dispatch(Delivery::of(event, 1)).await {
+                match handlers
+                    .dispatch(Delivery::of(event, body.clone(), 1))
+                    .await
+                {
                     Ok(_) => receipt(Verdict::Handled, "handled"),
                     Err(err) => {
                         tracing::warn!(error = %gladly_webhook_core::echo::escape(&err.to_string(), 200), "inline handler failed");

@@ -279,7 +279,7 @@ impl Worker {
             async move {
                 let event = parse_event(&body).map_err(|err| err.to_string())?;
                 handlers
-                    .dispatch(Delivery::of(event, attempt))
+                    .dispatch(Delivery::of(event, bytes::Bytes::from(body), attempt))
                     .await
                     .map_err(|err| err.to_string())
             }

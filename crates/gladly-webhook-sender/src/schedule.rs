@@ -142,8 +142,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "d" => value * 86_400.0,
         _ => return None,
     };
-    (seconds.is_finite() && (0.0..1e9).contains(&seconds))
-        .then(|| Duration::from_secs_f64(seconds))
+    (seconds.is_finite() && (0.0..1e9).contains(&seconds)).then(|| Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod deliver;
 pub mod event;
+pub mod inbox;
+pub mod listen;
 pub mod schema;
 pub mod sign;
 pub mod validate;
@@ -21,4 +24,54 @@ pub fn print(bytes: &[u8]) -> Result<(), CliError> {
         }),
         _ => Ok(()),
     }
+}
+
+/// A runtime for the commands that serve, send or talk to a database.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            path: "the async runtime".to_string(),
+            source,
+        })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(term) => {
+                term.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Opens the inbox a URL names, as a usage error when it cannot be.
+pub async fn open_inbox(
+    url: &str,
+) -> Result<std::sync::Arc<dyn gladly_webhook_receiver::inbox::Inbox>, CliError> {
+    gladly_webhook_receiver::inbox::open(url)
+        .await
+        .map_err(|err| {
+            CliError::Usage(format!(
+                "cannot open the inbox {}: {err}",
+                gladly_webhook_core::echo::quote(&gladly_webhook_core::echo::redact_url(url))
+            ))
+        })
+}
+
+/// Writes one line to standard output, as a service does: a reader that
+/// went away is not a reason to stop serving.
+pub fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

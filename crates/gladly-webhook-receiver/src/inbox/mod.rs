@@ -358,30 +358,36 @@ pub trait Inbox: Send + Sync + 'static {
 }
 
 /// Unix milliseconds, as rows store times.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
 /// A time from Unix milliseconds.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, InboxError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| InboxError::Corrupt(format!("time {ms} ms is out of range")))
 }
 
 /// `now + d`, in milliseconds, saturating.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn millis_after(now: DateTime<Utc>, d: Duration) -> i64 {
     millis(now).saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A fresh lease token.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn lease_token() -> i64 {
     fastrand::i64(1..i64::MAX)
 }
 
 /// The most rows [`Inbox::list`] returns.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) const MAX_LIST: u32 = 10_000;
 
 /// The `limit` of a list filter, bounded.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn list_limit(filter: &ListFilter) -> i64 {
     i64::from(filter.limit.unwrap_or(100).clamp(1, MAX_LIST))
 }

@@ -41,6 +41,7 @@ pub(crate) enum Written {
 }
 
 /// The columns an insert writes, in the order of [`INSERT`]'s values.
+#[cfg(feature = "sqlite")]
 pub(crate) const INSERT_COLUMNS: &str = "(dedup_key, event_id, event_type, body, received_at, state, attempts, next_run_at, last_error, updated_at)";
 
 const INSERT: &str = "INSERT INTO gladly_inbox \
@@ -74,8 +75,10 @@ macro_rules! claim_sql {
 }
 
 /// The claim on SQLite: its single writer needs no row locks.
+#[cfg(feature = "sqlite")]
 pub(crate) const CLAIM_SQLITE: &str = claim_sql!("");
 /// The claim on PostgreSQL: concurrent workers skip each other's rows.
+#[cfg(feature = "postgres")]
 pub(crate) const CLAIM_POSTGRES: &str = claim_sql!("FOR UPDATE SKIP LOCKED");
 
 const EXTEND: &str = "UPDATE gladly_inbox SET lease_until = $3, updated_at = $4 \

@@ -1,0 +1,184 @@
+//! `gladly-webhook send` and `gladly-webhook trigger`: deliver an event as
+//! Gladly does.
+
+use std::time::Duration;
+
+use gladly_webhook_core::echo::{escape, quote};
+use gladly_webhook_sender::{Outcome, Schedule, Sender};
+use http::HeaderName;
+use serde_json::Value;
+
+use super::{print, runtime};
+use crate::cli::{DeliveryArgs, SendArgs, TriggerArgs};
+use crate::error::CliError;
+use crate::examples::{EXAMPLES, example};
+use crate::input;
+
+pub fn send(args: &SendArgs) -> Result<(), CliError> {
+    let body = input::read(&args.event, args.limits.max_bytes, "--max-bytes")?;
+    deliver(&args.delivery, body)
+}
+
+pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
+    let Some((event_type, text)) = example(&args.event_type) else {
+        let known: Vec<&str> = EXAMPLES.iter().map(|(name, _)| *name).collect();
+        return Err(CliError::Usage(format!(
+            "no example event of type {}: expected one of {}",
+            quote(&args.event_type),
+            known.join(", ")
+        )));
+    };
+    let mut event: Value = serde_json::from_str(text).expect("the built-in examples are JSON");
+    event["id"] = Value::from(format!("evt_{:016x}", fastrand::u64(..)));
+    event["timestamp"] =
+        Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    for set in &args.set {
+        apply_set(&mut event, set)?;
+    }
+    debug_assert_eq!(event["type"], event_type);
+    let body = serde_json::to_vec(&event).expect("a JSON value serializes");
+    deliver(&args.delivery, body)
+}
+
+/// `POINTER=JSON`: sets the value at the pointer, creating the last key
+/// (and objects on the way) when absent.
+fn apply_set(event: &mut Value, set: &str) -> Result<(), CliError> {
+    let bad = |why: &str| CliError::Usage(format!("--set {}: {why}", quote(set)));
+    let (pointer, json) = set
+        .split_once('=')
+        .ok_or_else(|| bad("expected POINTER=JSON"))?;
+    if !pointer.starts_with('/') {
+        return Err(bad("the pointer must start with `/`"));
+    }
+    let value: Value = serde_json::from_str(json).map_err(|_| {
+        bad("the value is not JSON (a string needs quotes: /content/customerId=\"cust_9\")")
+    })?;
+    let mut target = event;
+    let tokens: Vec<String> = pointer[1..]
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let (last, path) = tokens
+        .split_last()
+        .ok_or_else(|| bad("the pointer is empty"))?;
+    for token in path {
+        let object = target
+            .as_object_mut()
+            .ok_or_else(|| bad("the pointer goes through something that is not an object"))?;
+        target = object
+            .entry(token.clone())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    match target {
+        Value::Object(object) => {
+            object.insert(last.clone(), value);
+        }
+        Value::Array(items) => {
+            let index: usize = last
+                .parse()
+                .map_err(|_| bad("an array index is not a number"))?;
+            let slot = items
+                .get_mut(index)
+                .ok_or_else(|| bad("the array index is out of range"))?;
+            *slot = value;
+        }
+        _ => return Err(bad("the pointer's parent is not an object or an array")),
+    }
+    Ok(())
+}
+
+fn deliver(args: &DeliveryArgs, body: Vec<u8>) -> Result<(), CliError> {
+    let sources = args.secret.sources();
+    let [source] = sources.as_slice() else {
+        return Err(CliError::Usage(
+            "this takes exactly one secret: --secret-env NAME or --secret-file PATH".to_string(),
+        ));
+    };
+    let secret = source.load()?;
+    let schedule: Schedule = args
+        .schedule
+        .parse()
+        .map_err(|err: gladly_webhook_sender::ScheduleError| CliError::Usage(err.to_string()))?;
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| {
+            CliError::Usage("--timeout must be a positive number of seconds".to_string())
+        })?;
+    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
+        return Err(CliError::Usage(
+            "--time-scale must be a number of at least 0".to_string(),
+        ));
+    }
+    let usage = |err: gladly_webhook_sender::SenderError| CliError::Usage(err.to_string());
+    let mut sender = Sender::new(secret.expose().as_bytes())
+        .map_err(usage)?
+        .schedule(schedule)
+        .timeout(timeout)
+        .time_scale(args.time_scale);
+    for header in &args.headers {
+        let (name, value) = header.split_once(':').ok_or_else(|| {
+            CliError::Usage(format!(
+                "--header {}: expected `Name: value`",
+                quote(header)
+            ))
+        })?;
+        sender = sender.header(name.trim(), value.trim()).map_err(usage)?;
+    }
+    for name in &args.sign_headers {
+        let name = HeaderName::try_from(name.as_str()).map_err(|_| {
+            CliError::Usage(format!(
+                "--sign-header {} is not a header name",
+                quote(name)
+            ))
+        })?;
+        sender = sender.sign_header(name).map_err(usage)?;
+    }
+
+    if args.dry_run {
+        let request = sender.signed_request(&args.to, &body).map_err(usage)?;
+        return print(&render(&request));
+    }
+    let report = runtime()?.block_on(sender.deliver(&args.to, &body, |attempt| {
+        eprintln!("{attempt}");
+    }));
+    let report = report.map_err(usage)?;
+    let count = report.attempts.len();
+    let plural = if count == 1 { "" } else { "s" };
+    match report.outcome {
+        Outcome::Delivered => {
+            print(format!("delivered after {count} attempt{plural}\n").as_bytes())
+        }
+        Outcome::Gone => {
+            print(
+                format!("gone: the endpoint answered 410 after {count} attempt{plural}\n")
+                    .as_bytes(),
+            )?;
+            Err(CliError::Rejected(format!(
+                "not delivered: {} answered 410 Gone",
+                escape(&gladly_webhook_core::echo::redact_url(&args.to), 200)
+            )))
+        }
+        _ => {
+            print(format!("gave up after {count} attempt{plural}\n").as_bytes())?;
+            Err(CliError::Rejected(format!(
+                "not delivered to {}",
+                escape(&gladly_webhook_core::echo::redact_url(&args.to), 200)
+            )))
+        }
+    }
+}
+
+/// A signed request as raw HTTP/1.1, as `sign` writes one.
+fn render(request: &http::Request<Vec<u8>>) -> Vec<u8> {
+    let mut out = format!("{} {} HTTP/1.1\r\n", request.method(), request.uri()).into_bytes();
+    for (name, value) in request.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", request.body().len()).as_bytes());
+    out.extend_from_slice(request.body());
+    out
+}

@@ -1,0 +1,141 @@
+//! `--exec CMD`: a handler that runs `sh -c CMD` per event, and the worker
+//! options the exec flags set.
+
+use std::os::fd::AsFd;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gladly_webhook_core::echo::escape;
+use gladly_webhook_core::event::ParsedEvent;
+use gladly_webhook_receiver::{BoxError, Delivery, Handlers, RetryPolicy, WorkerOptions};
+use tokio::io::AsyncWriteExt;
+
+use crate::cli::{ExecArgs, OutputFormat};
+use crate::error::CliError;
+
+/// The worker options of `args`.
+pub fn worker_options(args: &ExecArgs) -> Result<WorkerOptions, CliError> {
+    let seconds = |value: f64, flag: &str| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| CliError::Usage(format!("{flag} must be a positive number of seconds")))
+    };
+    let retry = RetryPolicy::new(
+        args.max_attempts.max(1),
+        seconds(args.retry_base, "--retry-base")?,
+        Duration::from_secs(600),
+    );
+    Ok(WorkerOptions::default()
+        .lease(seconds(args.lease, "--lease")?)
+        .poll_interval(Duration::from_millis(500))
+        .retry(retry))
+}
+
+/// A handler running `command` for every event, printing one line per run
+/// (stdout for `--format json`, stderr for text, so that `listen`'s
+/// stdout stays one line per delivery).
+pub fn handlers(
+    command: String,
+    timeout: f64,
+    format: OutputFormat,
+    runs_on_stdout: bool,
+) -> Result<Handlers, CliError> {
+    let timeout = Duration::try_from_secs_f64(timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            CliError::Usage("--exec-timeout must be a positive number of seconds".to_string())
+        })?;
+    let command = Arc::new(command);
+    Ok(
+        Handlers::new().on_any(move |delivery: Delivery<ParsedEvent>| {
+            let command = Arc::clone(&command);
+            async move {
+                let result = run(&command, &delivery, timeout).await;
+                report(&delivery, &result, format, runs_on_stdout);
+                result
+            }
+        }),
+    )
+}
+
+async fn run(
+    command: &str,
+    delivery: &Delivery<ParsedEvent>,
+    timeout: Duration,
+) -> Result<(), BoxError> {
+    // The command's own output goes to stderr: stdout is ours.
+    let stdout = std::io::stderr().as_fd().try_clone_to_owned()?;
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env(
+            "GLADLY_EVENT_ID",
+            delivery.event_id.as_deref().unwrap_or(""),
+        )
+        .env("GLADLY_EVENT_TYPE", &delivery.event_type)
+        .env("GLADLY_ATTEMPT", delivery.attempt.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(stdout))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start sh: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its input is fine.
+        let _ = stdin.write_all(&delivery.body).await;
+    }
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(match status.code() {
+            Some(code) => format!("the command exited with status {code}"),
+            None => "the command was killed by a signal".to_string(),
+        }
+        .into()),
+        Ok(Err(err)) => Err(format!("waiting for the command failed: {err}").into()),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(format!(
+                "the command took longer than {} s and was stopped",
+                timeout.as_secs_f64()
+            )
+            .into())
+        }
+    }
+}
+
+fn report(
+    delivery: &Delivery<ParsedEvent>,
+    result: &Result<(), BoxError>,
+    format: OutputFormat,
+    stdout: bool,
+) {
+    let id = delivery.event_id.as_deref().unwrap_or("");
+    let line = match format {
+        OutputFormat::Json => serde_json::json!({
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "run": if result.is_ok() { "ok" } else { "failed" },
+            "type": delivery.event_type,
+            "id": id,
+            "attempt": delivery.attempt,
+            "error": result.as_ref().err().map(|e| e.to_string()),
+        })
+        .to_string(),
+        OutputFormat::Text => format!(
+            "run {} {} attempt {}: {}",
+            escape(&delivery.event_type, 80),
+            escape(id, 80),
+            delivery.attempt,
+            match result {
+                Ok(()) => "ok".to_string(),
+                Err(err) => escape(&err.to_string(), 200),
+            }
+        ),
+    };
+    if stdout {
+        crate::commands::emit(&line);
+    } else {
+        eprintln!("{line}");
+    }
+}

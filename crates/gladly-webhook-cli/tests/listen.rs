@@ -1,0 +1,592 @@
+//! `listen`, `trigger`, `send` and `inbox` end to end, as built binaries on
+//! loopback, for both inbox backends; and the crash test: `listen --exec`
+//! killed with SIGKILL while a sender delivers on Gladly's schedule.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const SECRET: &str = "whsec_example_0123456789abcdef";
+const BIN: &str = env!("CARGO_BIN_EXE_gladly-webhook");
+
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env("GLADLY_SECRET", SECRET);
+    command
+}
+
+/// Runs the binary to its end: (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = command(args).stdin(Stdio::null()).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A running `listen`, in its own process group, and where it listens.
+struct Listener {
+    child: Child,
+    url: String,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Listener {
+    fn start(inbox: &str, extra: &[&str]) -> Self {
+        let mut args = vec![
+            "listen",
+            "--path",
+            "/hooks/gladly",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--inbox",
+            inbox,
+        ];
+        if !extra.contains(&"--addr") {
+            args.extend(["--addr", "127.0.0.1:0"]);
+        }
+        args.extend_from_slice(extra);
+        let mut child = command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (found, url) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            let mut before = Vec::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    if let Some(tx) = found.take() {
+                        let _ = tx.send(Ok(rest.split(' ').next().unwrap_or_default().to_string()));
+                    }
+                } else if found.is_some() {
+                    before.push(line);
+                }
+            }
+            if let Some(tx) = found {
+                let _ = tx.send(Err(before.join("\n")));
+            }
+        });
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&stdout);
+        let out = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let url = url
+            .recv_timeout(Duration::from_secs(60))
+            .expect("listen starts within 60 s")
+            .unwrap_or_else(|stderr| panic!("listen did not start: {stderr}"));
+        Self { child, url, stdout }
+    }
+
+    /// SIGKILL to the whole process group: the listener and the commands
+    /// it runs, as a crashed machine would lose them.
+    fn kill_hard(mut self) {
+        let status = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill the process group");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: a graceful stop; its exit code.
+    fn stop(mut self) -> i32 {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        status.code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Listener {
+    /// A test that fails leaves no listener behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Inbox stats as JSON.
+fn stats(inbox: &str) -> serde_json::Value {
+    let (code, out, err) = run(&["inbox", "stats", "--inbox", inbox, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+/// The inbox URLs to test: SQLite always, PostgreSQL when configured.
+fn inboxes(dir: &Path) -> Vec<String> {
+    let mut all = vec![format!("sqlite:{}", dir.join("inbox.db").display())];
+    match std::env::var("GLADLY_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => all.push(fresh_pg_database(&url)),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL inbox would go untested"
+            )
+        }
+        _ => eprintln!(
+            "skipping the PostgreSQL inbox: GLADLY_TEST_DATABASE_URL is not set (see the README)"
+        ),
+    }
+    all
+}
+
+fn fresh_pg_database(admin: &str) -> String {
+    use sqlx::Connection;
+    let name = format!(
+        "gladly_cli_{:016x}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// A handler script: logs each run; `evt_fail*` fails until `fixed`
+/// exists; `evt_flaky*` fails its first attempt.
+fn handler(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        r#"body=$(cat); echo "$GLADLY_EVENT_ID $GLADLY_EVENT_TYPE $GLADLY_ATTEMPT ${{#body}}" >> "{d}/runs.log";
+case "$GLADLY_EVENT_ID" in
+  evt_fail*) [ -e "{d}/fixed" ] || exit 3 ;;
+  evt_flaky*) [ "$GLADLY_ATTEMPT" -ge 2 ] || exit 1 ;;
+esac"#
+    )
+}
+
+fn trigger(url: &str, event_type: &str, id: &str) -> (i32, String, String) {
+    let set = format!("/id=\"{id}\"");
+    run(&[
+        "trigger",
+        event_type,
+        "--to",
+        url,
+        "--secret-env",
+        "GLADLY_SECRET",
+        "--schedule",
+        "none",
+        "--set",
+        &set,
+    ])
+}
+
+fn state(inbox: &str, id: &str) -> serde_json::Value {
+    let (code, out, err) = run(&["inbox", "show", id, "--inbox", inbox, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn listen_trigger_exec_retry_dead_requeue_on_each_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    for inbox in inboxes(dir.path()) {
+        let _ = std::fs::remove_file(dir.path().join("runs.log"));
+        let _ = std::fs::remove_file(dir.path().join("fixed"));
+        let script = handler(dir.path());
+        let listener = Listener::start(
+            &inbox,
+            &[
+                "--exec",
+                &script,
+                "--workers",
+                "2",
+                "--max-attempts",
+                "3",
+                "--retry-base",
+                "0.05",
+                "--format",
+                "json",
+            ],
+        );
+        let url = listener.url.clone();
+
+        assert_eq!(trigger(&url, "CONVERSATION_CLOSED", "evt_ok").0, 0);
+        assert_eq!(trigger(&url, "TASK_CLOSED", "evt_flaky").0, 0);
+        assert_eq!(trigger(&url, "MESSAGE_CREATED", "evt_fail").0, 0);
+        let (code, out, _) = trigger(&url, "CONVERSATION_CLOSED", "evt_ok");
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "delivered after 1 attempt\n"),
+            "a duplicate is still delivered"
+        );
+        // A send of a file, and a PING.
+        let (code, _, err) = run(&[
+            "send",
+            "--to",
+            &url,
+            "--secret-env",
+            "GLADLY_SECRET",
+            "../../examples/events/customer-updated.json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(trigger(&url, "PING", "evt_ping").0, 0);
+
+        let settled = wait_until(Duration::from_secs(60), || {
+            let s = stats(&inbox);
+            s["pending"] == 0 && s["running"] == 0 && s["dead"] == 1
+        });
+        assert!(settled, "{inbox}: {}", stats(&inbox));
+        assert_eq!(state(&inbox, "evt_ok")["state"], "done");
+        let flaky = state(&inbox, "evt_flaky");
+        assert_eq!(
+            (flaky["state"].as_str(), flaky["attempts"].as_u64()),
+            (Some("done"), Some(2))
+        );
+        let failed = state(&inbox, "evt_fail");
+        assert_eq!(
+            (failed["state"].as_str(), failed["attempts"].as_u64()),
+            (Some("dead"), Some(3)),
+            "{inbox}"
+        );
+        assert_eq!(failed["last_error"], "the command exited with status 3");
+        let outcomes: Vec<&str> = failed["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["failed", "failed", "dead"]);
+        assert!(
+            state(&inbox, "evt_0108")["state"] == "done",
+            "the sent file's event ran"
+        );
+        let (code, _, _) = run(&["inbox", "show", "evt_ping", "--inbox", &inbox]);
+        assert_eq!(code, 1, "a PING is stored nowhere");
+
+        // Fix the cause, requeue, and it runs to done.
+        std::fs::write(dir.path().join("fixed"), "").unwrap();
+        let (code, out, err) = run(&["inbox", "requeue", "evt_fail", "--inbox", &inbox]);
+        assert_eq!((code, out.as_str()), (0, "requeued 1\n"), "{err}");
+        assert!(wait_until(Duration::from_secs(60), || state(
+            &inbox, "evt_fail"
+        )["state"]
+            == "done"));
+        let (code, _, err) = run(&["inbox", "requeue", "evt_fail", "--inbox", &inbox]);
+        assert_eq!(code, 1, "only dead events are requeued: {err}");
+
+        let (code, out, _) = run(&[
+            "inbox", "list", "--inbox", &inbox, "--format", "json", "--state", "done",
+        ]);
+        assert_eq!(code, 0);
+        assert_eq!(out.lines().count(), 4, "{out}");
+
+        let runs = std::fs::read_to_string(dir.path().join("runs.log")).unwrap();
+        assert_eq!(
+            runs.lines().filter(|l| l.starts_with("evt_ok ")).count(),
+            1,
+            "{runs}"
+        );
+        assert!(runs.contains("evt_fail MESSAGE_CREATED 1 "), "{runs}");
+
+        let printed = Arc::clone(&listener.stdout);
+        assert_eq!(listener.stop(), 0, "SIGTERM is a graceful stop");
+        // The reader thread drains what was printed before the exit.
+        std::thread::sleep(Duration::from_millis(200));
+        let lines = printed.lock().unwrap().clone();
+        assert_eq!(lines.len(), 6, "one line per delivery: {lines:?}");
+        for line in &lines {
+            let value: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(
+                value["status"].is_u64() && value["verdict"].is_string(),
+                "{line}"
+            );
+        }
+        let verdicts: Vec<&str> = lines
+            .iter()
+            .map(|l| {
+                if l.contains("\"duplicate\"") {
+                    "duplicate"
+                } else {
+                    "other"
+                }
+            })
+            .collect();
+        assert_eq!(verdicts.iter().filter(|v| **v == "duplicate").count(), 1);
+    }
+}
+
+#[test]
+fn send_dry_run_prints_a_request_verify_accepts() {
+    let (code, out, err) = run(&[
+        "send",
+        "--to",
+        "http://127.0.0.1:9/hooks/gladly?tenant=acme",
+        "--secret-env",
+        "GLADLY_SECRET",
+        "--dry-run",
+        "../../examples/events/conversation-closed.json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("POST /hooks/gladly?tenant=acme HTTP/1.1\r\n"),
+        "{out}"
+    );
+    let mut verify = command(&["verify", "--secret-env", "GLADLY_SECRET", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut verify.stdin.take().unwrap(), out.as_bytes()).unwrap();
+    let verified = verify.wait_with_output().unwrap();
+    assert!(verified.status.success());
+    assert!(
+        String::from_utf8_lossy(&verified.stdout).contains("event: CONVERSATION_CLOSED evt_0001")
+    );
+
+    // Nothing listening: every attempt fails, exit 1.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/h", listener.local_addr().unwrap());
+    drop(listener);
+    let (code, out, err) = run(&[
+        "send",
+        "--to",
+        &url,
+        "--secret-env",
+        "GLADLY_SECRET",
+        "--schedule",
+        "10ms,10ms",
+        "../../examples/events/ping.json",
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "gave up after 3 attempts\n"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("attempt ")).count(),
+        3,
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "trigger",
+        "NO_SUCH_TYPE",
+        "--to",
+        &url,
+        "--secret-env",
+        "GLADLY_SECRET",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("CONVERSATION_CLOSED"), "{err}");
+}
+
+/// The crash test. A sender on Gladly's schedule (time-scaled) delivers a
+/// few hundred events, several at once, while `listen --exec` is killed
+/// with SIGKILL (its whole process group) at random moments and restarted
+/// on the same SQLite inbox. At the end every event is in the inbox once
+/// and done, every event ran at least once, and an event ran more than
+/// once only where a kill fell inside one of its runs.
+#[test]
+fn crash_test_sigkill_loses_nothing() {
+    const EVENTS: usize = 300;
+    const IN_FLIGHT: usize = 8;
+    const KILLS: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let log = dir.path().join("runs.log");
+    let script = format!(
+        r#"cat > /dev/null; echo "$GLADLY_EVENT_ID start $(date +%s%N)" >> "{l}"; sleep 0.02; echo "$GLADLY_EVENT_ID end $(date +%s%N)" >> "{l}""#,
+        l = log.display()
+    );
+    let mut listen_args = vec![
+        "--exec",
+        script.as_str(),
+        "--workers",
+        "4",
+        "--lease",
+        "1",
+        "--retry-base",
+        "0.05",
+    ];
+    let first = Listener::start(&inbox, &listen_args);
+    let url = first.url.clone();
+    // Restarts listen on the same port, as a service manager would.
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    listen_args.extend(["--addr", addr.as_str()]);
+    let mut listener = Some(first);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let next = Arc::new(Mutex::new(0usize));
+    let senders: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let (next, url) = (Arc::clone(&next), url.clone());
+            runtime.spawn(async move {
+                // Gladly's schedule, a thousand times faster... and then
+                // some: 1, 4, 15 and 30 minutes become 0.24, 0.96, 3.6 and
+                // 7.2 seconds.
+                let sender = gladly_webhook_sender::Sender::new(SECRET)
+                    .unwrap()
+                    .schedule(gladly_webhook_sender::Schedule::Gladly)
+                    .time_scale(0.004);
+                let mut reports = Vec::new();
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap();
+                        *n += 1;
+                        *n - 1
+                    };
+                    if i >= EVENTS {
+                        return reports;
+                    }
+                    let id = format!("evt_crash_{i:04}");
+                    let body = format!(
+                        r#"{{"id":"{id}","type":"CUSTOMER_UPDATED","timestamp":"2026-11-26T17:00:00Z","initiator":{{"id":"a","type":"SYSTEM"}},"content":{{"customerId":"c{i}"}}}}"#
+                    );
+                    let report = sender.deliver(&url, body.as_bytes(), |_| {}).await.unwrap();
+                    reports.push((id, report.outcome, report.attempts));
+                    // Paced, so that the kills fall while events arrive.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+            })
+        })
+        .collect();
+
+    // Kill at random moments while sending, restarting at once.
+    let mut kill_times = Vec::new();
+    for _ in 0..KILLS {
+        std::thread::sleep(Duration::from_millis(100 + fastrand::u64(0..250)));
+        listener.take().unwrap().kill_hard();
+        // Taken once the group is dead: every run started before it was
+        // either finished or killed.
+        kill_times.push(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
+        listener = Some(Listener::start(&inbox, &listen_args));
+    }
+    let mut reports = Vec::new();
+    for sender in senders {
+        reports.extend(runtime.block_on(sender).unwrap());
+    }
+    assert!(started.elapsed() < Duration::from_secs(300));
+
+    // Every event delivered (acknowledged) by the sender.
+    let undelivered: Vec<&String> = reports
+        .iter()
+        .filter(|(_, outcome, _)| *outcome != gladly_webhook_sender::Outcome::Delivered)
+        .map(|(id, _, _)| id)
+        .collect();
+    assert!(undelivered.is_empty(), "not delivered: {undelivered:?}");
+    let duplicates_delivered = reports
+        .iter()
+        .filter(|(_, _, attempts)| attempts.iter().any(|a| a.body == "duplicate"))
+        .count();
+    let failed_attempts: usize = reports
+        .iter()
+        .map(|(_, _, a)| a.iter().filter(|a| a.status != Some(200)).count())
+        .sum();
+
+    // The inbox settles: every event done.
+    assert!(
+        wait_until(Duration::from_secs(120), || {
+            let s = stats(&inbox);
+            s["done"] == EVENTS && s["pending"] == 0 && s["running"] == 0
+        }),
+        "{}",
+        stats(&inbox)
+    );
+    assert_eq!(listener.take().unwrap().stop(), 0);
+    let (code, out, _) = run(&[
+        "inbox", "list", "--inbox", &inbox, "--format", "json", "--limit", "10000",
+    ]);
+    assert_eq!(code, 0);
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), EVENTS, "each event once");
+    let ids: HashSet<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), EVENTS);
+    assert!(rows.iter().all(|r| r["state"] == "done"));
+
+    // Every event ran; a repeated run only where a kill fell inside a run.
+    let runs_log = std::fs::read_to_string(&log).unwrap();
+    let mut starts: BTreeMap<String, Vec<u128>> = BTreeMap::new();
+    for line in runs_log.lines() {
+        let mut parts = line.split(' ');
+        let (id, what, at) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap_or("0"),
+        );
+        if what == "start" {
+            starts
+                .entry(id.to_string())
+                .or_default()
+                .push(at.parse().unwrap_or(0));
+        }
+    }
+    assert_eq!(starts.len(), EVENTS, "every event ran at least once");
+    let mut repeated = 0;
+    for (id, times) in &starts {
+        if times.len() > 1 {
+            repeated += 1;
+            let (first, last) = (times[0], *times.last().unwrap());
+            assert!(
+                kill_times.iter().any(|k| *k > first && *k < last),
+                "{id} ran {} times ({times:?}) with no kill between its runs (kills at {kill_times:?})",
+                times.len()
+            );
+        }
+    }
+    eprintln!(
+        "crash test: {EVENTS} events, {IN_FLIGHT} in flight, {} SIGKILLs, {failed_attempts} failed attempts retried by the sender, \
+         {duplicates_delivered} duplicates delivered (answered `duplicate`), {repeated} events run more than once, {:.1} s",
+        kill_times.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
