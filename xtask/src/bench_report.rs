@@ -66,6 +66,12 @@ pub fn bench_report(root: &Path, run: bool) -> Result<PathBuf> {
         &chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
     )?;
     let path = root.join("BENCHMARKS.md");
+    // The receiving section is another run's: keep it.
+    let existing = fs::read_to_string(&path).unwrap_or_default();
+    let report = match crate::receive_report::section_of(&existing) {
+        Some(section) => crate::receive_report::splice(&report, section),
+        None => report,
+    };
     fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }

@@ -3,7 +3,9 @@
 //! - `codegen` turns every JSON Schema in `schemas/` into a Rust module of
 //!   the `gladly-schema` crate; see [`codegen`].
 //! - `bench-report` runs the benchmarks and writes `BENCHMARKS.md`; see
-//!   [`bench_report`].
+//!   [`bench_report`] (the micro-benchmarks) and [`receive_report`]
+//!   (receiving over HTTP).
 
 pub mod bench_report;
 pub mod codegen;
+pub mod receive_report;

@@ -26,9 +26,20 @@ enum Command {
     },
     /// Run the benchmarks and write BENCHMARKS.md.
     BenchReport {
-        /// Do not run the benchmarks: write the report from the last results.
+        /// Do not run the micro-benchmarks: write their part from the last results.
         #[arg(long)]
         no_run: bool,
+        /// Run one part alone: `micro` (cargo bench of the core) or
+        /// `receive` (receiving over HTTP, with the octokit peer).
+        #[arg(long, value_parser = ["micro", "receive"])]
+        only: Option<String>,
+        /// Receiving: also measure a PostgreSQL inbox on this server (a
+        /// database the bench may write to; or GLADLY_BENCH_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Receiving: seconds per run.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
     },
 }
 
@@ -55,10 +66,34 @@ fn main() -> ExitCode {
         Command::Codegen { check: true } => codegen::check(&layout).map(|()| {
             println!("codegen: generated files are up to date");
         }),
-        Command::BenchReport { no_run } => {
-            xtask::bench_report::bench_report(&workspace_root(), !no_run).map(|path| {
-                println!("bench-report: wrote {}", path.display());
-            })
+        Command::BenchReport {
+            no_run,
+            only,
+            database_url,
+            seconds,
+        } => {
+            let root = workspace_root();
+            let micro = || {
+                xtask::bench_report::bench_report(&root, !no_run).map(|path| {
+                    println!("bench-report: wrote {}", path.display());
+                })
+            };
+            let receive = || {
+                let url = database_url
+                    .clone()
+                    .or_else(|| std::env::var("GLADLY_BENCH_DATABASE_URL").ok());
+                xtask::receive_report::report(&root, url.as_deref(), seconds).map(|()| {
+                    println!(
+                        "bench-report: wrote the receiving section of BENCHMARKS.md and {}",
+                        xtask::receive_report::CHART
+                    );
+                })
+            };
+            match only.as_deref() {
+                Some("micro") => micro(),
+                Some("receive") => receive(),
+                _ => micro().and_then(|()| receive()),
+            }
         }
     };
     match result {

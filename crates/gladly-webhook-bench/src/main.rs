@@ -179,11 +179,9 @@ fn plan(args: &LoadArgs) -> LoadPlan {
     }
 }
 
-/// Starts the server as a child process of this binary, loads it at each
-/// concurrency, and stops it.
-async fn receive(args: ReceiveArgs) -> Result<(), String> {
+/// This binary's `serve`, as a child process.
+fn self_command(s: &ServeArgs) -> Result<tokio::process::Command, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let s = &args.server;
     let mut command = tokio::process::Command::new(exe);
     command
         .arg("serve")
@@ -192,9 +190,7 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
         .arg("--path")
         .arg(&s.path)
         .arg("--max-seconds")
-        .arg(s.max_seconds.to_string())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true);
+        .arg(s.max_seconds.to_string());
     if s.normal_sync {
         command.arg("--normal-sync");
     }
@@ -204,7 +200,42 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
     if let Some(url) = &s.database_url {
         command.arg("--database-url").arg(url);
     }
-    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    Ok(command)
+}
+
+/// The octokit peer: `node server.js` in `octokit/`, whose dependencies
+/// `npm ci` installs from its lockfile.
+fn octokit_command(s: &ServeArgs) -> Result<tokio::process::Command, String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("octokit");
+    if !dir.join("node_modules/@octokit/webhooks").exists() {
+        return Err(format!(
+            "the octokit peer is not installed: run `npm ci` in {}",
+            dir.display()
+        ));
+    }
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg("server.js")
+        .current_dir(dir)
+        .env("GLADLY_BENCH_SECRET", SECRET)
+        .env("GLADLY_BENCH_PATH", &s.path)
+        .env("GLADLY_BENCH_MAX_SECONDS", s.max_seconds.to_string());
+    Ok(command)
+}
+
+/// Starts the server as a child process, loads it at each concurrency,
+/// and stops it.
+async fn receive(args: ReceiveArgs) -> Result<(), String> {
+    let s = &args.server;
+    let (mut command, scheme) = if s.server == Server::Octokit {
+        (octokit_command(s)?, Scheme::Github)
+    } else {
+        (self_command(s)?, Scheme::Gladly)
+    };
+    command.stdout(Stdio::piped()).kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
@@ -228,7 +259,7 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
             duration: Duration::from_secs_f64(args.seconds),
             max_requests: 2_000_000,
             body_size: 1024,
-            scheme: Scheme::Gladly,
+            scheme,
             secret: SECRET.to_string(),
         })
         .await?;

@@ -20,6 +20,9 @@ pub enum Server {
     Sqlite,
     /// The receiver storing into a PostgreSQL inbox.
     Postgres,
+    /// The peer: `@octokit/webhooks`' `createNodeMiddleware` on Node's
+    /// `http` server (run by `receive` from `octokit/`, GitHub's scheme).
+    Octokit,
 }
 
 /// How a server is set up.
@@ -81,6 +84,11 @@ pub async fn router(
                 Receiver::with_inbox(verifier()?, inbox).router(&config.path),
                 Some(dir),
             )
+        }
+        Server::Octokit => {
+            return Err(
+                "octokit is a Node server: `receive --server octokit` starts it".to_string(),
+            );
         }
         Server::Postgres => {
             let url = config
