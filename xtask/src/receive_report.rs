@@ -95,23 +95,33 @@ fn servers(database_url: Option<&str>) -> Vec<(&'static str, Vec<String>, &'stat
 /// measures the fsync ceiling. Needs `node` and `npm` for the peer.
 pub fn run(root: &Path, database_url: Option<&str>, seconds: f64) -> Result<Receive> {
     let mut commands = Vec::new();
+    // Recorded as a reader would type them: paths relative to the
+    // workspace, `cargo` by name, the database URL as a variable.
+    let shown = |text: &str| -> String {
+        if text.contains("://") {
+            return "$DATABASE_URL".to_string();
+        }
+        let path = Path::new(text);
+        match path.strip_prefix(root) {
+            Ok(relative) => relative.display().to_string(),
+            Err(_) if path.file_name().is_some_and(|n| n == "cargo") => "cargo".to_string(),
+            Err(_) => text.to_string(),
+        }
+    };
     let mut record = |command: &Command| {
         let args: Vec<String> = command
             .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .map(|a| {
-                if a.starts_with("postgres") {
-                    "$DATABASE_URL".to_string()
-                } else {
-                    a
-                }
-            })
+            .map(|a| shown(&a.to_string_lossy()))
             .collect();
-        commands.push(format!(
-            "{} {}",
-            command.get_program().to_string_lossy(),
-            args.join(" ")
-        ));
+        let program = shown(&command.get_program().to_string_lossy());
+        let dir = command
+            .get_current_dir()
+            .filter(|d| *d != root)
+            .map_or(String::new(), |d| {
+                format!("(cd {} && ", shown(&d.to_string_lossy()))
+            });
+        let close = if dir.is_empty() { "" } else { ")" };
+        commands.push(format!("{dir}{program} {}{close}", args.join(" ")));
     };
     let mut build = Command::new(env!("CARGO"));
     build
