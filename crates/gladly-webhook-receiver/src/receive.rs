@@ -76,13 +76,15 @@ pub struct Receipt {
 
 type ReceiptHook = Arc<dyn Fn(&Receipt) + Send + Sync>;
 
+#[derive(Clone)]
 enum Mode {
     Inbox(Arc<dyn Inbox>),
     Inline(Handlers),
 }
 
+#[derive(Clone)]
 struct Inner {
-    verifier: Verifier,
+    verifier: Arc<Verifier>,
     body_limit: usize,
     mode: Mode,
     wake: Option<Arc<Notify>>,
@@ -131,7 +133,7 @@ impl Receiver {
     fn new(verifier: Verifier, mode: Mode) -> Self {
         Self {
             inner: Arc::new(Inner {
-                verifier,
+                verifier: Arc::new(verifier),
                 body_limit: DEFAULT_BODY_LIMIT,
                 mode,
                 wake: None,
@@ -140,26 +142,28 @@ impl Receiver {
         }
     }
 
+    /// The configuration of this receiver alone: a clone configured
+    /// afterwards gets its own copy, and the others keep theirs.
     fn inner_mut(&mut self) -> &mut Inner {
-        Arc::get_mut(&mut self.inner).expect("a Receiver is configured before it is cloned")
+        Arc::make_mut(&mut self.inner)
     }
 
     /// Refuses bodies larger than `bytes` with 413 (default
-    /// [`DEFAULT_BODY_LIMIT`]). Configure before cloning.
+    /// [`DEFAULT_BODY_LIMIT`]).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.inner_mut().body_limit = bytes;
         self
     }
 
     /// Wakes `workers` as soon as a new event is stored, rather than at
-    /// their next poll. Configure before cloning.
+    /// their next poll.
     pub fn wake(mut self, workers: &crate::Workers) -> Self {
         self.inner_mut().wake = Some(workers.waker());
         self
     }
 
     /// Calls `hook` with every delivery's [`Receipt`] (a command-line tool
-    /// prints a line). Configure before cloning.
+    /// prints a line).
     pub fn on_receipt(mut self, hook: impl Fn(&Receipt) + Send + Sync + 'static) -> Self {
         self.inner_mut().on_receipt = Some(Arc::new(hook));
         self

@@ -393,3 +393,22 @@ async fn concurrent_duplicates_make_one_row() {
         assert_eq!(rows.len(), 1, "{}", backend.name);
     }
 }
+
+/// Configuring a clone changes that clone alone (and never panics).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuring_a_clone_leaves_the_original_alone() {
+    let original = Receiver::inline(verifier(), Handlers::new());
+    let strict = original.clone().body_limit(16);
+    let (a, b) = (
+        serve(original.router("/h")).await,
+        serve(strict.router("/h")).await,
+    );
+    assert_eq!(
+        send(a, &signed("/h", &event("evt_a")), false).await.status,
+        200
+    );
+    assert_eq!(
+        send(b, &signed("/h", &event("evt_b")), false).await.status,
+        413
+    );
+}
