@@ -285,13 +285,31 @@ async fn run_batch(
     }
 }
 
-/// Rows per multi-row `INSERT`: 7 parameters each, far under SQLite's
-/// limit of 32,766.
-const ROWS_PER_INSERT: usize = 128;
+/// The row counts of the multi-row `INSERT`s (7 parameters a row, far
+/// under SQLite's limit of 32,766). A batch is cut into these sizes, largest
+/// first, so that only four statements are ever prepared and all stay in
+/// the connection's statement cache (a statement per batch size would be
+/// prepared again and again).
+const ROWS_PER_INSERT: [usize; 4] = [128, 32, 8, 1];
 
-/// Inserts `events` with as few statements as possible (one per
-/// [`ROWS_PER_INSERT`]): what each became, in order. Of two deliveries of
-/// one key in the same batch, the first is new and the second a duplicate.
+/// `(start, rows)` of each statement for a batch of `n` inserts.
+fn insert_chunks(n: usize) -> Vec<(usize, usize)> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let rows = ROWS_PER_INSERT
+            .into_iter()
+            .find(|rows| *rows <= n - start)
+            .unwrap_or(1);
+        chunks.push((start, rows));
+        start += rows;
+    }
+    chunks
+}
+
+/// Inserts `events` with few statements (see [`ROWS_PER_INSERT`]): what
+/// each became, in order. Of two deliveries of one key in the same batch,
+/// the first is new and the second a duplicate.
 async fn insert_many(
     conn: &mut SqliteConnection,
     events: &[NewEvent],
@@ -299,7 +317,8 @@ async fn insert_many(
 ) -> Result<Vec<Inserted>, InboxError> {
     let mut results = vec![Inserted::Duplicate; events.len()];
     let mut claimed_keys: HashSet<&str> = HashSet::new();
-    for (chunk_index, chunk) in events.chunks(ROWS_PER_INSERT).enumerate() {
+    for (start, rows) in insert_chunks(events.len()) {
+        let chunk = &events[start..start + rows];
         let mut sql = format!("INSERT INTO gladly_inbox {} VALUES ", INSERT_COLUMNS);
         for i in 0..chunk.len() {
             let p = i * 7;
@@ -342,7 +361,7 @@ async fn insert_many(
             if !claimed_keys.insert(event.dedup_key.as_str()) {
                 continue;
             }
-            results[chunk_index * ROWS_PER_INSERT + i] = Inserted::New;
+            results[start + i] = Inserted::New;
             if event.state == State::Dead {
                 sqlx::query(HISTORY)
                     .bind(seq)
@@ -470,5 +489,45 @@ fn count(written: Written) -> Option<u64> {
     match written {
         Written::Count(n) => Some(n),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert_chunks;
+
+    #[test]
+    fn batches_are_cut_into_four_statement_sizes() {
+        assert_eq!(insert_chunks(0), []);
+        assert_eq!(insert_chunks(1), [(0, 1)]);
+        assert_eq!(
+            insert_chunks(45),
+            [
+                (0, 32),
+                (32, 8),
+                (40, 1),
+                (41, 1),
+                (42, 1),
+                (43, 1),
+                (44, 1)
+            ]
+        );
+        assert_eq!(
+            insert_chunks(300),
+            [
+                (0, 128),
+                (128, 128),
+                (256, 32),
+                (288, 8),
+                (296, 1),
+                (297, 1),
+                (298, 1),
+                (299, 1)
+            ]
+        );
+        for n in 0..600 {
+            let chunks = insert_chunks(n);
+            assert_eq!(chunks.iter().map(|(_, rows)| rows).sum::<usize>(), n);
+        }
     }
 }
