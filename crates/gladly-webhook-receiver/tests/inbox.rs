@@ -9,16 +9,6 @@ use chrono::Utc;
 use common::*;
 use gladly_webhook_receiver::inbox::{Inbox, Inserted, ListFilter, NewEvent, Outcome, State};
 
-fn new_event(id: &str) -> NewEvent {
-    NewEvent::new(
-        event(id),
-        Some(id.to_string()),
-        "CONVERSATION_CLOSED".into(),
-        State::Pending,
-        None,
-    )
-}
-
 async fn state(inbox: &dyn Inbox, key: &str) -> (State, u32) {
     let row = inbox.get(key).await.unwrap().unwrap();
     (row.state, row.attempts)

@@ -16,16 +16,6 @@ use gladly_webhook_receiver::{
     Delivery, Handlers, RetryPolicy, WorkerOptions, Workers, spawn_workers,
 };
 
-fn new_event(id: &str) -> NewEvent {
-    NewEvent::new(
-        event(id),
-        Some(id.to_string()),
-        "CONVERSATION_CLOSED".into(),
-        State::Pending,
-        None,
-    )
-}
-
 fn fast() -> WorkerOptions {
     WorkerOptions::default()
         .poll_interval(Duration::from_millis(20))

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Claimed, Inserted, NewEvent, Outcome};
+use super::{Claimed, InboxError, Inserted, NewEvent, Outcome};
 
 /// The columns every query that returns whole rows selects, in order.
 pub(crate) const STORED_COLUMNS: &str = "seq, dedup_key, event_id, event_type, body, received_at, \
@@ -420,3 +420,123 @@ macro_rules! backend_ops {
 backend_ops!(sqlite, sqlx::Sqlite);
 #[cfg(feature = "postgres")]
 backend_ops!(postgres, sqlx::Postgres);
+
+/// A write's answer, of the kind the write asked for.
+pub(crate) fn unexpected() -> InboxError {
+    InboxError::Corrupt("a write returned another kind of answer".to_string())
+}
+
+/// `impl Inbox for $inbox`, the same for every backend: writes go through
+/// the backend's `async fn write(&self, Write) -> Result<Written, _>`,
+/// reads through its `$ops` module on `self.$reads`.
+macro_rules! impl_inbox {
+    ($inbox:ty, $ops:ident, $reads:ident) => {
+        impl crate::inbox::Inbox for $inbox {
+            fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, InboxError>> {
+                Box::pin(async move {
+                    match self.write(Write::Insert(event)).await? {
+                        Written::Inserted(i) => Ok(i),
+                        _ => Err(unexpected()),
+                    }
+                })
+            }
+
+            fn claim(&self, lease: Duration) -> BoxFuture<'_, Result<Option<Claimed>, InboxError>> {
+                Box::pin(async move {
+                    match self.write(Write::Claim(lease)).await? {
+                        Written::Claimed(c) => Ok(c),
+                        _ => Err(unexpected()),
+                    }
+                })
+            }
+
+            fn extend_lease(
+                &self,
+                seq: i64,
+                lease_token: i64,
+                lease: Duration,
+            ) -> BoxFuture<'_, Result<bool, InboxError>> {
+                Box::pin(async move {
+                    let write = Write::Extend {
+                        seq,
+                        lease_token,
+                        lease,
+                    };
+                    changed(self.write(write).await?)
+                })
+            }
+
+            fn finish(
+                &self,
+                seq: i64,
+                lease_token: i64,
+                outcome: Outcome,
+            ) -> BoxFuture<'_, Result<bool, InboxError>> {
+                Box::pin(async move {
+                    let write = Write::Finish {
+                        seq,
+                        lease_token,
+                        outcome,
+                    };
+                    changed(self.write(write).await?)
+                })
+            }
+
+            fn requeue<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
+                Box::pin(async move { changed(self.write(Write::Requeue(key.to_string())).await?) })
+            }
+
+            fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {
+                Box::pin(async move { count(self.write(Write::RequeueAllDead).await?) })
+            }
+
+            fn purge(&self, retention: Duration) -> BoxFuture<'_, Result<u64, InboxError>> {
+                Box::pin(async move { count(self.write(Write::Purge(retention)).await?) })
+            }
+
+            fn stats(&self) -> BoxFuture<'_, Result<Stats, InboxError>> {
+                Box::pin(async move { $ops::stats(&self.$reads, &self.$reads).await })
+            }
+
+            fn get<'a>(
+                &'a self,
+                key: &'a str,
+            ) -> BoxFuture<'a, Result<Option<StoredEvent>, InboxError>> {
+                Box::pin(async move {
+                    let sql = get_sql();
+                    $ops::get(&self.$reads, &sql, key).await
+                })
+            }
+
+            fn history(&self, seq: i64) -> BoxFuture<'_, Result<Vec<HistoryEntry>, InboxError>> {
+                Box::pin(async move { $ops::history_of(&self.$reads, seq).await })
+            }
+
+            fn list(
+                &self,
+                filter: ListFilter,
+            ) -> BoxFuture<'_, Result<Vec<StoredEvent>, InboxError>> {
+                Box::pin(async move {
+                    let sql = list_sql();
+                    $ops::list(&self.$reads, &sql, filter).await
+                })
+            }
+        }
+
+        fn changed(written: Written) -> Result<bool, InboxError> {
+            match written {
+                Written::Changed(b) => Ok(b),
+                _ => Err(unexpected()),
+            }
+        }
+
+        fn count(written: Written) -> Result<u64, InboxError> {
+            match written {
+                Written::Count(n) => Ok(n),
+                _ => Err(unexpected()),
+            }
+        }
+    };
+}
+
+pub(crate) use impl_inbox;

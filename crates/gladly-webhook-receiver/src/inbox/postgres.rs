@@ -11,10 +11,10 @@ use chrono::Utc;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, SqlStr};
 
-use super::ops::{CLAIM_POSTGRES, Write, Written, get_sql, list_sql, postgres as ops};
+use super::ops::{CLAIM_POSTGRES, Write, Written, get_sql, list_sql, postgres as ops, unexpected};
 use super::{
-    BoxFuture, Claimed, HistoryEntry, Inbox, InboxError, Inserted, ListFilter, NewEvent, Outcome,
-    Stats, StoredEvent,
+    BoxFuture, Claimed, HistoryEntry, InboxError, Inserted, ListFilter, NewEvent, Outcome, Stats,
+    StoredEvent,
 };
 
 /// The inbox on PostgreSQL. Cloning it shares its pool.
@@ -76,106 +76,4 @@ impl PgInbox {
     }
 }
 
-fn unexpected() -> InboxError {
-    InboxError::Corrupt("a write returned another kind of answer".to_string())
-}
-
-impl Inbox for PgInbox {
-    fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, InboxError>> {
-        Box::pin(async move {
-            match self.write(Write::Insert(event)).await? {
-                Written::Inserted(i) => Ok(i),
-                _ => Err(unexpected()),
-            }
-        })
-    }
-
-    fn claim(&self, lease: Duration) -> BoxFuture<'_, Result<Option<Claimed>, InboxError>> {
-        Box::pin(async move {
-            match self.write(Write::Claim(lease)).await? {
-                Written::Claimed(c) => Ok(c),
-                _ => Err(unexpected()),
-            }
-        })
-    }
-
-    fn extend_lease(
-        &self,
-        seq: i64,
-        lease_token: i64,
-        lease: Duration,
-    ) -> BoxFuture<'_, Result<bool, InboxError>> {
-        Box::pin(async move {
-            let write = Write::Extend {
-                seq,
-                lease_token,
-                lease,
-            };
-            changed(self.write(write).await?)
-        })
-    }
-
-    fn finish(
-        &self,
-        seq: i64,
-        lease_token: i64,
-        outcome: Outcome,
-    ) -> BoxFuture<'_, Result<bool, InboxError>> {
-        Box::pin(async move {
-            let write = Write::Finish {
-                seq,
-                lease_token,
-                outcome,
-            };
-            changed(self.write(write).await?)
-        })
-    }
-
-    fn requeue<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
-        Box::pin(async move { changed(self.write(Write::Requeue(key.to_string())).await?) })
-    }
-
-    fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {
-        Box::pin(async move { count(self.write(Write::RequeueAllDead).await?) })
-    }
-
-    fn purge(&self, retention: Duration) -> BoxFuture<'_, Result<u64, InboxError>> {
-        Box::pin(async move { count(self.write(Write::Purge(retention)).await?) })
-    }
-
-    fn stats(&self) -> BoxFuture<'_, Result<Stats, InboxError>> {
-        Box::pin(async move { ops::stats(&self.pool, &self.pool).await })
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredEvent>, InboxError>> {
-        Box::pin(async move {
-            let sql = get_sql();
-            ops::get(&self.pool, &sql, key).await
-        })
-    }
-
-    fn history(&self, seq: i64) -> BoxFuture<'_, Result<Vec<HistoryEntry>, InboxError>> {
-        Box::pin(async move { ops::history_of(&self.pool, seq).await })
-    }
-
-    fn list(&self, filter: ListFilter) -> BoxFuture<'_, Result<Vec<StoredEvent>, InboxError>> {
-        Box::pin(async move {
-            let sql = list_sql();
-            ops::list(&self.pool, &sql, filter).await
-        })
-    }
-}
-
-fn changed(written: Written) -> Result<bool, InboxError> {
-    match written {
-        Written::Changed(b) => Ok(b),
-        _ => Err(unexpected()),
-    }
-}
-
-fn count(written: Written) -> Result<u64, InboxError> {
-    match written {
-        Written::Count(n) => Ok(n),
-        _ => Err(unexpected()),
-    }
-}
+super::ops::impl_inbox!(PgInbox, ops, pool);

@@ -24,10 +24,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ops::{
     CLAIM_SQLITE, HISTORY, INSERT_COLUMNS, Write, Written, get_sql, list_sql, sqlite as ops,
+    unexpected,
 };
 use super::{
-    BoxFuture, Claimed, HistoryEntry, Inbox, InboxError, Inserted, ListFilter, NewEvent, Outcome,
-    State, Stats, StoredEvent, millis,
+    BoxFuture, Claimed, HistoryEntry, InboxError, Inserted, ListFilter, NewEvent, Outcome, State,
+    Stats, StoredEvent, millis,
 };
 
 /// How much a commit promises.
@@ -387,110 +388,7 @@ impl InboxError {
     }
 }
 
-fn expect<T>(written: Written, pick: impl FnOnce(Written) -> Option<T>) -> Result<T, InboxError> {
-    pick(written)
-        .ok_or_else(|| InboxError::Corrupt("the writer answered another write".to_string()))
-}
-
-impl Inbox for SqliteInbox {
-    fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, InboxError>> {
-        Box::pin(async move {
-            expect(self.write(Write::Insert(event)).await?, |w| match w {
-                Written::Inserted(i) => Some(i),
-                _ => None,
-            })
-        })
-    }
-
-    fn claim(&self, lease: Duration) -> BoxFuture<'_, Result<Option<Claimed>, InboxError>> {
-        Box::pin(async move {
-            expect(self.write(Write::Claim(lease)).await?, |w| match w {
-                Written::Claimed(c) => Some(c),
-                _ => None,
-            })
-        })
-    }
-
-    fn extend_lease(
-        &self,
-        seq: i64,
-        lease_token: i64,
-        lease: Duration,
-    ) -> BoxFuture<'_, Result<bool, InboxError>> {
-        Box::pin(async move {
-            let write = Write::Extend {
-                seq,
-                lease_token,
-                lease,
-            };
-            expect(self.write(write).await?, changed)
-        })
-    }
-
-    fn finish(
-        &self,
-        seq: i64,
-        lease_token: i64,
-        outcome: Outcome,
-    ) -> BoxFuture<'_, Result<bool, InboxError>> {
-        Box::pin(async move {
-            let write = Write::Finish {
-                seq,
-                lease_token,
-                outcome,
-            };
-            expect(self.write(write).await?, changed)
-        })
-    }
-
-    fn requeue<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
-        Box::pin(async move { expect(self.write(Write::Requeue(key.to_string())).await?, changed) })
-    }
-
-    fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {
-        Box::pin(async move { expect(self.write(Write::RequeueAllDead).await?, count) })
-    }
-
-    fn purge(&self, retention: Duration) -> BoxFuture<'_, Result<u64, InboxError>> {
-        Box::pin(async move { expect(self.write(Write::Purge(retention)).await?, count) })
-    }
-
-    fn stats(&self) -> BoxFuture<'_, Result<Stats, InboxError>> {
-        Box::pin(async move { ops::stats(&self.reads, &self.reads).await })
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredEvent>, InboxError>> {
-        Box::pin(async move {
-            let sql = get_sql();
-            ops::get(&self.reads, &sql, key).await
-        })
-    }
-
-    fn history(&self, seq: i64) -> BoxFuture<'_, Result<Vec<HistoryEntry>, InboxError>> {
-        Box::pin(async move { ops::history_of(&self.reads, seq).await })
-    }
-
-    fn list(&self, filter: ListFilter) -> BoxFuture<'_, Result<Vec<StoredEvent>, InboxError>> {
-        Box::pin(async move {
-            let sql = list_sql();
-            ops::list(&self.reads, &sql, filter).await
-        })
-    }
-}
-
-fn changed(written: Written) -> Option<bool> {
-    match written {
-        Written::Changed(b) => Some(b),
-        _ => None,
-    }
-}
-
-fn count(written: Written) -> Option<u64> {
-    match written {
-        Written::Count(n) => Some(n),
-        _ => None,
-    }
-}
+super::ops::impl_inbox!(SqliteInbox, ops, reads);
 
 #[cfg(test)]
 mod tests {

@@ -211,3 +211,15 @@ pub async fn counts(inbox: &dyn Inbox) -> (u64, u64, u64, u64) {
     let stats = inbox.stats().await.unwrap();
     (stats.pending, stats.running, stats.done, stats.dead)
 }
+
+/// A pending delivery of [`event`] `id`, ready to insert.
+pub fn new_event(id: &str) -> gladly_webhook_receiver::inbox::NewEvent {
+    use gladly_webhook_receiver::inbox::{NewEvent, State};
+    NewEvent::new(
+        event(id),
+        Some(id.to_string()),
+        "CONVERSATION_CLOSED".into(),
+        State::Pending,
+        None,
+    )
+}
