@@ -307,6 +307,31 @@ pub struct SecretArgs {
 }
 
 impl SecretArgs {
+    /// A verifier for every secret given (at least one), in order, with
+    /// `tolerance` seconds, and the sources (to name the one that matched).
+    /// `command` names the command in the error for none.
+    pub fn verifier(
+        &self,
+        command: &str,
+        tolerance: u64,
+    ) -> Result<(gladly_webhook_core::Verifier, Vec<SecretSource>), crate::error::CliError> {
+        use crate::error::CliError;
+        let sources = self.sources();
+        if sources.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{command} needs a secret: --secret-env NAME or --secret-file PATH (repeatable)"
+            )));
+        }
+        let secrets = sources
+            .iter()
+            .map(SecretSource::load)
+            .collect::<Result<Vec<_>, _>>()?;
+        let verifier = gladly_webhook_core::Verifier::new(&secrets)
+            .map_err(|err| CliError::Usage(err.to_string()))?
+            .tolerance(std::time::Duration::from_secs(tolerance));
+        Ok((verifier, sources))
+    }
+
     /// The sources given: environment variables first, then files.
     pub fn sources(&self) -> Vec<SecretSource> {
         let env = (1..)

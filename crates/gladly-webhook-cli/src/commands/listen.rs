@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use gladly_webhook_core::Verifier;
 use gladly_webhook_core::echo::escape;
 use gladly_webhook_receiver::{Receipt, Receiver, spawn_workers};
 
@@ -16,20 +15,7 @@ use crate::exec;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(args: &ListenArgs) -> Result<(), CliError> {
-    let sources = args.secret.sources();
-    if sources.is_empty() {
-        return Err(CliError::Usage(
-            "listen needs a secret: --secret-env NAME or --secret-file PATH (repeatable)"
-                .to_string(),
-        ));
-    }
-    let secrets = sources
-        .iter()
-        .map(|s| s.load())
-        .collect::<Result<Vec<_>, _>>()?;
-    let verifier = Verifier::new(&secrets)
-        .map_err(|err| CliError::Usage(err.to_string()))?
-        .tolerance(Duration::from_secs(args.tolerance));
+    let (verifier, _) = args.secret.verifier("listen", args.tolerance)?;
     if !args.path.starts_with('/') {
         return Err(CliError::Usage("--path must start with `/`".to_string()));
     }

@@ -1,9 +1,7 @@
 //! `gladly-webhook verify`.
 
-use std::time::Duration;
-
+use gladly_webhook_core::VerifyEventError;
 use gladly_webhook_core::echo::escape;
-use gladly_webhook_core::{Verifier, VerifyEventError};
 
 use super::print;
 use crate::cli::VerifyArgs;
@@ -12,20 +10,7 @@ use crate::input;
 use crate::raw_request::{MAX_HEAD, RawRequest};
 
 pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
-    let sources = args.secret.sources();
-    if sources.is_empty() {
-        return Err(CliError::Usage(
-            "verify needs a secret: --secret-env NAME or --secret-file PATH (repeatable)"
-                .to_string(),
-        ));
-    }
-    let secrets = sources
-        .iter()
-        .map(|s| s.load())
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut verifier = Verifier::new(&secrets)
-        .map_err(|err| CliError::Usage(err.to_string()))?
-        .tolerance(Duration::from_secs(args.tolerance));
+    let (mut verifier, sources) = args.secret.verifier("verify", args.tolerance)?;
     if let Some(now) = args.now {
         verifier = verifier.clock(move || now);
     }
