@@ -27,9 +27,20 @@ use super::{
 /// println!("{:?}", inbox.stats().await?);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PgInbox {
     pool: PgPool,
+}
+
+impl std::fmt::Debug for PgInbox {
+    /// The pool's state, never its connection options (they may hold a
+    /// password).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgInbox")
+            .field("connections", &self.pool.size())
+            .field("idle", &self.pool.num_idle())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The migrations, embedded.
