@@ -155,6 +155,7 @@ pub fn spawn_workers(
     let (stop_running, running) = watch::channel(false);
     let wake = Arc::new(Notify::new());
     let worker = Arc::new(Worker {
+        announced: inbox.wakeups(),
         inbox,
         handlers,
         options,
@@ -217,6 +218,8 @@ impl Drop for Workers {
 }
 
 struct Worker {
+    /// The inbox's own signal of new work ([`Inbox::wakeups`]).
+    announced: Option<Arc<Notify>>,
     inbox: Arc<dyn Inbox>,
     handlers: Handlers,
     options: WorkerOptions,
@@ -242,8 +245,10 @@ impl Worker {
         let mut released = 0;
         while !*claiming.borrow() {
             // Registered before the claim, so a wake between an empty claim
-            // and the wait is not lost.
+            // and the wait is not lost: from this process's receiver, and
+            // from the inbox (other processes), when it can tell.
             let notified = self.wake.notified();
+            let announced = self.announced.as_ref().map(|n| n.notified());
             match self.inbox.claim(self.options.lease).await {
                 Ok(Some(claimed)) => {
                     if self.execute(claimed, running.clone()).await {
@@ -254,8 +259,15 @@ impl Worker {
                 Ok(None) => {}
                 Err(err) => tracing::warn!(error = %err, "claiming from the inbox failed"),
             }
+            let announced = async {
+                match announced {
+                    Some(announced) => announced.await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = notified => {}
+                () = announced => {}
                 () = tokio::time::sleep(self.options.poll_interval) => {}
                 _ = claiming.changed() => {}
             }

@@ -321,3 +321,31 @@ async fn unknown_types_go_to_on_unknown_and_everything_to_on_any() {
     );
     assert_eq!(inbox.list(ListFilter::default()).await.unwrap().len(), 2);
 }
+
+/// A receiver and workers in separate processes: the workers learn of new
+/// work from PostgreSQL's NOTIFY, not from their next poll (set here to
+/// ten minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_in_another_process_are_woken_by_the_database() {
+    let Some(backend) = postgres().await else {
+        return;
+    };
+    let other = second_handle(&backend).await;
+    assert!(other.wakeups().is_some() && sqlite().await.inbox.wakeups().is_none());
+    let runs = Arc::new(Runs::default());
+    let options = fast().poll_interval(Duration::from_secs(600));
+    let workers = spawn_workers(Arc::clone(&other), runs.handlers(), 1, options);
+    // Let the worker find nothing and settle into its wait.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    backend.inbox.insert(new_event("evt_far")).await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(60), || all_done(
+            backend.inbox.as_ref(),
+            1
+        ))
+        .await,
+        "{:?}",
+        backend.inbox.stats().await
+    );
+    workers.shutdown(Duration::from_secs(5)).await;
+}

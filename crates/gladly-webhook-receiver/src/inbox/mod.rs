@@ -355,6 +355,15 @@ pub trait Inbox: Send + Sync + 'static {
 
     /// Rows, newest first.
     fn list(&self, filter: ListFilter) -> BoxFuture<'_, Result<Vec<StoredEvent>, InboxError>>;
+
+    /// A signal that new work may be waiting, raised by any process that
+    /// stores or requeues an event, when the backend can tell (PostgreSQL:
+    /// `LISTEN`/`NOTIFY`). Workers wait on it as well as polling, so a
+    /// receiver and workers in separate processes need not wait for a
+    /// poll. `None` (the default): polling only.
+    fn wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// Unix milliseconds, as rows store times.

@@ -430,8 +430,20 @@ pub(crate) fn unexpected() -> InboxError {
 /// the backend's `async fn write(&self, Write) -> Result<Written, _>`,
 /// reads through its `$ops` module on `self.$reads`.
 macro_rules! impl_inbox {
+    ($inbox:ty, $ops:ident, $reads:ident, wakeups = $wakeups:ident) => {
+        $crate::inbox::ops::impl_inbox!(@impl $inbox, $ops, $reads, {
+            fn wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+                Some(self.$wakeups())
+            }
+        });
+    };
     ($inbox:ty, $ops:ident, $reads:ident) => {
+        $crate::inbox::ops::impl_inbox!(@impl $inbox, $ops, $reads, {});
+    };
+    (@impl $inbox:ty, $ops:ident, $reads:ident, { $($extra:tt)* }) => {
         impl crate::inbox::Inbox for $inbox {
+            $($extra)*
+
             fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, InboxError>> {
                 Box::pin(async move {
                     match self.write(Write::Insert(event)).await? {

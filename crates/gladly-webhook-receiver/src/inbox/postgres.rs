@@ -5,16 +5,18 @@
 //! already flushes concurrent commits together). Workers claim with
 //! `FOR UPDATE SKIP LOCKED`, so two never hold the same row.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, SqlStr};
+use tokio::sync::Notify;
 
 use super::ops::{CLAIM_POSTGRES, Write, Written, get_sql, list_sql, postgres as ops, unexpected};
 use super::{
-    BoxFuture, Claimed, HistoryEntry, InboxError, Inserted, ListFilter, NewEvent, Outcome, Stats,
-    StoredEvent,
+    BoxFuture, Claimed, HistoryEntry, InboxError, Inserted, ListFilter, NewEvent, Outcome, State,
+    Stats, StoredEvent,
 };
 
 /// The inbox on PostgreSQL. Cloning it shares its pool.
@@ -30,7 +32,24 @@ use super::{
 #[derive(Clone)]
 pub struct PgInbox {
     pool: PgPool,
+    wakeups: Arc<OnceLock<Listening>>,
 }
+
+/// The `LISTEN gladly_inbox` task and the signal it raises; the task stops
+/// when the last clone of the inbox is dropped.
+struct Listening {
+    notify: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The channel stores and requeues are announced on.
+const CHANNEL: &str = "gladly_inbox";
 
 impl std::fmt::Debug for PgInbox {
     /// The pool's state, never its connection options (they may hold a
@@ -70,7 +89,10 @@ impl PgInbox {
     /// Uses `pool`, applying the migrations.
     pub async fn with_pool(pool: PgPool) -> Result<Self, InboxError> {
         migrator().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            wakeups: Arc::default(),
+        })
     }
 
     /// The pool.
@@ -81,10 +103,50 @@ impl PgInbox {
     async fn write(&self, write: Write) -> Result<Written, InboxError> {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
+        // New work for other processes' workers: announced on commit.
+        let announce = matches!(
+            &write,
+            Write::Insert(event) if event.state == State::Pending
+        ) || matches!(write, Write::Requeue(_) | Write::RequeueAllDead);
         let written = ops::apply(&mut tx, write, Utc::now(), CLAIM_POSTGRES).await?;
+        if announce {
+            sqlx::query("NOTIFY gladly_inbox").execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(written)
     }
 }
 
-super::ops::impl_inbox!(PgInbox, ops, pool);
+impl PgInbox {
+    /// The signal of [`Inbox::wakeups`](super::Inbox::wakeups): starts
+    /// listening on first use (one more connection, held while the inbox
+    /// lives). A lost connection is re-established; until then workers
+    /// poll.
+    fn listen(&self) -> Arc<Notify> {
+        let listening = self.wakeups.get_or_init(|| {
+            let notify = Arc::new(Notify::new());
+            let (pool, signal) = (self.pool.clone(), Arc::clone(&notify));
+            let task = tokio::spawn(async move {
+                loop {
+                    match PgListener::connect_with(&pool).await {
+                        Ok(mut listener) => {
+                            if listener.listen(CHANNEL).await.is_ok() {
+                                // Work may have arrived while not listening.
+                                signal.notify_waiters();
+                                while listener.recv().await.is_ok() {
+                                    signal.notify_waiters();
+                                }
+                            }
+                        }
+                        Err(err) => tracing::warn!(error = %err, "cannot LISTEN for new inbox work; workers poll"),
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+            Listening { notify, task }
+        });
+        Arc::clone(&listening.notify)
+    }
+}
+
+super::ops::impl_inbox!(PgInbox, ops, pool, wakeups = listen);
