@@ -140,17 +140,7 @@ fn sign_reproduces_the_example_signed_request() {
 #[test]
 fn sign_keeps_lf_line_endings_and_the_body_bytes() {
     let request = b"PUT /h HTTP/1.1\nHost: e.com\ngladly-time: old\n\n{\"type\":\"PING\"}\n";
-    let signed = run(
-        &[
-            "sign",
-            "--secret-env",
-            "GLADLY_SECRET",
-            "--time",
-            SIGNED_AT,
-            "-",
-        ],
-        request,
-    );
+    let signed = sign_bytes(request);
     assert_eq!(signed.code, 0, "{}", signed.stderr);
     insta::assert_snapshot!(signed.render());
 }
