@@ -45,6 +45,8 @@ pub enum Command {
     Send(SendArgs),
     /// Send a realistic example event of a type, with a fresh id and timestamp.
     Trigger(TriggerArgs),
+    /// Run the subscription service: the REST API for Webhook subscriptions and the delivery of published events.
+    Serve(ServeArgs),
 }
 
 /// How results are printed.
@@ -116,6 +118,32 @@ pub struct ListenArgs {
     /// Refuse bodies larger than this (413).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_SIZE)]
     pub body_limit: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("api_users").required(true).args(["api_user_env", "api_user_file"])))]
+pub struct ServeArgs {
+    /// The address the API listens on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub addr: std::net::SocketAddr,
+    /// The store: `sqlite:PATH` (created on first use) or a `postgres://` URL.
+    #[arg(long, value_name = "URL", default_value = "sqlite:gladly-hub.db")]
+    pub db: String,
+    /// The environment variable holding the API users, one `email:token` per line.
+    #[arg(long, value_name = "NAME")]
+    pub api_user_env: Option<String>,
+    /// The file holding the API users, one `email:token` per line.
+    #[arg(long, value_name = "PATH")]
+    pub api_user_file: Option<PathBuf>,
+    /// Multiply the waits between delivery attempts (Gladly's 1, 4, 15 and 30 minutes) by this; for tests.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Accept subscription URLs `http://localhost`, `http://127.0.0.1` and `http://[::1]` (every other URL must be https).
+    #[arg(long)]
+    pub allow_insecure_localhost: bool,
+    /// How long a hub holds a subscription while delivering to it, renewed as it goes; a hub that dies delays that subscription by at most this (e.g. `10s`).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub lease: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Inbox(command) => commands::inbox::run(&command),
         Command::Send(args) => commands::deliver::send(&args),
         Command::Trigger(args) => commands::deliver::trigger(&args),
+        Command::Serve(args) => commands::serve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

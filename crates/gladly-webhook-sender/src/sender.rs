@@ -117,6 +117,7 @@ pub enum SenderError {
 /// println!("{:?} after {} attempts", report.outcome, report.attempts.len());
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
     signer: Signer,
@@ -158,6 +159,35 @@ impl Sender {
             schedule: Schedule::Gladly,
             timeout: DEFAULT_TIMEOUT,
             time_scale: 1.0,
+        })
+    }
+
+    /// The same sender signing with another secret: it shares this one's
+    /// HTTP client (so its connection pool), headers, schedule, timeout and
+    /// time scale. A service delivering to many subscriptions builds one
+    /// sender and derives one per subscription, cheaply.
+    ///
+    /// ```
+    /// use gladly_webhook_sender::Sender;
+    ///
+    /// let base = Sender::new("whsec_base_0123456789abcdef")?;
+    /// let per_subscription = base.with_secret("whsec_other_0123456789abcdef")?;
+    /// let request = per_subscription.signed_request("https://example.com/hooks", b"{}")?;
+    /// assert!(request.headers().contains_key("gladly-authorization"));
+    /// # Ok::<(), gladly_webhook_sender::SenderError>(())
+    /// ```
+    pub fn with_secret(&self, secret: impl AsRef<[u8]>) -> Result<Self, SenderError> {
+        let mut signer = Signer::new(secret)?;
+        for name in self.signer.extra_headers() {
+            signer = signer.sign_header(name.clone())?;
+        }
+        Ok(Self {
+            client: self.client.clone(),
+            signer,
+            headers: self.headers.clone(),
+            schedule: self.schedule.clone(),
+            timeout: self.timeout,
+            time_scale: self.time_scale,
         })
     }
 

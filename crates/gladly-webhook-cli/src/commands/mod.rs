@@ -5,6 +5,7 @@ pub mod event;
 pub mod inbox;
 pub mod listen;
 pub mod schema;
+pub mod serve;
 pub mod sign;
 pub mod validate;
 pub mod verify;

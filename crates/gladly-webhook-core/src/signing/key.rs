@@ -15,6 +15,20 @@ pub(crate) struct DailyKey {
     day: Mutex<Option<([u8; 8], HmacSha256)>>,
 }
 
+impl Clone for DailyKey {
+    fn clone(&self) -> Self {
+        let day = self
+            .day
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        Self {
+            secret: self.secret.clone(),
+            day: Mutex::new(day),
+        }
+    }
+}
+
 impl DailyKey {
     pub(crate) fn new(secret: &[u8]) -> Self {
         Self {

@@ -48,6 +48,7 @@ use super::{authorization, time};
 ///     .starts_with("SigningAlgorithm=hmac-sha256, SignedHeaders=content-type;gladly-time;x-request-id, Signature="));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Clone)]
 pub struct Signer {
     key: DailyKey,
     extra_headers: Vec<HeaderName>,
@@ -74,6 +75,21 @@ impl Signer {
             key: DailyKey::new(secret),
             extra_headers: Vec::new(),
         })
+    }
+
+    /// The headers signed beyond `gladly-time` and `content-type`, in the
+    /// order they were added with [`Signer::sign_header`].
+    ///
+    /// ```
+    /// use gladly_webhook_core::Signer;
+    ///
+    /// let signer = Signer::new("whsec_example_0123456789abcdef")?
+    ///     .sign_header(http::HeaderName::from_static("x-tenant"))?;
+    /// assert_eq!(signer.extra_headers(), ["x-tenant"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn extra_headers(&self) -> &[HeaderName] {
+        &self.extra_headers
     }
 
     /// Also signs header `name` on every request; signing fails if a request

@@ -1,0 +1,118 @@
+//! `gladly-webhook serve`: the subscription service (the hub's API and its
+//! dispatcher) over a SQLite file or PostgreSQL.
+
+use std::time::Duration;
+
+use gladly_webhook_core::echo::{escape, quote, redact_url};
+use gladly_webhook_hub::auth::MAX_USERS_BYTES;
+use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
+
+use super::{runtime, shutdown_signal};
+use crate::cli::ServeArgs;
+use crate::error::CliError;
+
+/// How long attempts in flight get to finish on shutdown: longer than the
+/// 15 s an attempt may take.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+pub fn run(args: &ServeArgs) -> Result<(), CliError> {
+    let users = load_users(args)?;
+    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
+        return Err(CliError::Usage(format!(
+            "--time-scale must be a number of at least 0, found {}",
+            args.time_scale
+        )));
+    }
+    let lease = gladly_webhook_sender::parse_duration(&args.lease)
+        .filter(|d| *d >= Duration::from_millis(100))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--lease must be a duration of at least 100ms such as `10s`, found {}",
+                quote(&args.lease)
+            ))
+        })?;
+    let mut options = DispatcherOptions::default();
+    options.time_scale = args.time_scale;
+    options.lease = lease;
+    init_logging();
+
+    runtime()?.block_on(async move {
+        let store = Store::open(&args.db).await.map_err(|err| {
+            CliError::Usage(format!(
+                "cannot open the store {}: {err}",
+                quote(&redact_url(&args.db))
+            ))
+        })?;
+        let hub = Hub::new(store, users)
+            .map_err(|err| CliError::Usage(format!("cannot start the hub: {err}")))?
+            .allow_insecure_localhost(args.allow_insecure_localhost)
+            .dispatcher_options(options);
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .map_err(|source| CliError::Io {
+                path: format!("listening on {}", args.addr),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| CliError::Io {
+            path: "the listening socket".to_string(),
+            source,
+        })?;
+        let dispatcher = hub.spawn_dispatcher();
+        eprintln!(
+            "gladly-webhook: serving the hub API on http://{addr}/api/v1 (store {}, time scale {})",
+            escape(&redact_url(&args.db), 200),
+            args.time_scale
+        );
+        let served = axum::serve(listener, hub.router())
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        served.map_err(|source| CliError::Io {
+            path: "the HTTP server".to_string(),
+            source,
+        })?;
+        eprintln!("gladly-webhook: stopped");
+        Ok(())
+    })
+}
+
+/// The API users from `--api-user-env` or `--api-user-file`.
+fn load_users(args: &ServeArgs) -> Result<ApiUsers, CliError> {
+    let (text, source) = match (&args.api_user_env, &args.api_user_file) {
+        (Some(name), _) => {
+            let text = std::env::var(name).map_err(|_| {
+                CliError::Usage(format!(
+                    "--api-user-env: the environment variable {} is not set (or not UTF-8)",
+                    quote(name)
+                ))
+            })?;
+            (text, format!("the environment variable {}", quote(name)))
+        }
+        (None, Some(path)) => {
+            let bytes = crate::input::read(path, MAX_USERS_BYTES, "")?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                CliError::Usage(format!(
+                    "--api-user-file: {} is not UTF-8",
+                    crate::input::display(path)
+                ))
+            })?;
+            (text, crate::input::display(path))
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "give the API users with --api-user-env NAME or --api-user-file PATH".to_string(),
+            ));
+        }
+    };
+    ApiUsers::parse(&text)
+        .map_err(|err| CliError::Usage(format!("the API users in {source}: {err}")))
+}
+
+/// Logs to standard error, one line per event, at `info` and above.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+}

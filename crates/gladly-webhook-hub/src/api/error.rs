@@ -1,0 +1,204 @@
+//! The API's errors: JSON `{"error": code, "message", "problems"?}`.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use gladly_webhook_core::ValidationReport;
+use http::{HeaderValue, StatusCode};
+use serde::Serialize;
+
+use crate::store::{PublishError, StoreError, WriteError};
+
+/// One problem with a request body, at its JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The RFC 6901 pointer of the offending value (`""` for the body).
+    pub pointer: String,
+    /// What kind of problem (`Required`, `Enum`, `ReadOnly`...).
+    pub code: String,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem.
+    pub fn new(pointer: &str, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            pointer: pointer.to_string(),
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The problems of a subscription's validation report.
+    pub fn from_report(report: &ValidationReport) -> Vec<Self> {
+        report
+            .errors()
+            .iter()
+            .map(|e| Self::new(&e.pointer, e.code.as_str(), e.message.clone()))
+            .collect()
+    }
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    problems: Option<Vec<Problem>>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<&'a [Problem]>,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            problems: None,
+        }
+    }
+
+    /// 422: the body does not fit; every problem at its pointer.
+    pub fn invalid(message: impl Into<String>, problems: Vec<Problem>) -> Self {
+        Self {
+            problems: Some(problems),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                message,
+            )
+        }
+    }
+
+    /// 404 for a subscription id.
+    pub fn no_webhook(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "no subscription has the id {}",
+                gladly_webhook_core::echo::quote(id)
+            ),
+        )
+    }
+
+    /// 401, asking for Basic credentials.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this API needs HTTP Basic authentication with an API user's email and token",
+        )
+    }
+
+    /// A store failure: logged here, answered without its details.
+    pub fn store(err: &StoreError) -> Self {
+        tracing::error!(error = %err, "store failure");
+        match err {
+            StoreError::Database(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store could not be reached; try again",
+            ),
+            _ => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the hub failed; its log says why",
+            ),
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        Self::store(&err)
+    }
+}
+
+impl From<crate::ids::RandomError> for ApiError {
+    fn from(err: crate::ids::RandomError) -> Self {
+        tracing::error!(error = %err, "no random bytes");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the hub could not draw random bytes; its log says why",
+        )
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::DuplicateUrl { existing } => Self::new(
+                StatusCode::CONFLICT,
+                "duplicate_url",
+                format!(
+                    "the subscription {} already has this URL; a URL must be unique across subscriptions",
+                    gladly_webhook_core::echo::quote(&existing)
+                ),
+            ),
+            WriteError::TooMany { max } => Self::new(
+                StatusCode::CONFLICT,
+                "too_many_webhooks",
+                format!("at most {max} subscriptions are allowed; delete one first"),
+            ),
+            WriteError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "the subscription was deleted meanwhile",
+            ),
+            WriteError::Conflict => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the subscription changed meanwhile; read it and try again",
+            ),
+            WriteError::Store(err) => Self::store(&err),
+        }
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(err: PublishError) -> Self {
+        match err {
+            PublishError::IdReused => Self::new(
+                StatusCode::CONFLICT,
+                "duplicate_event_id",
+                "an event with this id was published before, with another body; \
+                 publish a new event with a new id (or none: the hub assigns one)",
+            ),
+            PublishError::Store(err) => Self::store(&err),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: self.code,
+            message: &self.message,
+            problems: self.problems.as_deref(),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gladly-webhook\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,116 @@
+//! The REST API: `/api/v1/webhooks` (subscriptions), `/api/v1/events`
+//! (publication), deliveries and deactivations, and the OpenAPI document
+//! at `/api/v1/openapi.json`.
+
+mod body;
+pub mod error;
+mod events;
+mod openapi;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::StatusCode;
+
+pub use openapi::openapi_document;
+
+use crate::hub::Shared;
+use error::ApiError;
+
+/// The API's routes, every one but the OpenAPI document behind Basic auth.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let authenticated = Router::new()
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/secret",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route("/api/v1/events", post(events::publish))
+        .route("/api/v1/deactivations", get(webhooks::deactivations))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), require_user));
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi::serve))
+        .merge(authenticated)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+async fn require_user(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match shared.users.authenticate(header) {
+        Some(_) => next.run(request).await,
+        None => ApiError::unauthorized().into_response(),
+    }
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no such route: {}",
+            gladly_webhook_core::echo::escape(request.uri().path(), 200)
+        ),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            gladly_webhook_core::echo::escape(request.uri().path(), 200)
+        ),
+    )
+}
+
+/// A `?limit=N` query: `default` when absent, at most `max`.
+fn limit(query: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let Some(query) = query else {
+        return Ok(default);
+    };
+    let mut limit = default;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if name == "limit" {
+            limit = value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_query",
+                        format!(
+                            "limit must be a whole number from 1 to {max}, found {}",
+                            gladly_webhook_core::echo::quote(&value)
+                        ),
+                    )
+                })?;
+        }
+    }
+    Ok(limit)
+}

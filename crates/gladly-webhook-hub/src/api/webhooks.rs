@@ -1,0 +1,317 @@
+//! `/api/v1/webhooks`: create, list, read, change, delete subscriptions,
+//! rotate a secret, read deliveries; and `/api/v1/deactivations`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use gladly_webhook_core::validate::validate_json;
+use gladly_webhook_core::{Policy, Webhook};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::{Map, Value};
+
+use super::body;
+use super::error::{ApiError, Problem};
+use crate::hub::Shared;
+use crate::ping::ping;
+use crate::store::{DeliveryRecord, NewWebhook, StoredWebhook, WebhookChange};
+
+/// The fields only the server sets, and what to do instead.
+const SERVER_FIELDS: [(&str, &str); 4] = [
+    ("id", "the server assigns the id; leave it out"),
+    (
+        "secret",
+        "the server generates the secret; leave it out (rotate it with POST /api/v1/webhooks/{id}/secret)",
+    ),
+    ("createdAt", "the server sets createdAt; leave it out"),
+    ("modifiedAt", "the server sets modifiedAt; leave it out"),
+];
+
+/// `GET /api/v1/webhooks`: every subscription, oldest first, no secrets.
+pub(super) async fn list(
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<Vec<Webhook>>, ApiError> {
+    let webhooks = shared.store.list_webhooks().await?;
+    Ok(Json(webhooks.iter().map(|w| w.to_webhook(false)).collect()))
+}
+
+/// `GET /api/v1/webhooks/{id}`: one subscription, no secret.
+pub(super) async fn get(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<Webhook>, ApiError> {
+    Ok(Json(find(&shared, &id).await?.to_webhook(false)))
+}
+
+/// `POST /api/v1/webhooks`: validates, PINGs when active, stores; 201 with
+/// the secret.
+pub(super) async fn create(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body::read(&headers, request, shared.body_limit).await?;
+    let mut fields = body::object(&bytes)?;
+    let mut problems = server_field_problems(&fields);
+    for (name, _) in SERVER_FIELDS {
+        fields.remove(name);
+    }
+    let id = crate::ids::webhook_id()?;
+    fields.insert("id".to_string(), Value::String(id.clone()));
+    let webhook = match validate_whole(fields, &shared.policy) {
+        Ok(webhook) if problems.is_empty() => webhook,
+        Ok(_) => return Err(invalid(problems)),
+        Err(mut more) => {
+            problems.append(&mut more);
+            return Err(invalid(problems));
+        }
+    };
+    let url_key = url_key(&webhook.url);
+    // Fail fast, before the PING; the insert checks both again.
+    if shared.store.count_webhooks().await? >= shared.max_webhooks {
+        return Err(crate::store::WriteError::TooMany {
+            max: shared.max_webhooks,
+        }
+        .into());
+    }
+    if let Some(existing) = shared.store.find_by_url_key(&url_key).await? {
+        return Err(crate::store::WriteError::DuplicateUrl { existing }.into());
+    }
+    let now = now_millis();
+    let stored = StoredWebhook {
+        id,
+        url: webhook.url,
+        events: webhook.events,
+        secret: crate::ids::secret()?,
+        active: webhook.active.unwrap_or(true),
+        created_at: now,
+        modified_at: now,
+    };
+    if stored.active {
+        ping(&shared.sender, &stored.url, &stored.secret)
+            .await
+            .map_err(ping_refused)?;
+    }
+    let new = NewWebhook {
+        webhook: stored.clone(),
+        url_key,
+    };
+    shared
+        .store
+        .create_webhook(&new, shared.max_webhooks)
+        .await?;
+    tracing::info!(
+        webhook_id = stored.id,
+        active = stored.active,
+        "subscription created"
+    );
+    let mut response = (StatusCode::CREATED, Json(stored.to_webhook(true))).into_response();
+    if let Ok(location) = HeaderValue::try_from(format!("/api/v1/webhooks/{}", stored.id)) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `PATCH /api/v1/webhooks/{id}`: a merge patch (`null` removes a field),
+/// validated as a whole; a PING when it re-activates or changes the URL.
+pub(super) async fn update(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    request: Body,
+) -> Result<Json<Webhook>, ApiError> {
+    let bytes = body::read(&headers, request, shared.body_limit).await?;
+    let patch = body::object(&bytes)?;
+    let current = find(&shared, &id).await?;
+    let problems = server_field_problems(&patch);
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
+    let Value::Object(mut fields) =
+        serde_json::to_value(current.to_webhook(false)).unwrap_or(Value::Null)
+    else {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the stored subscription could not be read",
+        ));
+    };
+    for (name, value) in patch {
+        if value.is_null() {
+            fields.remove(&name);
+        } else {
+            fields.insert(name, value);
+        }
+    }
+    let webhook = validate_whole(fields, &shared.policy).map_err(invalid)?;
+    let active = webhook.active.unwrap_or(true);
+    let url_key = url_key(&webhook.url);
+    let url_changed = url_key != self::url_key(&current.url);
+    if active && (!current.active || url_changed) {
+        ping(&shared.sender, &webhook.url, &current.secret)
+            .await
+            .map_err(ping_refused)?;
+    }
+    let change = WebhookChange {
+        url: webhook.url,
+        url_key,
+        events: webhook.events,
+        active,
+        secret: None,
+        modified_at: next_modified(current.modified_at),
+    };
+    let updated = shared
+        .store
+        .update_webhook(&id, current.modified_at, &change)
+        .await?;
+    tracing::info!(webhook_id = id, active, url_changed, "subscription changed");
+    Ok(Json(updated.to_webhook(false)))
+}
+
+/// `DELETE /api/v1/webhooks/{id}`: 204; its pending deliveries are cancelled.
+pub(super) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if shared.store.delete_webhook(&id, Utc::now()).await? {
+        tracing::info!(webhook_id = id, "subscription deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::no_webhook(&id))
+    }
+}
+
+/// `POST /api/v1/webhooks/{id}/secret`: a new secret; 201 with it.
+pub(super) async fn rotate_secret(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let current = find(&shared, &id).await?;
+    let change = WebhookChange {
+        url: current.url.clone(),
+        url_key: url_key(&current.url),
+        events: current.events.clone(),
+        active: current.active,
+        secret: Some(crate::ids::secret()?),
+        modified_at: next_modified(current.modified_at),
+    };
+    let updated = shared
+        .store
+        .update_webhook(&id, current.modified_at, &change)
+        .await?;
+    tracing::info!(webhook_id = id, "secret rotated");
+    Ok((StatusCode::CREATED, Json(updated.to_webhook(true))).into_response())
+}
+
+/// `GET /api/v1/webhooks/{id}/deliveries[?limit=N]`: newest first, each
+/// with its attempts.
+pub(super) async fn deliveries(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<DeliveryRecord>>, ApiError> {
+    let limit = super::limit(query.as_deref(), 100, 1000)?;
+    find(&shared, &id).await?;
+    Ok(Json(shared.store.deliveries(&id, limit).await?))
+}
+
+/// `GET /api/v1/deactivations[?limit=N]`: the subscriptions the hub
+/// deactivated, newest first.
+pub(super) async fn deactivations(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<crate::store::Deactivation>>, ApiError> {
+    let limit = super::limit(query.as_deref(), 100, 1000)?;
+    Ok(Json(shared.store.deactivations(limit).await?))
+}
+
+async fn find(shared: &Shared, id: &str) -> Result<StoredWebhook, ApiError> {
+    shared
+        .store
+        .get_webhook(id)
+        .await?
+        .ok_or_else(|| ApiError::no_webhook(id))
+}
+
+fn server_field_problems(fields: &Map<String, Value>) -> Vec<Problem> {
+    SERVER_FIELDS
+        .iter()
+        .filter(|(name, _)| fields.contains_key(*name))
+        .map(|(name, why)| Problem::new(&format!("/{name}"), "ReadOnly", *why))
+        .collect()
+}
+
+/// Validates a whole subscription document with `policy`.
+fn validate_whole(fields: Map<String, Value>, policy: &Policy) -> Result<Webhook, Vec<Problem>> {
+    let document = serde_json::to_vec(&Value::Object(fields)).unwrap_or_default();
+    validate_json(&document, policy).map_err(|report| Problem::from_report(&report))
+}
+
+fn invalid(problems: Vec<Problem>) -> ApiError {
+    let count = problems.len();
+    ApiError::invalid(
+        format!(
+            "the subscription is not valid: {count} problem{}",
+            if count == 1 { "" } else { "s" }
+        ),
+        problems,
+    )
+}
+
+fn ping_refused(err: crate::ping::PingFailed) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ping_failed",
+        err.to_string(),
+    )
+}
+
+/// The URL as the uniqueness rule compares it: parsed and written back
+/// (scheme and host lowercased, default port dropped, `/` for an empty
+/// path).
+fn url_key(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.to_string())
+}
+
+/// Now, to the millisecond the store keeps.
+fn now_millis() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+/// A `modifiedAt` after `previous`, even when the clock says otherwise.
+fn next_modified(previous: DateTime<Utc>) -> DateTime<Utc> {
+    now_millis().max(previous + chrono::Duration::milliseconds(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_compared_normalized() {
+        assert_eq!(
+            url_key("https://Example.COM:443/a"),
+            url_key("https://example.com/a")
+        );
+        assert_eq!(
+            url_key("https://example.com"),
+            url_key("https://example.com/")
+        );
+        assert_ne!(
+            url_key("https://example.com/a"),
+            url_key("https://example.com/b")
+        );
+    }
+
+    #[test]
+    fn modified_at_always_moves() {
+        let future = Utc::now() + chrono::Duration::hours(1);
+        assert!(next_modified(future) > future);
+    }
+}

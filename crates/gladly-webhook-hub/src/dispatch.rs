@@ -1,0 +1,359 @@
+//! The dispatcher: works the outbox, delivering each pending delivery with
+//! Gladly's rules.
+//!
+//! - A dispatcher leases a subscription whose oldest pending delivery is
+//!   due, then sends that subscription's deliveries one at a time, in
+//!   publish order, while it holds the lease (renewed every third of it).
+//!   So deliveries to one subscription never overtake each other, even
+//!   across hubs sharing a PostgreSQL store; different subscriptions are
+//!   served concurrently.
+//! - Each attempt is a signed `POST` with a fresh `Gladly-Time`, the same
+//!   body (so the same event `id`), answered within the timeout (15 s) with
+//!   a 2xx, or it failed. A failure is retried after a wait drawn from
+//!   Gladly's schedule (1, 4, 15, 30 minutes, full jitter: the first
+//!   attempt and four more within the hour), times the time scale. The
+//!   subscription's later deliveries wait behind it.
+//! - When the last attempt fails, the delivery is `failed`, the
+//!   subscription is deactivated (`active: false`, `modifiedAt` moved), its
+//!   other pending deliveries are cancelled, and the deactivation is
+//!   recorded (see `GET /api/v1/deactivations`) and logged.
+//! - Everything is in the store before it is acted on: a hub killed at any
+//!   point loses no pending delivery. A delivery in flight when the hub
+//!   died is sent again once its lease runs out (at-least-once: receivers
+//!   deduplicate by event `id`).
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use gladly_webhook_core::echo::redact_url;
+use gladly_webhook_sender::{Schedule, Sender};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Store};
+
+/// How a dispatcher works.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DispatcherOptions {
+    /// How many subscriptions are delivered to at once (default 32).
+    pub concurrency: usize,
+    /// How long a lease on a subscription lasts unless renewed (default
+    /// 10 s). A hub that dies holding one delays that subscription's
+    /// deliveries by at most this long.
+    pub lease: Duration,
+    /// How often the store is polled when nothing wakes the dispatcher
+    /// (default 1 s): for events another hub published, and leases that
+    /// ran out.
+    pub poll: Duration,
+    /// The waits between attempts (default [`Schedule::Gladly`]).
+    pub schedule: Schedule,
+    /// Multiplies every wait of the schedule (default 1; tests shrink it).
+    pub time_scale: f64,
+}
+
+impl Default for DispatcherOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            lease: Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+            schedule: Schedule::Gladly,
+            time_scale: 1.0,
+        }
+    }
+}
+
+/// Wakes a dispatcher: the API calls it after a publication.
+#[derive(Debug, Clone, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    /// A waker no dispatcher listens to yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tells the dispatcher to look at the store now.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// A running dispatcher. Dropping it stops it abruptly (in-flight
+/// attempts are abandoned and sent again after their lease);
+/// [`Dispatcher::shutdown`] lets them finish.
+#[derive(Debug)]
+pub struct Dispatcher {
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts a dispatcher on `store`, sending with `sender` (its client,
+/// timeout and extra headers; its secret and schedule are not used: each
+/// delivery is signed with its subscription's secret, and `options` gives
+/// the schedule). `waker` wakes it.
+pub fn spawn_dispatcher(
+    store: Store,
+    sender: Sender,
+    waker: Waker,
+    options: DispatcherOptions,
+) -> Dispatcher {
+    let (stop, stopped) = watch::channel(false);
+    let sender = sender.schedule(Schedule::None);
+    let task = tokio::spawn(run(store, sender, waker, options, stopped));
+    Dispatcher {
+        stop,
+        task: Some(task),
+    }
+}
+
+impl Dispatcher {
+    /// Stops claiming, lets the attempts in flight finish for up to
+    /// `grace`, then abandons the rest (they are sent again after their
+    /// lease) and returns.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+async fn run(
+    store: Store,
+    sender: Sender,
+    waker: Waker,
+    options: DispatcherOptions,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let sender = Arc::new(sender);
+    let options = Arc::new(options);
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let concurrency = options.concurrency.max(1);
+    loop {
+        while let Some(done) = tasks.try_join_next() {
+            log_failure(done);
+        }
+        if *stopped.borrow() {
+            break;
+        }
+        let free = concurrency.saturating_sub(tasks.len());
+        let mut claimed_any = false;
+        if free > 0 {
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            match store.claim_webhooks(Utc::now(), options.lease, limit).await {
+                Ok(claimed) => {
+                    for (webhook_id, token) in claimed {
+                        claimed_any = true;
+                        let work = work(
+                            store.clone(),
+                            sender.clone(),
+                            options.clone(),
+                            webhook_id,
+                            token,
+                            stopped.clone(),
+                        );
+                        tasks.spawn(work);
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the dispatcher could not claim subscriptions; retrying")
+                }
+            }
+        }
+        let wait = match store.next_due().await {
+            Ok(Some(due)) => {
+                let until = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                if until.is_zero() && !claimed_any {
+                    // Due, but its subscription is leased (being delivered
+                    // to): its task's end wakes this loop.
+                    options.poll
+                } else {
+                    until.min(options.poll)
+                }
+            }
+            Ok(None) => options.poll,
+            Err(err) => {
+                tracing::warn!(error = %err, "the dispatcher could not read the outbox; retrying");
+                options.poll
+            }
+        };
+        tokio::select! {
+            () = waker.0.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => {}
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => log_failure(done),
+        }
+    }
+    // Stopping: the tasks finish their attempt in flight and release.
+    while let Some(done) = tasks.join_next().await {
+        log_failure(done);
+    }
+}
+
+/// Logs a task that panicked; its lease runs out and its subscription is
+/// delivered to again.
+fn log_failure(done: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = done {
+        tracing::error!(error = %err, "a delivery task failed; its subscription is retried after its lease");
+    }
+}
+
+/// Delivers to one leased subscription until its queue is empty, its head
+/// is not due, or the dispatcher stops; then gives the lease up.
+async fn work(
+    store: Store,
+    sender: Arc<Sender>,
+    options: Arc<DispatcherOptions>,
+    webhook_id: String,
+    token: i64,
+    stopped: watch::Receiver<bool>,
+) {
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let due = match store.next_delivery(&webhook_id, token).await {
+            Ok(Some(due)) if due.next_attempt_at <= Utc::now() => due,
+            Ok(_) => break,
+            Err(err) => {
+                tracing::warn!(webhook_id, error = %err, "could not read the next delivery");
+                break;
+            }
+        };
+        let attempt = attempt_holding_lease(&store, &sender, &options, &due, token).await;
+        let outcome = outcome(&options, &attempt);
+        log_attempt(&due, &attempt, &outcome);
+        if let Err(err) = store.record_attempt(&due, token, &attempt, &outcome).await {
+            tracing::warn!(delivery_id = due.id, error = %err, "could not record an attempt; it will be made again after the lease");
+            return;
+        }
+        if outcome != AttemptOutcome::Delivered {
+            break;
+        }
+    }
+    if let Err(err) = store.release(&webhook_id, token).await {
+        tracing::warn!(webhook_id, error = %err, "could not release a lease; it runs out by itself");
+    }
+}
+
+/// Makes one attempt, renewing the subscription's lease while it runs.
+async fn attempt_holding_lease(
+    store: &Store,
+    sender: &Sender,
+    options: &DispatcherOptions,
+    due: &DueDelivery,
+    token: i64,
+) -> AttemptRecord {
+    let mut send = pin!(attempt(sender, due));
+    let period = (options.lease / 3).max(Duration::from_millis(10));
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            record = &mut send => return record,
+            _ = renew.tick() => {
+                let until = Utc::now() + options.lease;
+                match store.extend_lease(&due.webhook_id, token, until).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(delivery_id = due.id, "lease lost during an attempt: another dispatcher owns the subscription now"),
+                    Err(err) => tracing::warn!(delivery_id = due.id, error = %err, "could not renew a lease"),
+                }
+            }
+        }
+    }
+}
+
+/// Sends `due` once, signed with its subscription's secret.
+async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
+    let number = due.attempts.saturating_add(1);
+    let at = Utc::now();
+    let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
+    let sender = match sender.with_secret(due.secret.as_bytes()) {
+        Ok(sender) => sender,
+        Err(err) => return failed(err.to_string()),
+    };
+    match sender.deliver(&due.url, &due.body, |_| {}).await {
+        Ok(report) => match report.attempts.into_iter().next() {
+            Some(sent) => AttemptRecord::new(
+                number,
+                at,
+                sent.status,
+                sent.error,
+                u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
+            ),
+            None => failed("no attempt was made".to_string()),
+        },
+        Err(err) => failed(err.to_string()),
+    }
+}
+
+/// What follows from an attempt: done, another try later, or the end.
+fn outcome(options: &DispatcherOptions, attempt: &AttemptRecord) -> AttemptOutcome {
+    if attempt.status.is_some_and(|s| (200..300).contains(&s)) {
+        return AttemptOutcome::Delivered;
+    }
+    let next = usize::try_from(attempt.number)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    match options.schedule.wait(next) {
+        Some(wait) => {
+            let wait = wait.mul_f64(options.time_scale);
+            AttemptOutcome::Retry(attempt.at + wait)
+        }
+        None => AttemptOutcome::Exhausted,
+    }
+}
+
+fn log_attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &AttemptOutcome) {
+    let url = redact_url(&due.url);
+    let result = describe(attempt);
+    match outcome {
+        AttemptOutcome::Delivered => tracing::info!(
+            delivery_id = due.id,
+            webhook_id = due.webhook_id,
+            event_id = due.event_id,
+            attempt = attempt.number,
+            duration_ms = attempt.duration_ms,
+            url,
+            result,
+            "delivered"
+        ),
+        AttemptOutcome::Retry(at) => tracing::info!(
+            delivery_id = due.id, webhook_id = due.webhook_id, event_id = due.event_id,
+            attempt = attempt.number, duration_ms = attempt.duration_ms, url, result,
+            next_attempt_at = %at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "delivery failed; retrying"
+        ),
+        AttemptOutcome::Exhausted => tracing::warn!(
+            delivery_id = due.id,
+            webhook_id = due.webhook_id,
+            event_id = due.event_id,
+            attempt = attempt.number,
+            url,
+            result,
+            "last attempt failed: the subscription is deactivated"
+        ),
+    }
+}
+
+/// An attempt's result in a few words: the status, or what went wrong.
+pub(crate) fn describe(attempt: &AttemptRecord) -> String {
+    match (attempt.status, &attempt.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no answer".to_string(),
+    }
+}

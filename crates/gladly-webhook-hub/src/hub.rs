@@ -1,0 +1,131 @@
+//! [`Hub`]: the API and the dispatcher over one store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gladly_webhook_core::Policy;
+use gladly_webhook_sender::{Schedule, Sender, SenderError};
+
+use crate::auth::ApiUsers;
+use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
+use crate::store::Store;
+
+/// The most subscriptions an organization holds, as Gladly allows.
+pub const MAX_WEBHOOKS: usize = 20;
+/// The largest request body the API reads.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// What the API handlers share.
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) users: ApiUsers,
+    pub(crate) sender: Sender,
+    pub(crate) policy: Policy,
+    pub(crate) max_webhooks: usize,
+    pub(crate) body_limit: usize,
+    pub(crate) waker: Waker,
+}
+
+/// A subscription service: the REST API ([`Hub::router`]) and the
+/// dispatcher that delivers what it publishes ([`Hub::spawn_dispatcher`]),
+/// over one [`Store`].
+///
+/// ```no_run
+/// use gladly_webhook_hub::{ApiUsers, Hub, Store};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Store::open("sqlite:gladly-hub.db").await?;
+/// let users = ApiUsers::parse("ops@example.com:tok_0123456789abcdef")?;
+/// let hub = Hub::new(store, users)?;
+/// let dispatcher = hub.spawn_dispatcher();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8090").await?;
+/// axum::serve(listener, hub.router()).await?;
+/// dispatcher.shutdown(std::time::Duration::from_secs(20)).await;
+/// # Ok(()) }
+/// ```
+pub struct Hub {
+    store: Store,
+    users: ApiUsers,
+    sender: Sender,
+    policy: Policy,
+    waker: Waker,
+    dispatch: DispatcherOptions,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("store", &self.store)
+            .field("users", &self.users)
+            .field("policy", &self.policy)
+            .field("dispatch", &self.dispatch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub on `store` for `users`: strict validation (https URLs only),
+    /// at most [`MAX_WEBHOOKS`] subscriptions, bodies up to
+    /// [`BODY_LIMIT`], Gladly's schedule and 15 s timeout.
+    pub fn new(store: Store, users: ApiUsers) -> Result<Self, SenderError> {
+        // The sender's own secret is never used: every request is signed
+        // with its subscription's secret (`Sender::with_secret`).
+        let sender =
+            Sender::new("gladly-webhook-hub: no secret of its own")?.schedule(Schedule::None);
+        Ok(Self {
+            store,
+            users,
+            sender,
+            policy: Policy::strict(),
+            waker: Waker::new(),
+            dispatch: DispatcherOptions::default(),
+        })
+    }
+
+    /// Accepts `http` URLs to `localhost`, `127.0.0.1` and `[::1]` (for a
+    /// receiver on the same machine); every other URL must be `https`.
+    pub fn allow_insecure_localhost(mut self, allow: bool) -> Self {
+        self.policy = self.policy.allow_insecure_localhost(allow);
+        self
+    }
+
+    /// How long a PING or a delivery attempt may take (default 15 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.sender = self.sender.timeout(timeout);
+        self
+    }
+
+    /// How the dispatcher works (schedule, time scale, lease, concurrency).
+    pub fn dispatcher_options(mut self, options: DispatcherOptions) -> Self {
+        self.dispatch = options;
+        self
+    }
+
+    /// The API as an axum router: `/api/v1/...`.
+    pub fn router(&self) -> axum::Router {
+        crate::api::router(Arc::new(Shared {
+            store: self.store.clone(),
+            users: self.users.clone(),
+            sender: self.sender.clone(),
+            policy: self.policy,
+            max_webhooks: MAX_WEBHOOKS,
+            body_limit: BODY_LIMIT,
+            waker: self.waker.clone(),
+        }))
+    }
+
+    /// Starts the dispatcher; the API wakes it on each publication.
+    pub fn spawn_dispatcher(&self) -> Dispatcher {
+        spawn_dispatcher(
+            self.store.clone(),
+            self.sender.clone(),
+            self.waker.clone(),
+            self.dispatch.clone(),
+        )
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

@@ -1,0 +1,69 @@
+//! A Gladly-compatible webhook subscription service: the side that keeps
+//! subscriptions and delivers events to them, built on
+//! `gladly-webhook-core` (validation, signing) and `gladly-webhook-sender`
+//! (delivery). `gladly-webhook serve` runs it.
+//!
+//! - **Subscriptions** are the vendored schema's `Webhook`, managed over
+//!   REST at `/api/v1/webhooks` with HTTP Basic auth (an API user's email
+//!   and token, compared in constant time). Creating one validates it
+//!   with the strict policy, assigns its id, draws its secret (32 random
+//!   bytes from the OS, shown only in the answer to the creation and to a
+//!   rotation) and, when it is active, sends it a signed `PING` that must
+//!   be answered with a 2xx. Re-activating one or changing its URL PINGs it
+//!   again. At most 20 exist, each URL once.
+//! - **Events** published at `POST /api/v1/events` are validated against
+//!   the event schema and stored with one **delivery** per active
+//!   subscription to their type, in one transaction: the outbox.
+//! - The **dispatcher** works the outbox by Gladly's rules (see
+//!   [`dispatch`]): a 2xx within 15 s, the first attempt and four more
+//!   within the hour, then the subscription is deactivated and the
+//!   deactivation recorded. Deliveries to one subscription go out in
+//!   publish order. Nothing is lost when the hub dies.
+//! - The API's contract is `schemas/openapi/gladly-hub-api.json`
+//!   (OpenAPI 3.1, referencing the vendored schemas), served at
+//!   `/api/v1/openapi.json`.
+//!
+//! # Answers
+//!
+//! | request | answers |
+//! |---|---|
+//! | `POST /api/v1/webhooks` | 201 (with the secret), 400, 409 `duplicate_url` / `too_many_webhooks`, 413, 422 `validation_failed` / `ping_failed` |
+//! | `GET /api/v1/webhooks`, `GET /api/v1/webhooks/{id}` | 200 (no secrets), 404 |
+//! | `PATCH /api/v1/webhooks/{id}` | 200, 400, 404, 409, 413, 422 |
+//! | `DELETE /api/v1/webhooks/{id}` | 204, 404 |
+//! | `POST /api/v1/webhooks/{id}/secret` | 201 (with the new secret), 404 |
+//! | `GET /api/v1/webhooks/{id}/deliveries` | 200, 404 |
+//! | `POST /api/v1/events` | 202 (200 when republished as is), 400, 409 `duplicate_event_id`, 413, 422 |
+//! | `GET /api/v1/deactivations` | 200 |
+//!
+//! Every route but the OpenAPI document answers 401 without credentials;
+//! an unknown route 404, a wrong method 405. Errors are JSON:
+//! `{"error": code, "message": ..., "problems": [{"pointer", "code", "message"}]}`.
+//!
+//! ```no_run
+//! use gladly_webhook_hub::{ApiUsers, Hub, Store};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let hub = Hub::new(
+//!     Store::open("sqlite:gladly-hub.db").await?,
+//!     ApiUsers::parse(&std::env::var("GLADLY_API_USERS")?)?,
+//! )?;
+//! let dispatcher = hub.spawn_dispatcher();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8090").await?;
+//! axum::serve(listener, hub.router()).await?;
+//! dispatcher.shutdown(std::time::Duration::from_secs(20)).await;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod auth;
+pub mod dispatch;
+mod hub;
+pub mod ids;
+pub mod ping;
+pub mod store;
+
+pub use auth::ApiUsers;
+pub use dispatch::{Dispatcher, DispatcherOptions};
+pub use hub::{BODY_LIMIT, Hub, MAX_WEBHOOKS};
+pub use store::Store;

@@ -1,0 +1,51 @@
+//! The PING a subscription gets when it is created active, re-activated,
+//! or its URL changes: the change stands only if it is answered with a 2xx.
+
+use gladly_webhook_core::Secret;
+use gladly_webhook_core::echo::{escape, redact_url};
+use gladly_webhook_sender::Sender;
+
+/// The body of a PING.
+pub const PING_BODY: &[u8] = br#"{"type":"PING"}"#;
+
+/// Why a PING failed, in a sentence that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PingFailed(String);
+
+/// Sends a PING to `url`, signed with `secret`, once, within the sender's
+/// timeout. `Ok` on a 2xx answer.
+pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), PingFailed> {
+    let shown = escape(&redact_url(url), 200);
+    let sender = sender
+        .with_secret(secret.as_bytes())
+        .map_err(|err| PingFailed(format!("the PING to {shown} could not be signed: {err}")))?;
+    let report = sender
+        .deliver(url, PING_BODY, |_| {})
+        .await
+        .map_err(|err| PingFailed(format!("the PING to {shown} could not be sent: {err}")))?;
+    let Some(attempt) = report.attempts.first() else {
+        return Err(PingFailed(format!("the PING to {shown} was not sent")));
+    };
+    match attempt.status {
+        Some(status) if (200..300).contains(&status) => Ok(()),
+        Some(status) => {
+            let mut message = format!("the PING to {shown} was answered HTTP {status}, not a 2xx");
+            if !attempt.body.is_empty() {
+                message.push_str(&format!(" ({})", attempt.body));
+            }
+            if status == 401 || status == 403 {
+                message.push_str(
+                    "; a receiver that does not know this subscription's secret refuses its PING: \
+                     create the subscription with \"active\": false, give the receiver the secret \
+                     from the answer, then PATCH it to \"active\": true",
+                );
+            }
+            Err(PingFailed(message))
+        }
+        None => Err(PingFailed(format!(
+            "the PING to {shown} got no answer: {}",
+            attempt.error.as_deref().unwrap_or("no answer")
+        ))),
+    }
+}

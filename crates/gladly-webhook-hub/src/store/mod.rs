@@ -1,0 +1,381 @@
+//! The hub's durable state: subscriptions, published events, the outbox
+//! (one delivery per event and subscription), each delivery's attempts,
+//! and the deactivations the dispatcher made.
+//!
+//! One [`Store`] runs on SQLite (a file, created on first use; feature
+//! `sqlite`, the default) or on PostgreSQL (feature `postgres`, for hubs on
+//! several machines). Both run the same SQL, written once in `ops.rs`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), gladly_webhook_hub::store::StoreError> {
+//! let store = gladly_webhook_hub::store::Store::open("sqlite:gladly-hub.db").await?;
+//! for webhook in store.list_webhooks().await? {
+//!     println!("{} {} active={}", webhook.id, webhook.url, webhook.active);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod ops;
+mod types;
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+pub use types::{
+    AttemptRecord, Deactivation, DeliveryRecord, DeliveryState, DueDelivery, NewDelivery,
+    NewWebhook, Published, StoredWebhook, WebhookChange,
+};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL names no store this build has.
+    #[error("bad store URL: {0}")]
+    Url(String),
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The migrations could not be applied.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// No lease token could be drawn.
+    #[error(transparent)]
+    Random(#[from] crate::ids::RandomError),
+    /// A stored value does not read back (a row written by something else).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Why a subscription could not be created or changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Another subscription has this URL.
+    #[error("another subscription (id {existing}) has this URL")]
+    DuplicateUrl {
+        /// The id of the subscription holding the URL.
+        existing: String,
+    },
+    /// The organization holds the most subscriptions allowed.
+    #[error("at most {max} subscriptions are allowed")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+    /// No subscription has this id.
+    #[error("no subscription has this id")]
+    NotFound,
+    /// The subscription changed since it was read; read it again.
+    #[error("the subscription changed meanwhile")]
+    Conflict,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(err))
+    }
+}
+
+/// What publishing an event did.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// An event with this id was published before with another body.
+    #[error("an event with this id was published before, with another body")]
+    IdReused,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for PublishError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(err))
+    }
+}
+
+/// What became of a delivery attempt, as the dispatcher records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttemptOutcome {
+    /// A 2xx answer: the delivery is done.
+    Delivered,
+    /// A failure with attempts left: try again at this time.
+    Retry(DateTime<Utc>),
+    /// The last attempt failed: the delivery failed, and the subscription
+    /// is deactivated.
+    Exhausted,
+}
+
+/// The hub's store; cheap to clone (a handle to a pool).
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The pool's connect options hold the database password: show the
+        // backend and the pool's state only.
+        let (backend, size, idle) = match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => ("sqlite", p.size(), p.num_idle()),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => ("postgres", p.size(), p.num_idle()),
+        };
+        f.debug_struct("Store")
+            .field("backend", &backend)
+            .field("connections", &size)
+            .field("idle", &idle)
+            .finish()
+    }
+}
+
+/// Runs `$call` on the backend's module with the backend's pool.
+macro_rules! on_backend {
+    ($self:ident, $f:ident ( $($arg:expr),* )) => {
+        match &$self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => ops::sqlite::$f(pool, $($arg),*).await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => ops::postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the store a URL names: `sqlite:PATH` (or `sqlite://PATH`), a
+    /// file created on first use, or a `postgres://` URL. Applies the
+    /// migrations (recorded in `_gladly_hub_migrations`, so the hub can
+    /// share a database with a receiver's inbox).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(StoreError::Url("sqlite: needs a file path".to_string()));
+            }
+            return Self::open_sqlite(path).await;
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::connect_postgres(url).await;
+        }
+        Err(StoreError::Url(
+            "expected sqlite:PATH or a postgres:// URL".to_string(),
+        ))
+    }
+
+    /// Opens (creating it if need be) the SQLite store at `path`: WAL,
+    /// `synchronous=FULL`, a 5 s busy timeout.
+    #[cfg(feature = "sqlite")]
+    pub async fn open_sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        use std::str::FromStr;
+
+        use sqlx::sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path.as_ref())
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn open_sqlite(_: &str) -> Result<Self, StoreError> {
+        Err(StoreError::Url(
+            "this build has no SQLite store (feature `sqlite`)".to_string(),
+        ))
+    }
+
+    /// Connects to PostgreSQL at `url` with a pool of up to 16
+    /// connections, and applies the migrations under PostgreSQL's advisory
+    /// lock, so hubs that start together do not race.
+    #[cfg(feature = "postgres")]
+    pub async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        ops::migrator(ops::Backend::Postgres).run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn connect_postgres(_: &str) -> Result<Self, StoreError> {
+        Err(StoreError::Url(
+            "this build has no PostgreSQL store (feature `postgres`)".to_string(),
+        ))
+    }
+
+    /// Every subscription, oldest first.
+    pub async fn list_webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError> {
+        on_backend!(self, list_webhooks())
+    }
+
+    /// The subscription with this id.
+    pub async fn get_webhook(&self, id: &str) -> Result<Option<StoredWebhook>, StoreError> {
+        on_backend!(self, get_webhook(id))
+    }
+
+    /// The subscription whose URL normalizes to `url_key`, if any.
+    pub async fn find_by_url_key(&self, url_key: &str) -> Result<Option<String>, StoreError> {
+        on_backend!(self, find_by_url_key(url_key))
+    }
+
+    /// How many subscriptions there are.
+    pub async fn count_webhooks(&self) -> Result<usize, StoreError> {
+        on_backend!(self, count_webhooks())
+    }
+
+    /// Stores a new subscription, unless there are `max` already or its
+    /// URL is taken (both checked in the same transaction as the insert).
+    pub async fn create_webhook(&self, new: &NewWebhook, max: usize) -> Result<(), WriteError> {
+        on_backend!(self, create_webhook(new, max))
+    }
+
+    /// Applies `change` to the subscription `id`, if it was last modified
+    /// at `expected` (else [`WriteError::Conflict`]). Deactivating cancels
+    /// its pending deliveries.
+    pub async fn update_webhook(
+        &self,
+        id: &str,
+        expected: DateTime<Utc>,
+        change: &WebhookChange,
+    ) -> Result<StoredWebhook, WriteError> {
+        on_backend!(self, update_webhook(id, expected, change))
+    }
+
+    /// Deletes the subscription `id` and cancels its pending deliveries;
+    /// `false` when there was none.
+    pub async fn delete_webhook(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        on_backend!(self, delete_webhook(id, now))
+    }
+
+    /// Publishes an event: stores it and one pending delivery for each
+    /// active subscription to its type, in one transaction. Publishing the
+    /// same id with the same body again creates nothing and returns the
+    /// first publication's deliveries.
+    pub async fn publish(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Published, PublishError> {
+        on_backend!(self, publish(event_id, event_type, body, now))
+    }
+
+    /// The deliveries to subscription `id`, newest first, at most `limit`,
+    /// each with its attempts.
+    pub async fn deliveries(
+        &self,
+        webhook_id: &str,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        on_backend!(self, deliveries(webhook_id, limit))
+    }
+
+    /// The deactivations the dispatcher made, newest first, at most `limit`.
+    pub async fn deactivations(&self, limit: u32) -> Result<Vec<Deactivation>, StoreError> {
+        on_backend!(self, deactivations(limit))
+    }
+
+    /// Leases up to `limit` active subscriptions whose oldest pending
+    /// delivery is due, for `lease`: their ids with the lease token.
+    pub async fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        on_backend!(self, claim_webhooks(now, lease, limit))
+    }
+
+    /// The oldest pending delivery to a subscription this lease holds, with
+    /// what sending it needs; `None` when there is none or the lease is lost.
+    pub async fn next_delivery(
+        &self,
+        webhook_id: &str,
+        token: i64,
+    ) -> Result<Option<DueDelivery>, StoreError> {
+        on_backend!(self, next_delivery(webhook_id, token))
+    }
+
+    /// Extends a lease to `until`; `false` when it was lost.
+    pub async fn extend_lease(
+        &self,
+        webhook_id: &str,
+        token: i64,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, extend_lease(webhook_id, token, until))
+    }
+
+    /// Gives a lease up.
+    pub async fn release(&self, webhook_id: &str, token: i64) -> Result<(), StoreError> {
+        on_backend!(self, release(webhook_id, token))
+    }
+
+    /// Records an attempt of `delivery` and what follows from it, in one
+    /// transaction. [`AttemptOutcome::Exhausted`] also deactivates the
+    /// subscription, cancels its other pending deliveries and records the
+    /// deactivation. The delivery's state changes only while the lease is
+    /// held; the attempt is recorded regardless (it happened).
+    pub async fn record_attempt(
+        &self,
+        delivery: &DueDelivery,
+        token: i64,
+        attempt: &AttemptRecord,
+        outcome: &AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, record_attempt(delivery, token, attempt, outcome))
+    }
+
+    /// When the earliest pending delivery to an active subscription is due.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        on_backend!(self, next_due())
+    }
+}
+
+/// Unix milliseconds of a time.
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// A time from Unix milliseconds.
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("time {ms} ms is out of range")))
+}
+
+/// `now + d`, in milliseconds, saturating.
+pub(crate) fn millis_after(now: DateTime<Utc>, d: Duration) -> i64 {
+    millis(now).saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,649 @@
+//! The store's SQL, which both backends run (sqlx binds `$N` parameters
+//! on SQLite as on PostgreSQL), and [`hub_ops!`], which writes the code
+//! that runs it once per backend, on that backend's concrete types.
+
+use sqlx::SqlStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// Which database a migrator is for.
+pub(crate) enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+/// The hub's migrations for `backend`, recorded in their own table so the
+/// hub can share a database with a receiver's inbox.
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let sql = match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_hub.sql"),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => include_str!("../../migrations/postgres/0001_hub.sql"),
+    };
+    let mut migrator = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "hub".into(),
+        MigrationType::Simple,
+        SqlStr::from_static(sql),
+        false,
+    )]);
+    migrator.dangerous_set_table_name("_gladly_hub_migrations");
+    migrator
+}
+
+macro_rules! webhook_select {
+    ($($rest:literal)*) => {
+        concat!("SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks ", $($rest),*)
+    };
+}
+
+const LIST_WEBHOOKS: &str = webhook_select!("ORDER BY created_at, id");
+const GET_WEBHOOK: &str = webhook_select!("WHERE id = $1");
+const FIND_BY_URL_KEY: &str = "SELECT id FROM hub_webhooks WHERE url_key = $1";
+const COUNT_WEBHOOKS: &str = "SELECT COUNT(*) AS n FROM hub_webhooks";
+const INSERT_WEBHOOK: &str = "INSERT INTO hub_webhooks \
+    (id, url, url_key, events, secret, active, created_at, modified_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const UPDATE_WEBHOOK: &str = "UPDATE hub_webhooks SET url = $2, url_key = $3, events = $4, \
+    active = $5, secret = COALESCE($6, secret), modified_at = $7 WHERE id = $1";
+const DELETE_WEBHOOK: &str = "DELETE FROM hub_webhooks WHERE id = $1";
+const CANCEL_PENDING: &str = "UPDATE hub_deliveries SET state = 'cancelled', finished_at = $2, reason = $3 \
+    WHERE webhook_id = $1 AND state = 'pending'";
+
+const FIND_EVENT: &str = "SELECT seq, body, published_at FROM hub_events WHERE event_id = $1";
+const INSERT_EVENT: &str = "INSERT INTO hub_events (event_id, event_type, body, published_at) \
+    VALUES ($1, $2, $3, $4) RETURNING seq";
+const INSERT_DELIVERY: &str = "INSERT INTO hub_deliveries \
+    (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at) \
+    VALUES ($1, $2, $3, 'pending', 0, $4, $4)";
+const EVENT_DELIVERIES: &str = "SELECT d.id, d.webhook_id, d.state, COALESCE(w.url, '') AS url \
+    FROM hub_deliveries d LEFT JOIN hub_webhooks w ON w.id = d.webhook_id \
+    WHERE d.event_seq = $1 ORDER BY d.id";
+
+const DELIVERIES: &str = "SELECT d.id, d.webhook_id, e.event_id, e.event_type, d.state, d.created_at, \
+    d.next_attempt_at, d.finished_at, d.reason \
+    FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
+    WHERE d.webhook_id = $1 ORDER BY d.event_seq DESC LIMIT $2";
+const DELIVERY_ATTEMPTS: &str = "SELECT a.delivery_id, a.number, a.at, a.status, a.error, a.duration_ms \
+    FROM hub_attempts a JOIN (SELECT id FROM hub_deliveries WHERE webhook_id = $1 \
+        ORDER BY event_seq DESC LIMIT $2) AS d ON d.id = a.delivery_id \
+    ORDER BY a.delivery_id, a.number";
+const DEACTIVATIONS: &str = "SELECT webhook_id, url, at, delivery_id, event_id, reason \
+    FROM hub_deactivations ORDER BY seq DESC LIMIT $1";
+
+const CLAIM_WEBHOOKS: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_token = $3 \
+    WHERE id IN (SELECT w.id FROM hub_webhooks w \
+        WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $1) \
+        AND (SELECT d.next_attempt_at FROM hub_deliveries d \
+             WHERE d.webhook_id = w.id AND d.state = 'pending' ORDER BY d.event_seq LIMIT 1) <= $1 \
+        ORDER BY w.created_at LIMIT $4) \
+    AND active AND (lease_until IS NULL OR lease_until < $1) \
+    RETURNING id";
+const NEXT_DELIVERY: &str = "SELECT d.id, d.webhook_id, e.event_id, e.event_type, d.attempts, \
+    d.next_attempt_at, e.body, w.url, w.secret \
+    FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
+    JOIN hub_webhooks w ON w.id = d.webhook_id \
+    WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
+    ORDER BY d.event_seq LIMIT 1";
+const EXTEND_LEASE: &str =
+    "UPDATE hub_webhooks SET lease_until = $3 WHERE id = $1 AND lease_token = $2";
+const RELEASE_LEASE: &str = "UPDATE hub_webhooks SET lease_until = NULL, lease_token = NULL \
+    WHERE id = $1 AND lease_token = $2";
+const INSERT_ATTEMPT: &str = "INSERT INTO hub_attempts (delivery_id, number, at, status, error, duration_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, number) DO NOTHING";
+const LEASE_HELD: &str = "SELECT id FROM hub_webhooks WHERE id = $1 AND lease_token = $2";
+const DELIVERED: &str = "UPDATE hub_deliveries SET state = 'delivered', attempts = $2, finished_at = $3 \
+    WHERE id = $1 AND state = 'pending'";
+const RETRY: &str = "UPDATE hub_deliveries SET attempts = $2, next_attempt_at = $3 \
+    WHERE id = $1 AND state = 'pending'";
+const FAILED: &str = "UPDATE hub_deliveries SET state = 'failed', attempts = $2, finished_at = $3, reason = $4 \
+    WHERE id = $1 AND state = 'pending'";
+const DEACTIVATE: &str = "UPDATE hub_webhooks SET active = FALSE, \
+    modified_at = CASE WHEN modified_at >= $2 THEN modified_at + 1 ELSE $2 END, \
+    lease_until = NULL, lease_token = NULL WHERE id = $1 RETURNING url";
+const INSERT_DEACTIVATION: &str = "INSERT INTO hub_deactivations \
+    (webhook_id, url, at, delivery_id, event_id, reason) VALUES ($1, $2, $3, $4, $5, $6)";
+const NEXT_DUE: &str = "SELECT MIN(d.next_attempt_at) AS due FROM hub_deliveries d \
+    JOIN hub_webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND w.active";
+
+/// Why pending deliveries were cancelled.
+pub(crate) const CANCELLED_DELETED: &str = "subscription deleted";
+/// Why pending deliveries were cancelled.
+pub(crate) const CANCELLED_DEACTIVATED: &str = "subscription deactivated";
+
+/// Writes the module `$name` running the store's operations on `$db`.
+/// `$begin` starts a write transaction; `$lock` (run when not empty)
+/// serializes subscription creations; `$for_update` locks a row read to
+/// be changed; `$for_share` keeps the rows read from changing until the
+/// transaction ends.
+macro_rules! hub_ops {
+    ($name:ident, $db:ty, begin = $begin:literal, lock = $lock:literal, for_update = $for_update:literal, for_share = $for_share:literal) => {
+        pub(crate) mod $name {
+            use std::collections::HashMap;
+            use std::time::Duration;
+
+            use chrono::{DateTime, Utc};
+            use gladly_webhook_core::Secret;
+            use sqlx::Row;
+
+            use super::*;
+            use crate::store::{
+                AttemptOutcome, AttemptRecord, Deactivation, DeliveryRecord, DeliveryState,
+                DueDelivery, NewDelivery, NewWebhook, PublishError, Published, StoreError,
+                StoredWebhook, WebhookChange, WriteError, from_millis, millis, millis_after,
+            };
+
+            type Pool = sqlx::Pool<$db>;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            fn is_unique_violation(err: &sqlx::Error) -> bool {
+                matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+            }
+
+            fn webhook(row: &DbRow) -> Result<StoredWebhook, StoreError> {
+                let events: String = row.try_get("events")?;
+                let events = serde_json::from_str(&events)
+                    .map_err(|e| StoreError::Corrupt(format!("events of a subscription: {e}")))?;
+                Ok(StoredWebhook {
+                    id: row.try_get("id")?,
+                    url: row.try_get("url")?,
+                    events,
+                    secret: Secret::new(row.try_get::<String, _>("secret")?),
+                    active: row.try_get("active")?,
+                    created_at: from_millis(row.try_get("created_at")?)?,
+                    modified_at: from_millis(row.try_get("modified_at")?)?,
+                })
+            }
+
+            fn events_json(events: &[gladly_webhook_core::EventType]) -> String {
+                serde_json::to_string(events).unwrap_or_else(|_| "[]".to_string())
+            }
+
+            fn state(text: &str) -> Result<DeliveryState, StoreError> {
+                DeliveryState::parse(text)
+                    .ok_or_else(|| StoreError::Corrupt(format!("delivery state {text:?}")))
+            }
+
+            fn optional_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+                ms.map(from_millis).transpose()
+            }
+
+            pub(crate) async fn list_webhooks(pool: &Pool) -> Result<Vec<StoredWebhook>, StoreError> {
+                let rows = sqlx::query(LIST_WEBHOOKS).fetch_all(pool).await?;
+                rows.iter().map(webhook).collect()
+            }
+
+            pub(crate) async fn get_webhook(
+                pool: &Pool,
+                id: &str,
+            ) -> Result<Option<StoredWebhook>, StoreError> {
+                let row = sqlx::query(GET_WEBHOOK).bind(id).fetch_optional(pool).await?;
+                row.as_ref().map(webhook).transpose()
+            }
+
+            pub(crate) async fn find_by_url_key(
+                pool: &Pool,
+                url_key: &str,
+            ) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query(FIND_BY_URL_KEY).bind(url_key).fetch_optional(pool).await?;
+                Ok(row.map(|r| r.try_get("id")).transpose()?)
+            }
+
+            pub(crate) async fn count_webhooks(pool: &Pool) -> Result<usize, StoreError> {
+                let n: i64 = sqlx::query(COUNT_WEBHOOKS).fetch_one(pool).await?.try_get("n")?;
+                Ok(usize::try_from(n).unwrap_or(0))
+            }
+
+            pub(crate) async fn create_webhook(
+                pool: &Pool,
+                new: &NewWebhook,
+                max: usize,
+            ) -> Result<(), WriteError> {
+                let mut tx = pool.begin_with($begin).await?;
+                if !$lock.is_empty() {
+                    sqlx::query($lock).execute(&mut *tx).await?;
+                }
+                let n: i64 = sqlx::query(COUNT_WEBHOOKS).fetch_one(&mut *tx).await?.try_get("n")?;
+                if usize::try_from(n).unwrap_or(usize::MAX) >= max {
+                    return Err(WriteError::TooMany { max });
+                }
+                if let Some(row) = sqlx::query(FIND_BY_URL_KEY)
+                    .bind(&new.url_key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    return Err(WriteError::DuplicateUrl { existing: row.try_get("id")? });
+                }
+                let w = &new.webhook;
+                let inserted = sqlx::query(INSERT_WEBHOOK)
+                    .bind(&w.id)
+                    .bind(&w.url)
+                    .bind(&new.url_key)
+                    .bind(events_json(&w.events))
+                    .bind(w.secret.expose())
+                    .bind(w.active)
+                    .bind(millis(w.created_at))
+                    .bind(millis(w.modified_at))
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(err) if is_unique_violation(&err) => {
+                        drop(tx);
+                        let existing = find_by_url_key(pool, &new.url_key).await?.unwrap_or_default();
+                        return Err(WriteError::DuplicateUrl { existing });
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub(crate) async fn update_webhook(
+                pool: &Pool,
+                id: &str,
+                expected: DateTime<Utc>,
+                change: &WebhookChange,
+            ) -> Result<StoredWebhook, WriteError> {
+                let mut tx = pool.begin_with($begin).await?;
+                let row = sqlx::query(concat!(
+                    "SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks WHERE id = $1 ",
+                    $for_update
+                ))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Err(WriteError::NotFound);
+                };
+                let current = webhook(&row)?;
+                if current.modified_at != expected {
+                    return Err(WriteError::Conflict);
+                }
+                if let Some(other) = sqlx::query(FIND_BY_URL_KEY)
+                    .bind(&change.url_key)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    let other: String = other.try_get("id")?;
+                    if other != id {
+                        return Err(WriteError::DuplicateUrl { existing: other });
+                    }
+                }
+                let updated = sqlx::query(UPDATE_WEBHOOK)
+                    .bind(id)
+                    .bind(&change.url)
+                    .bind(&change.url_key)
+                    .bind(events_json(&change.events))
+                    .bind(change.active)
+                    .bind(change.secret.as_ref().map(|s| s.expose().to_string()))
+                    .bind(millis(change.modified_at))
+                    .execute(&mut *tx)
+                    .await;
+                match updated {
+                    Ok(_) => {}
+                    Err(err) if is_unique_violation(&err) => {
+                        drop(tx);
+                        let existing = find_by_url_key(pool, &change.url_key).await?.unwrap_or_default();
+                        return Err(WriteError::DuplicateUrl { existing });
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+                if current.active && !change.active {
+                    sqlx::query(CANCEL_PENDING)
+                        .bind(id)
+                        .bind(millis(change.modified_at))
+                        .bind(CANCELLED_DEACTIVATED)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let row = sqlx::query(GET_WEBHOOK).bind(id).fetch_one(&mut *tx).await?;
+                let stored = webhook(&row)?;
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            pub(crate) async fn delete_webhook(
+                pool: &Pool,
+                id: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = pool.begin_with($begin).await?;
+                let deleted = sqlx::query(DELETE_WEBHOOK).bind(id).execute(&mut *tx).await?;
+                if deleted.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(CANCEL_PENDING)
+                    .bind(id)
+                    .bind(millis(now))
+                    .bind(CANCELLED_DELETED)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn existing_publication(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                event_id: &str,
+                body: &[u8],
+            ) -> Result<Option<Published>, PublishError> {
+                let Some(row) = sqlx::query(FIND_EVENT).bind(event_id).fetch_optional(&mut *conn).await? else {
+                    return Ok(None);
+                };
+                let stored: Vec<u8> = row.try_get("body")?;
+                if stored != body {
+                    return Err(PublishError::IdReused);
+                }
+                let seq: i64 = row.try_get("seq")?;
+                let published_at = from_millis(row.try_get("published_at")?)?;
+                let rows = sqlx::query(EVENT_DELIVERIES).bind(seq).fetch_all(&mut *conn).await?;
+                let mut deliveries = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    deliveries.push(NewDelivery {
+                        id: row.try_get("id")?,
+                        webhook_id: row.try_get("webhook_id")?,
+                        url: row.try_get("url")?,
+                        state: state(row.try_get("state")?)?,
+                    });
+                }
+                Ok(Some(Published { created: false, published_at, deliveries }))
+            }
+
+            pub(crate) async fn publish(
+                pool: &Pool,
+                event_id: &str,
+                event_type: &str,
+                body: &[u8],
+                now: DateTime<Utc>,
+            ) -> Result<Published, PublishError> {
+                // Twice at most: a concurrent publication of the same id
+                // makes the first try's insert a unique violation, and the
+                // second try finds that publication.
+                for _ in 0..2 {
+                    let mut tx = pool.begin_with($begin).await?;
+                    if let Some(published) = existing_publication(&mut tx, event_id, body).await? {
+                        return Ok(published);
+                    }
+                    let inserted = sqlx::query(INSERT_EVENT)
+                        .bind(event_id)
+                        .bind(event_type)
+                        .bind(body)
+                        .bind(millis(now))
+                        .fetch_one(&mut *tx)
+                        .await;
+                    let seq: i64 = match inserted {
+                        Ok(row) => row.try_get("seq")?,
+                        Err(err) if is_unique_violation(&err) => continue,
+                        Err(err) => return Err(err.into()),
+                    };
+                    let rows = sqlx::query(concat!(
+                        "SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks \
+                         WHERE active ORDER BY created_at, id ",
+                        $for_share
+                    ))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut deliveries = Vec::new();
+                    for row in &rows {
+                        let target = webhook(row)?;
+                        if !target.subscribes_to(event_type) {
+                            continue;
+                        }
+                        let id = crate::ids::delivery_id().map_err(StoreError::from)?;
+                        sqlx::query(INSERT_DELIVERY)
+                            .bind(&id)
+                            .bind(&target.id)
+                            .bind(seq)
+                            .bind(millis(now))
+                            .execute(&mut *tx)
+                            .await?;
+                        deliveries.push(NewDelivery {
+                            id,
+                            webhook_id: target.id,
+                            url: target.url,
+                            state: DeliveryState::Pending,
+                        });
+                    }
+                    tx.commit().await?;
+                    return Ok(Published { created: true, published_at: now, deliveries });
+                }
+                Err(PublishError::IdReused)
+            }
+
+            pub(crate) async fn deliveries(
+                pool: &Pool,
+                webhook_id: &str,
+                limit: u32,
+            ) -> Result<Vec<DeliveryRecord>, StoreError> {
+                let limit = i64::from(limit);
+                let rows = sqlx::query(DELIVERIES).bind(webhook_id).bind(limit).fetch_all(pool).await?;
+                let attempt_rows = sqlx::query(DELIVERY_ATTEMPTS)
+                    .bind(webhook_id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                let mut attempts: HashMap<String, Vec<AttemptRecord>> = HashMap::new();
+                for row in &attempt_rows {
+                    let status: Option<i64> = row.try_get("status")?;
+                    let record = AttemptRecord {
+                        number: u32::try_from(row.try_get::<i64, _>("number")?).unwrap_or(0),
+                        at: from_millis(row.try_get("at")?)?,
+                        status: status.and_then(|s| u16::try_from(s).ok()),
+                        error: row.try_get("error")?,
+                        duration_ms: u64::try_from(row.try_get::<i64, _>("duration_ms")?).unwrap_or(0),
+                    };
+                    attempts.entry(row.try_get("delivery_id")?).or_default().push(record);
+                }
+                let mut records = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let id: String = row.try_get("id")?;
+                    let state = state(row.try_get("state")?)?;
+                    records.push(DeliveryRecord {
+                        attempts: attempts.remove(&id).unwrap_or_default(),
+                        id,
+                        webhook_id: row.try_get("webhook_id")?,
+                        event_id: row.try_get("event_id")?,
+                        event_type: row.try_get("event_type")?,
+                        state,
+                        created_at: from_millis(row.try_get("created_at")?)?,
+                        next_attempt_at: if state == DeliveryState::Pending {
+                            Some(from_millis(row.try_get("next_attempt_at")?)?)
+                        } else {
+                            None
+                        },
+                        finished_at: optional_time(row.try_get("finished_at")?)?,
+                        reason: row.try_get("reason")?,
+                    });
+                }
+                Ok(records)
+            }
+
+            pub(crate) async fn deactivations(
+                pool: &Pool,
+                limit: u32,
+            ) -> Result<Vec<Deactivation>, StoreError> {
+                let rows = sqlx::query(DEACTIVATIONS).bind(i64::from(limit)).fetch_all(pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(Deactivation {
+                            webhook_id: row.try_get("webhook_id")?,
+                            url: row.try_get("url")?,
+                            at: from_millis(row.try_get("at")?)?,
+                            delivery_id: row.try_get("delivery_id")?,
+                            event_id: row.try_get("event_id")?,
+                            reason: row.try_get("reason")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub(crate) async fn claim_webhooks(
+                pool: &Pool,
+                now: DateTime<Utc>,
+                lease: Duration,
+                limit: u32,
+            ) -> Result<Vec<(String, i64)>, StoreError> {
+                let token = crate::ids::lease_token()?;
+                let rows = sqlx::query(CLAIM_WEBHOOKS)
+                    .bind(millis(now))
+                    .bind(millis_after(now, lease))
+                    .bind(token)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("id")?, token)))
+                    .collect()
+            }
+
+            pub(crate) async fn next_delivery(
+                pool: &Pool,
+                webhook_id: &str,
+                token: i64,
+            ) -> Result<Option<DueDelivery>, StoreError> {
+                let row = sqlx::query(NEXT_DELIVERY)
+                    .bind(webhook_id)
+                    .bind(token)
+                    .fetch_optional(pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(DueDelivery {
+                    id: row.try_get("id")?,
+                    webhook_id: row.try_get("webhook_id")?,
+                    event_id: row.try_get("event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                    next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
+                    body: row.try_get("body")?,
+                    url: row.try_get("url")?,
+                    secret: Secret::new(row.try_get::<String, _>("secret")?),
+                }))
+            }
+
+            pub(crate) async fn extend_lease(
+                pool: &Pool,
+                webhook_id: &str,
+                token: i64,
+                until: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(EXTEND_LEASE)
+                    .bind(webhook_id)
+                    .bind(token)
+                    .bind(millis(until))
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(crate) async fn release(
+                pool: &Pool,
+                webhook_id: &str,
+                token: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(RELEASE_LEASE).bind(webhook_id).bind(token).execute(pool).await?;
+                Ok(())
+            }
+
+            pub(crate) async fn record_attempt(
+                pool: &Pool,
+                delivery: &DueDelivery,
+                token: i64,
+                attempt: &AttemptRecord,
+                outcome: &AttemptOutcome,
+            ) -> Result<(), StoreError> {
+                let mut tx = pool.begin_with($begin).await?;
+                sqlx::query(INSERT_ATTEMPT)
+                    .bind(&delivery.id)
+                    .bind(i64::from(attempt.number))
+                    .bind(millis(attempt.at))
+                    .bind(attempt.status.map(i64::from))
+                    .bind(attempt.error.as_deref())
+                    .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+                    .execute(&mut *tx)
+                    .await?;
+                let held = sqlx::query(LEASE_HELD)
+                    .bind(&delivery.webhook_id)
+                    .bind(token)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                if held {
+                    let now = millis(Utc::now());
+                    let number = i64::from(attempt.number);
+                    match outcome {
+                        AttemptOutcome::Delivered => {
+                            sqlx::query(DELIVERED).bind(&delivery.id).bind(number).bind(now).execute(&mut *tx).await?;
+                        }
+                        AttemptOutcome::Retry(at) => {
+                            sqlx::query(RETRY).bind(&delivery.id).bind(number).bind(millis(*at)).execute(&mut *tx).await?;
+                        }
+                        AttemptOutcome::Exhausted => {
+                            let reason = format!(
+                                "{} attempts failed; the last: {}",
+                                attempt.number,
+                                crate::dispatch::describe(attempt)
+                            );
+                            sqlx::query(FAILED)
+                                .bind(&delivery.id)
+                                .bind(number)
+                                .bind(now)
+                                .bind(&reason)
+                                .execute(&mut *tx)
+                                .await?;
+                            let url: String = sqlx::query(DEACTIVATE)
+                                .bind(&delivery.webhook_id)
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await?
+                                .try_get("url")?;
+                            sqlx::query(CANCEL_PENDING)
+                                .bind(&delivery.webhook_id)
+                                .bind(now)
+                                .bind(CANCELLED_DEACTIVATED)
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query(INSERT_DEACTIVATION)
+                                .bind(&delivery.webhook_id)
+                                .bind(url)
+                                .bind(now)
+                                .bind(&delivery.id)
+                                .bind(&delivery.event_id)
+                                .bind(&reason)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub(crate) async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {
+                let due: Option<i64> = sqlx::query(NEXT_DUE).fetch_one(pool).await?.try_get("due")?;
+                optional_time(due)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+hub_ops!(
+    sqlite,
+    sqlx::Sqlite,
+    begin = "BEGIN IMMEDIATE",
+    lock = "",
+    for_update = "",
+    for_share = ""
+);
+#[cfg(feature = "postgres")]
+hub_ops!(
+    postgres,
+    sqlx::Postgres,
+    begin = "BEGIN",
+    lock = "LOCK TABLE hub_webhooks IN SHARE ROW EXCLUSIVE MODE",
+    for_update = "FOR UPDATE",
+    for_share = "FOR SHARE"
+);

@@ -1,0 +1,276 @@
+//! What the store keeps and returns.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use gladly_webhook_core::gladly_schema::EventType;
+use gladly_webhook_core::{Secret, Webhook};
+use serde::Serialize;
+
+/// A subscription as stored. `Debug` never shows the secret.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredWebhook {
+    /// The server-assigned id.
+    pub id: String,
+    /// Where its events are POSTed.
+    pub url: String,
+    /// The event types it receives.
+    pub events: Vec<EventType>,
+    /// The signing secret.
+    pub secret: Secret,
+    /// Whether events are delivered to it.
+    pub active: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub modified_at: DateTime<Utc>,
+}
+
+impl StoredWebhook {
+    /// The subscription as the schema's [`Webhook`]; the secret only when
+    /// `with_secret` (the answers to a create and a rotation).
+    pub fn to_webhook(&self, with_secret: bool) -> Webhook {
+        Webhook {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            events: self.events.clone(),
+            secret: with_secret.then(|| self.secret.clone()),
+            active: Some(self.active),
+            created_at: Some(self.created_at),
+            modified_at: Some(self.modified_at),
+        }
+    }
+
+    /// Whether it receives events of `event_type`.
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.events.iter().any(|t| t.to_string() == event_type)
+    }
+}
+
+/// A subscription to create.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewWebhook {
+    /// Its fields, as they will be stored.
+    pub webhook: StoredWebhook,
+    /// Its URL, normalized for the uniqueness rule.
+    pub url_key: String,
+}
+
+/// A change to a subscription: every field it will have.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WebhookChange {
+    /// The URL.
+    pub url: String,
+    /// The URL, normalized for the uniqueness rule.
+    pub url_key: String,
+    /// The event types.
+    pub events: Vec<EventType>,
+    /// Whether it is active.
+    pub active: bool,
+    /// A new secret, when rotating.
+    pub secret: Option<Secret>,
+    /// The new `modifiedAt`.
+    pub modified_at: DateTime<Utc>,
+}
+
+/// The state of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum DeliveryState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx answer came.
+    Delivered,
+    /// Every attempt failed; the subscription was deactivated.
+    Failed,
+    /// Not to be sent: the subscription was deleted or deactivated.
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => Self::Pending,
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AttemptRecord {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// When it started.
+    pub at: DateTime<Utc>,
+    /// The HTTP status, when an answer came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// What went wrong when no answer came (refused, timed out...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl AttemptRecord {
+    /// An attempt record.
+    pub fn new(
+        number: u32,
+        at: DateTime<Utc>,
+        status: Option<u16>,
+        error: Option<String>,
+        duration_ms: u64,
+    ) -> Self {
+        Self {
+            number,
+            at,
+            status,
+            error,
+            duration_ms,
+        }
+    }
+}
+
+/// A delivery (one event to one subscription) with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeliveryRecord {
+    /// The delivery's id.
+    pub id: String,
+    /// The subscription it goes to.
+    pub webhook_id: String,
+    /// The event's id.
+    pub event_id: String,
+    /// The event's type.
+    pub event_type: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// When it was created (the event's publication).
+    pub created_at: DateTime<Utc>,
+    /// When the next attempt is due, while pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When it was delivered, failed or cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Its attempts, in order.
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// A delivery just created by a publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct NewDelivery {
+    /// The delivery's id.
+    pub id: String,
+    /// The subscription it goes to.
+    pub webhook_id: String,
+    /// The subscription's URL.
+    pub url: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+}
+
+/// What a publication stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Published {
+    /// `false` when the same event had been published before: nothing new
+    /// was stored and `deliveries` are the first publication's.
+    pub created: bool,
+    /// When the event was first published.
+    pub published_at: DateTime<Utc>,
+    /// One per subscription the event goes to.
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A pending delivery a dispatcher is to send, with what sending needs.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DueDelivery {
+    /// The delivery's id.
+    pub id: String,
+    /// The subscription.
+    pub webhook_id: String,
+    /// The event's id.
+    pub event_id: String,
+    /// The event's type.
+    pub event_type: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The event as it is sent.
+    pub body: Vec<u8>,
+    /// The subscription's URL.
+    pub url: String,
+    /// The subscription's secret.
+    pub secret: Secret,
+}
+
+impl fmt::Debug for DueDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DueDelivery")
+            .field("id", &self.id)
+            .field("webhook_id", &self.webhook_id)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("attempts", &self.attempts)
+            .field("next_attempt_at", &self.next_attempt_at)
+            .field("body_bytes", &self.body.len())
+            .field("url", &gladly_webhook_core::echo::redact_url(&self.url))
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// A subscription the dispatcher deactivated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Deactivation {
+    /// The subscription.
+    pub webhook_id: String,
+    /// Its URL then.
+    pub url: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The delivery whose attempts ran out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
+    /// That delivery's event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}

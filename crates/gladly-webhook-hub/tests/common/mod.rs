@@ -1,0 +1,379 @@
+//! What the hub's tests share: stores on both backends, a hub serving on
+//! loopback, an API client, and receivers that record what they get.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use gladly_webhook_core::Verifier;
+use gladly_webhook_hub::{ApiUsers, Dispatcher, DispatcherOptions, Hub, Store};
+use serde_json::Value;
+
+pub const EMAIL: &str = "ops@example.com";
+pub const TOKEN: &str = "tok_test_0123456789abcdef";
+
+/// A store under test, with what keeps it alive.
+pub struct TestStore {
+    pub name: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    pub async fn open(&self) -> Store {
+        Store::open(&self.url).await.unwrap()
+    }
+}
+
+pub fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    TestStore {
+        name: "sqlite",
+        url: format!("sqlite:{}", dir.path().join("hub.db").display()),
+        _dir: Some(dir),
+    }
+}
+
+/// The test server's URL, or `None` (with a line saying the PostgreSQL
+/// tests are skipped) when `GLADLY_TEST_DATABASE_URL` is unset. Under CI
+/// an unset URL is a failure: the PostgreSQL store must not go untested.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("GLADLY_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL store would go untested"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipping the PostgreSQL hub tests: GLADLY_TEST_DATABASE_URL is not set (see the README)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh database on the test server.
+pub async fn postgres() -> Option<TestStore> {
+    use sqlx::Connection;
+    let admin = pg_admin_url()?;
+    let name = format!("gladly_hub_test_{:016x}", u64::from_le_bytes(random8()));
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Some(TestStore {
+        name: "postgres",
+        url: format!("{base}/{name}"),
+        _dir: None,
+    })
+}
+
+fn random8() -> [u8; 8] {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes).unwrap();
+    bytes
+}
+
+/// Every store this run can test.
+pub async fn stores() -> Vec<TestStore> {
+    let mut all = vec![sqlite()];
+    all.extend(postgres().await);
+    all
+}
+
+/// A hub serving on loopback, with its dispatcher.
+pub struct TestHub {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dispatcher: Option<Dispatcher>,
+    pub store: Store,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Fast schedules for tests: Gladly's waits times this.
+pub const TIME_SCALE: f64 = 0.0005;
+
+pub async fn hub(store: &TestStore) -> TestHub {
+    hub_with(store, dispatch_options()).await
+}
+
+pub fn dispatch_options() -> DispatcherOptions {
+    let mut options = DispatcherOptions::default();
+    options.time_scale = TIME_SCALE;
+    options.poll = Duration::from_millis(200);
+    options
+}
+
+pub async fn hub_with(store: &TestStore, options: DispatcherOptions) -> TestHub {
+    let store = store.open().await;
+    let users = ApiUsers::parse(&format!(
+        "{EMAIL}:{TOKEN}\nother@example.com:tok_other_0123456789abcdef"
+    ))
+    .unwrap();
+    let hub = Hub::new(store.clone(), users)
+        .unwrap()
+        .allow_insecure_localhost(true)
+        .timeout(Duration::from_secs(5))
+        .dispatcher_options(options);
+    let dispatcher = hub.spawn_dispatcher();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = hub.router();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    TestHub {
+        base: format!("http://{addr}"),
+        client: client(),
+        dispatcher: Some(dispatcher),
+        store,
+        server,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// An answer: status, headers and body as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl TestHub {
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .basic_auth(EMAIL, Some(TOKEN));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    pub async fn raw(&self, request: reqwest::RequestBuilder) -> Answer {
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// Creates a subscription; panics unless 201.
+    pub async fn create(&self, url: &str, events: &[&str], active: bool) -> Value {
+        let answer = self
+            .call(
+                "POST",
+                "/api/v1/webhooks",
+                Some(serde_json::json!({"url": url, "events": events, "active": active})),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.json
+    }
+
+    /// Publishes an event; panics unless 202.
+    pub async fn publish(&self, event: Value) -> Value {
+        let answer = self.call("POST", "/api/v1/events", Some(event)).await;
+        assert_eq!(answer.status, 202, "{}", answer.text);
+        answer.json
+    }
+
+    /// Waits until `done` holds of the subscription's deliveries.
+    pub async fn wait_deliveries(&self, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let answer = self
+                .call("GET", &format!("/api/v1/webhooks/{id}/deliveries"), None)
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            let deliveries = answer.json.as_array().unwrap().clone();
+            if done(&deliveries) {
+                return deliveries;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out; deliveries: {deliveries:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    Answer {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// An event of `event_type` without id and timestamp (the hub fills them).
+pub fn event(event_type: &str) -> Value {
+    let content = match event_type {
+        "CONVERSATION_CLOSED" | "CONVERSATION_CREATED" => serde_json::json!({
+            "customerId": "cust_7", "conversationId": "conv_9",
+            "context": {"assignee": {"inboxId": "inbox_1", "agentId": "agent_42"}}
+        }),
+        "TASK_CLOSED" => serde_json::json!({
+            "customerId": "cust_7", "taskId": "task_3",
+            "context": {"createdAt": "2026-11-26T16:00:00Z"}
+        }),
+        "CUSTOMER_UPDATED" => serde_json::json!({"customerId": "cust_7"}),
+        other => panic!("no example for {other}"),
+    };
+    serde_json::json!({
+        "type": event_type,
+        "initiator": {"id": "agent_42", "type": "AGENT"},
+        "content": content,
+    })
+}
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: Instant,
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    /// The status it was answered with.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn event_type(&self) -> String {
+        self.json()["type"].as_str().unwrap().to_string()
+    }
+
+    pub fn event_id(&self) -> Option<String> {
+        self.json()["id"].as_str().map(str::to_string)
+    }
+
+    /// Whether it verifies with `secret`.
+    pub fn verifies_with(&self, secret: &str) -> bool {
+        Verifier::new([secret])
+            .unwrap()
+            .verify_parts(&self.method, &self.uri, &self.headers, &self.body)
+            .is_ok()
+    }
+}
+
+/// A receiver on loopback that records every request and answers with a
+/// status the test sets (200 at first).
+#[derive(Clone)]
+pub struct TestReceiver {
+    pub url: String,
+    pub addr: SocketAddr,
+    status: Arc<AtomicU16>,
+    received: Arc<Mutex<Vec<Received>>>,
+    server: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl TestReceiver {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let status = Arc::new(AtomicU16::new(200));
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let (s, r) = (status.clone(), received.clone());
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (s, r) = (s.clone(), r.clone());
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = http_body_util::BodyExt::collect(body)
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                let status = s.load(Ordering::SeqCst);
+                r.lock().unwrap().push(Received {
+                    at: Instant::now(),
+                    method: parts.method,
+                    uri: parts.uri,
+                    headers: parts.headers,
+                    body,
+                    status,
+                });
+                http::StatusCode::from_u16(status).unwrap()
+            }
+        });
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            url: format!("http://{addr}/hooks"),
+            addr,
+            status,
+            received,
+            server: Arc::new(server),
+        }
+    }
+
+    pub fn answer(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The requests other than PINGs.
+    pub fn events(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.event_type() != "PING")
+            .collect()
+    }
+
+    pub fn stop(&self) {
+        self.server.abort();
+    }
+
+    /// Waits until `done` holds of what it received.
+    pub async fn wait(&self, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let received = self.events();
+            if done(&received) {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out; received {} events",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
