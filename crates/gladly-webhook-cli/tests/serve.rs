@@ -1,0 +1,404 @@
+//! `serve` end to end, as built binaries on loopback, for both stores: the
+//! README's flow (`serve`, `listen`, a subscription made over the API, an
+//! event published and stored by `listen`), and the crash test: `serve`
+//! killed with SIGKILL while deliveries are pending, then restarted.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gladly-webhook");
+const USERS: &str = "ops@example.com:tok_serve_test_0123456789";
+const AUTH: &str = "b3BzQGV4YW1wbGUuY29tOnRva19zZXJ2ZV90ZXN0XzAxMjM0NTY3ODk="; // base64 of USERS
+
+/// A running binary in its own process group, with its output collected.
+struct Running {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Running {
+    /// Starts `args` and waits for a stderr line containing `ready`.
+    fn start(args: &[&str], env: &[(&str, &str)], ready: &str) -> Self {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let stderr: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stdout: Arc<Mutex<Vec<String>>> = Arc::default();
+        for (pipe, lines) in [
+            (
+                Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
+                stderr.clone(),
+            ),
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+                stdout.clone(),
+            ),
+        ] {
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let running = Self {
+            child,
+            stderr,
+            stdout,
+        };
+        let started = wait_until(Duration::from_secs(60), || {
+            running
+                .stderr
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains(ready))
+        });
+        assert!(
+            started,
+            "{args:?} did not start: {:?}",
+            running.stderr.lock().unwrap()
+        );
+        running
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// SIGKILL to the process group, as a crashed machine.
+    fn kill_hard(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill_hard();
+        }
+    }
+}
+
+fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 call to the hub: (status, body as JSON or `Null`).
+fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Basic {AUTH}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// The store URLs to test: SQLite always, PostgreSQL when configured.
+fn stores(dir: &Path) -> Vec<String> {
+    let mut all = vec![format!("sqlite:{}", dir.join("hub.db").display())];
+    match std::env::var("GLADLY_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => all.push(fresh_pg_database(&url)),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL store would go untested"
+            )
+        }
+        _ => eprintln!(
+            "skipping the PostgreSQL store: GLADLY_TEST_DATABASE_URL is not set (see the README)"
+        ),
+    }
+    all
+}
+
+fn fresh_pg_database(admin: &str) -> String {
+    use sqlx::Connection;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let name = format!("gladly_serve_{nanos:016x}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn serve(db: &str, port: u16, time_scale: &str) -> Running {
+    let addr = format!("127.0.0.1:{port}");
+    Running::start(
+        &[
+            "serve",
+            "--addr",
+            &addr,
+            "--db",
+            db,
+            "--api-user-env",
+            "HUB_USERS",
+            "--time-scale",
+            time_scale,
+            "--allow-insecure-localhost",
+            "--lease",
+            "1s",
+        ],
+        &[("HUB_USERS", USERS)],
+        "serving the hub API",
+    )
+}
+
+fn listen(port: u16, secret: &str, inbox: &str) -> Running {
+    let addr = format!("127.0.0.1:{port}");
+    Running::start(
+        &[
+            "listen",
+            "--addr",
+            &addr,
+            "--path",
+            "/hooks",
+            "--secret-env",
+            "HOOK_SECRET",
+            "--inbox",
+            inbox,
+        ],
+        &[("HOOK_SECRET", secret)],
+        "listening on",
+    )
+}
+
+/// The event ids stored in an inbox.
+fn stored_ids(inbox: &str) -> Vec<String> {
+    let output = Command::new(BIN)
+        .args([
+            "inbox", "list", "--inbox", inbox, "--format", "json", "--limit", "1000",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Creates an inactive subscription to `port`; its id and secret.
+fn subscribe(hub: u16, port: u16) -> (String, String) {
+    let (status, created) = call(
+        hub,
+        "POST",
+        "/api/v1/webhooks",
+        Some(
+            &json!({"url": format!("http://127.0.0.1:{port}/hooks"), "events": ["CONVERSATION_CLOSED"], "active": false}),
+        ),
+    );
+    assert_eq!(status, 201, "{created}");
+    (
+        created["id"].as_str().unwrap().to_string(),
+        created["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+fn closed_event() -> Value {
+    json!({"type": "CONVERSATION_CLOSED", "initiator": {"id": "agent_42", "type": "AGENT"},
+           "content": {"customerId": "cust_7", "conversationId": "conv_9",
+                       "context": {"assignee": {"inboxId": "inbox_1", "agentId": "agent_42"}}}})
+}
+
+#[test]
+fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, db) in stores(dir.path()).into_iter().enumerate() {
+        let hub_port = free_port();
+        let mut hub = serve(&db, hub_port, "0.01");
+
+        // The README's flow: an inactive subscription, `listen` with its
+        // secret, then activation (a PING `listen` verifies).
+        let (port_a, port_b) = (free_port(), free_port());
+        let (id_a, secret_a) = subscribe(hub_port, port_a);
+        let (id_b, secret_b) = subscribe(hub_port, port_b);
+        let inbox_a = format!("sqlite:{}", dir.path().join(format!("a{n}.db")).display());
+        let inbox_b = format!("sqlite:{}", dir.path().join(format!("b{n}.db")).display());
+        let mut listen_a = listen(port_a, &secret_a, &inbox_a);
+        let mut listen_b = listen(port_b, &secret_b, &inbox_b);
+        for id in [&id_a, &id_b] {
+            let (status, body) = call(
+                hub_port,
+                "PATCH",
+                &format!("/api/v1/webhooks/{id}"),
+                Some(&json!({"active": true})),
+            );
+            assert_eq!(status, 200, "{db}: {body}");
+        }
+        let (status, first) = call(hub_port, "POST", "/api/v1/events", Some(&closed_event()));
+        assert_eq!(status, 202, "{first}");
+        let first_id = first["eventId"].as_str().unwrap().to_string();
+        assert!(
+            wait_until(Duration::from_secs(30), || stored_ids(&inbox_a)
+                .contains(&first_id)),
+            "{db}: listen stored the event"
+        );
+        assert!(
+            listen_a
+                .stdout()
+                .iter()
+                .any(|l| l.contains(" 200 ping PING")),
+            "{:?}",
+            listen_a.stdout()
+        );
+        assert!(
+            listen_a
+                .stdout()
+                .iter()
+                .any(|l| l.contains(&format!(" 200 stored CONVERSATION_CLOSED {first_id}")))
+        );
+
+        // The crash: receivers down, ten events pending on retries, one
+        // subscription deleted, then SIGKILL.
+        listen_a.kill_hard();
+        listen_b.kill_hard();
+        let mut published = vec![first_id];
+        for _ in 0..10 {
+            let (status, answer) = call(hub_port, "POST", "/api/v1/events", Some(&closed_event()));
+            assert_eq!(
+                (status, answer["deliveries"].as_array().unwrap().len()),
+                (202, 2),
+                "{answer}"
+            );
+            published.push(answer["eventId"].as_str().unwrap().to_string());
+        }
+        std::thread::sleep(Duration::from_millis(300)); // a first failed attempt or two
+        let (status, _) = call(
+            hub_port,
+            "DELETE",
+            &format!("/api/v1/webhooks/{id_b}"),
+            None,
+        );
+        assert_eq!(status, 204);
+        let before_kill = stored_ids(&inbox_b).len();
+        hub.kill_hard();
+        let log = hub.stderr();
+        for secret in [&secret_a, &secret_b] {
+            assert!(
+                !log.contains(secret.as_str()),
+                "{db}: a secret in serve's log"
+            );
+        }
+
+        // Back: both receivers up, `serve` restarted on the same store.
+        let listen_a = listen(port_a, &secret_a, &inbox_a);
+        let listen_b = listen(port_b, &secret_b, &inbox_b);
+        let hub = serve(&db, hub_port, "0.01");
+        let mut expected = published.clone();
+        expected.sort();
+        assert!(
+            wait_until(Duration::from_secs(60), || {
+                let mut ids = stored_ids(&inbox_a);
+                ids.sort();
+                ids == expected
+            }),
+            "{db}: every delivery completed: {:?} of {expected:?}",
+            stored_ids(&inbox_a)
+        );
+        let (_, deliveries) = call(
+            hub_port,
+            "GET",
+            &format!("/api/v1/webhooks/{id_a}/deliveries"),
+            None,
+        );
+        let deliveries = deliveries.as_array().unwrap();
+        assert_eq!(deliveries.len(), 11);
+        assert!(
+            deliveries.iter().all(|d| d["state"] == "delivered"),
+            "{db}: {deliveries:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            stored_ids(&inbox_b).len(),
+            before_kill,
+            "{db}: nothing went to the deleted subscription"
+        );
+        assert!(
+            listen_b
+                .stdout()
+                .iter()
+                .all(|l| !l.contains("CONVERSATION_CLOSED")),
+            "{db}: {:?}",
+            listen_b.stdout()
+        );
+        // Publish order held through the crash: listen A stored them in order.
+        let order: Vec<String> = listen_a
+            .stdout()
+            .iter()
+            .filter(|l| l.contains(" 200 stored "))
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .collect();
+        let mut deduped = order.clone();
+        deduped.dedup();
+        assert_eq!(deduped, published[1..], "{db}");
+        for secret in [&secret_a, &secret_b] {
+            assert!(
+                !hub.stderr().contains(secret.as_str()),
+                "{db}: a secret in serve's log"
+            );
+        }
+    }
+}

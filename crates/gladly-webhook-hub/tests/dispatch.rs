@@ -1,0 +1,220 @@
+//! The dispatcher: fan-out, Gladly's schedule and deactivation, publish
+//! order; on SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TIME_SCALE, TestReceiver, event, hub, hub_with, stores};
+use gladly_webhook_sender::GLADLY_DELAYS;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_reaches_exactly_the_matching_active_subscriptions() {
+    for store in stores().await {
+        let hub = hub(&store).await;
+        let (a, b, c) = (
+            TestReceiver::start().await,
+            TestReceiver::start().await,
+            TestReceiver::start().await,
+        );
+        let wa = hub
+            .create(&a.url, &["CONVERSATION_CLOSED", "TASK_CLOSED"], true)
+            .await;
+        let wb = hub.create(&b.url, &["TASK_CLOSED"], true).await;
+        let wc = hub
+            .create(&c.url, &["CONVERSATION_CLOSED", "TASK_CLOSED"], false)
+            .await;
+        let secrets = [&wa, &wb, &wc].map(|w| w["secret"].as_str().unwrap().to_string());
+
+        let closed = hub.publish(event("CONVERSATION_CLOSED")).await;
+        let task = hub.publish(event("TASK_CLOSED")).await;
+        let targets = |p: &serde_json::Value| {
+            let mut ids: Vec<String> = p["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["webhookId"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            targets(&closed),
+            [wa["id"].as_str().unwrap().to_string()],
+            "{}",
+            store.name
+        );
+        let mut both = vec![
+            wa["id"].as_str().unwrap().to_string(),
+            wb["id"].as_str().unwrap().to_string(),
+        ];
+        both.sort();
+        assert_eq!(targets(&task), both);
+
+        let got_a = a.wait(|r| r.len() == 2).await;
+        let got_b = b.wait(|r| r.len() == 1).await;
+        assert_eq!(
+            got_a
+                .iter()
+                .map(|r| r.event_id().unwrap())
+                .collect::<Vec<_>>(),
+            [
+                closed["eventId"].as_str().unwrap(),
+                task["eventId"].as_str().unwrap()
+            ],
+            "{}: in publish order",
+            store.name
+        );
+        assert_eq!(got_b[0].event_id().as_deref(), task["eventId"].as_str());
+        // Each verified with the secret its subscription was given, and no other.
+        assert!(
+            got_a
+                .iter()
+                .all(|r| r.verifies_with(&secrets[0]) && !r.verifies_with(&secrets[1]))
+        );
+        assert!(
+            got_b
+                .iter()
+                .all(|r| r.verifies_with(&secrets[1]) && !r.verifies_with(&secrets[0]))
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(a.events().len(), 2);
+        assert_eq!(b.events().len(), 1);
+        assert!(
+            c.received().is_empty(),
+            "{}: the inactive subscription gets nothing, not even a PING",
+            store.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
+    for store in stores().await {
+        let hub = hub(&store).await;
+        let failing = TestReceiver::start().await;
+        let healthy = TestReceiver::start().await;
+        let webhook = hub.create(&failing.url, &["CUSTOMER_UPDATED"], true).await;
+        hub.create(&healthy.url, &["CUSTOMER_UPDATED"], true).await;
+        let id = webhook["id"].as_str().unwrap().to_string();
+        failing.answer(500);
+
+        let first = hub.publish(event("CUSTOMER_UPDATED")).await;
+        let second = hub.publish(event("CUSTOMER_UPDATED")).await;
+        let deliveries = hub
+            .wait_deliveries(&id, |d| d.iter().any(|d| d["state"] == "failed"))
+            .await;
+
+        // Five attempts of the first event, the same id each time; the
+        // second waited behind it and is cancelled with the deactivation.
+        let attempts = failing.events();
+        assert_eq!(attempts.len(), 5, "{}", store.name);
+        assert!(
+            attempts
+                .iter()
+                .all(|r| r.event_id().as_deref() == first["eventId"].as_str())
+        );
+        // The waits follow Gladly's schedule, scaled: each at most its
+        // bound (1, 4, 15, 30 minutes × the scale) plus slack for a busy machine.
+        for (k, pair) in attempts.windows(2).enumerate() {
+            let gap = pair[1].at - pair[0].at;
+            let bound = GLADLY_DELAYS[k].mul_f64(TIME_SCALE);
+            assert!(
+                gap <= bound + Duration::from_millis(750),
+                "{}: wait {} was {gap:?}, bound {bound:?}",
+                store.name,
+                k + 1
+            );
+        }
+        let by_event = |event_id: &str| {
+            deliveries
+                .iter()
+                .find(|d| d["eventId"] == event_id)
+                .unwrap()
+                .clone()
+        };
+        let failed = by_event(first["eventId"].as_str().unwrap());
+        assert_eq!(failed["state"], "failed");
+        assert_eq!(failed["attempts"].as_array().unwrap().len(), 5);
+        assert!(
+            failed["attempts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["status"] == 500)
+        );
+        let cancelled = by_event(second["eventId"].as_str().unwrap());
+        assert_eq!(
+            (cancelled["state"].as_str(), cancelled["reason"].as_str()),
+            (Some("cancelled"), Some("subscription deactivated"))
+        );
+
+        // Inactive, modifiedAt moved, recorded.
+        let now = hub
+            .call("GET", &format!("/api/v1/webhooks/{id}"), None)
+            .await
+            .json;
+        assert_eq!(now["active"], false);
+        assert!(now["modifiedAt"].as_str() > webhook["modifiedAt"].as_str());
+        let deactivations = hub.call("GET", "/api/v1/deactivations", None).await.json;
+        assert_eq!(deactivations.as_array().unwrap().len(), 1);
+        assert_eq!(deactivations[0]["webhookId"], id.as_str());
+        assert_eq!(deactivations[0]["eventId"], first["eventId"]);
+        assert!(
+            deactivations[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("5 attempts failed"),
+            "{deactivations}"
+        );
+
+        // No later event is sent to it; the healthy one got everything.
+        failing.answer(200);
+        let later = hub.publish(event("CUSTOMER_UPDATED")).await;
+        assert_eq!(later["deliveries"].as_array().unwrap().len(), 1);
+        healthy.wait(|r| r.len() == 3).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(failing.events().len(), 5, "{}", store.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_to_one_subscription_keep_publish_order_through_retries() {
+    for store in stores().await {
+        let mut options = common::dispatch_options();
+        // Fixed waits, so the test also sees each wait is at least its delay.
+        options.schedule =
+            gladly_webhook_sender::Schedule::Delays(vec![Duration::from_millis(250); 4]);
+        options.time_scale = 1.0;
+        let hub = hub_with(&store, options).await;
+        let receiver = TestReceiver::start().await;
+        hub.create(&receiver.url, &["CUSTOMER_UPDATED"], true).await;
+        receiver.answer(503);
+        let mut published = Vec::new();
+        for _ in 0..6 {
+            published.push(
+                hub.publish(event("CUSTOMER_UPDATED")).await["eventId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        receiver.wait(|r| r.len() >= 2).await;
+        receiver.answer(200);
+        let got = receiver
+            .wait(|r| r.iter().filter(|r| r.status == 200).count() == 6)
+            .await;
+        let sent: Vec<String> = got.iter().map(|r| r.event_id().unwrap()).collect();
+        // The first event was tried until it passed; nothing overtook it.
+        let mut order = sent.clone();
+        order.dedup();
+        assert_eq!(order, published, "{}: {sent:?}", store.name);
+        for pair in got.windows(2).filter(|p| p[0].status != 200) {
+            assert!(
+                pair[1].at - pair[0].at >= Duration::from_millis(250),
+                "{}: a retry came early",
+                store.name
+            );
+        }
+    }
+}
