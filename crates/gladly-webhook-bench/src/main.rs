@@ -5,9 +5,11 @@
 //! - `receive`: starts a server (as a child process), loads it at each
 //!   concurrency, stops it, and prints one JSON line per run.
 //! - `fsync`: the fsync ceiling of the disk a SQLite inbox would use.
+//! - `fanout`: the hub's delivery throughput to three local receivers.
 //!
 //! Every run is bounded in time and count and talks to 127.0.0.1 only.
 
+mod fanout;
 mod fsync;
 mod load;
 mod serve;
@@ -48,6 +50,24 @@ enum Command {
         /// How long to measure, seconds.
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
+    },
+    /// The hub's fan-out: publish events to its API, time their delivery to local receivers.
+    Fanout {
+        /// Events to publish.
+        #[arg(long, default_value_t = 2000)]
+        events: u64,
+        /// Concurrent publishers.
+        #[arg(long, default_value_t = 8)]
+        publishers: usize,
+        /// Receivers, each subscribed to every event.
+        #[arg(long, default_value_t = 3)]
+        receivers: usize,
+        /// PostgreSQL instead of a SQLite file in a temporary folder.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        max_seconds: u64,
     },
 }
 
@@ -134,6 +154,27 @@ fn main() -> std::process::ExitCode {
                 Ok(())
             }
             Command::Receive(args) => receive(args).await,
+            Command::Fanout {
+                events,
+                publishers,
+                receivers,
+                database_url,
+                max_seconds,
+            } => {
+                let result = fanout::run(fanout::FanoutPlan {
+                    events,
+                    publishers,
+                    receivers,
+                    database_url,
+                    max: Duration::from_secs(max_seconds),
+                })
+                .await?;
+                println!(
+                    "{}",
+                    serde_json::to_string(&result).map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
             Command::Fsync { dir, seconds } => {
                 let dir = dir.unwrap_or_else(std::env::temp_dir);
                 let rate = fsync::ceiling(&dir, Duration::from_secs_f64(seconds))

@@ -22,7 +22,6 @@
 //!   died is sent again once its lease runs out (at-least-once: receivers
 //!   deduplicate by event `id`).
 
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -212,8 +211,15 @@ fn log_failure(done: Result<(), tokio::task::JoinError>) {
     }
 }
 
+/// How many pending deliveries a task reads at once.
+const BATCH: u32 = 32;
+/// The longest a successful attempt goes unrecorded while a batch runs.
+const FLUSH_AFTER: Duration = Duration::from_millis(100);
+
 /// Delivers to one leased subscription until its queue is empty, its head
-/// is not due, or the dispatcher stops; then gives the lease up.
+/// is not due, an attempt fails, or the dispatcher stops; then gives the
+/// lease up. The lease is renewed every third of it for as long as this
+/// runs.
 async fn work(
     store: Store,
     sender: Arc<Sender>,
@@ -222,56 +228,117 @@ async fn work(
     token: i64,
     stopped: watch::Receiver<bool>,
 ) {
-    loop {
-        if *stopped.borrow() {
-            break;
-        }
-        let due = match store.next_delivery(&webhook_id, token).await {
-            Ok(Some(due)) if due.next_attempt_at <= Utc::now() => due,
-            Ok(_) => break,
-            Err(err) => {
-                tracing::warn!(webhook_id, error = %err, "could not read the next delivery");
-                break;
+    let deliver = deliver_in_order(&store, &sender, &options, &webhook_id, token, &stopped);
+    let renew = async {
+        let period = (options.lease / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(period).await;
+            match store
+                .extend_lease(&webhook_id, token, Utc::now() + options.lease)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    webhook_id,
+                    "lease lost: another dispatcher owns the subscription now"
+                ),
+                Err(err) => tracing::warn!(webhook_id, error = %err, "could not renew a lease"),
             }
-        };
-        let attempt = attempt_holding_lease(&store, &sender, &options, &due, token).await;
-        let outcome = outcome(&options, &attempt);
-        log_attempt(&due, &attempt, &outcome);
-        if let Err(err) = store.record_attempt(&due, token, &attempt, &outcome).await {
-            tracing::warn!(delivery_id = due.id, error = %err, "could not record an attempt; it will be made again after the lease");
-            return;
         }
-        if outcome != AttemptOutcome::Delivered {
-            break;
-        }
+    };
+    tokio::select! {
+        () = deliver => {}
+        () = renew => {}
     }
     if let Err(err) = store.release(&webhook_id, token).await {
         tracing::warn!(webhook_id, error = %err, "could not release a lease; it runs out by itself");
     }
 }
 
-/// Makes one attempt, renewing the subscription's lease while it runs.
-async fn attempt_holding_lease(
+/// Sends the subscription's due deliveries one at a time, in publish
+/// order. Successes are recorded together (one transaction per batch, or
+/// every [`FLUSH_AFTER`]); a failure is recorded at once and ends the run.
+/// A success not yet recorded when the hub dies is sent again.
+async fn deliver_in_order(
     store: &Store,
     sender: &Sender,
     options: &DispatcherOptions,
-    due: &DueDelivery,
+    webhook_id: &str,
     token: i64,
-) -> AttemptRecord {
-    let mut send = pin!(attempt(sender, due));
-    let period = (options.lease / 3).max(Duration::from_millis(10));
-    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    stopped: &watch::Receiver<bool>,
+) {
     loop {
-        tokio::select! {
-            record = &mut send => return record,
-            _ = renew.tick() => {
-                let until = Utc::now() + options.lease;
-                match store.extend_lease(&due.webhook_id, token, until).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(delivery_id = due.id, "lease lost during an attempt: another dispatcher owns the subscription now"),
-                    Err(err) => tracing::warn!(delivery_id = due.id, error = %err, "could not renew a lease"),
-                }
+        let batch = match store.next_deliveries(webhook_id, token, BATCH).await {
+            Ok(batch) if !batch.is_empty() => batch,
+            Ok(_) => return,
+            Err(err) => {
+                tracing::warn!(webhook_id, error = %err, "could not read the next deliveries");
+                return;
             }
+        };
+        let mut delivered: Vec<(String, AttemptRecord)> = Vec::new();
+        let mut since = std::time::Instant::now();
+        let mut go_on = true;
+        for due in &batch {
+            if *stopped.borrow() || due.next_attempt_at > Utc::now() {
+                go_on = false;
+                break;
+            }
+            let attempt = attempt(sender, due).await;
+            let outcome = outcome(options, &attempt);
+            log_attempt(due, &attempt, &outcome);
+            if outcome == AttemptOutcome::Delivered {
+                if delivered.is_empty() {
+                    since = std::time::Instant::now();
+                }
+                delivered.push((due.id.clone(), attempt));
+                if since.elapsed() >= FLUSH_AFTER
+                    && !flush(store, options, webhook_id, token, &mut delivered).await
+                {
+                    return;
+                }
+                continue;
+            }
+            if !flush(store, options, webhook_id, token, &mut delivered).await {
+                return;
+            }
+            if let Err(err) = store
+                .record_attempt(due, token, options.lease, &attempt, &outcome)
+                .await
+            {
+                tracing::warn!(delivery_id = due.id, error = %err, "could not record an attempt; it will be made again after the lease");
+            }
+            return;
+        }
+        if !flush(store, options, webhook_id, token, &mut delivered).await || !go_on {
+            return;
+        }
+    }
+}
+
+/// Records the successes in `delivered` (emptying it); `false` when the
+/// store failed.
+async fn flush(
+    store: &Store,
+    options: &DispatcherOptions,
+    webhook_id: &str,
+    token: i64,
+    delivered: &mut Vec<(String, AttemptRecord)>,
+) -> bool {
+    if delivered.is_empty() {
+        return true;
+    }
+    match store
+        .record_delivered(webhook_id, token, options.lease, delivered)
+        .await
+    {
+        Ok(()) => {
+            delivered.clear();
+            true
+        }
+        Err(err) => {
+            tracing::warn!(webhook_id, error = %err, "could not record deliveries; they will be sent again after the lease");
+            false
         }
     }
 }

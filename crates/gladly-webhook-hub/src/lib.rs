@@ -55,6 +55,9 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("gladly-webhook-hub needs a store: enable the `sqlite` or the `postgres` feature");
+
 pub mod api;
 pub mod auth;
 pub mod dispatch;

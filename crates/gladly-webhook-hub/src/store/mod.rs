@@ -318,14 +318,16 @@ impl Store {
         on_backend!(self, claim_webhooks(now, lease, limit))
     }
 
-    /// The oldest pending delivery to a subscription this lease holds, with
-    /// what sending it needs; `None` when there is none or the lease is lost.
-    pub async fn next_delivery(
+    /// The oldest pending deliveries (at most `limit`, in publish order) to
+    /// a subscription this lease holds, with what sending them needs; none
+    /// when the lease is lost.
+    pub async fn next_deliveries(
         &self,
         webhook_id: &str,
         token: i64,
-    ) -> Result<Option<DueDelivery>, StoreError> {
-        on_backend!(self, next_delivery(webhook_id, token))
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        on_backend!(self, next_deliveries(webhook_id, token, limit))
     }
 
     /// Extends a lease to `until`; `false` when it was lost.
@@ -344,18 +346,36 @@ impl Store {
     }
 
     /// Records an attempt of `delivery` and what follows from it, in one
-    /// transaction. [`AttemptOutcome::Exhausted`] also deactivates the
-    /// subscription, cancels its other pending deliveries and records the
-    /// deactivation. The delivery's state changes only while the lease is
-    /// held; the attempt is recorded regardless (it happened).
+    /// transaction that also renews the lease for `lease`.
+    /// [`AttemptOutcome::Exhausted`] also deactivates the subscription,
+    /// cancels its other pending deliveries and records the deactivation.
+    /// The delivery's state changes only while the lease is held; the
+    /// attempt is recorded regardless (it happened).
     pub async fn record_attempt(
         &self,
         delivery: &DueDelivery,
         token: i64,
+        lease: Duration,
         attempt: &AttemptRecord,
         outcome: &AttemptOutcome,
     ) -> Result<(), StoreError> {
-        on_backend!(self, record_attempt(delivery, token, attempt, outcome))
+        on_backend!(
+            self,
+            record_attempt(delivery, token, lease, attempt, outcome)
+        )
+    }
+
+    /// Records successful attempts of deliveries to one subscription, in
+    /// one transaction that also renews the lease: each `(delivery id,
+    /// attempt)` is delivered (while the lease is held).
+    pub async fn record_delivered(
+        &self,
+        webhook_id: &str,
+        token: i64,
+        lease: Duration,
+        delivered: &[(String, AttemptRecord)],
+    ) -> Result<(), StoreError> {
+        on_backend!(self, record_delivered(webhook_id, token, lease, delivered))
     }
 
     /// When the earliest pending delivery to an active subscription is due.

@@ -86,14 +86,15 @@ const NEXT_DELIVERY: &str = "SELECT d.id, d.webhook_id, e.event_id, e.event_type
     FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
     JOIN hub_webhooks w ON w.id = d.webhook_id \
     WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
-    ORDER BY d.event_seq LIMIT 1";
+    ORDER BY d.event_seq LIMIT $3";
 const EXTEND_LEASE: &str =
     "UPDATE hub_webhooks SET lease_until = $3 WHERE id = $1 AND lease_token = $2";
 const RELEASE_LEASE: &str = "UPDATE hub_webhooks SET lease_until = NULL, lease_token = NULL \
     WHERE id = $1 AND lease_token = $2";
 const INSERT_ATTEMPT: &str = "INSERT INTO hub_attempts (delivery_id, number, at, status, error, duration_ms) \
     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, number) DO NOTHING";
-const LEASE_HELD: &str = "SELECT id FROM hub_webhooks WHERE id = $1 AND lease_token = $2";
+const LEASE_HELD: &str =
+    "UPDATE hub_webhooks SET lease_until = $3 WHERE id = $1 AND lease_token = $2";
 const DELIVERED: &str = "UPDATE hub_deliveries SET state = 'delivered', attempts = $2, finished_at = $3 \
     WHERE id = $1 AND state = 'pending'";
 const RETRY: &str = "UPDATE hub_deliveries SET attempts = $2, next_attempt_at = $3 \
@@ -499,28 +500,33 @@ macro_rules! hub_ops {
                     .collect()
             }
 
-            pub(crate) async fn next_delivery(
+            pub(crate) async fn next_deliveries(
                 pool: &Pool,
                 webhook_id: &str,
                 token: i64,
-            ) -> Result<Option<DueDelivery>, StoreError> {
-                let row = sqlx::query(NEXT_DELIVERY)
+                limit: u32,
+            ) -> Result<Vec<DueDelivery>, StoreError> {
+                let rows = sqlx::query(NEXT_DELIVERY)
                     .bind(webhook_id)
                     .bind(token)
-                    .fetch_optional(pool)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
                     .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(DueDelivery {
-                    id: row.try_get("id")?,
-                    webhook_id: row.try_get("webhook_id")?,
-                    event_id: row.try_get("event_id")?,
-                    event_type: row.try_get("event_type")?,
-                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                    next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
-                    body: row.try_get("body")?,
-                    url: row.try_get("url")?,
-                    secret: Secret::new(row.try_get::<String, _>("secret")?),
-                }))
+                rows.iter()
+                    .map(|row| {
+                        Ok(DueDelivery {
+                            id: row.try_get("id")?,
+                            webhook_id: row.try_get("webhook_id")?,
+                            event_id: row.try_get("event_id")?,
+                            event_type: row.try_get("event_type")?,
+                            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                            next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
+                            body: row.try_get("body")?,
+                            url: row.try_get("url")?,
+                            secret: Secret::new(row.try_get::<String, _>("secret")?),
+                        })
+                    })
+                    .collect()
             }
 
             pub(crate) async fn extend_lease(
@@ -547,30 +553,76 @@ macro_rules! hub_ops {
                 Ok(())
             }
 
-            pub(crate) async fn record_attempt(
-                pool: &Pool,
-                delivery: &DueDelivery,
-                token: i64,
+            async fn insert_attempt(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                delivery_id: &str,
                 attempt: &AttemptRecord,
-                outcome: &AttemptOutcome,
             ) -> Result<(), StoreError> {
-                let mut tx = pool.begin_with($begin).await?;
                 sqlx::query(INSERT_ATTEMPT)
-                    .bind(&delivery.id)
+                    .bind(delivery_id)
                     .bind(i64::from(attempt.number))
                     .bind(millis(attempt.at))
                     .bind(attempt.status.map(i64::from))
                     .bind(attempt.error.as_deref())
                     .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
-                let held = sqlx::query(LEASE_HELD)
-                    .bind(&delivery.webhook_id)
+                Ok(())
+            }
+
+            /// Renews the lease inside the transaction: whether it is held.
+            async fn hold_lease(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                webhook_id: &str,
+                token: i64,
+                lease: Duration,
+            ) -> Result<bool, StoreError> {
+                let renewed = sqlx::query(LEASE_HELD)
+                    .bind(webhook_id)
                     .bind(token)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-                if held {
+                    .bind(millis_after(Utc::now(), lease))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(renewed.rows_affected() == 1)
+            }
+
+            pub(crate) async fn record_delivered(
+                pool: &Pool,
+                webhook_id: &str,
+                token: i64,
+                lease: Duration,
+                delivered: &[(String, AttemptRecord)],
+            ) -> Result<(), StoreError> {
+                let mut tx = pool.begin_with($begin).await?;
+                for (delivery_id, attempt) in delivered {
+                    insert_attempt(&mut tx, delivery_id, attempt).await?;
+                }
+                if hold_lease(&mut tx, webhook_id, token, lease).await? {
+                    let now = millis(Utc::now());
+                    for (delivery_id, attempt) in delivered {
+                        sqlx::query(DELIVERED)
+                            .bind(delivery_id)
+                            .bind(i64::from(attempt.number))
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub(crate) async fn record_attempt(
+                pool: &Pool,
+                delivery: &DueDelivery,
+                token: i64,
+                lease: Duration,
+                attempt: &AttemptRecord,
+                outcome: &AttemptOutcome,
+            ) -> Result<(), StoreError> {
+                let mut tx = pool.begin_with($begin).await?;
+                insert_attempt(&mut tx, &delivery.id, attempt).await?;
+                if hold_lease(&mut tx, &delivery.webhook_id, token, lease).await? {
                     let now = millis(Utc::now());
                     let number = i64::from(attempt.number);
                     match outcome {
