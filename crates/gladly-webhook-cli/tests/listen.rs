@@ -2,6 +2,9 @@
 //! loopback, for both inbox backends; and the crash test: `listen --exec`
 //! killed with SIGKILL while a sender delivers on Gladly's schedule.
 
+mod common;
+
+use common::wait_until;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -131,56 +134,9 @@ fn stats(inbox: &str) -> serde_json::Value {
     serde_json::from_str(&out).unwrap()
 }
 
-fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
-
 /// The inbox URLs to test: SQLite always, PostgreSQL when configured.
 fn inboxes(dir: &Path) -> Vec<String> {
-    let mut all = vec![format!("sqlite:{}", dir.join("inbox.db").display())];
-    match std::env::var("GLADLY_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => all.push(fresh_pg_database(&url)),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL inbox would go untested"
-            )
-        }
-        _ => eprintln!(
-            "skipping the PostgreSQL inbox: GLADLY_TEST_DATABASE_URL is not set (see the README)"
-        ),
-    }
-    all
-}
-
-fn fresh_pg_database(admin: &str) -> String {
-    use sqlx::Connection;
-    let name = format!(
-        "gladly_cli_{:016x}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    });
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+    common::databases(&dir.join("inbox.db"), "inbox")
 }
 
 /// A handler script: logs each run; `evt_fail*` fails until `fixed`

@@ -3,13 +3,16 @@
 //! event published and stored by `listen`), and the crash test: `serve`
 //! killed with SIGKILL while deliveries are pending, then restarted.
 
+mod common;
+
+use common::wait_until;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -100,17 +103,6 @@ impl Drop for Running {
     }
 }
 
-fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -142,41 +134,7 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Valu
 
 /// The store URLs to test: SQLite always, PostgreSQL when configured.
 fn stores(dir: &Path) -> Vec<String> {
-    let mut all = vec![format!("sqlite:{}", dir.join("hub.db").display())];
-    match std::env::var("GLADLY_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => all.push(fresh_pg_database(&url)),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL store would go untested"
-            )
-        }
-        _ => eprintln!(
-            "skipping the PostgreSQL store: GLADLY_TEST_DATABASE_URL is not set (see the README)"
-        ),
-    }
-    all
-}
-
-fn fresh_pg_database(admin: &str) -> String {
-    use sqlx::Connection;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let name = format!("gladly_serve_{nanos:016x}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    });
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+    common::databases(&dir.join("hub.db"), "store")
 }
 
 fn serve(db: &str, port: u16, time_scale: &str) -> Running {

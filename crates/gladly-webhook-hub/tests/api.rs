@@ -316,30 +316,17 @@ async fn every_status_of_the_subscription_api() {
             .call("DELETE", &format!("/api/v1/webhooks/{id}"), None)
             .await;
         assert_eq!((deleted.status, deleted.text.as_str()), (204, ""));
-        assert_eq!(
-            hub.call("DELETE", &format!("/api/v1/webhooks/{id}"), None)
-                .await
-                .status,
-            404
-        );
-        assert_eq!(
-            hub.call("GET", &format!("/api/v1/webhooks/{id}"), None)
-                .await
-                .status,
-            404
-        );
-        assert_eq!(
-            hub.call("GET", &format!("/api/v1/webhooks/{id}/deliveries"), None)
-                .await
-                .status,
-            404
-        );
-        assert_eq!(
-            hub.call("POST", &format!("/api/v1/webhooks/{id}/secret"), None)
-                .await
-                .status,
-            404
-        );
+        for (method, rest) in [
+            ("DELETE", ""),
+            ("GET", ""),
+            ("GET", "/deliveries"),
+            ("POST", "/secret"),
+        ] {
+            let gone = hub
+                .call(method, &format!("/api/v1/webhooks/{id}{rest}"), None)
+                .await;
+            assert_eq!(gone.status, 404, "{name}: {method} {rest} after DELETE");
+        }
     }
 }
 

@@ -40,14 +40,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if let Some(workers) = &workers {
             receiver = receiver.wake(workers);
         }
-        let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|source| CliError::Io {
-            path: format!("listening on {}", args.addr),
-            source,
-        })?;
-        let addr = listener.local_addr().map_err(|source| CliError::Io {
-            path: "the listening socket".to_string(),
-            source,
-        })?;
+        let (listener, addr) = super::bind(args.addr).await?;
         eprintln!(
             "gladly-webhook: listening on http://{addr}{} (inbox {}{})",
             args.path,

@@ -76,3 +76,21 @@ pub fn emit(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
+
+/// Listens on `addr`: the socket and the address it got (the port, when
+/// `addr` asked for port 0).
+pub async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), CliError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| CliError::Io {
+            path: format!("listening on {addr}"),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| CliError::Io {
+        path: "the listening socket".to_string(),
+        source,
+    })?;
+    Ok((listener, local))
+}

@@ -47,16 +47,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             .map_err(|err| CliError::Usage(format!("cannot start the hub: {err}")))?
             .allow_insecure_localhost(args.allow_insecure_localhost)
             .dispatcher_options(options);
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .map_err(|source| CliError::Io {
-                path: format!("listening on {}", args.addr),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| CliError::Io {
-            path: "the listening socket".to_string(),
-            source,
-        })?;
+        let (listener, addr) = super::bind(args.addr).await?;
         let dispatcher = hub.spawn_dispatcher();
         eprintln!(
             "gladly-webhook: serving the hub API on http://{addr}/api/v1 (store {}, time scale {})",
