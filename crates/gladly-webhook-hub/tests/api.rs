@@ -5,6 +5,21 @@ mod common;
 use common::{TestHub, TestReceiver, event, hub, stores};
 use serde_json::json;
 
+/// A stream of `items`, for a chunked request body.
+fn futures_stream<T: Unpin>(items: Vec<T>) -> impl futures_core::Stream<Item = T> {
+    struct Items<T>(std::collections::VecDeque<T>);
+    impl<T: Unpin> futures_core::Stream for Items<T> {
+        type Item = T;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<T>> {
+            std::task::Poll::Ready(self.0.pop_front())
+        }
+    }
+    Items(items.into())
+}
+
 fn pointers(answer: &common::Answer) -> Vec<(String, String)> {
     answer.json["problems"]
         .as_array()
@@ -150,24 +165,51 @@ async fn every_status_of_the_subscription_api() {
             (bad.status, bad.json["error"].as_str()),
             (400, Some("invalid_json"))
         );
-        let huge = format!(
-            "{{\"url\":\"{}\",\"pad\":\"{}\"}}",
-            receiver.url,
-            "x".repeat(1 << 20)
+        // Exactly 1 MiB is read (and judged); one byte more is 413, whether
+        // Content-Length says so or a chunked body runs over.
+        let at_limit = format!(
+            "{{\"type\": \"TASK_CLOSED\"{}}}",
+            " ".repeat((1 << 20) - 23)
         );
+        assert_eq!(at_limit.len(), 1 << 20);
+        let judged = hub
+            .raw(
+                hub.client
+                    .post(format!("{}/api/v1/events", hub.base))
+                    .basic_auth(common::EMAIL, Some(common::TOKEN))
+                    .body(at_limit.clone()),
+            )
+            .await;
+        assert_eq!(judged.status, 422, "{name}: {}", judged.text);
+        let over = format!("{at_limit} ");
         for path in ["/api/v1/webhooks", "/api/v1/events"] {
             let large = hub
                 .raw(
                     hub.client
                         .post(format!("{}{path}", hub.base))
                         .basic_auth(common::EMAIL, Some(common::TOKEN))
-                        .body(huge.clone()),
+                        .body(over.clone()),
                 )
                 .await;
             assert_eq!(
                 (large.status, large.json["error"].as_str()),
                 (413, Some("body_too_large")),
                 "{name} {path}"
+            );
+            let chunks: Vec<Result<String, std::io::Error>> =
+                vec![Ok(at_limit.clone()), Ok(" ".to_string())];
+            let chunked = hub
+                .raw(
+                    hub.client
+                        .post(format!("{}{path}", hub.base))
+                        .basic_auth(common::EMAIL, Some(common::TOKEN))
+                        .body(reqwest::Body::wrap_stream(futures_stream(chunks))),
+                )
+                .await;
+            assert_eq!(
+                (chunked.status, chunked.json["error"].as_str()),
+                (413, Some("body_too_large")),
+                "{name} {path} chunked"
             );
         }
 

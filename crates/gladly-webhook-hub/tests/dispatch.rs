@@ -120,7 +120,7 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
             let gap = pair[1].at - pair[0].at;
             let bound = GLADLY_DELAYS[k].mul_f64(TIME_SCALE);
             assert!(
-                gap <= bound + Duration::from_millis(750),
+                gap <= bound + Duration::from_secs(2),
                 "{}: wait {} was {gap:?}, bound {bound:?}",
                 store.name,
                 k + 1

@@ -1,11 +1,21 @@
 //! Request bodies: read under the size limit, then read as JSON.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use http::{HeaderMap, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+
+/// How much of a body over the limit is read and dropped before the 413
+/// is answered, so a client still writing it reads the answer rather than
+/// a reset connection (a "lingering close"). Beyond this, or after
+/// [`DRAIN_TIME`], the connection is closed.
+const DRAIN_BYTES: usize = 4 << 20;
+/// How long a body over the limit is drained at most.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// The body's bytes, or 413 when it is over `limit` bytes (checked on
 /// `Content-Length` first, then while reading).
@@ -21,18 +31,46 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = body;
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(&mut body, 0).await;
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body_unreadable",
-            "the request body could not be read",
-        )),
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                "the request body could not be read",
+            ));
+        };
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limit {
+                drain(&mut body, bytes.len() + data.len()).await;
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&data);
+        }
     }
+    Ok(bytes)
+}
+
+/// Reads and drops what is left of `body`, up to [`DRAIN_BYTES`] in all
+/// (`read` of them already) and [`DRAIN_TIME`].
+async fn drain(body: &mut Body, read: usize) {
+    let drained = async {
+        let mut total = read;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                total += data.len();
+                if total > DRAIN_BYTES {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
 }
 
 /// The body as JSON, or 400 saying where it stops being JSON.
