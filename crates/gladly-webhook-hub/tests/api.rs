@@ -542,12 +542,17 @@ async fn a_refused_ping_creates_nothing() {
             .call(
                 "POST",
                 "/api/v1/webhooks",
-                Some(json!({"url": gone.url, "events": ["TASK_CLOSED"]})),
+                Some(json!({"url": format!("{}?token=query-credential-42", gone.url), "events": ["TASK_CLOSED"]})),
             )
             .await;
         assert_eq!(
             unreachable.json["error"], "ping_failed",
             "{}",
+            unreachable.text
+        );
+        assert!(
+            !unreachable.text.contains("query-credential-42"),
+            "a URL's query is never echoed: {}",
             unreachable.text
         );
         assert!(

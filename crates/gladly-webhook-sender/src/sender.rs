@@ -367,7 +367,9 @@ impl Sender {
             Err(err) if err.is_timeout() => {
                 attempt.error = Some(format!("no answer within {} ms", self.timeout.as_millis()));
             }
-            Err(err) => attempt.error = Some(escape(&error_chain(&err), 300)),
+            // Without the URL: its query may hold a credential, and the
+            // caller knows where it sent.
+            Err(err) => attempt.error = Some(escape(&error_chain(&err.without_url()), 300)),
         }
         attempt.duration = started.elapsed();
         Ok(attempt)
