@@ -218,3 +218,44 @@ async fn deliveries_to_one_subscription_keep_publish_order_through_retries() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_racing_publications_leaves_nothing_pending() {
+    for store in stores().await {
+        let hub = std::sync::Arc::new(hub(&store).await);
+        let receiver = TestReceiver::start().await;
+        let webhook = hub.create(&receiver.url, &["CUSTOMER_UPDATED"], true).await;
+        let id = webhook["id"].as_str().unwrap().to_string();
+        let publishers: Vec<_> = (0..4)
+            .map(|_| {
+                let hub = hub.clone();
+                tokio::spawn(async move {
+                    for _ in 0..15 {
+                        hub.publish(event("CUSTOMER_UPDATED")).await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let deleted = hub
+            .call("DELETE", &format!("/api/v1/webhooks/{id}"), None)
+            .await;
+        assert_eq!(deleted.status, 204);
+        for publisher in publishers {
+            publisher.await.unwrap();
+        }
+        let deliveries = hub.store.deliveries(&id, 1000).await.unwrap();
+        assert!(!deliveries.is_empty());
+        for delivery in &deliveries {
+            assert!(
+                matches!(
+                    delivery.state,
+                    gladly_webhook_hub::store::DeliveryState::Delivered
+                        | gladly_webhook_hub::store::DeliveryState::Cancelled
+                ),
+                "{}: {delivery:?}",
+                store.name
+            );
+        }
+    }
+}

@@ -117,8 +117,11 @@ pub(crate) const CANCELLED_DEACTIVATED: &str = "subscription deactivated";
 /// Writes the module `$name` running the store's operations on `$db`.
 /// `$begin` starts a write transaction; `$lock` (run when not empty)
 /// serializes subscription creations; `$for_update` locks a row read to
-/// be changed; `$for_share` keeps the rows read from changing until the
-/// transaction ends.
+/// be changed; `$for_share` keeps the subscriptions a publication reads
+/// from being changed or deleted until it commits (PostgreSQL's `FOR KEY
+/// SHARE`, which a lease's `UPDATE` does not wait for, so claims and
+/// publications never deadlock), so a deactivation or a deletion sees, and
+/// cancels, the deliveries the publication made.
 macro_rules! hub_ops {
     ($name:ident, $db:ty, begin = $begin:literal, lock = $lock:literal, for_update = $for_update:literal, for_share = $for_share:literal) => {
         pub(crate) mod $name {
@@ -633,6 +636,13 @@ macro_rules! hub_ops {
                             sqlx::query(RETRY).bind(&delivery.id).bind(number).bind(millis(*at)).execute(&mut *tx).await?;
                         }
                         AttemptOutcome::Exhausted => {
+                            // Wait for publications in flight to this
+                            // subscription, so the cancellation below sees
+                            // their deliveries.
+                            sqlx::query(concat!("SELECT id FROM hub_webhooks WHERE id = $1 ", $for_update))
+                                .bind(&delivery.webhook_id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
                             let reason = format!(
                                 "{} attempts failed; the last: {}",
                                 attempt.number,
@@ -697,5 +707,5 @@ hub_ops!(
     begin = "BEGIN",
     lock = "LOCK TABLE hub_webhooks IN SHARE ROW EXCLUSIVE MODE",
     for_update = "FOR UPDATE",
-    for_share = "FOR SHARE"
+    for_share = "FOR KEY SHARE"
 );
