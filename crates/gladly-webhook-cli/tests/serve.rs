@@ -363,11 +363,12 @@ fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
         // SIGTERM stops serve gracefully; its log never held a secret.
         let mut hub = hub;
         assert_eq!(hub.stop(), 0, "{db}: {}", hub.stderr());
+        // (Its output is read by a thread: wait for the last line.)
+        assert!(wait_until(Duration::from_secs(10), || hub
+            .stderr()
+            .ends_with("gladly-webhook: stopped")));
         let log = hub.stderr();
-        assert!(
-            log.contains("delivered") && log.ends_with("gladly-webhook: stopped"),
-            "{db}: {log}"
-        );
+        assert!(log.contains("delivered"), "{db}: {log}");
         for secret in [&secret_a, &secret_b] {
             assert!(
                 !log.contains(secret.as_str()),
