@@ -262,19 +262,21 @@ fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
                 .contains(&first_id)),
             "{db}: listen stored the event"
         );
+        // What listen printed (read by a thread, so waited for).
+        let printed = |line: String| {
+            wait_until(Duration::from_secs(10), || {
+                listen_a.stdout().iter().any(|l| l.contains(&line))
+            })
+        };
         assert!(
-            listen_a
-                .stdout()
-                .iter()
-                .any(|l| l.contains(" 200 ping PING")),
+            printed(" 200 ping PING".to_string()),
             "{:?}",
             listen_a.stdout()
         );
         assert!(
-            listen_a
-                .stdout()
-                .iter()
-                .any(|l| l.contains(&format!(" 200 stored CONVERSATION_CLOSED {first_id}")))
+            printed(format!(" 200 stored CONVERSATION_CLOSED {first_id}")),
+            "{:?}",
+            listen_a.stdout()
         );
 
         // The crash: receivers down, ten events pending on retries, one
@@ -351,12 +353,16 @@ fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
             listen_b.stdout()
         );
         // Publish order held through the crash: listen A stored them in order.
-        let order: Vec<String> = listen_a
-            .stdout()
-            .iter()
-            .filter(|l| l.contains(" 200 stored "))
-            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-            .collect();
+        let stored_lines = || -> Vec<String> {
+            listen_a
+                .stdout()
+                .iter()
+                .filter(|l| l.contains(" 200 stored "))
+                .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+                .collect()
+        };
+        wait_until(Duration::from_secs(10), || stored_lines().len() >= 10);
+        let order = stored_lines();
         let mut deduped = order.clone();
         deduped.dedup();
         assert_eq!(deduped, published[1..], "{db}");
