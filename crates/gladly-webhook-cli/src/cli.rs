@@ -144,6 +144,9 @@ pub struct ServeArgs {
     /// How long a hub holds a subscription while delivering to it, renewed as it goes; a hub that dies delays that subscription by at most this (e.g. `10s`).
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub lease: String,
+    /// Keep finished deliveries, their attempts and their events this long (`0` keeps them forever).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub retention: String,
 }
 
 #[derive(Debug, Subcommand)]

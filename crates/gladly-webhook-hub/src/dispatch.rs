@@ -33,6 +33,11 @@ use tokio::task::JoinSet;
 
 use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Store};
 
+/// How long finished deliveries are kept by default.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+/// How often the dispatcher purges what outlived the retention.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 /// How a dispatcher works.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -51,6 +56,10 @@ pub struct DispatcherOptions {
     pub schedule: Schedule,
     /// Multiplies every wait of the schedule (default 1; tests shrink it).
     pub time_scale: f64,
+    /// How long finished deliveries (with their attempts) and their events
+    /// are kept (default 30 days; `None` keeps them forever). The
+    /// dispatcher purges older ones when it starts and every hour.
+    pub retention: Option<Duration>,
 }
 
 impl Default for DispatcherOptions {
@@ -61,6 +70,7 @@ impl Default for DispatcherOptions {
             poll: Duration::from_secs(1),
             schedule: Schedule::Gladly,
             time_scale: 1.0,
+            retention: Some(DEFAULT_RETENTION),
         }
     }
 }
@@ -142,7 +152,14 @@ async fn run(
     let options = Arc::new(options);
     let mut tasks: JoinSet<()> = JoinSet::new();
     let concurrency = options.concurrency.max(1);
+    let mut next_purge = tokio::time::Instant::now();
     loop {
+        if let Some(retention) = options.retention {
+            if tokio::time::Instant::now() >= next_purge {
+                purge(&store, retention).await;
+                next_purge = tokio::time::Instant::now() + PURGE_EVERY;
+            }
+        }
         while let Some(done) = tasks.try_join_next() {
             log_failure(done);
         }
@@ -200,6 +217,25 @@ async fn run(
     // Stopping: the tasks finish their attempt in flight and release.
     while let Some(done) = tasks.join_next().await {
         log_failure(done);
+    }
+}
+
+/// Deletes what finished more than `retention` ago.
+async fn purge(store: &Store, retention: Duration) {
+    let Ok(retention) = chrono::Duration::from_std(retention) else {
+        return;
+    };
+    let Some(before) = Utc::now().checked_sub_signed(retention) else {
+        return;
+    };
+    match store.purge(before).await {
+        Ok((0, 0)) => {}
+        Ok((deliveries, events)) => tracing::info!(
+            deliveries,
+            events,
+            "purged what finished before the retention"
+        ),
+        Err(err) => tracing::warn!(error = %err, "could not purge; trying again in an hour"),
     }
 }
 

@@ -259,3 +259,69 @@ async fn a_deletion_racing_publications_leaves_nothing_pending() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_deletes_what_finished_and_keeps_what_is_pending() {
+    for store in stores().await {
+        let mut options = common::dispatch_options();
+        options.time_scale = 1.0; // a failed delivery stays pending for minutes
+        let hub = hub_with(&store, options).await;
+        let ok = TestReceiver::start().await;
+        let failing = TestReceiver::start().await;
+        let ok_id = hub.create(&ok.url, &["CUSTOMER_UPDATED"], true).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let failing_id = hub.create(&failing.url, &["CUSTOMER_UPDATED"], true).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        failing.answer(500);
+        for _ in 0..3 {
+            hub.publish(event("CUSTOMER_UPDATED")).await;
+        }
+        hub.wait_deliveries(&ok_id, |d| {
+            d.len() == 3 && d.iter().all(|d| d["state"] == "delivered")
+        })
+        .await;
+        hub.wait_deliveries(&failing_id, |d| {
+            d.len() == 3 && !d[2]["attempts"].as_array().unwrap().is_empty()
+        })
+        .await;
+
+        let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+        // The events stay: the failing subscription's deliveries still need them.
+        assert_eq!(
+            hub.store.purge(later).await.unwrap(),
+            (3, 0),
+            "{}",
+            store.name
+        );
+        assert!(hub.store.deliveries(&ok_id, 100).await.unwrap().is_empty());
+        let pending = hub.store.deliveries(&failing_id, 100).await.unwrap();
+        assert_eq!(pending.len(), 3);
+        assert_eq!(
+            pending[2].attempts.len(),
+            1,
+            "{}: the pending delivery keeps its attempts",
+            store.name
+        );
+
+        // Deleted, its deliveries are cancelled (finished): all goes.
+        hub.call("DELETE", &format!("/api/v1/webhooks/{failing_id}"), None)
+            .await;
+        assert_eq!(
+            hub.store.purge(later).await.unwrap(),
+            (3, 3),
+            "{}",
+            store.name
+        );
+        assert!(
+            hub.store
+                .deliveries(&failing_id, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

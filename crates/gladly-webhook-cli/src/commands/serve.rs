@@ -31,7 +31,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
                 quote(&args.lease)
             ))
         })?;
+    let retention = gladly_webhook_sender::parse_duration(&args.retention).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--retention must be a duration such as `30d` (or `0`: forever), found {}",
+            quote(&args.retention)
+        ))
+    })?;
     let mut options = DispatcherOptions::default();
+    options.retention = (!retention.is_zero()).then_some(retention);
     options.time_scale = args.time_scale;
     options.lease = lease;
     init_logging();

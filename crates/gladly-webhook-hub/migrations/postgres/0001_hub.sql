@@ -42,10 +42,12 @@ CREATE INDEX hub_deliveries_queue ON hub_deliveries (webhook_id, event_seq) WHER
 CREATE INDEX hub_deliveries_due ON hub_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX hub_deliveries_webhook ON hub_deliveries (webhook_id, event_seq);
 CREATE INDEX hub_deliveries_event ON hub_deliveries (event_seq);
+CREATE INDEX hub_deliveries_finished ON hub_deliveries (finished_at) WHERE state <> 'pending';
+CREATE INDEX hub_events_published ON hub_events (published_at);
 
 -- Each attempt of a delivery.
 CREATE TABLE hub_attempts (
-    delivery_id  TEXT    NOT NULL,
+    delivery_id  TEXT    NOT NULL REFERENCES hub_deliveries (id) ON DELETE CASCADE,
     number       BIGINT  NOT NULL,
     at           BIGINT  NOT NULL,
     status       BIGINT,

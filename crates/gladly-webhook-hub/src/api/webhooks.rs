@@ -17,7 +17,7 @@ use super::body;
 use super::error::{ApiError, Problem};
 use crate::hub::Shared;
 use crate::ping::ping;
-use crate::store::{DeliveryRecord, NewWebhook, StoredWebhook, WebhookChange};
+use crate::store::{DeliveryRecord, StoredWebhook, WebhookChange, url_key};
 
 /// The fields only the server sets, and what to do instead.
 const SERVER_FIELDS: [(&str, &str); 4] = [
@@ -69,7 +69,6 @@ pub(super) async fn create(
             return Err(invalid(problems));
         }
     };
-    let url_key = url_key(&webhook.url);
     // Fail fast, before the PING; the insert checks both again.
     if shared.store.count_webhooks().await? >= shared.max_webhooks {
         return Err(crate::store::WriteError::TooMany {
@@ -77,31 +76,26 @@ pub(super) async fn create(
         }
         .into());
     }
-    if let Some(existing) = shared.store.find_by_url_key(&url_key).await? {
+    if let Some(existing) = shared.store.find_by_url(&webhook.url).await? {
         return Err(crate::store::WriteError::DuplicateUrl { existing }.into());
     }
     let now = now_millis();
-    let stored = StoredWebhook {
+    let stored = StoredWebhook::new(
         id,
-        url: webhook.url,
-        events: webhook.events,
-        secret: crate::ids::secret()?,
-        active: webhook.active.unwrap_or(true),
-        created_at: now,
-        modified_at: now,
-    };
+        webhook.url,
+        webhook.events,
+        crate::ids::secret()?,
+        webhook.active.unwrap_or(true),
+        now,
+    );
     if stored.active {
         ping(&shared.sender, &stored.url, &stored.secret)
             .await
             .map_err(ping_refused)?;
     }
-    let new = NewWebhook {
-        webhook: stored.clone(),
-        url_key,
-    };
     shared
         .store
-        .create_webhook(&new, shared.max_webhooks)
+        .create_webhook(&stored, shared.max_webhooks)
         .await?;
     tracing::info!(
         webhook_id = stored.id,
@@ -150,21 +144,18 @@ pub(super) async fn update(
     }
     let webhook = validate_whole(fields, &shared.policy).map_err(invalid)?;
     let active = webhook.active.unwrap_or(true);
-    let url_key = url_key(&webhook.url);
-    let url_changed = url_key != self::url_key(&current.url);
+    let url_changed = url_key(&webhook.url) != url_key(&current.url);
     if active && (!current.active || url_changed) {
         ping(&shared.sender, &webhook.url, &current.secret)
             .await
             .map_err(ping_refused)?;
     }
-    let change = WebhookChange {
-        url: webhook.url,
-        url_key,
-        events: webhook.events,
+    let change = WebhookChange::new(
+        webhook.url,
+        webhook.events,
         active,
-        secret: None,
-        modified_at: next_modified(current.modified_at),
-    };
+        next_modified(current.modified_at),
+    );
     let updated = shared
         .store
         .update_webhook(&id, current.modified_at, &change)
@@ -192,14 +183,13 @@ pub(super) async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let current = find(&shared, &id).await?;
-    let change = WebhookChange {
-        url: current.url.clone(),
-        url_key: url_key(&current.url),
-        events: current.events.clone(),
-        active: current.active,
-        secret: Some(crate::ids::secret()?),
-        modified_at: next_modified(current.modified_at),
-    };
+    let change = WebhookChange::new(
+        current.url.clone(),
+        current.events.clone(),
+        current.active,
+        next_modified(current.modified_at),
+    )
+    .with_secret(crate::ids::secret()?);
     let updated = shared
         .store
         .update_webhook(&id, current.modified_at, &change)
@@ -271,13 +261,6 @@ fn ping_refused(err: crate::ping::PingFailed) -> ApiError {
     )
 }
 
-/// The URL as the uniqueness rule compares it: parsed and written back
-/// (scheme and host lowercased, default port dropped, `/` for an empty
-/// path).
-fn url_key(url: &str) -> String {
-    url::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.to_string())
-}
-
 /// Now, to the millisecond the store keeps.
 fn now_millis() -> DateTime<Utc> {
     let now = Utc::now();
@@ -292,22 +275,6 @@ fn next_modified(previous: DateTime<Utc>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_compared_normalized() {
-        assert_eq!(
-            url_key("https://Example.COM:443/a"),
-            url_key("https://example.com/a")
-        );
-        assert_eq!(
-            url_key("https://example.com"),
-            url_key("https://example.com/")
-        );
-        assert_ne!(
-            url_key("https://example.com/a"),
-            url_key("https://example.com/b")
-        );
-    }
 
     #[test]
     fn modified_at_always_moves() {

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 
 pub use types::{
     AttemptRecord, Deactivation, DeliveryRecord, DeliveryState, DueDelivery, NewDelivery,
-    NewWebhook, Published, StoredWebhook, WebhookChange,
+    Published, StoredWebhook, WebhookChange,
 };
 
 /// Why the store could not do what was asked.
@@ -244,9 +244,11 @@ impl Store {
         on_backend!(self, get_webhook(id))
     }
 
-    /// The subscription whose URL normalizes to `url_key`, if any.
-    pub async fn find_by_url_key(&self, url_key: &str) -> Result<Option<String>, StoreError> {
-        on_backend!(self, find_by_url_key(url_key))
+    /// The id of the subscription whose URL is `url`, compared as the
+    /// uniqueness rule compares them (see [`url_key`]), if any.
+    pub async fn find_by_url(&self, url: &str) -> Result<Option<String>, StoreError> {
+        let key = url_key(url);
+        on_backend!(self, find_by_url_key(&key))
     }
 
     /// How many subscriptions there are.
@@ -256,8 +258,13 @@ impl Store {
 
     /// Stores a new subscription, unless there are `max` already or its
     /// URL is taken (both checked in the same transaction as the insert).
-    pub async fn create_webhook(&self, new: &NewWebhook, max: usize) -> Result<(), WriteError> {
-        on_backend!(self, create_webhook(new, max))
+    pub async fn create_webhook(
+        &self,
+        webhook: &StoredWebhook,
+        max: usize,
+    ) -> Result<(), WriteError> {
+        let key = url_key(&webhook.url);
+        on_backend!(self, create_webhook(webhook, &key, max))
     }
 
     /// Applies `change` to the subscription `id`, if it was last modified
@@ -269,7 +276,8 @@ impl Store {
         expected: DateTime<Utc>,
         change: &WebhookChange,
     ) -> Result<StoredWebhook, WriteError> {
-        on_backend!(self, update_webhook(id, expected, change))
+        let key = url_key(&change.url);
+        on_backend!(self, update_webhook(id, expected, change, &key))
     }
 
     /// Deletes the subscription `id` and cancels its pending deliveries;
@@ -378,10 +386,34 @@ impl Store {
         on_backend!(self, record_delivered(webhook_id, token, lease, delivered))
     }
 
+    /// Deletes what finished before `before`: delivered, failed and
+    /// cancelled deliveries with their attempts, then the events left with
+    /// no delivery (published before `before`, so republishing such an id
+    /// is no longer recognised as the same event). Pending deliveries, the
+    /// subscriptions and the deactivations stay. Returns how many
+    /// deliveries and events were deleted.
+    pub async fn purge(&self, before: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+        on_backend!(self, purge(before))
+    }
+
     /// When the earliest pending delivery to an active subscription is due.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         on_backend!(self, next_due())
     }
+}
+
+/// A URL as the uniqueness rule compares it: parsed and written back
+/// (scheme and host lowercased, the default port dropped, `/` for an
+/// empty path); as given when it does not parse.
+///
+/// ```
+/// use gladly_webhook_hub::store::url_key;
+///
+/// assert_eq!(url_key("HTTPS://Example.COM:443"), url_key("https://example.com/"));
+/// assert_ne!(url_key("https://example.com/a"), url_key("https://example.com/b"));
+/// ```
+pub fn url_key(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.to_string())
 }
 
 /// Unix milliseconds of a time.

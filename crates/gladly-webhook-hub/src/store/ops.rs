@@ -106,6 +106,11 @@ const DEACTIVATE: &str = "UPDATE hub_webhooks SET active = FALSE, \
     lease_until = NULL, lease_token = NULL WHERE id = $1 RETURNING url";
 const INSERT_DEACTIVATION: &str = "INSERT INTO hub_deactivations \
     (webhook_id, url, at, delivery_id, event_id, reason) VALUES ($1, $2, $3, $4, $5, $6)";
+const PURGE_DELIVERIES: &str = "DELETE FROM hub_deliveries WHERE id IN \
+    (SELECT id FROM hub_deliveries WHERE state <> 'pending' AND finished_at < $1 LIMIT 1000)";
+const PURGE_EVENTS: &str = "DELETE FROM hub_events WHERE seq IN \
+    (SELECT e.seq FROM hub_events e WHERE e.published_at < $1 \
+     AND NOT EXISTS (SELECT 1 FROM hub_deliveries d WHERE d.event_seq = e.seq) LIMIT 1000)";
 const NEXT_DUE: &str = "SELECT MIN(d.next_attempt_at) AS due FROM hub_deliveries d \
     JOIN hub_webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND w.active";
 
@@ -135,7 +140,7 @@ macro_rules! hub_ops {
             use super::*;
             use crate::store::{
                 AttemptOutcome, AttemptRecord, Deactivation, DeliveryRecord, DeliveryState,
-                DueDelivery, NewDelivery, NewWebhook, PublishError, Published, StoreError,
+                DueDelivery, NewDelivery, PublishError, Published, StoreError,
                 StoredWebhook, WebhookChange, WriteError, from_millis, millis, millis_after,
             };
 
@@ -202,7 +207,8 @@ macro_rules! hub_ops {
 
             pub(crate) async fn create_webhook(
                 pool: &Pool,
-                new: &NewWebhook,
+                w: &StoredWebhook,
+                url_key: &str,
                 max: usize,
             ) -> Result<(), WriteError> {
                 let mut tx = pool.begin_with($begin).await?;
@@ -214,17 +220,16 @@ macro_rules! hub_ops {
                     return Err(WriteError::TooMany { max });
                 }
                 if let Some(row) = sqlx::query(FIND_BY_URL_KEY)
-                    .bind(&new.url_key)
+                    .bind(url_key)
                     .fetch_optional(&mut *tx)
                     .await?
                 {
                     return Err(WriteError::DuplicateUrl { existing: row.try_get("id")? });
                 }
-                let w = &new.webhook;
                 let inserted = sqlx::query(INSERT_WEBHOOK)
                     .bind(&w.id)
                     .bind(&w.url)
-                    .bind(&new.url_key)
+                    .bind(url_key)
                     .bind(events_json(&w.events))
                     .bind(w.secret.expose())
                     .bind(w.active)
@@ -236,7 +241,7 @@ macro_rules! hub_ops {
                     Ok(_) => {}
                     Err(err) if is_unique_violation(&err) => {
                         drop(tx);
-                        let existing = find_by_url_key(pool, &new.url_key).await?.unwrap_or_default();
+                        let existing = find_by_url_key(pool, url_key).await?.unwrap_or_default();
                         return Err(WriteError::DuplicateUrl { existing });
                     }
                     Err(err) => return Err(err.into()),
@@ -250,6 +255,7 @@ macro_rules! hub_ops {
                 id: &str,
                 expected: DateTime<Utc>,
                 change: &WebhookChange,
+                url_key: &str,
             ) -> Result<StoredWebhook, WriteError> {
                 let mut tx = pool.begin_with($begin).await?;
                 let row = sqlx::query(concat!(
@@ -267,7 +273,7 @@ macro_rules! hub_ops {
                     return Err(WriteError::Conflict);
                 }
                 if let Some(other) = sqlx::query(FIND_BY_URL_KEY)
-                    .bind(&change.url_key)
+                    .bind(url_key)
                     .fetch_optional(&mut *tx)
                     .await?
                 {
@@ -279,7 +285,7 @@ macro_rules! hub_ops {
                 let updated = sqlx::query(UPDATE_WEBHOOK)
                     .bind(id)
                     .bind(&change.url)
-                    .bind(&change.url_key)
+                    .bind(url_key)
                     .bind(events_json(&change.events))
                     .bind(change.active)
                     .bind(change.secret.as_ref().map(|s| s.expose().to_string()))
@@ -290,7 +296,7 @@ macro_rules! hub_ops {
                     Ok(_) => {}
                     Err(err) if is_unique_violation(&err) => {
                         drop(tx);
-                        let existing = find_by_url_key(pool, &change.url_key).await?.unwrap_or_default();
+                        let existing = find_by_url_key(pool, url_key).await?.unwrap_or_default();
                         return Err(WriteError::DuplicateUrl { existing });
                     }
                     Err(err) => return Err(err.into()),
@@ -681,6 +687,33 @@ macro_rules! hub_ops {
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            pub(crate) async fn purge(
+                pool: &Pool,
+                before: DateTime<Utc>,
+            ) -> Result<(u64, u64), StoreError> {
+                // In steps of 1000 rows, so a large purge never holds the
+                // store for long.
+                let before = millis(before);
+                let mut deliveries = 0;
+                loop {
+                    // Their attempts go with them (ON DELETE CASCADE).
+                    let done = sqlx::query(PURGE_DELIVERIES).bind(before).execute(pool).await?;
+                    deliveries += done.rows_affected();
+                    if done.rows_affected() < 1000 {
+                        break;
+                    }
+                }
+                let mut events = 0;
+                loop {
+                    let done = sqlx::query(PURGE_EVENTS).bind(before).execute(pool).await?;
+                    events += done.rows_affected();
+                    if done.rows_affected() < 1000 {
+                        break;
+                    }
+                }
+                Ok((deliveries, events))
             }
 
             pub(crate) async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -28,6 +28,26 @@ pub struct StoredWebhook {
 }
 
 impl StoredWebhook {
+    /// A subscription created at `at` (its `modifiedAt` too).
+    pub fn new(
+        id: impl Into<String>,
+        url: impl Into<String>,
+        events: Vec<EventType>,
+        secret: Secret,
+        active: bool,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            url: url.into(),
+            events,
+            secret,
+            active,
+            created_at: at,
+            modified_at: at,
+        }
+    }
+
     /// The subscription as the schema's [`Webhook`]; the secret only when
     /// `with_secret` (the answers to a create and a rotation).
     pub fn to_webhook(&self, with_secret: bool) -> Webhook {
@@ -48,24 +68,12 @@ impl StoredWebhook {
     }
 }
 
-/// A subscription to create.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct NewWebhook {
-    /// Its fields, as they will be stored.
-    pub webhook: StoredWebhook,
-    /// Its URL, normalized for the uniqueness rule.
-    pub url_key: String,
-}
-
 /// A change to a subscription: every field it will have.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WebhookChange {
     /// The URL.
     pub url: String,
-    /// The URL, normalized for the uniqueness rule.
-    pub url_key: String,
     /// The event types.
     pub events: Vec<EventType>,
     /// Whether it is active.
@@ -74,6 +82,30 @@ pub struct WebhookChange {
     pub secret: Option<Secret>,
     /// The new `modifiedAt`.
     pub modified_at: DateTime<Utc>,
+}
+
+impl WebhookChange {
+    /// A change to these fields, the secret kept.
+    pub fn new(
+        url: impl Into<String>,
+        events: Vec<EventType>,
+        active: bool,
+        modified_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            url: url.into(),
+            events,
+            active,
+            secret: None,
+            modified_at,
+        }
+    }
+
+    /// The same change, with a new secret.
+    pub fn with_secret(mut self, secret: Secret) -> Self {
+        self.secret = Some(secret);
+        self
+    }
 }
 
 /// The state of a delivery.
