@@ -116,11 +116,6 @@ impl ApiError {
             ),
         }
     }
-
-    /// The status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<StoreError> for ApiError {

@@ -3,7 +3,7 @@
 //! at `/api/v1/openapi.json`.
 
 mod body;
-pub mod error;
+pub(crate) mod error;
 mod events;
 mod openapi;
 mod webhooks;
