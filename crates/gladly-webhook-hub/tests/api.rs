@@ -641,6 +641,36 @@ async fn events_are_validated_filled_and_published_once() {
         );
         receiver.wait(|r| r.len() == 2).await;
 
+        // The same event published 8 times at once: created once, delivered once.
+        let mut same = event("CUSTOMER_UPDATED");
+        same["id"] = json!("evt_concurrent_1");
+        let hub = std::sync::Arc::new(hub);
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let (hub, same) = (hub.clone(), same.clone());
+                tokio::spawn(async move { hub.call("POST", "/api/v1/events", Some(same)).await })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for racer in racers {
+            let answer = racer.await.unwrap();
+            assert_eq!(
+                answer.json["deliveries"].as_array().map(Vec::len),
+                Some(1),
+                "{}",
+                answer.text
+            );
+            statuses.push(answer.status);
+        }
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [200, 200, 200, 200, 200, 200, 200, 202],
+            "{}",
+            store.name
+        );
+        receiver.wait(|r| r.len() == 3).await;
+
         // Invalid: each problem at its pointer; unknown types and PING refused.
         let mut broken = event("TASK_CLOSED");
         broken["content"]["taskId"] = json!(7);
@@ -674,6 +704,6 @@ async fn events_are_validated_filled_and_published_once() {
         let nobody = hub.publish(event("TASK_CLOSED")).await;
         assert_eq!(nobody["deliveries"], json!([]));
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        assert_eq!(receiver.events().len(), 2, "{}", store.name);
+        assert_eq!(receiver.events().len(), 3, "{}", store.name);
     }
 }

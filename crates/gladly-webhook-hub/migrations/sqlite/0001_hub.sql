@@ -17,12 +17,15 @@ CREATE TABLE hub_webhooks (
     lease_token  INTEGER
 );
 
--- Published events, as they are sent.
+-- Published events, as they are sent; `received_sha256` is the hex SHA-256
+-- of the body as the publisher sent it (before `id` and `timestamp` were
+-- filled in), by which a republication is recognised.
 CREATE TABLE hub_events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id     TEXT    NOT NULL UNIQUE,
     event_type   TEXT    NOT NULL,
     body         BLOB    NOT NULL,
+    received_sha256 TEXT NOT NULL,
     published_at INTEGER NOT NULL
 );
 

@@ -56,7 +56,8 @@ pub(super) async fn publish(
         Some(Value::String(_)) => {}
         _ => {} // parse_event says what is wrong with it
     }
-    let bytes = fill_envelope(&bytes, &fields)?;
+    let received = bytes;
+    let bytes = fill_envelope(&received, &fields)?;
     let event = match parse_event(&bytes) {
         Ok(ParsedEvent::Known(event)) => event,
         Ok(ParsedEvent::Unknown(unknown)) => {
@@ -85,7 +86,7 @@ pub(super) async fn publish(
     };
     let published = shared
         .store
-        .publish(event_id, event_type, &bytes, Utc::now())
+        .publish(event_id, event_type, &bytes, &received, Utc::now())
         .await?;
     if published.created {
         shared.waker.wake();

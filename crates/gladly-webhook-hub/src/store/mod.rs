@@ -286,18 +286,27 @@ impl Store {
         on_backend!(self, delete_webhook(id, now))
     }
 
-    /// Publishes an event: stores it and one pending delivery for each
-    /// active subscription to its type, in one transaction. Publishing the
-    /// same id with the same body again creates nothing and returns the
-    /// first publication's deliveries.
+    /// Publishes an event: stores `body` (as it will be sent) and one
+    /// pending delivery for each active subscription to its type, in one
+    /// transaction. `received` is the body as the publisher sent it:
+    /// publishing the same id with the same `received` again (a retry,
+    /// even one whose `timestamp` the hub filled in anew) creates nothing
+    /// and returns the first publication's deliveries; the same id with
+    /// another body is [`PublishError::IdReused`].
     pub async fn publish(
         &self,
         event_id: &str,
         event_type: &str,
         body: &[u8],
+        received: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Published, PublishError> {
-        on_backend!(self, publish(event_id, event_type, body, now))
+        use sha2::Digest;
+        let received_sha256 = hex::encode(sha2::Sha256::digest(received));
+        on_backend!(
+            self,
+            publish(event_id, event_type, body, &received_sha256, now)
+        )
     }
 
     /// The deliveries to subscription `id`, newest first, at most `limit`,

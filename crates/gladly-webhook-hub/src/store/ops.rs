@@ -52,12 +52,12 @@ const DELETE_WEBHOOK: &str = "DELETE FROM hub_webhooks WHERE id = $1";
 const CANCEL_PENDING: &str = "UPDATE hub_deliveries SET state = 'cancelled', finished_at = $2, reason = $3 \
     WHERE webhook_id = $1 AND state = 'pending'";
 
-const FIND_EVENT: &str = "SELECT seq, body, published_at FROM hub_events WHERE event_id = $1";
-const INSERT_EVENT: &str = "INSERT INTO hub_events (event_id, event_type, body, published_at) \
-    VALUES ($1, $2, $3, $4) RETURNING seq";
-const INSERT_DELIVERY: &str = "INSERT INTO hub_deliveries \
-    (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at) \
-    VALUES ($1, $2, $3, 'pending', 0, $4, $4)";
+const FIND_EVENT: &str =
+    "SELECT seq, received_sha256, published_at FROM hub_events WHERE event_id = $1";
+const INSERT_EVENT: &str = "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING seq";
+const INSERT_DELIVERIES: &str = "INSERT INTO hub_deliveries \
+    (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at) ";
 const EVENT_DELIVERIES: &str = "SELECT d.id, d.webhook_id, d.state, COALESCE(w.url, '') AS url \
     FROM hub_deliveries d LEFT JOIN hub_webhooks w ON w.id = d.webhook_id \
     WHERE d.event_seq = $1 ORDER BY d.id";
@@ -338,13 +338,13 @@ macro_rules! hub_ops {
             async fn existing_publication(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 event_id: &str,
-                body: &[u8],
+                received_sha256: &str,
             ) -> Result<Option<Published>, PublishError> {
                 let Some(row) = sqlx::query(FIND_EVENT).bind(event_id).fetch_optional(&mut *conn).await? else {
                     return Ok(None);
                 };
-                let stored: Vec<u8> = row.try_get("body")?;
-                if stored != body {
+                let stored: String = row.try_get("received_sha256")?;
+                if stored != received_sha256 {
                     return Err(PublishError::IdReused);
                 }
                 let seq: i64 = row.try_get("seq")?;
@@ -367,60 +367,64 @@ macro_rules! hub_ops {
                 event_id: &str,
                 event_type: &str,
                 body: &[u8],
+                received_sha256: &str,
                 now: DateTime<Utc>,
             ) -> Result<Published, PublishError> {
-                // Twice at most: a concurrent publication of the same id
-                // makes the first try's insert a unique violation, and the
-                // second try finds that publication.
-                for _ in 0..2 {
-                    let mut tx = pool.begin_with($begin).await?;
-                    if let Some(published) = existing_publication(&mut tx, event_id, body).await? {
-                        return Ok(published);
-                    }
-                    let inserted = sqlx::query(INSERT_EVENT)
-                        .bind(event_id)
-                        .bind(event_type)
-                        .bind(body)
-                        .bind(millis(now))
-                        .fetch_one(&mut *tx)
-                        .await;
-                    let seq: i64 = match inserted {
-                        Ok(row) => row.try_get("seq")?,
-                        Err(err) if is_unique_violation(&err) => continue,
-                        Err(err) => return Err(err.into()),
-                    };
-                    let rows = sqlx::query(concat!(
-                        "SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks \
-                         WHERE active ORDER BY created_at, id ",
-                        $for_share
-                    ))
-                    .fetch_all(&mut *tx)
+                let mut tx = pool.begin_with($begin).await?;
+                let inserted = sqlx::query(INSERT_EVENT)
+                    .bind(event_id)
+                    .bind(event_type)
+                    .bind(body)
+                    .bind(received_sha256)
+                    .bind(millis(now))
+                    .fetch_optional(&mut *tx)
                     .await?;
-                    let mut deliveries = Vec::new();
-                    for row in &rows {
-                        let target = webhook(row)?;
-                        if !target.subscribes_to(event_type) {
-                            continue;
-                        }
-                        let id = crate::ids::delivery_id().map_err(StoreError::from)?;
-                        sqlx::query(INSERT_DELIVERY)
-                            .bind(&id)
-                            .bind(&target.id)
-                            .bind(seq)
-                            .bind(millis(now))
-                            .execute(&mut *tx)
-                            .await?;
+                let Some(inserted) = inserted else {
+                    // Published before (or concurrently, and committed
+                    // first: PostgreSQL waited for it).
+                    return existing_publication(&mut tx, event_id, received_sha256).await?.ok_or_else(|| {
+                        PublishError::Store(StoreError::Corrupt(
+                            "an event id conflicts, but no event has it".to_string(),
+                        ))
+                    });
+                };
+                let seq: i64 = inserted.try_get("seq")?;
+                let rows = sqlx::query(concat!(
+                    "SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks \
+                     WHERE active ORDER BY created_at, id ",
+                    $for_share
+                ))
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut deliveries = Vec::new();
+                for row in &rows {
+                    let target = webhook(row)?;
+                    if target.subscribes_to(event_type) {
                         deliveries.push(NewDelivery {
-                            id,
+                            id: crate::ids::delivery_id().map_err(StoreError::from)?,
                             webhook_id: target.id,
                             url: target.url,
                             state: DeliveryState::Pending,
                         });
                     }
-                    tx.commit().await?;
-                    return Ok(Published { created: true, published_at: now, deliveries });
                 }
-                Err(PublishError::IdReused)
+                if !deliveries.is_empty() {
+                    // One statement for all of them.
+                    let at = millis(now);
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(INSERT_DELIVERIES);
+                    insert.push_values(&deliveries, |mut row, d| {
+                        row.push_bind(d.id.clone())
+                            .push_bind(d.webhook_id.clone())
+                            .push_bind(seq)
+                            .push_bind("pending")
+                            .push_bind(0_i64)
+                            .push_bind(at)
+                            .push_bind(at);
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(Published { created: true, published_at: now, deliveries })
             }
 
             pub(crate) async fn deliveries(
