@@ -153,14 +153,7 @@ async fn every_status_of_the_subscription_api() {
         assert_eq!(doc.json["openapi"], "3.1.0");
 
         // 400 (not JSON), 413 (over 1 MiB).
-        let bad = hub
-            .raw(
-                hub.client
-                    .post(format!("{}/api/v1/webhooks", hub.base))
-                    .basic_auth(common::EMAIL, Some(common::TOKEN))
-                    .body("{nope"),
-            )
-            .await;
+        let bad = hub.post_body("/api/v1/webhooks", "{nope").await;
         assert_eq!(
             (bad.status, bad.json["error"].as_str()),
             (400, Some("invalid_json"))
@@ -172,25 +165,11 @@ async fn every_status_of_the_subscription_api() {
             " ".repeat((1 << 20) - 23)
         );
         assert_eq!(at_limit.len(), 1 << 20);
-        let judged = hub
-            .raw(
-                hub.client
-                    .post(format!("{}/api/v1/events", hub.base))
-                    .basic_auth(common::EMAIL, Some(common::TOKEN))
-                    .body(at_limit.clone()),
-            )
-            .await;
+        let judged = hub.post_body("/api/v1/events", at_limit.clone()).await;
         assert_eq!(judged.status, 422, "{name}: {}", judged.text);
         let over = format!("{at_limit} ");
         for path in ["/api/v1/webhooks", "/api/v1/events"] {
-            let large = hub
-                .raw(
-                    hub.client
-                        .post(format!("{}{path}", hub.base))
-                        .basic_auth(common::EMAIL, Some(common::TOKEN))
-                        .body(over.clone()),
-                )
-                .await;
+            let large = hub.post_body(path, over.clone()).await;
             assert_eq!(
                 (large.status, large.json["error"].as_str()),
                 (413, Some("body_too_large")),
@@ -199,12 +178,7 @@ async fn every_status_of_the_subscription_api() {
             let chunks: Vec<Result<String, std::io::Error>> =
                 vec![Ok(at_limit.clone()), Ok(" ".to_string())];
             let chunked = hub
-                .raw(
-                    hub.client
-                        .post(format!("{}{path}", hub.base))
-                        .basic_auth(common::EMAIL, Some(common::TOKEN))
-                        .body(reqwest::Body::wrap_stream(futures_stream(chunks))),
-                )
+                .post_body(path, reqwest::Body::wrap_stream(futures_stream(chunks)))
                 .await;
             assert_eq!(
                 (chunked.status, chunked.json["error"].as_str()),

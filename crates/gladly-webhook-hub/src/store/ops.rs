@@ -151,6 +151,18 @@ macro_rules! hub_ops {
                 matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
             }
 
+            /// What a failed write of a subscription means: the URL taken
+            /// meanwhile by another writer (its id), or the failure itself.
+            async fn url_write_error(pool: &Pool, url_key: &str, err: sqlx::Error) -> WriteError {
+                if !is_unique_violation(&err) {
+                    return err.into();
+                }
+                match find_by_url_key(pool, url_key).await {
+                    Ok(existing) => WriteError::DuplicateUrl { existing: existing.unwrap_or_default() },
+                    Err(err) => err.into(),
+                }
+            }
+
             fn webhook(row: &DbRow) -> Result<StoredWebhook, StoreError> {
                 let events: String = row.try_get("events")?;
                 let events = serde_json::from_str(&events)
@@ -237,14 +249,9 @@ macro_rules! hub_ops {
                     .bind(millis(w.modified_at))
                     .execute(&mut *tx)
                     .await;
-                match inserted {
-                    Ok(_) => {}
-                    Err(err) if is_unique_violation(&err) => {
-                        drop(tx);
-                        let existing = find_by_url_key(pool, url_key).await?.unwrap_or_default();
-                        return Err(WriteError::DuplicateUrl { existing });
-                    }
-                    Err(err) => return Err(err.into()),
+                if let Err(err) = inserted {
+                    drop(tx);
+                    return Err(url_write_error(pool, url_key, err).await);
                 }
                 tx.commit().await?;
                 Ok(())
@@ -292,14 +299,9 @@ macro_rules! hub_ops {
                     .bind(millis(change.modified_at))
                     .execute(&mut *tx)
                     .await;
-                match updated {
-                    Ok(_) => {}
-                    Err(err) if is_unique_violation(&err) => {
-                        drop(tx);
-                        let existing = find_by_url_key(pool, url_key).await?.unwrap_or_default();
-                        return Err(WriteError::DuplicateUrl { existing });
-                    }
-                    Err(err) => return Err(err.into()),
+                if let Err(err) = updated {
+                    drop(tx);
+                    return Err(url_write_error(pool, url_key, err).await);
                 }
                 if current.active && !change.active {
                     sqlx::query(CANCEL_PENDING)

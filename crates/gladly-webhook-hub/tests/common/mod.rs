@@ -173,6 +173,16 @@ impl TestHub {
         answer(request.send().await.unwrap()).await
     }
 
+    /// POSTs `body` as given (any bytes, any framing) with credentials.
+    pub async fn post_body(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .basic_auth(EMAIL, Some(TOKEN))
+            .body(body);
+        answer(request.send().await.unwrap()).await
+    }
+
     pub async fn raw(&self, request: reqwest::RequestBuilder) -> Answer {
         answer(request.send().await.unwrap()).await
     }
