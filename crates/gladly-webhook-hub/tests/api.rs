@@ -229,11 +229,17 @@ async fn every_status_of_the_subscription_api() {
             .call(
                 "PATCH",
                 &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"secret": "whsec_mine_0123456789abcdef"})),
+                Some(json!({"secret": "whsec_mine_0123456789abcdef", "events": ["NOPE"]})),
             )
             .await;
         assert_eq!(readonly.status, 422);
-        assert_eq!(pointers(&readonly), [("/secret".into(), "ReadOnly".into())]);
+        assert_eq!(
+            pointers(&readonly),
+            [
+                ("/secret".into(), "ReadOnly".into()),
+                ("/events/0".into(), "Enum".into())
+            ]
+        );
 
         // A URL change PINGs the new URL; refused when the PING fails,
         // and then nothing changes.

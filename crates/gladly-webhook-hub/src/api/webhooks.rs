@@ -55,20 +55,13 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let bytes = body::read(&headers, request, shared.body_limit).await?;
     let mut fields = body::object(&bytes)?;
-    let mut problems = server_field_problems(&fields);
+    let problems = server_field_problems(&fields);
     for (name, _) in SERVER_FIELDS {
         fields.remove(name);
     }
     let id = crate::ids::webhook_id()?;
     fields.insert("id".to_string(), Value::String(id.clone()));
-    let webhook = match validate_whole(fields, &shared.policy) {
-        Ok(webhook) if problems.is_empty() => webhook,
-        Ok(_) => return Err(invalid(problems)),
-        Err(mut more) => {
-            problems.append(&mut more);
-            return Err(invalid(problems));
-        }
-    };
+    let webhook = validate_after(fields, &shared.policy, problems)?;
     // Fail fast, before the PING; the insert checks both again.
     if shared.store.count_webhooks().await? >= shared.max_webhooks {
         return Err(crate::store::WriteError::TooMany {
@@ -123,9 +116,6 @@ pub(super) async fn update(
     let patch = body::object(&bytes)?;
     let current = find(&shared, &id).await?;
     let problems = server_field_problems(&patch);
-    if !problems.is_empty() {
-        return Err(invalid(problems));
-    }
     let Value::Object(mut fields) =
         serde_json::to_value(current.to_webhook(false)).unwrap_or(Value::Null)
     else {
@@ -136,13 +126,16 @@ pub(super) async fn update(
         ));
     };
     for (name, value) in patch {
+        if SERVER_FIELDS.iter().any(|(field, _)| *field == name) {
+            continue; // reported above; the stored value stays
+        }
         if value.is_null() {
             fields.remove(&name);
         } else {
             fields.insert(name, value);
         }
     }
-    let webhook = validate_whole(fields, &shared.policy).map_err(invalid)?;
+    let webhook = validate_after(fields, &shared.policy, problems)?;
     let active = webhook.active.unwrap_or(true);
     let url_changed = url_key(&webhook.url) != url_key(&current.url);
     if active && (!current.active || url_changed) {
@@ -236,10 +229,23 @@ fn server_field_problems(fields: &Map<String, Value>) -> Vec<Problem> {
         .collect()
 }
 
-/// Validates a whole subscription document with `policy`.
-fn validate_whole(fields: Map<String, Value>, policy: &Policy) -> Result<Webhook, Vec<Problem>> {
+/// Validates a whole subscription document with `policy`: the typed
+/// subscription, or 422 with `found` (problems found before, such as
+/// read-only fields) followed by every problem of the document.
+fn validate_after(
+    fields: Map<String, Value>,
+    policy: &Policy,
+    mut found: Vec<Problem>,
+) -> Result<Webhook, ApiError> {
     let document = serde_json::to_vec(&Value::Object(fields)).unwrap_or_default();
-    validate_json(&document, policy).map_err(|report| Problem::from_report(&report))
+    match validate_json(&document, policy) {
+        Ok(webhook) if found.is_empty() => Ok(webhook),
+        Ok(_) => Err(invalid(found)),
+        Err(report) => {
+            found.extend(Problem::from_report(&report));
+            Err(invalid(found))
+        }
+    }
 }
 
 fn invalid(problems: Vec<Problem>) -> ApiError {
