@@ -190,10 +190,9 @@ async fn every_status_of_the_subscription_api() {
         // PATCH: partial, validated whole, modifiedAt moves, no PING when
         // neither the URL nor the activation changes.
         let patched = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"events": ["CONVERSATION_CLOSED", "TASK_CLOSED"]})),
+            .patch(
+                &id,
+                json!({"events": ["CONVERSATION_CLOSED", "TASK_CLOSED"]}),
             )
             .await;
         assert_eq!(patched.status, 200, "{name}: {}", patched.text);
@@ -210,11 +209,7 @@ async fn every_status_of_the_subscription_api() {
             "{name}: no PING for a change of events"
         );
         let invalid = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"events": ["NOPE"], "url": null})),
-            )
+            .patch(&id, json!({"events": ["NOPE"], "url": null}))
             .await;
         assert_eq!(invalid.status, 422);
         assert_eq!(
@@ -226,10 +221,9 @@ async fn every_status_of_the_subscription_api() {
             "{name}"
         );
         let readonly = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"secret": "whsec_mine_0123456789abcdef", "events": ["NOPE"]})),
+            .patch(
+                &id,
+                json!({"secret": "whsec_mine_0123456789abcdef", "events": ["NOPE"]}),
             )
             .await;
         assert_eq!(readonly.status, 422);
@@ -244,25 +238,13 @@ async fn every_status_of_the_subscription_api() {
         // A URL change PINGs the new URL; refused when the PING fails,
         // and then nothing changes.
         let moved_to = TestReceiver::start().await;
-        let moved = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"url": moved_to.url})),
-            )
-            .await;
+        let moved = hub.patch(&id, json!({"url": moved_to.url})).await;
         assert_eq!(moved.status, 200, "{name}: {}", moved.text);
         assert_eq!(moved_to.received().len(), 1);
         assert!(moved_to.received()[0].verifies_with(&secret));
         let refusing = TestReceiver::start().await;
         refusing.answer(500);
-        let refused = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"url": refusing.url})),
-            )
-            .await;
+        let refused = hub.patch(&id, json!({"url": refusing.url})).await;
         assert_eq!(
             (refused.status, refused.json["error"].as_str()),
             (422, Some("ping_failed")),
@@ -283,21 +265,9 @@ async fn every_status_of_the_subscription_api() {
         );
 
         // Deactivate (no PING), re-activate (a PING).
-        let off = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"active": false})),
-            )
-            .await;
+        let off = hub.patch(&id, json!({"active": false})).await;
         assert_eq!((off.status, &off.json["active"]), (200, &json!(false)));
-        let on = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"active": true})),
-            )
-            .await;
+        let on = hub.patch(&id, json!({"active": true})).await;
         assert_eq!((on.status, &on.json["active"]), (200, &json!(true)));
         assert_eq!(moved_to.received().len(), 2, "{name}: re-activation PINGs");
 
@@ -472,11 +442,7 @@ async fn the_21st_subscription_and_a_duplicate_url_are_refused() {
         let list = hub.call("GET", "/api/v1/webhooks", None).await.json;
         let (a, b) = (&list[0], &list[1]);
         let clash = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{}", a["id"].as_str().unwrap()),
-                Some(json!({"url": b["url"]})),
-            )
+            .patch(a["id"].as_str().unwrap(), json!({"url": b["url"]}))
             .await;
         assert_eq!(
             (clash.status, clash.json["error"].as_str()),
@@ -560,13 +526,7 @@ async fn a_refused_ping_creates_nothing() {
             .as_str()
             .unwrap()
             .to_string();
-        let still = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"active": true})),
-            )
-            .await;
+        let still = hub.patch(&id, json!({"active": true})).await;
         assert_eq!(still.status, 422);
         assert_eq!(
             hub.call("GET", &format!("/api/v1/webhooks/{id}"), None)
@@ -575,13 +535,7 @@ async fn a_refused_ping_creates_nothing() {
             false
         );
         receiver.answer(204);
-        let on = hub
-            .call(
-                "PATCH",
-                &format!("/api/v1/webhooks/{id}"),
-                Some(json!({"active": true})),
-            )
-            .await;
+        let on = hub.patch(&id, json!({"active": true})).await;
         assert_eq!(on.status, 200, "{}", on.text);
     }
 }

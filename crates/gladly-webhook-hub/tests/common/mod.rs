@@ -173,6 +173,12 @@ impl TestHub {
         answer(request.send().await.unwrap()).await
     }
 
+    /// PATCHes the subscription `id` with `body`.
+    pub async fn patch(&self, id: &str, body: Value) -> Answer {
+        self.call("PATCH", &format!("/api/v1/webhooks/{id}"), Some(body))
+            .await
+    }
+
     /// POSTs `body` as given (any bytes, any framing) with credentials.
     pub async fn post_body(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
         let request = self
