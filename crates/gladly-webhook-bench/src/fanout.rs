@@ -64,6 +64,7 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
     let hub = Hub::new(store, users)
         .map_err(|e| e.to_string())?
         .allow_insecure_localhost(true)
+        .map_err(|e| e.to_string())?
         .dispatcher_options(DispatcherOptions::default());
     let api = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -138,9 +138,12 @@ pub struct ServeArgs {
     /// Multiply the waits between delivery attempts (Gladly's 1, 4, 15 and 30 minutes) by this; for tests.
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub time_scale: f64,
-    /// Accept subscription URLs `http://localhost`, `http://127.0.0.1` and `http://[::1]` (every other URL must be https).
+    /// Accept subscription URLs to loopback (`http://localhost`, `127.0.0.1`, `[::1]`, http or https) and deliver there; off, the hub connects only to globally routable addresses.
     #[arg(long)]
     pub allow_insecure_localhost: bool,
+    /// Also accept and deliver to addresses in this network, e.g. `10.1.0.0/16` (repeatable; private, link-local and other non-public addresses are refused otherwise).
+    #[arg(long = "allow-network", value_name = "CIDR")]
+    pub allow_networks: Vec<gladly_webhook_core::address::IpNet>,
     /// How long a hub holds a subscription while delivering to it, renewed as it goes; a hub that dies delays that subscription by at most this (e.g. `10s`).
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub lease: String,
@@ -262,6 +265,9 @@ pub struct DeliveryArgs {
     /// Print the signed request instead of sending it.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also deliver to addresses in this network, e.g. `10.1.0.0/16` (repeatable). Loopback is allowed; other private, link-local and non-public addresses are refused without this.
+    #[arg(long = "allow-network", value_name = "CIDR")]
+    pub allow_networks: Vec<gladly_webhook_core::address::IpNet>,
 }
 
 #[derive(Debug, Args)]

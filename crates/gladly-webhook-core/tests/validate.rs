@@ -38,18 +38,24 @@ fn strict_url_rules() {
         codes(&doc("ftp://example.com/h"), &strict),
         one(ErrorCode::HttpsRequired)
     );
-    for host in ["localhost", "127.0.0.1", "[::1]", "LOCALHOST"] {
+    for host in ["localhost", "127.0.0.1", "[::1]", "LOCALHOST", "127.0.0.2"] {
         let url = format!("http://{host}:8080/h");
         assert_eq!(
             codes(&doc(&url), &strict),
-            one(ErrorCode::HttpsRequired),
+            vec![
+                ("/url".to_string(), ErrorCode::HttpsRequired),
+                ("/url".to_string(), ErrorCode::AddressNotAllowed)
+            ],
             "{url}"
         );
         assert_eq!(codes(&doc(&url), &local), [], "{url}");
     }
     assert_eq!(
-        codes(&doc("http://127.0.0.2/h"), &local),
-        one(ErrorCode::HttpsRequired)
+        codes(&doc("http://10.0.0.1/h"), &local),
+        vec![
+            ("/url".to_string(), ErrorCode::HttpsRequired),
+            ("/url".to_string(), ErrorCode::AddressNotAllowed)
+        ]
     );
     assert_eq!(
         codes(&doc("http://localhost.example.com/h"), &local),
@@ -450,8 +456,8 @@ fn strict_refuses_urls_nothing_can_deliver_to() {
         "https://example.com:65535/h",
         "https://example.com:0443/h",
         "https://example.com./h",
-        "https://[::1]:8443/h",
-        "https://192.0.2.1/h",
+        "https://93.184.215.14/h",
+        "https://[2606:4700::1111]/h",
     ] {
         assert_eq!(codes(&doc(url), &strict), [], "{url}");
     }
@@ -459,5 +465,62 @@ fn strict_refuses_urls_nothing_can_deliver_to() {
     assert_eq!(
         report.to_string(),
         "/url: InvalidPort: expected a port from 1 to 65535, found \"70000\""
+    );
+}
+
+/// Every spelling of a non-public address that a URL parser accepts is
+/// refused at `/url` by the strict policy (issue 17, SSRF), and allowed
+/// only by the matching opt-in.
+#[test]
+fn strict_refuses_every_spelling_of_a_non_public_address() {
+    let strict = Policy::strict();
+    let one = |code| vec![("/url".to_string(), code)];
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "0.0.0.0",
+        "0",
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "017700000001",
+        "%31%32%37.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "169.254.169.254",
+        "[fe80::1]",
+        "[fd00:ec2::254]",
+        "metadata.google.internal",
+        "[fd00::1]",
+        "[::ffff:127.0.0.1]",
+        "[64:ff9b::a9fe:a9fe]",
+        "localhost.localdomain",
+        "api.localhost",
+        "192.0.2.1",
+        "[::1]:8443",
+    ] {
+        let url = format!("https://{host}/h");
+        assert_eq!(
+            codes(&doc(&url), &strict),
+            one(ErrorCode::AddressNotAllowed),
+            "{url}"
+        );
+    }
+    let report = validate_str(&doc("https://169.254.169.254/latest"), &strict).unwrap_err();
+    assert!(report.to_string().contains("link-local"), "{report}");
+    let allowed = Policy::strict().allow_network("10.1.0.0/16".parse().unwrap());
+    assert_eq!(codes(&doc("https://10.1.2.3/h"), &allowed), []);
+    assert_eq!(
+        codes(&doc("https://10.2.0.1/h"), &allowed),
+        one(ErrorCode::AddressNotAllowed)
+    );
+    let local = Policy::strict().allow_insecure_localhost(true);
+    assert_eq!(codes(&doc("https://2130706433/h"), &local), []);
+    assert_eq!(
+        codes(&doc("https://169.254.169.254/h"), &local),
+        one(ErrorCode::AddressNotAllowed)
     );
 }

@@ -390,11 +390,14 @@ async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
     };
     match sender.deliver(&due.url, &due.body, |_| {}).await {
         Ok(report) => match report.attempts.into_iter().next() {
+            // Only the status, the address rule or "unreachable": never
+            // bytes of the answer nor a connection error's detail, which
+            // would tell an API user what listens where.
             Some(sent) => AttemptRecord::new(
                 number,
                 at,
                 sent.status,
-                sent.error,
+                sent.status.is_none().then(|| sent.summary()),
                 u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
             ),
             None => failed("no attempt was made".to_string()),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gladly_webhook_core::Policy;
+use gladly_webhook_core::address::IpNet;
 use gladly_webhook_sender::{Schedule, Sender, SenderError};
 
 use crate::auth::ApiUsers;
@@ -82,11 +83,25 @@ impl Hub {
         })
     }
 
-    /// Accepts `http` URLs to `localhost`, `127.0.0.1` and `[::1]` (for a
-    /// receiver on the same machine); every other URL must be `https`.
-    pub fn allow_insecure_localhost(mut self, allow: bool) -> Self {
+    /// Accepts URLs to loopback (`localhost`, `127.0.0.1`, `[::1]`), `http`
+    /// as well as `https`, and lets the sender connect there (for a
+    /// receiver on the same machine). Off by default: the hub connects only
+    /// to globally routable addresses, and every other URL must be `https`.
+    pub fn allow_insecure_localhost(mut self, allow: bool) -> Result<Self, SenderError> {
         self.policy = self.policy.allow_insecure_localhost(allow);
-        self
+        let addresses = self.sender.addresses().clone().allow_loopback(allow);
+        self.sender = self.sender.address_policy(addresses)?;
+        Ok(self)
+    }
+
+    /// Accepts subscriptions to addresses in `network` and lets the sender
+    /// connect there (repeatable): receivers inside the operator's own
+    /// network, e.g. `10.1.0.0/16`. Off by default.
+    pub fn allow_network(mut self, network: IpNet) -> Result<Self, SenderError> {
+        self.policy = self.policy.allow_network(network);
+        let addresses = self.sender.addresses().clone().allow_network(network);
+        self.sender = self.sender.address_policy(addresses)?;
+        Ok(self)
     }
 
     /// How long a PING or a delivery attempt may take (default 15 s).
@@ -107,7 +122,7 @@ impl Hub {
             store: self.store.clone(),
             users: self.users.clone(),
             sender: self.sender.clone(),
-            policy: self.policy,
+            policy: self.policy.clone(),
             max_webhooks: MAX_WEBHOOKS,
             body_limit: BODY_LIMIT,
             waker: self.waker.clone(),

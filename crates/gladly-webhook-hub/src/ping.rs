@@ -29,11 +29,10 @@ pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), Pin
     };
     match attempt.status {
         Some(status) if (200..300).contains(&status) => Ok(()),
+        // Only the status: the answer's bytes would let an API user read
+        // a service through the hub.
         Some(status) => {
             let mut message = format!("the PING to {shown} was answered HTTP {status}, not a 2xx");
-            if !attempt.body.is_empty() {
-                message.push_str(&format!(" ({})", attempt.body));
-            }
             if status == 401 || status == 403 {
                 message.push_str(
                     "; a receiver that does not know this subscription's secret refuses its PING: \
@@ -43,9 +42,11 @@ pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), Pin
             }
             Err(PingFailed(message))
         }
+        // The address rule, or "unreachable": a refused connection, a TLS
+        // failure and a timeout read the same (no port scanning).
         None => Err(PingFailed(format!(
             "the PING to {shown} got no answer: {}",
-            attempt.error.as_deref().unwrap_or("no answer")
+            attempt.summary()
         ))),
     }
 }

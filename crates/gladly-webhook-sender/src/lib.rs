@@ -11,9 +11,18 @@
 //! the hour, with full jitter ([`GLADLY_DELAYS`]). Every attempt is
 //! reported (number, status or error, duration, the first 200 bytes of the
 //! answer).
+//!
+//! A sender connects only to globally routable addresses unless told
+//! otherwise ([`Sender::address_policy`]): the rule is checked on every
+//! address a name resolves to, at connect time, so a subscription's URL
+//! cannot reach loopback, private networks or cloud metadata.
 
+mod resolve;
 mod schedule;
 mod sender;
 
+pub use gladly_webhook_core::address::{AddressPolicy, AddressRefused};
 pub use schedule::{GLADLY_DELAYS, Schedule, ScheduleError, parse_duration};
-pub use sender::{Attempt, BODY_PREFIX, DEFAULT_TIMEOUT, Outcome, Report, Sender, SenderError};
+pub use sender::{
+    Attempt, BODY_PREFIX, DEFAULT_TIMEOUT, Failure, Outcome, Report, Sender, SenderError,
+};

@@ -4,10 +4,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use gladly_webhook_core::address::{AddressPolicy, AddressRefused};
 use gladly_webhook_core::echo::escape;
 use gladly_webhook_core::{KeyError, SignError, Signer};
 use http::{HeaderName, HeaderValue, StatusCode};
 
+use crate::resolve::{PolicyResolver, refusal_in};
 use crate::schedule::Schedule;
 
 /// Gladly's per-attempt timeout: 15 seconds.
@@ -24,14 +26,53 @@ pub struct Attempt {
     pub number: usize,
     /// The status answered, if there was an answer.
     pub status: Option<u16>,
-    /// Why there was no usable answer (timeout, connection refused...).
+    /// Why there was no usable answer (timeout, connection refused...), in
+    /// detail: for the operator of this sender, not for whoever chose the
+    /// URL (see [`Attempt::failure`]).
     pub error: Option<String>,
+    /// The kind of failure when there was no answer.
+    pub failure: Option<Failure>,
     /// How long it took.
     pub duration: Duration,
     /// The first [`BODY_PREFIX`] bytes of the answer's body, escaped.
     pub body: String,
     /// The wait the answer asked for (`Retry-After` on a 429 or 503).
     pub retry_after: Option<Duration>,
+}
+
+/// Why an attempt got no answer, in the few words that may be shown to
+/// whoever chose the URL: the address rule, or that the receiver was
+/// unreachable (a connection refused, a TLS failure and a timeout look the
+/// same, so the sender cannot be used to scan ports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The address policy refused every address of the host: nothing was
+    /// sent.
+    Refused(AddressRefused),
+    /// No connection, no TLS, or no answer in time.
+    Unreachable,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(refused) => refused.fmt(f),
+            Self::Unreachable => f.write_str("unreachable"),
+        }
+    }
+}
+
+impl Attempt {
+    /// The result in words safe to show to whoever chose the URL: `HTTP
+    /// 503`, the address rule, or `unreachable`; never bytes of the answer.
+    pub fn summary(&self) -> String {
+        match (self.status, self.failure) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(failure)) => failure.to_string(),
+            (None, None) => Failure::Unreachable.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Attempt {
@@ -120,6 +161,7 @@ pub enum SenderError {
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    addresses: AddressPolicy,
     signer: Signer,
     headers: Vec<(HeaderName, HeaderValue)>,
     schedule: Schedule,
@@ -131,6 +173,7 @@ impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
             .field("signer", &self.signer)
+            .field("addresses", &self.addresses)
             .field("schedule", &self.schedule)
             .field("timeout", &self.timeout)
             .field("time_scale", &self.time_scale)
@@ -139,21 +182,18 @@ impl fmt::Debug for Sender {
 }
 
 impl Sender {
-    /// A sender signing with `secret`, on Gladly's schedule and timeout.
+    /// A sender signing with `secret`, on Gladly's schedule and timeout,
+    /// that connects only to globally routable addresses
+    /// ([`AddressPolicy::public_only`]; see [`Sender::address_policy`]).
     ///
     /// TLS is rustls; its crypto is the process's default provider, and
     /// `ring` is installed as that default when there is none.
     pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, SenderError> {
         let signer = Signer::new(secret)?;
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("gladly-webhook-sender/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SenderError::Client(e.to_string()))?;
+        let addresses = AddressPolicy::public_only();
         Ok(Self {
-            client,
+            client: client(&addresses)?,
+            addresses,
             signer,
             headers: Vec::new(),
             schedule: Schedule::Gladly,
@@ -183,12 +223,39 @@ impl Sender {
         }
         Ok(Self {
             client: self.client.clone(),
+            addresses: self.addresses.clone(),
             signer,
             headers: self.headers.clone(),
             schedule: self.schedule.clone(),
             timeout: self.timeout,
             time_scale: self.time_scale,
         })
+    }
+
+    /// Connects only to addresses `policy` allows (default: globally
+    /// routable ones only). The rule is applied to every address a host
+    /// name resolves to, at connect time (so DNS rebinding and every
+    /// spelling of an address meet it), and to an address literal before
+    /// anything is sent; a refused attempt reports [`Failure::Refused`].
+    ///
+    /// ```
+    /// use gladly_webhook_core::address::AddressPolicy;
+    /// use gladly_webhook_sender::Sender;
+    ///
+    /// // A developer tool delivering to a receiver on this machine.
+    /// let sender = Sender::new("whsec_example_0123456789abcdef")?
+    ///     .address_policy(AddressPolicy::public_only().allow_loopback(true))?;
+    /// # Ok::<(), gladly_webhook_sender::SenderError>(())
+    /// ```
+    pub fn address_policy(mut self, policy: AddressPolicy) -> Result<Self, SenderError> {
+        self.client = client(&policy)?;
+        self.addresses = policy;
+        Ok(self)
+    }
+
+    /// The addresses this sender connects to.
+    pub fn addresses(&self) -> &AddressPolicy {
+        &self.addresses
     }
 
     /// Retries on `schedule` (default [`Schedule::Gladly`]).
@@ -337,10 +404,16 @@ impl Sender {
             number,
             status: None,
             error: None,
+            failure: None,
             duration: Duration::ZERO,
             body: String::new(),
             retry_after: None,
         };
+        if let Some(refused) = self.refuse_literal(url) {
+            attempt.error = Some(refused.to_string());
+            attempt.failure = Some(Failure::Refused(refused));
+            return Ok(attempt);
+        }
         match request.send().await {
             Ok(mut response) => {
                 let status = response.status();
@@ -366,14 +439,53 @@ impl Sender {
             }
             Err(err) if err.is_timeout() => {
                 attempt.error = Some(format!("no answer within {} ms", self.timeout.as_millis()));
+                attempt.failure = Some(Failure::Unreachable);
             }
-            // Without the URL: its query may hold a credential, and the
-            // caller knows where it sent.
-            Err(err) => attempt.error = Some(escape(&error_chain(&err.without_url()), 300)),
+            Err(err) => match refusal_in(&err) {
+                Some(refused) => {
+                    attempt.error = Some(refused.to_string());
+                    attempt.failure = Some(Failure::Refused(refused));
+                }
+                // Without the URL: its query may hold a credential, and the
+                // caller knows where it sent.
+                None => {
+                    attempt.error = Some(escape(&error_chain(&err.without_url()), 300));
+                    attempt.failure = Some(Failure::Unreachable);
+                }
+            },
         }
         attempt.duration = started.elapsed();
         Ok(attempt)
     }
+}
+
+impl Sender {
+    /// The refusal of a URL whose host is an address literal the policy
+    /// refuses (names are judged by the resolver, at connect time).
+    fn refuse_literal(&self, url: &url::Url) -> Option<AddressRefused> {
+        let ip = match url.host()? {
+            url::Host::Ipv4(ip) => std::net::IpAddr::V4(ip),
+            url::Host::Ipv6(ip) => std::net::IpAddr::V6(ip),
+            url::Host::Domain(_) => return None,
+        };
+        self.addresses.check(ip).err()
+    }
+}
+
+/// The HTTP client: rustls with `ring`, no redirects, no proxy, and every
+/// resolved address checked against `addresses`.
+fn client(addresses: &AddressPolicy) -> Result<reqwest::Client, SenderError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(PolicyResolver::new(addresses.clone())))
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(32)
+        .user_agent(concat!("gladly-webhook-sender/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SenderError::Client(e.to_string()))
 }
 
 fn parse_url(url: &str) -> Result<url::Url, SenderError> {

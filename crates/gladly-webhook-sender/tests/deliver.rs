@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gladly_webhook_core::{Verifier, parse_event};
-use gladly_webhook_sender::{Outcome, Schedule, Sender};
+use gladly_webhook_sender::{AddressPolicy, Failure, Outcome, Schedule, Sender};
 
 const SECRET: &str = "whsec_example_0123456789abcdef";
 const EVENT: &[u8] = include_bytes!("../../../examples/events/conversation-closed.json");
@@ -18,6 +18,12 @@ const EVENT: &[u8] = include_bytes!("../../../examples/events/conversation-close
 struct Script {
     seen: Arc<Mutex<Vec<http::Request<Vec<u8>>>>>,
     answer: Arc<dyn Fn(usize) -> Response + Send + Sync>,
+}
+
+impl Script {
+    fn seen(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
 }
 
 async fn receive(State(script): State<Script>, request: Request) -> Response {
@@ -52,10 +58,16 @@ async fn serve(answer: impl Fn(usize) -> Response + Send + Sync + 'static) -> (S
     (url, script)
 }
 
-fn quick(delays: usize) -> Sender {
+/// A sender that may deliver to this machine (the tests' receivers).
+fn local() -> Sender {
     Sender::new(SECRET)
         .unwrap()
-        .schedule(Schedule::Delays(vec![Duration::from_millis(10); delays]))
+        .address_policy(AddressPolicy::public_only().allow_loopback(true))
+        .unwrap()
+}
+
+fn quick(delays: usize) -> Sender {
+    local().schedule(Schedule::Delays(vec![Duration::from_millis(10); delays]))
 }
 
 #[tokio::test]
@@ -72,8 +84,7 @@ async fn failures_are_retried_with_the_same_id_and_a_fresh_signature() {
     let mut reported = Vec::new();
     // Gladly-Time has a resolution of one second: attempts a second apart
     // carry different times, and so different signatures.
-    let report = Sender::new(SECRET)
-        .unwrap()
+    let report = local()
         .schedule(Schedule::Delays(vec![Duration::from_millis(1100); K]))
         .deliver(&url, EVENT, |a| reported.push(a.clone()))
         .await
@@ -166,9 +177,7 @@ async fn retry_after_is_honoured_and_capped() {
     })
     .await;
     let started = Instant::now();
-    let sender = Sender::new(SECRET)
-        .unwrap()
-        .schedule(Schedule::Delays(vec![Duration::from_secs(30)]));
+    let sender = local().schedule(Schedule::Delays(vec![Duration::from_secs(30)]));
     let report = sender.deliver(&url, EVENT, |_| {}).await.unwrap();
     assert_eq!(report.outcome, Outcome::Delivered);
     assert_eq!(report.attempts[0].retry_after, Some(Duration::ZERO));
@@ -242,11 +251,74 @@ async fn nothing_listening_is_a_reported_error() {
     let report = quick(1).deliver(&url, EVENT, |_| {}).await.unwrap();
     assert_eq!(report.outcome, Outcome::GaveUp);
     assert!(report.attempts.iter().all(|a| a.error.is_some()));
-    assert!(
-        Sender::new(SECRET)
-            .unwrap()
-            .deliver("ftp://x/", EVENT, |_| {})
-            .await
-            .is_err()
-    );
+    assert!(local().deliver("ftp://x/", EVENT, |_| {}).await.is_err());
+}
+
+/// Issue 17 (SSRF): by default a sender connects only to globally routable
+/// addresses. Every spelling of loopback, and a name that resolves to it,
+/// is refused before a packet is sent, with the rule in the error and
+/// nothing of the target's answer.
+#[tokio::test]
+async fn the_default_policy_refuses_loopback_in_every_spelling_before_connecting() {
+    let (url, script) = serve(|_| "secret internal answer".into_response()).await;
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    let strict = Sender::new(SECRET).unwrap().schedule(Schedule::None);
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "017700000001",
+        "%31%32%37.0.0.1",
+        "[::ffff:127.0.0.1]",
+        "0.0.0.0",
+    ] {
+        let target = format!("http://{host}:{port}/hooks/gladly");
+        let report = strict.deliver(&target, EVENT, |_| {}).await.unwrap();
+        let attempt = &report.attempts[0];
+        assert_eq!(report.outcome, Outcome::GaveUp, "{target}");
+        assert!(
+            matches!(attempt.failure, Some(Failure::Refused(_))),
+            "{target}: {attempt:?}"
+        );
+        assert!(
+            attempt.summary().contains("refused by the address policy"),
+            "{target}: {}",
+            attempt.summary()
+        );
+        assert!(!attempt.summary().contains("secret internal"));
+    }
+    assert_eq!(script.seen(), 0, "no request may reach the receiver");
+    // The opt-in lets the same delivery through.
+    let report = local().deliver(&url, EVENT, |_| {}).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Delivered);
+    assert_eq!(script.seen(), 1);
+}
+
+/// Private networks stay refused when only loopback is allowed, and an
+/// allowed network opens exactly that network.
+#[tokio::test]
+async fn allowed_networks_are_exactly_what_is_allowed() {
+    let sender = local().schedule(Schedule::None);
+    for target in [
+        "http://10.0.0.1/h",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fd00:ec2::254]/h",
+        "http://[64:ff9b::a9fe:a9fe]/h",
+    ] {
+        let report = sender.deliver(target, EVENT, |_| {}).await.unwrap();
+        assert!(
+            matches!(report.attempts[0].failure, Some(Failure::Refused(_))),
+            "{target}"
+        );
+    }
+    let sender = Sender::new(SECRET)
+        .unwrap()
+        .address_policy(AddressPolicy::public_only().allow_network("127.0.0.0/8".parse().unwrap()))
+        .unwrap();
+    let (url, script) = serve(|_| "ok".into_response()).await;
+    let report = sender.deliver(&url, EVENT, |_| {}).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Delivered);
+    assert_eq!(script.seen(), 1);
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gladly_webhook_core::echo::{escape, quote};
-use gladly_webhook_sender::{Outcome, Schedule, Sender};
+use gladly_webhook_sender::{AddressPolicy, Outcome, Schedule, Sender};
 use http::HeaderName;
 use serde_json::Value;
 
@@ -116,6 +116,13 @@ fn deliver(args: &DeliveryArgs, body: Vec<u8>) -> Result<(), CliError> {
         .schedule(schedule)
         .timeout(timeout)
         .time_scale(args.time_scale);
+    // A developer tool pointed at a local receiver: loopback is allowed,
+    // other non-public networks only when named.
+    let addresses = args.allow_networks.iter().fold(
+        AddressPolicy::public_only().allow_loopback(true),
+        |policy, net| policy.allow_network(*net),
+    );
+    sender = sender.address_policy(addresses).map_err(usage)?;
     for header in &args.headers {
         let (name, value) = header.split_once(':').ok_or_else(|| {
             CliError::Usage(format!(

@@ -50,10 +50,15 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
                 quote(&redact_url(&args.db))
             ))
         })?;
-        let hub = Hub::new(store, users)
-            .map_err(|err| CliError::Usage(format!("cannot start the hub: {err}")))?
+        let start = |err| CliError::Usage(format!("cannot start the hub: {err}"));
+        let mut hub = Hub::new(store, users)
+            .map_err(start)?
             .allow_insecure_localhost(args.allow_insecure_localhost)
+            .map_err(start)?
             .dispatcher_options(options);
+        for network in &args.allow_networks {
+            hub = hub.allow_network(*network).map_err(start)?;
+        }
         let (listener, addr) = super::bind(args.addr).await?;
         let dispatcher = hub.spawn_dispatcher();
         eprintln!(

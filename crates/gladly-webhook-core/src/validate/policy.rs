@@ -1,5 +1,7 @@
 //! [`Policy`]: how demanding validation is.
 
+use crate::address::{AddressPolicy, IpNet};
+
 /// The largest document a default [`Policy`] reads: 1 MiB.
 pub const DEFAULT_MAX_SIZE: usize = 1 << 20;
 
@@ -27,10 +29,10 @@ pub enum Level {
 /// assert_eq!(dev.level(), Level::Strict);
 /// assert_eq!(Policy::schema().max_size(4096).size_limit(), 4096);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Policy {
     level: Level,
-    allow_insecure_localhost: bool,
+    addresses: AddressPolicy,
     max_size: usize,
 }
 
@@ -39,10 +41,10 @@ impl Policy {
     /// every field; `events` items from the enum; `url` a URI (RFC 3986);
     /// `createdAt`/`modifiedAt` RFC 3339 date-times. Unknown properties are
     /// allowed.
-    pub const fn schema() -> Self {
+    pub fn schema() -> Self {
         Self {
             level: Level::Schema,
-            allow_insecure_localhost: false,
+            addresses: AddressPolicy::public_only(),
             max_size: DEFAULT_MAX_SIZE,
         }
     }
@@ -51,23 +53,40 @@ impl Policy {
     /// user-info and no fragment; `events` is non-empty with no duplicates;
     /// `id` is non-empty; `secret`, when present, is at least
     /// [`MIN_SECRET_LEN`] bytes with no leading or trailing whitespace;
-    /// `modifiedAt` is not before `createdAt`. The default.
-    pub const fn strict() -> Self {
+    /// `modifiedAt` is not before `createdAt`; a literal address in `url`
+    /// (in any spelling: `127.1`, `2130706433`, `[::ffff:10.0.0.1]`) and the
+    /// names `localhost` and `metadata.google.internal` are refused unless
+    /// the [`AddressPolicy`] allows them (see [`crate::address`]). The
+    /// default.
+    pub fn strict() -> Self {
         Self {
             level: Level::Strict,
             ..Self::schema()
         }
     }
 
-    /// With `true`, [`Level::Strict`] also accepts `http` URLs whose host is
-    /// `localhost`, `127.0.0.1` or `[::1]` (for local development).
-    pub const fn allow_insecure_localhost(mut self, allow: bool) -> Self {
-        self.allow_insecure_localhost = allow;
+    /// With `true`, [`Level::Strict`] also accepts URLs to loopback
+    /// (`localhost`, `127.0.0.1`, `[::1]`), over `http` as well as `https`
+    /// (for local development).
+    pub fn allow_insecure_localhost(mut self, allow: bool) -> Self {
+        self.addresses = self.addresses.allow_loopback(allow);
         self
     }
 
+    /// [`Level::Strict`] also accepts literal addresses in `network`
+    /// (repeatable; see [`AddressPolicy::allow_network`]).
+    pub fn allow_network(mut self, network: IpNet) -> Self {
+        self.addresses = self.addresses.allow_network(network);
+        self
+    }
+
+    /// The addresses a URL may name under [`Level::Strict`].
+    pub fn addresses(&self) -> &AddressPolicy {
+        &self.addresses
+    }
+
     /// Refuses documents larger than `bytes` (default [`DEFAULT_MAX_SIZE`]).
-    pub const fn max_size(mut self, bytes: usize) -> Self {
+    pub fn max_size(mut self, bytes: usize) -> Self {
         self.max_size = bytes;
         self
     }
@@ -78,8 +97,8 @@ impl Policy {
     }
 
     /// Whether `http` to a loopback host is allowed under [`Level::Strict`].
-    pub const fn allows_insecure_localhost(&self) -> bool {
-        self.allow_insecure_localhost
+    pub fn allows_insecure_localhost(&self) -> bool {
+        self.addresses.allows_loopback()
     }
 
     /// The largest document read, in bytes.

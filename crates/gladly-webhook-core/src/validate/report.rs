@@ -33,6 +33,10 @@ pub enum ErrorCode {
     InvalidHost,
     /// The URL's port is empty, 0 or beyond 65535 (strict).
     InvalidPort,
+    /// The URL names an address that is not a public destination
+    /// (loopback, private, link-local...) and the policy does not allow it
+    /// (strict; see [`crate::address`]).
+    AddressNotAllowed,
     /// The URL carries user-info, a credential in the URL (strict).
     UserInfo,
     /// The URL has a fragment, which is never sent (strict).
@@ -67,6 +71,7 @@ impl ErrorCode {
             Self::MissingHost => "MissingHost",
             Self::InvalidHost => "InvalidHost",
             Self::InvalidPort => "InvalidPort",
+            Self::AddressNotAllowed => "AddressNotAllowed",
             Self::UserInfo => "UserInfo",
             Self::Fragment => "Fragment",
             Self::EmptyEvents => "EmptyEvents",

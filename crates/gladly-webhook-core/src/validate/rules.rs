@@ -9,6 +9,9 @@ use gladly_schema::{EventType, Secret, Webhook};
 use super::json::{Json, Properties};
 use super::policy::{Level, MIN_SECRET_LEN, Policy};
 use super::report::{ErrorCode, ValidationError, ValidationReport};
+use std::net::IpAddr;
+
+use crate::address::{Range, classify, known_name};
 use crate::echo::{quote, redact_url};
 use crate::formats::{parse_date_time, parse_uri};
 
@@ -346,10 +349,8 @@ fn check_delivery_url(
 ) {
     let scheme = uri.scheme().as_str();
     let host = uri.authority().map(|a| a.host()).unwrap_or("");
-    let loopback = matches!(
-        host.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "[::1]"
-    );
+    let range = host_range(text);
+    let loopback = matches!(range, Some((Range::Loopback, _)));
     if !scheme.eq_ignore_ascii_case("https") {
         let insecure_ok =
             policy.allows_insecure_localhost() && scheme.eq_ignore_ascii_case("http") && loopback;
@@ -386,6 +387,23 @@ fn check_delivery_url(
             problems.add((at, 1), "/url", ErrorCode::InvalidPort, problem);
         }
     }
+    if let Some((range, literal)) = range {
+        let refused = match literal {
+            Some(ip) => policy.addresses().check(ip).is_err(),
+            None => !(range == Range::Loopback && policy.addresses().allows_loopback()),
+        };
+        if refused {
+            problems.add(
+                (at, 1),
+                "/url",
+                ErrorCode::AddressNotAllowed,
+                format!(
+                    "expected a public destination, found {} (deliveries go only to globally routable addresses unless the operator allows this network)",
+                    range.describe()
+                ),
+            );
+        }
+    }
     if uri.authority().is_some_and(|a| a.userinfo().is_some()) {
         // The user-info may be a credential: do not echo the URL.
         problems.add(
@@ -404,6 +422,21 @@ fn check_delivery_url(
             "expected no fragment in the URL (it is never sent), found one (not shown)".to_string(),
         );
     }
+}
+
+/// The range the URL's host stands for without DNS, if it is not a public
+/// destination, with the address when the host is an address literal in
+/// any spelling a URL parser accepts (`127.1`, `2130706433`, `0x7f000001`,
+/// `%31%32%37.0.0.1`, `[::ffff:127.0.0.1]`); a known local name
+/// (`localhost`) has no address.
+fn host_range(text: &str) -> Option<(Range, Option<IpAddr>)> {
+    let url = url::Url::parse(text).ok()?;
+    let ip = match url.host()? {
+        url::Host::Ipv4(ip) => IpAddr::V4(ip),
+        url::Host::Ipv6(ip) => IpAddr::V6(ip),
+        url::Host::Domain(name) => return known_name(name).map(|r| (r, None)),
+    };
+    classify(ip).map(|r| (r, Some(ip)))
 }
 
 /// Why nothing could be delivered to this host, if so: an IP literal of a

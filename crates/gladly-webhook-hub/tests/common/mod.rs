@@ -119,6 +119,19 @@ pub fn dispatch_options() -> DispatcherOptions {
 }
 
 pub async fn hub_with(store: &TestStore, options: DispatcherOptions) -> TestHub {
+    hub_configured(store, options, |hub| {
+        hub.allow_insecure_localhost(true).unwrap()
+    })
+    .await
+}
+
+/// A hub as `configure` makes it (from [`Hub::new`] with a 5 s timeout and
+/// `options`; nothing allowed beyond public addresses).
+pub async fn hub_configured(
+    store: &TestStore,
+    options: DispatcherOptions,
+    configure: impl FnOnce(Hub) -> Hub,
+) -> TestHub {
     let store = store.open().await;
     let users = ApiUsers::parse(&format!(
         "{EMAIL}:{TOKEN}\nother@example.com:tok_other_0123456789abcdef"
@@ -126,9 +139,9 @@ pub async fn hub_with(store: &TestStore, options: DispatcherOptions) -> TestHub 
     .unwrap();
     let hub = Hub::new(store.clone(), users)
         .unwrap()
-        .allow_insecure_localhost(true)
         .timeout(Duration::from_secs(5))
         .dispatcher_options(options);
+    let hub = configure(hub);
     let dispatcher = hub.spawn_dispatcher();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

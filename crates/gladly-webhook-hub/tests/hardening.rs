@@ -1,0 +1,182 @@
+//! Issue 17 ("safe to expose"): each test here failed before its fix.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{dispatch_options, hub_configured, sqlite};
+use serde_json::json;
+
+/// SSRF: a hub that allows nothing beyond public addresses refuses, at
+/// `/url`, every spelling of loopback, private, link-local, metadata and
+/// mapped addresses (and `localhost` names) before any PING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssrf_every_non_public_spelling_is_refused_at_create() {
+    let store = sqlite();
+    let hub = hub_configured(&store, dispatch_options(), |hub| hub).await;
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "0.0.0.0",
+        "0",
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "017700000001",
+        "%31%32%37.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "169.254.169.254",
+        "[fe80::1]",
+        "[fd00:ec2::254]",
+        "metadata.google.internal",
+        "[fd00::1]",
+        "[::ffff:127.0.0.1]",
+        "[64:ff9b::a9fe:a9fe]",
+        "localhost.localdomain",
+    ] {
+        let url = format!("https://{host}/hooks");
+        let answer = hub
+            .call(
+                "POST",
+                "/api/v1/webhooks",
+                Some(json!({"url": url, "events": ["TASK_CLOSED"], "active": true})),
+            )
+            .await;
+        assert_eq!(answer.status, 422, "{url}: {}", answer.text);
+        let problems = answer.json["problems"].as_array().unwrap();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p["pointer"] == "/url" && p["code"] == "AddressNotAllowed"),
+            "{url}: {}",
+            answer.text
+        );
+    }
+    let list = hub.call("GET", "/api/v1/webhooks", None).await;
+    assert_eq!(list.json, json!([]));
+}
+
+/// SSRF: a PATCH to a non-public URL is refused the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssrf_a_patch_to_a_private_address_is_refused() {
+    let store = sqlite();
+    let hub = hub_configured(&store, dispatch_options(), |hub| {
+        hub.allow_network("203.0.113.0/24".parse().unwrap())
+            .unwrap()
+    })
+    .await;
+    let created = hub
+        .create("https://203.0.113.7/hooks", &["TASK_CLOSED"], false)
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let answer = hub
+        .patch(id, json!({"url": "https://192.168.0.10/hooks"}))
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert!(answer.text.contains("AddressNotAllowed"), "{}", answer.text);
+}
+
+/// A receiver on loopback that answers every request with `status` and a
+/// body an attacker would like to read.
+async fn leaky_receiver(status: u16) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            http::StatusCode::from_u16(status).unwrap(),
+            "INTERNAL-ONLY: db_password=hunter2",
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/hooks")
+}
+
+/// SSRF: a failed PING reports the status, never bytes of the answer; an
+/// unreachable target reads "unreachable" whether the port is closed or
+/// open to something that does not speak TLS (no port scanning).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssrf_a_failed_ping_reports_no_answer_bytes_and_no_port_state() {
+    let store = sqlite();
+    let hub = hub_configured(&store, dispatch_options(), |hub| {
+        hub.allow_insecure_localhost(true).unwrap()
+    })
+    .await;
+    let url = leaky_receiver(500).await;
+    let answer = hub
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            Some(json!({"url": url, "events": ["TASK_CLOSED"]})),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert!(answer.text.contains("HTTP 500"), "{}", answer.text);
+    assert!(!answer.text.contains("INTERNAL-ONLY"), "{}", answer.text);
+    assert!(!answer.text.contains("hunter2"), "{}", answer.text);
+
+    // A closed port and an open port that does not speak TLS.
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let open_plain = leaky_receiver(200).await.replace("http://", "https://");
+    let mut messages = Vec::new();
+    for url in [format!("https://{closed}/hooks"), open_plain] {
+        let answer = hub
+            .call(
+                "POST",
+                "/api/v1/webhooks",
+                Some(json!({"url": url, "events": ["TASK_CLOSED"]})),
+            )
+            .await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        let message = answer.json["message"].as_str().unwrap().to_string();
+        assert!(message.ends_with("got no answer: unreachable"), "{message}");
+        messages.push(message);
+    }
+    assert!(!messages.iter().any(|m| m.contains("INTERNAL-ONLY")));
+}
+
+/// SSRF: the dispatcher's sender applies the rule at connect time too: a
+/// subscription whose host name resolves to loopback (here `localhost`,
+/// stored before the hub's policy was tightened) gets no delivery, and its
+/// attempts record only the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssrf_the_dispatcher_refuses_a_name_that_resolves_to_loopback() {
+    let store = sqlite();
+    let receiver = common::TestReceiver::start().await;
+    let url = format!("http://localhost:{}/hooks", receiver.addr.port());
+    let id = {
+        let open = hub_configured(&store, dispatch_options(), |hub| {
+            hub.allow_insecure_localhost(true).unwrap()
+        })
+        .await;
+        let created = open.create(&url, &["TASK_CLOSED"], true).await;
+        created["id"].as_str().unwrap().to_string()
+    };
+    let before = receiver.received().len();
+    let strict = hub_configured(&store, dispatch_options(), |hub| hub).await;
+    strict.publish(common::event("TASK_CLOSED")).await;
+    let deliveries = strict
+        .wait_deliveries(&id, |d| {
+            d.first()
+                .and_then(|d| d["attempts"].as_array())
+                .is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    let attempt = &deliveries[0]["attempts"][0];
+    assert!(attempt["status"].is_null(), "{attempt}");
+    assert!(
+        attempt["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused by the address policy: a loopback address"),
+        "{attempt}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.received().len(), before, "nothing reached it");
+}
