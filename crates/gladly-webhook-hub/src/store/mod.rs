@@ -47,6 +47,9 @@ pub enum StoreError {
     /// A stored value does not read back (a row written by something else).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The SQLite file could not be created or made private.
+    #[error("the store file: {0}")]
+    File(String),
 }
 
 /// Why a subscription could not be created or changed.
@@ -187,15 +190,32 @@ impl Store {
         use sqlx::sqlite::{
             SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
         };
+        create_private(path.as_ref())?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path.as_ref())
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // A deleted secret is overwritten, not left in a free page.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // After a failed COMMIT (a full disk) SQLite may have rolled
+            // back on its own while sqlx still counts the transaction
+            // open, and every later BEGIN on that connection would fail:
+            // such a connection is closed instead of reused. The ping lets
+            // a rollback already queued take effect first.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    Ok(conn.ping().await.is_ok() && !conn.is_in_transaction())
+                })
+            })
             .connect_with(options)
             .await?;
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
@@ -439,4 +459,33 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 /// `now + d`, in milliseconds, saturating.
 pub(crate) fn millis_after(now: DateTime<Utc>, d: Duration) -> i64 {
     millis(now).saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Creates the SQLite file readable and writable by its owner only (0600)
+/// before SQLite opens it, or tightens an existing one and its `-wal` and
+/// `-shm` files (SQLite creates those with the database file's mode).
+#[cfg(feature = "sqlite")]
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |err: std::io::Error| StoreError::File(format!("{}: {err}", path.display()));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            if std::fs::metadata(&file).is_ok() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

@@ -149,6 +149,7 @@ impl SqliteInbox {
         options: SqliteOptions,
     ) -> Result<Self, InboxError> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
         let connect = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)
             .create_if_missing(true)
@@ -163,7 +164,7 @@ impl SqliteInbox {
         migrator().run(&mut writer).await?;
         let reads = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(connect.read_only(true))
+            .connect_with(connect.clone().read_only(true))
             .await?;
         let (writes, queue) = mpsc::channel(options.max_batch.max(1) * 4);
         let batch = if options.group_commit {
@@ -171,7 +172,7 @@ impl SqliteInbox {
         } else {
             1
         };
-        tokio::spawn(write_loop(writer, queue, batch));
+        tokio::spawn(write_loop(writer, connect, queue, batch));
         Ok(Self {
             writes,
             reads,
@@ -194,10 +195,54 @@ impl SqliteInbox {
     }
 }
 
+/// Creates the database file readable and writable by its owner only
+/// (0600) before SQLite opens it, or tightens an existing one and its
+/// `-wal` and `-shm` files: SQLite creates those with the database file's
+/// permissions. Events carry customer data.
+fn create_private(path: &Path) -> Result<(), InboxError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |err: std::io::Error| InboxError::Corrupt(format!("{}: {err}", path.display()));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            if std::fs::metadata(&file).is_ok() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Whether `conn` is out of any transaction, so the next batch can begin.
+/// After a failed `COMMIT` (a full disk) SQLite may have rolled back on its
+/// own while sqlx still counts the transaction open: every later `BEGIN`
+/// would fail. A ping first lets a rollback already queued take effect.
+async fn is_clean(conn: &mut SqliteConnection) -> bool {
+    conn.ping().await.is_ok() && !conn.is_in_transaction()
+}
+
 /// The writer: takes what is queued, up to `batch`, runs it in one
 /// `BEGIN IMMEDIATE` transaction, commits, then answers every caller with
-/// its result, or every caller with the error when the batch failed.
-async fn write_loop(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Queued>, batch: usize) {
+/// its result, or every caller with the error when the batch failed. After
+/// a failure the connection is replaced unless it is clean, so writes
+/// resume as soon as the cause (a full disk) is gone.
+async fn write_loop(
+    mut conn: SqliteConnection,
+    connect: SqliteConnectOptions,
+    mut queue: mpsc::Receiver<Queued>,
+    batch: usize,
+) {
     let mut pending: Vec<Queued> = Vec::with_capacity(batch);
     while queue.recv_many(&mut pending, batch).await > 0 {
         let writes: Vec<(Write, oneshot::Sender<_>)> =
@@ -212,6 +257,19 @@ async fn write_loop(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Queued
                 tracing::warn!(error = %err, writes = replies.len(), "inbox write failed; nothing in it was stored");
                 for reply in replies {
                     let _ = reply.send(Err(err.clone_shared()));
+                }
+                if !is_clean(&mut conn).await {
+                    match SqliteConnection::connect_with(&connect).await {
+                        Ok(fresh) => {
+                            tracing::info!(
+                                "inbox writer: connection replaced after a failed write"
+                            );
+                            conn = fresh;
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, "inbox writer: could not reconnect; trying again after the next failure")
+                        }
+                    }
                 }
             }
         }
