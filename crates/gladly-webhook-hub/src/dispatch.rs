@@ -17,6 +17,10 @@
 //!   subscription is deactivated (`active: false`, `modifiedAt` moved), its
 //!   other pending deliveries are cancelled, and the deactivation is
 //!   recorded (see `GET /api/v1/deactivations`) and logged.
+//! - Once the API has answered a change (delete, deactivation, a new URL,
+//!   a rotated secret), no attempt goes out that the change forbids: every
+//!   attempt passes the subscription's [`ChangeGate`](crate::gate), which
+//!   checks the store and abandons attempts in flight when a change comes.
 //! - Everything is in the store before it is acted on: a hub killed at any
 //!   point loses no pending delivery. A delivery in flight when the hub
 //!   died is sent again once its lease runs out (at-least-once: receivers
@@ -31,6 +35,7 @@ use gladly_webhook_sender::{Schedule, Sender};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use crate::gate::{ChangeGate, Passage};
 use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Store};
 
 /// How long finished deliveries are kept by default.
@@ -103,16 +108,18 @@ pub struct Dispatcher {
 /// Starts a dispatcher on `store`, sending with `sender` (its client,
 /// timeout and extra headers; its secret and schedule are not used: each
 /// delivery is signed with its subscription's secret, and `options` gives
-/// the schedule). `waker` wakes it.
+/// the schedule). `waker` wakes it; every attempt passes `gate`, shared
+/// with the API that changes subscriptions.
 pub fn spawn_dispatcher(
     store: Store,
     sender: Sender,
     waker: Waker,
+    gate: ChangeGate,
     options: DispatcherOptions,
 ) -> Dispatcher {
     let (stop, stopped) = watch::channel(false);
     let sender = sender.schedule(Schedule::None);
-    let task = tokio::spawn(run(store, sender, waker, options, stopped));
+    let task = tokio::spawn(run(store, sender, waker, gate, options, stopped));
     Dispatcher {
         stop,
         task: Some(task),
@@ -145,6 +152,7 @@ async fn run(
     store: Store,
     sender: Sender,
     waker: Waker,
+    gate: ChangeGate,
     options: DispatcherOptions,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -177,6 +185,7 @@ async fn run(
                         let work = work(
                             store.clone(),
                             sender.clone(),
+                            gate.clone(),
                             options.clone(),
                             webhook_id,
                             token,
@@ -259,12 +268,21 @@ const FLUSH_AFTER: Duration = Duration::from_millis(100);
 async fn work(
     store: Store,
     sender: Arc<Sender>,
+    gate: ChangeGate,
     options: Arc<DispatcherOptions>,
     webhook_id: String,
     token: i64,
     stopped: watch::Receiver<bool>,
 ) {
-    let deliver = deliver_in_order(&store, &sender, &options, &webhook_id, token, &stopped);
+    let deliver = deliver_in_order(
+        &store,
+        &sender,
+        &gate,
+        &options,
+        &webhook_id,
+        token,
+        &stopped,
+    );
     let renew = async {
         let period = (options.lease / 3).max(Duration::from_millis(10));
         loop {
@@ -298,6 +316,7 @@ async fn work(
 async fn deliver_in_order(
     store: &Store,
     sender: &Sender,
+    gate: &ChangeGate,
     options: &DispatcherOptions,
     webhook_id: &str,
     token: i64,
@@ -320,7 +339,23 @@ async fn deliver_in_order(
                 go_on = false;
                 break;
             }
-            let attempt = attempt(sender, due).await;
+            let current = async {
+                store
+                    .still_current(webhook_id, due.webhook_modified_at)
+                    .await
+                    .unwrap_or(false)
+            };
+            let attempt = match gate.pass(webhook_id, current, attempt(sender, due)).await {
+                Passage::Sent(attempt) => attempt,
+                // The subscription changed: what was read for this run may
+                // be deleted, inactive, or point elsewhere with another
+                // secret. Record what went out and end the run; the next
+                // claim reads the subscription anew.
+                Passage::Stale | Passage::Abandoned => {
+                    flush(store, options, webhook_id, token, &mut delivered).await;
+                    return;
+                }
+            };
             let outcome = outcome(options, &attempt);
             log_attempt(due, &attempt, &outcome);
             if outcome == AttemptOutcome::Delivered {

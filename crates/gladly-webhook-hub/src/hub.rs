@@ -9,6 +9,7 @@ use gladly_webhook_sender::{Schedule, Sender, SenderError};
 
 use crate::auth::ApiUsers;
 use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
+use crate::gate::ChangeGate;
 use crate::store::Store;
 
 /// The most subscriptions an organization holds, as Gladly allows.
@@ -25,6 +26,7 @@ pub(crate) struct Shared {
     pub(crate) max_webhooks: usize,
     pub(crate) body_limit: usize,
     pub(crate) waker: Waker,
+    pub(crate) gate: ChangeGate,
 }
 
 /// A subscription service: the REST API ([`Hub::router`]) and the
@@ -50,6 +52,7 @@ pub struct Hub {
     sender: Sender,
     policy: Policy,
     waker: Waker,
+    gate: ChangeGate,
     dispatch: DispatcherOptions,
 }
 
@@ -79,6 +82,7 @@ impl Hub {
             sender,
             policy: Policy::strict(),
             waker: Waker::new(),
+            gate: ChangeGate::new(),
             dispatch: DispatcherOptions::default(),
         })
     }
@@ -126,6 +130,7 @@ impl Hub {
             max_webhooks: MAX_WEBHOOKS,
             body_limit: BODY_LIMIT,
             waker: self.waker.clone(),
+            gate: self.gate.clone(),
         }))
     }
 
@@ -135,6 +140,7 @@ impl Hub {
             self.store.clone(),
             self.sender.clone(),
             self.waker.clone(),
+            self.gate.clone(),
             self.dispatch.clone(),
         )
     }

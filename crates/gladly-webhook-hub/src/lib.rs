@@ -61,6 +61,7 @@ compile_error!("gladly-webhook-hub needs a store: enable the `sqlite` or the `po
 pub mod api;
 pub mod auth;
 pub mod dispatch;
+pub mod gate;
 mod hub;
 pub mod ids;
 pub mod ping;
@@ -68,5 +69,6 @@ pub mod store;
 
 pub use auth::ApiUsers;
 pub use dispatch::{Dispatcher, DispatcherOptions};
+pub use gate::ChangeGate;
 pub use hub::{BODY_LIMIT, Hub, MAX_WEBHOOKS};
 pub use store::Store;

@@ -150,8 +150,13 @@ pub(super) async fn update(
         next_modified(current.modified_at),
     );
     let updated = shared
-        .store
-        .update_webhook(&id, current.modified_at, &change)
+        .gate
+        .change(
+            &id,
+            shared
+                .store
+                .update_webhook(&id, current.modified_at, &change),
+        )
         .await?;
     tracing::info!(webhook_id = id, active, url_changed, "subscription changed");
     Ok(Json(updated.to_webhook(false)))
@@ -162,7 +167,12 @@ pub(super) async fn delete(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if shared.store.delete_webhook(&id, Utc::now()).await? {
+    let deleted = shared
+        .gate
+        .change(&id, shared.store.delete_webhook(&id, Utc::now()))
+        .await?;
+    if deleted {
+        shared.gate.forget(&id);
         tracing::info!(webhook_id = id, "subscription deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -184,8 +194,13 @@ pub(super) async fn rotate_secret(
     )
     .with_secret(crate::ids::secret()?);
     let updated = shared
-        .store
-        .update_webhook(&id, current.modified_at, &change)
+        .gate
+        .change(
+            &id,
+            shared
+                .store
+                .update_webhook(&id, current.modified_at, &change),
+        )
         .await?;
     tracing::info!(webhook_id = id, "secret rotated");
     Ok((StatusCode::CREATED, Json(updated.to_webhook(true))).into_response())

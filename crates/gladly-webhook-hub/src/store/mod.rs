@@ -377,6 +377,16 @@ impl Store {
         on_backend!(self, extend_lease(webhook_id, token, until))
     }
 
+    /// Whether subscription `webhook_id` is active and last modified at
+    /// `modified_at`: the check before every attempt.
+    pub async fn still_current(
+        &self,
+        webhook_id: &str,
+        modified_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, still_current(webhook_id, modified_at))
+    }
+
     /// Gives a lease up.
     pub async fn release(&self, webhook_id: &str, token: i64) -> Result<(), StoreError> {
         on_backend!(self, release(webhook_id, token))

@@ -82,11 +82,13 @@ const CLAIM_WEBHOOKS: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_to
     AND active AND (lease_until IS NULL OR lease_until < $1) \
     RETURNING id";
 const NEXT_DELIVERY: &str = "SELECT d.id, d.webhook_id, e.event_id, e.event_type, d.attempts, \
-    d.next_attempt_at, e.body, w.url, w.secret \
+    d.next_attempt_at, e.body, w.url, w.secret, w.modified_at AS webhook_modified_at \
     FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
     JOIN hub_webhooks w ON w.id = d.webhook_id \
     WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
     ORDER BY d.event_seq LIMIT $3";
+const STILL_CURRENT: &str =
+    "SELECT 1 FROM hub_webhooks WHERE id = $1 AND active AND modified_at = $2";
 const EXTEND_LEASE: &str =
     "UPDATE hub_webhooks SET lease_until = $3 WHERE id = $1 AND lease_token = $2";
 const RELEASE_LEASE: &str = "UPDATE hub_webhooks SET lease_until = NULL, lease_token = NULL \
@@ -539,6 +541,7 @@ macro_rules! hub_ops {
                             body: row.try_get("body")?,
                             url: row.try_get("url")?,
                             secret: Secret::new(row.try_get::<String, _>("secret")?),
+                            webhook_modified_at: from_millis(row.try_get("webhook_modified_at")?)?,
                         })
                     })
                     .collect()
@@ -557,6 +560,19 @@ macro_rules! hub_ops {
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            pub(crate) async fn still_current(
+                pool: &Pool,
+                webhook_id: &str,
+                modified_at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let row = sqlx::query(STILL_CURRENT)
+                    .bind(webhook_id)
+                    .bind(millis(modified_at))
+                    .fetch_optional(pool)
+                    .await?;
+                Ok(row.is_some())
             }
 
             pub(crate) async fn release(

@@ -268,6 +268,9 @@ pub struct DueDelivery {
     pub url: String,
     /// The subscription's secret.
     pub secret: Secret,
+    /// The subscription's `modifiedAt` when this was read: an attempt goes
+    /// out only while it is unchanged ([`crate::gate`]).
+    pub webhook_modified_at: DateTime<Utc>,
 }
 
 impl fmt::Debug for DueDelivery {
@@ -282,6 +285,7 @@ impl fmt::Debug for DueDelivery {
             .field("body_bytes", &self.body.len())
             .field("url", &gladly_webhook_core::echo::redact_url(&self.url))
             .field("secret", &self.secret)
+            .field("webhook_modified_at", &self.webhook_modified_at)
             .finish()
     }
 }

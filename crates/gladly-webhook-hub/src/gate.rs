@@ -1,0 +1,139 @@
+//! [`ChangeGate`]: once the API has answered a change to a subscription
+//! (deleted, deactivated, URL changed, secret rotated), no delivery goes
+//! out that the change forbids.
+//!
+//! Each delivery attempt passes the gate of its subscription: it holds the
+//! gate's read side while it checks, in the store, that the subscription
+//! is still the one its batch was read for (active, same `modifiedAt`),
+//! and while it sends. A change announces itself first (attempts in
+//! flight are abandoned at once, not recorded, and stay pending), then
+//! takes the write side, so it commits only when no attempt of that
+//! subscription is in flight, and every later attempt sees it. An
+//! abandoned attempt is made again under the new state (to the new URL,
+//! with the new secret) or cancelled with its subscription: receivers
+//! deduplicate by event `id`.
+//!
+//! The gate orders changes and attempts within one hub process. Between
+//! hubs sharing a PostgreSQL store the per-attempt check still holds, but
+//! a change committed by another process while an attempt is in flight
+//! does not abandon that attempt.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{RwLock, watch};
+
+/// Orders changes to subscriptions against their deliveries in flight.
+/// The API and the dispatcher of one hub share one (see
+/// [`crate::dispatch::spawn_dispatcher`]).
+#[derive(Debug, Clone, Default)]
+pub struct ChangeGate {
+    slots: Arc<Mutex<HashMap<String, Arc<Slot>>>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    lock: RwLock<()>,
+    changes: watch::Sender<u64>,
+}
+
+/// What became of an attempt at the gate.
+#[derive(Debug)]
+pub(crate) enum Passage<T> {
+    /// It was sent; its result.
+    Sent(T),
+    /// The subscription changed since the batch was read: nothing sent.
+    Stale,
+    /// A change arrived while it was in flight: abandoned, not recorded.
+    Abandoned,
+}
+
+impl ChangeGate {
+    /// A gate no one has passed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn slot(&self, webhook_id: &str) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots
+            .entry(webhook_id.to_string())
+            .or_insert_with(|| {
+                Arc::new(Slot {
+                    lock: RwLock::new(()),
+                    changes: watch::Sender::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Runs `commit` (a change to subscription `webhook_id`) once no attempt
+    /// to it is in flight; attempts in flight are abandoned first.
+    pub(crate) async fn change<T>(&self, webhook_id: &str, commit: impl Future<Output = T>) -> T {
+        let slot = self.slot(webhook_id);
+        slot.changes.send_modify(|n| *n = n.wrapping_add(1));
+        let _alone = slot.lock.write().await;
+        commit.await
+    }
+
+    /// Forgets a deleted subscription's slot.
+    pub(crate) fn forget(&self, webhook_id: &str) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.remove(webhook_id);
+    }
+
+    /// Sends an attempt to `webhook_id` if `current` (the store's word that
+    /// the subscription has not changed) holds, abandoning it if a change
+    /// arrives meanwhile.
+    pub(crate) async fn pass<T>(
+        &self,
+        webhook_id: &str,
+        current: impl Future<Output = bool>,
+        send: impl Future<Output = T>,
+    ) -> Passage<T> {
+        let slot = self.slot(webhook_id);
+        let mut changes = slot.changes.subscribe();
+        let _sending = slot.lock.read().await;
+        changes.borrow_and_update();
+        if !current.await {
+            return Passage::Stale;
+        }
+        tokio::select! {
+            biased;
+            _ = changes.changed() => Passage::Abandoned,
+            sent = send => Passage::Sent(sent),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_change_abandons_the_attempt_in_flight_and_waits_for_it() {
+        let gate = ChangeGate::new();
+        let attempt = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.pass("wh_1", async { true }, async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        gate.change("wh_1", async {}).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(matches!(attempt.await.unwrap(), Passage::Abandoned));
+        // Another subscription's attempt is not disturbed.
+        let other = gate.pass("wh_2", async { true }, async { 7 }).await;
+        assert!(matches!(other, Passage::Sent(7)));
+        let stale = gate.pass("wh_1", async { false }, async { 7 }).await;
+        assert!(matches!(stale, Passage::Stale));
+    }
+}
