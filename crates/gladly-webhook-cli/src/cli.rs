@@ -118,6 +118,25 @@ pub struct ListenArgs {
     /// Refuse bodies larger than this (413).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_SIZE)]
     pub body_limit: usize,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// What a server lets its clients hold (`listen`, `serve`).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The longest a client may take to send a request's head; also how long an idle kept-alive connection stays open.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub header_timeout: String,
+    /// The time a whole request body has to arrive (408 past it).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub body_timeout: String,
+    /// The most connections open at once; past it a connection is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+    /// The most bytes of request bodies buffered at once, over all requests (503 past it).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub body_budget: usize,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +169,8 @@ pub struct ServeArgs {
     /// Keep finished deliveries, their attempts and their events this long (`0` keeps them forever).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub retention: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -424,6 +424,10 @@ fn crash_test_sigkill_loses_nothing() {
                 // 7.2 seconds.
                 let sender = gladly_webhook_sender::Sender::new(SECRET)
                     .unwrap()
+                    .address_policy(
+                        gladly_webhook_sender::AddressPolicy::public_only().allow_loopback(true),
+                    )
+                    .unwrap()
                     .schedule(gladly_webhook_sender::Schedule::Gladly)
                     .time_scale(0.004);
                 let mut reports = Vec::new();
@@ -545,4 +549,47 @@ fn crash_test_sigkill_loses_nothing() {
         kill_times.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `listen` closes a silent connection after `--header-timeout`, and
+/// answers connections past `--max-connections` with 503 (issue 17, item
+/// 2: `axum::serve` kept both for as long as the client liked).
+#[test]
+fn listen_bounds_silent_and_surplus_connections() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let listener = Listener::start(
+        &inbox,
+        &["--header-timeout", "1s", "--max-connections", "2"],
+    );
+    let addr = listener
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let mut silent = std::net::TcpStream::connect(&addr).unwrap();
+    let _held = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut surplus = std::net::TcpStream::connect(&addr).unwrap();
+    surplus
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = surplus.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = silent.read_to_end(&mut rest);
+    assert!(
+        read.is_ok(),
+        "the silent connection was not closed: {read:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(listener.stop(), 0);
 }

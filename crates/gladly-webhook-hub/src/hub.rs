@@ -6,6 +6,7 @@ use std::time::Duration;
 use gladly_webhook_core::Policy;
 use gladly_webhook_core::address::IpNet;
 use gladly_webhook_sender::{Schedule, Sender, SenderError};
+use gladly_webhook_server::body::{BodyBudget, BodyLimits};
 
 use crate::auth::ApiUsers;
 use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
@@ -24,7 +25,7 @@ pub(crate) struct Shared {
     pub(crate) sender: Sender,
     pub(crate) policy: Policy,
     pub(crate) max_webhooks: usize,
-    pub(crate) body_limit: usize,
+    pub(crate) body: BodyLimits,
     pub(crate) waker: Waker,
     pub(crate) gate: ChangeGate,
 }
@@ -53,6 +54,7 @@ pub struct Hub {
     policy: Policy,
     waker: Waker,
     gate: ChangeGate,
+    body: BodyLimits,
     dispatch: DispatcherOptions,
 }
 
@@ -83,6 +85,7 @@ impl Hub {
             policy: Policy::strict(),
             waker: Waker::new(),
             gate: ChangeGate::new(),
+            body: BodyLimits::new(BODY_LIMIT),
             dispatch: DispatcherOptions::default(),
         })
     }
@@ -114,6 +117,20 @@ impl Hub {
         self
     }
 
+    /// Answers 408 when a request body does not arrive whole within
+    /// `timeout` (default 30 s).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body.timeout = timeout;
+        self
+    }
+
+    /// Buffers request bodies only while `budget` has room (503 past it;
+    /// default 64 MiB of its own).
+    pub fn body_budget(mut self, budget: BodyBudget) -> Self {
+        self.body.budget = budget;
+        self
+    }
+
     /// How the dispatcher works (schedule, time scale, lease, concurrency).
     pub fn dispatcher_options(mut self, options: DispatcherOptions) -> Self {
         self.dispatch = options;
@@ -128,7 +145,7 @@ impl Hub {
             sender: self.sender.clone(),
             policy: self.policy.clone(),
             max_webhooks: MAX_WEBHOOKS,
-            body_limit: BODY_LIMIT,
+            body: self.body.clone(),
             waker: self.waker.clone(),
             gate: self.gate.clone(),
         }))

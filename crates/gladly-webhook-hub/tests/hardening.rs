@@ -351,3 +351,70 @@ async fn no_delivery_after_a_change_is_answered() {
         }
     }
 }
+
+/// Item 4: the 1 MiB limit holds for the event as delivered. A valid
+/// event of exactly 1 MiB without `id` and `timestamp` would be delivered
+/// larger (receivers answer 413, then the subscription is deactivated): it
+/// is refused with 413; with both given it is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publication_limit_holds_for_the_body_as_delivered() {
+    let store = sqlite();
+    let hub = common::hub(&store).await;
+    let sized = |prefix: String| {
+        // prefix + `,"pad":"` + padding + `"}`
+        let pad = (1 << 20) - prefix.len() - 10;
+        format!("{prefix},\"pad\":\"{}\"}}", "x".repeat(pad))
+    };
+    let bare = sized(
+        r#"{"type":"CUSTOMER_UPDATED","initiator":{"id":"a","type":"SYSTEM"},"content":{"customerId":"c"}"#
+            .to_string(),
+    );
+    assert_eq!(bare.len(), 1 << 20);
+    let answer = hub.post_body("/api/v1/events", bare).await;
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    assert!(answer.text.contains("as delivered"), "{}", answer.text);
+    let full = sized(
+        r#"{"id":"evt_big","timestamp":"2026-11-26T17:00:00Z","type":"CUSTOMER_UPDATED","initiator":{"id":"a","type":"SYSTEM"},"content":{"customerId":"c"}"#
+            .to_string(),
+    );
+    assert_eq!(full.len(), 1 << 20);
+    let answer = hub.post_body("/api/v1/events", full).await;
+    assert_eq!(answer.status, 202, "{}", answer.text);
+}
+
+/// Item 7: a blank event id, and a NUL in an id or a type, are refused with
+/// 422 at their pointer (PostgreSQL cannot store a NUL; it answered 503 on
+/// every try).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blank_ids_and_nul_characters_are_refused() {
+    for store in common::stores().await {
+        let hub = common::hub(&store).await;
+        for (event, pointer) in [
+            (json!({"id": "", "type": "CUSTOMER_UPDATED"}), "/id"),
+            (json!({"id": "   ", "type": "CUSTOMER_UPDATED"}), "/id"),
+            (
+                json!({"id": "evt_\u{0}", "type": "CUSTOMER_UPDATED"}),
+                "/id",
+            ),
+            (json!({"type": "CUSTOMER_\u{0}UPDATED"}), "/type"),
+        ] {
+            let answer = hub
+                .call("POST", "/api/v1/events", Some(event.clone()))
+                .await;
+            assert_eq!(
+                answer.status, 422,
+                "{}: {event}: {}",
+                store.name, answer.text
+            );
+            assert!(
+                answer.json["problems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["pointer"] == pointer),
+                "{event}: {}",
+                answer.text
+            );
+        }
+    }
+}

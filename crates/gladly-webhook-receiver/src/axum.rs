@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
 use gladly_webhook_core::{Verified, Verifier};
+use gladly_webhook_server::body::{BodyBudget, BodyLimits};
 
 use crate::receive::{
     DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, answer, original_uri, read_body, receipt,
@@ -51,7 +52,7 @@ impl Receiver {
 #[derive(Clone, Debug)]
 pub struct Verification {
     verifier: Arc<Verifier>,
-    body_limit: usize,
+    body: BodyLimits,
 }
 
 impl Verification {
@@ -59,13 +60,27 @@ impl Verification {
     pub fn new(verifier: Verifier) -> Self {
         Self {
             verifier: Arc::new(verifier),
-            body_limit: DEFAULT_BODY_LIMIT,
+            body: BodyLimits::new(DEFAULT_BODY_LIMIT),
         }
     }
 
     /// Refuses bodies larger than `bytes` with 413.
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
+        self.body.max_bytes = bytes;
+        self
+    }
+
+    /// Answers 408 when a whole body does not arrive within `timeout`
+    /// (default 30 s).
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body.timeout = timeout;
+        self
+    }
+
+    /// Buffers bodies only while `budget` has room (503 past it; default:
+    /// 64 MiB shared by this verification's clones).
+    pub fn body_budget(mut self, budget: BodyBudget) -> Self {
+        self.body.budget = budget;
         self
     }
 }
@@ -146,7 +161,7 @@ where
                 "method_not_allowed",
             )));
         }
-        let body = read_body(&parts.headers, body, verification.body_limit)
+        let (body, _reserved) = read_body(&parts.headers, body, &verification.body)
             .await
             .map_err(Rejection)?;
         let uri = original_uri(&parts.extensions).unwrap_or(&parts.uri);

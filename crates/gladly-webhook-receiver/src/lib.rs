@@ -36,7 +36,9 @@
 //! | missing or bad signature, stale or future time | 401, a reason code | no |
 //! | not `POST` | 405 | no |
 //! | body over the limit | 413 | no |
-//! | the inbox cannot commit | 503 | no |
+//! | body not whole within the body timeout (30 s) | 408 | no |
+//! | bodies being buffered already fill the budget (64 MiB) | 503, `Retry-After: 1` | no |
+//! | the inbox cannot commit | 503, `Retry-After: 1` | no |
 //!
 //! A malformed but authentic delivery is answered 200 on purpose: a 4xx
 //! makes Gladly retry it and then deactivate the subscription. It is kept

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
 use gladly_webhook_core::{Verifier, VerifyError};
+use gladly_webhook_server::body::{BodyBudget, BodyError, BodyLimits, Reservation};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -50,6 +51,11 @@ pub enum Verdict {
     MethodNotAllowed,
     /// Larger than the body limit: 413.
     TooLarge,
+    /// The whole body did not arrive within the body timeout: 408.
+    BodyTimeout,
+    /// The receiver is buffering as many bodies as its budget allows: 503
+    /// with `Retry-After`, before anything is verified or stored.
+    Busy,
     /// The body could not be read (the connection failed): 400.
     Unreadable,
     /// The inbox could not commit: 503, so Gladly retries.
@@ -85,7 +91,7 @@ enum Mode {
 #[derive(Clone)]
 struct Inner {
     verifier: Arc<Verifier>,
-    body_limit: usize,
+    body: BodyLimits,
     mode: Mode,
     wake: Option<Arc<Notify>>,
     on_receipt: Option<ReceiptHook>,
@@ -103,7 +109,7 @@ impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
             .field("verifier", &self.inner.verifier)
-            .field("body_limit", &self.inner.body_limit)
+            .field("body", &self.inner.body)
             .field(
                 "mode",
                 &match self.inner.mode {
@@ -134,7 +140,7 @@ impl Receiver {
         Self {
             inner: Arc::new(Inner {
                 verifier: Arc::new(verifier),
-                body_limit: DEFAULT_BODY_LIMIT,
+                body: BodyLimits::new(DEFAULT_BODY_LIMIT),
                 mode,
                 wake: None,
                 on_receipt: None,
@@ -151,7 +157,25 @@ impl Receiver {
     /// Refuses bodies larger than `bytes` with 413 (default
     /// [`DEFAULT_BODY_LIMIT`]).
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.inner_mut().body_limit = bytes;
+        self.inner_mut().body.max_bytes = bytes;
+        self
+    }
+
+    /// Answers 408 when a whole body does not arrive within `timeout`
+    /// (default 30 s): a client cannot hold a request open by sending its
+    /// body slowly.
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.inner_mut().body.timeout = timeout;
+        self
+    }
+
+    /// Buffers bodies only while `budget` (shared by its clones, and with
+    /// whatever else is given it) has room: past it a request is answered
+    /// 503 with `Retry-After` before a byte of its body is read. Default:
+    /// 64 MiB of its own. Unauthenticated clients cannot pin more memory
+    /// than this.
+    pub fn body_budget(mut self, budget: BodyBudget) -> Self {
+        self.inner_mut().body.budget = budget;
         self
     }
 
@@ -221,8 +245,8 @@ impl Receiver {
         if method != Method::POST {
             return receipt(Verdict::MethodNotAllowed, "method_not_allowed");
         }
-        let body = match read_body(headers, body, self.inner.body_limit).await {
-            Ok(body) => body,
+        let (body, _reserved) = match read_body(headers, body, &self.inner.body).await {
+            Ok(read) => read,
             Err(failed) => return failed,
         };
         if let Err(err) = self
@@ -305,32 +329,31 @@ impl Receiver {
     }
 }
 
-/// The whole body, if it is at most `limit` bytes (whether it says its
-/// length or is chunked): else the receipt of a 413, or of a 400 when the
-/// body could not be read.
+/// The whole body, if it is at most the limit (whether it says its length
+/// or is chunked), arrives in time and fits the budget (held as long as
+/// the [`Reservation`] is): else the receipt of a 413, 408, 503, or of a
+/// 400 when the body could not be read.
 pub(crate) async fn read_body<B>(
     headers: &HeaderMap,
     body: B,
-    limit: usize,
-) -> Result<Bytes, Receipt>
+    limits: &BodyLimits,
+) -> Result<(Bytes, Reservation), Receipt>
 where
     B: Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(receipt(Verdict::TooLarge, "body_too_large"));
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(receipt(Verdict::TooLarge, "body_too_large"))
-        }
-        Err(_) => Err(receipt(Verdict::Unreadable, "body_unreadable")),
-    }
+    let mut body = std::pin::pin!(body);
+    gladly_webhook_server::body::read_body(&mut body, declared, limits)
+        .await
+        .map_err(|err| match err {
+            BodyError::TooLarge { .. } => receipt(Verdict::TooLarge, "body_too_large"),
+            BodyError::Timeout { .. } => receipt(Verdict::BodyTimeout, "body_timeout"),
+            BodyError::Busy => receipt(Verdict::Busy, "busy"),
+            _ => receipt(Verdict::Unreadable, "body_unreadable"),
+        })
 }
 
 /// The event's id and type, as far as the payload says them.
@@ -368,6 +391,8 @@ pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
         Verdict::Rejected => StatusCode::UNAUTHORIZED,
         Verdict::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Verdict::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Verdict::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+        Verdict::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Verdict::Unreadable => StatusCode::BAD_REQUEST,
         Verdict::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     };
@@ -407,8 +432,17 @@ pub(crate) fn answer(receipt: &Receipt) -> Response<Full<Bytes>> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    if receipt.verdict == Verdict::MethodNotAllowed {
-        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    match receipt.verdict {
+        Verdict::MethodNotAllowed => {
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        Verdict::Busy | Verdict::Unavailable => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        Verdict::BodyTimeout => {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        _ => {}
     }
     response
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use gladly_webhook_core::echo::escape;
 use gladly_webhook_receiver::{Receipt, Receiver, spawn_workers};
 
-use super::{open_inbox, runtime, shutdown_signal};
+use gladly_webhook_server::body::BodyBudget;
+
+use super::{open_inbox, runtime};
 use crate::cli::{ListenArgs, OutputFormat};
 use crate::error::CliError;
 use crate::exec;
@@ -30,12 +32,15 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     };
     let options = exec::worker_options(&args.exec)?;
     let format = args.format;
+    let (limits, body_timeout) = super::server_limits(&args.server)?;
 
     runtime()?.block_on(async move {
         let inbox = open_inbox(&args.inbox.url).await?;
         let workers = handlers.map(|h| spawn_workers(inbox.clone(), h, args.exec.workers, options));
         let mut receiver = Receiver::with_inbox(verifier, inbox)
             .body_limit(args.body_limit)
+            .body_timeout(body_timeout)
+            .body_budget(BodyBudget::new(args.server.body_budget))
             .on_receipt(move |receipt| print_receipt(receipt, format));
         if let Some(workers) = &workers {
             receiver = receiver.wake(workers);
@@ -47,13 +52,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200),
             if workers.is_some() { ", running --exec" } else { ", no --exec: events stay pending" }
         );
-        axum::serve(listener, receiver.router(&args.path))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|source| CliError::Io {
-                path: "the HTTP server".to_string(),
-                source,
-            })?;
+        super::serve_http(listener, receiver.router(&args.path), limits).await?;
         if let Some(workers) = workers {
             let report = workers.shutdown(SHUTDOWN_GRACE).await;
             if report.released > 0 {

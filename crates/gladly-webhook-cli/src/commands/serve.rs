@@ -7,7 +7,9 @@ use gladly_webhook_core::echo::{escape, quote, redact_url};
 use gladly_webhook_hub::auth::MAX_USERS_BYTES;
 use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
 
-use super::{runtime, shutdown_signal};
+use gladly_webhook_server::body::BodyBudget;
+
+use super::runtime;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
 
@@ -41,6 +43,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     options.retention = (!retention.is_zero()).then_some(retention);
     options.time_scale = args.time_scale;
     options.lease = lease;
+    let (limits, body_timeout) = super::server_limits(&args.server)?;
     init_logging();
 
     runtime()?.block_on(async move {
@@ -55,7 +58,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             .map_err(start)?
             .allow_insecure_localhost(args.allow_insecure_localhost)
             .map_err(start)?
-            .dispatcher_options(options);
+            .dispatcher_options(options)
+            .body_timeout(body_timeout)
+            .body_budget(BodyBudget::new(args.server.body_budget));
         for network in &args.allow_networks {
             hub = hub.allow_network(*network).map_err(start)?;
         }
@@ -66,14 +71,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             escape(&redact_url(&args.db), 200),
             args.time_scale
         );
-        let served = axum::serve(listener, hub.router())
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = super::serve_http(listener, hub.router(), limits).await;
         dispatcher.shutdown(SHUTDOWN_GRACE).await;
-        served.map_err(|source| CliError::Io {
-            path: "the HTTP server".to_string(),
-            source,
-        })?;
+        served?;
         eprintln!("gladly-webhook: stopped");
         Ok(())
     })

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
+use gladly_webhook_server::body::{BodyError, BodyLimits, read_body};
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
@@ -17,43 +18,41 @@ const DRAIN_BYTES: usize = 4 << 20;
 /// How long a body over the limit is drained at most.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-/// The body's bytes, or 413 when it is over `limit` bytes (checked on
-/// `Content-Length` first, then while reading).
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body must be at most {limit} bytes"),
-        )
-    };
+/// The body's bytes, or 413 when it is over the limit (checked on
+/// `Content-Length` first, then while reading), 408 when it does not
+/// arrive whole in time, 503 when the bodies being read fill the budget.
+pub async fn read(
+    headers: &HeaderMap,
+    body: Body,
+    limits: &BodyLimits,
+) -> Result<Vec<u8>, ApiError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut body = body;
-    if declared.is_some_and(|n| n > limit as u64) {
-        drain(&mut body, 0).await;
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "body_unreadable",
-                "the request body could not be read",
-            ));
-        };
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > limit {
-                drain(&mut body, bytes.len() + data.len()).await;
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&data);
+    match read_body(&mut body, declared, limits).await {
+        Ok((bytes, _reserved)) => Ok(bytes.to_vec()),
+        Err(err @ BodyError::TooLarge { limit }) => {
+            drain(&mut body, 0).await;
+            Err(ApiError::new(
+                err.status(),
+                "body_too_large",
+                format!("the body must be at most {limit} bytes"),
+            ))
         }
+        Err(err @ BodyError::Timeout { .. }) => Err(ApiError::new(
+            err.status(),
+            "body_timeout",
+            format!("{err}; send it faster"),
+        )),
+        Err(err @ BodyError::Busy) => Err(ApiError::new(err.status(), "busy", err.to_string())),
+        Err(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body_unreadable",
+            "the request body could not be read",
+        )),
     }
-    Ok(bytes)
 }
 
 /// Reads and drops what is left of `body`, up to [`DRAIN_BYTES`] in all

@@ -40,7 +40,7 @@ pub(super) async fn publish(
     headers: HeaderMap,
     request: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(&headers, request, shared.body_limit).await?;
+    let bytes = body::read(&headers, request, &shared.body).await?;
     let fields = body::object(&bytes)?;
     match fields.get("type") {
         Some(Value::String(t)) if t == "PING" => {
@@ -56,6 +56,7 @@ pub(super) async fn publish(
         Some(Value::String(_)) => {}
         _ => {} // parse_event says what is wrong with it
     }
+    check_storable(&fields)?;
     let received = bytes;
     let bytes = fill_envelope(&received, &fields)?;
     let event = match parse_event(&bytes) {
@@ -84,6 +85,20 @@ pub(super) async fn publish(
             "the event has no id after filling it",
         ));
     };
+    // The limit holds for the body as delivered: receivers (`listen`
+    // among them) refuse more with 413, and the subscription would be
+    // deactivated for an event the hub accepted.
+    let limit = shared.body.max_bytes;
+    if bytes.len() > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "the event as delivered (with the id and timestamp the hub adds) is {} bytes; it must be at most {limit} bytes",
+                bytes.len()
+            ),
+        ));
+    }
     let published = shared
         .store
         .publish(event_id, event_type, &bytes, &received, Utc::now())
@@ -112,6 +127,41 @@ pub(super) async fn publish(
         deliveries: published.deliveries,
     };
     Ok((status, Json(answer)).into_response())
+}
+
+/// 422 for an `id` that is empty or blank, and for an `id` or `type` with
+/// a NUL character (PostgreSQL's text cannot hold one, and no receiver's
+/// store should have to).
+fn check_storable(fields: &Map<String, Value>) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    if let Some(Value::String(id)) = fields.get("id") {
+        if id.trim().is_empty() {
+            problems.push(Problem::new(
+                "/id",
+                "EmptyId",
+                "expected a non-empty event id (or none: the hub assigns one), found a blank one",
+            ));
+        }
+    }
+    for name in ["id", "type"] {
+        if let Some(Value::String(text)) = fields.get(name) {
+            if text.contains('\0') {
+                problems.push(Problem::new(
+                    &format!("/{name}"),
+                    "Nul",
+                    format!("expected no NUL character in the event's {name}, found one"),
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "the event cannot be delivered as it is",
+            problems,
+        ))
+    }
 }
 
 /// The event with `id` and `timestamp` added when absent, written into the

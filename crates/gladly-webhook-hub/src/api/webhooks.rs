@@ -53,7 +53,7 @@ pub(super) async fn create(
     headers: HeaderMap,
     request: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(&headers, request, shared.body_limit).await?;
+    let bytes = body::read(&headers, request, &shared.body).await?;
     let mut fields = body::object(&bytes)?;
     let problems = server_field_problems(&fields);
     for (name, _) in SERVER_FIELDS {
@@ -112,7 +112,7 @@ pub(super) async fn update(
     headers: HeaderMap,
     request: Body,
 ) -> Result<Json<Webhook>, ApiError> {
-    let bytes = body::read(&headers, request, shared.body_limit).await?;
+    let bytes = body::read(&headers, request, &shared.body).await?;
     let patch = body::object(&bytes)?;
     let current = find(&shared, &id).await?;
     let problems = server_field_problems(&patch);

@@ -1,0 +1,47 @@
+//! Serving an HTTP endpoint that faces the internet, with every resource a
+//! client can hold bounded.
+//!
+//! `axum::serve` runs hyper without a timer: a client that trickles a
+//! header byte every few seconds, or opens thousands of idle connections,
+//! holds them for as long as it likes. [`serve`] runs the same
+//! [`axum::Router`] on hyper's HTTP/1.1 connection builder (from
+//! hyper-util) with:
+//!
+//! - a **header-read timeout** (the whole request head within
+//!   [`Limits::header_read_timeout`], also the longest a kept-alive
+//!   connection may sit idle before its next request: hyper starts the
+//!   same timer when it waits for a head),
+//! - a **cap on connections** ([`Limits::max_connections`]): past it a
+//!   connection is answered `503` with `Retry-After` and closed at once,
+//! - a bound on the **request head's size** ([`Limits::max_header_bytes`]),
+//! - **graceful shutdown**: on the signal, no new connection is accepted,
+//!   idle ones are closed, and requests in flight get a grace period.
+//!
+//! Bodies are the handler's to read; [`body::read_body`] reads one whole
+//! within a size limit and a deadline, and against a shared
+//! [`body::BodyBudget`] (a semaphore sized in bytes), so unauthenticated
+//! clients cannot pin memory by sending large bodies slowly.
+//!
+//! ```no_run
+//! use gladly_webhook_server::{Limits, serve};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! // Resolve this future (here: a send on `stop`) to shut down gracefully.
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! # drop(stop);
+//! serve(listener, app, Limits::default(), async { let _ = stopped.await; }).await
+//! # }
+//! ```
+
+pub mod body;
+#[cfg(feature = "serve")]
+mod limits;
+#[cfg(feature = "serve")]
+mod serve;
+
+#[cfg(feature = "serve")]
+pub use limits::Limits;
+#[cfg(feature = "serve")]
+pub use serve::serve;
