@@ -169,6 +169,12 @@ pub struct ServeArgs {
     /// Keep finished deliveries, their attempts and their events this long (`0` keeps them forever).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub retention: String,
+    /// The environment variable holding the keys that seal subscription secrets at rest (64 hex digits a line, the current key first). Without a key, secrets are stored in plain text (a warning says so at start).
+    #[arg(long, value_name = "NAME", conflicts_with = "secret_key_file")]
+    pub secret_key_env: Option<String>,
+    /// The file holding the keys that seal subscription secrets at rest (as --secret-key-env).
+    #[arg(long, value_name = "PATH")]
+    pub secret_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
 }

@@ -418,3 +418,94 @@ async fn blank_ids_and_nul_characters_are_refused() {
         }
     }
 }
+
+/// Item 5: with keys, secrets are sealed at rest (the row holds no
+/// secret, the SQLite files hold no secret after sealing what was stored
+/// plain), deliveries are still signed with the real secret, and a store
+/// opened without the key says which key it needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_sealed_at_rest() {
+    use gladly_webhook_hub::store::SecretKeys;
+    use gladly_webhook_hub::{ApiUsers, Hub};
+    let key = "5e".repeat(32);
+    let store = sqlite();
+    // A subscription stored plain, before a key was given.
+    let plain_secret = {
+        let hub = common::hub(&store).await;
+        let created = hub
+            .create("https://example.com/hooks", &["TASK_CLOSED"], false)
+            .await;
+        created["secret"].as_str().unwrap().to_string()
+    };
+    let path = store.url.trim_start_matches("sqlite:").to_string();
+    let files_hold = |needle: &str| {
+        ["", "-wal", "-shm"].iter().any(|suffix| {
+            std::fs::read(format!("{path}{suffix}"))
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+    };
+    assert!(
+        files_hold(&plain_secret),
+        "the plain secret should be on disk before sealing"
+    );
+    let sealed_store = store
+        .open()
+        .await
+        .with_secret_keys(SecretKeys::parse(&key).unwrap());
+    assert_eq!(sealed_store.seal_secrets().await.unwrap(), 1);
+    assert_eq!(sealed_store.seal_secrets().await.unwrap(), 0);
+    assert!(
+        !files_hold(&plain_secret),
+        "the plain secret lingers on disk"
+    );
+    let listed = sealed_store.list_webhooks().await.unwrap();
+    assert_eq!(listed[0].secret.expose(), plain_secret);
+    // Without the key: a clear error naming the key id.
+    let err = store
+        .open()
+        .await
+        .list_webhooks()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sealed with key"), "{err}");
+    assert!(!err.contains(&key));
+
+    // A hub on the sealed store signs with the real secret.
+    let users = ApiUsers::parse(&format!("{}:{}", common::EMAIL, common::TOKEN)).unwrap();
+    let hub = Hub::new(sealed_store.clone(), users)
+        .unwrap()
+        .allow_insecure_localhost(true)
+        .unwrap()
+        .dispatcher_options(dispatch_options());
+    let _dispatcher = hub.spawn_dispatcher();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = hub.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let receiver = common::TestReceiver::start().await;
+    let created = common::client()
+        .post(format!("{base}/api/v1/webhooks"))
+        .basic_auth(common::EMAIL, Some(common::TOKEN))
+        .header("content-type", "application/json")
+        .body(json!({"url": receiver.url, "events": ["TASK_CLOSED"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(!files_hold(&secret), "a new secret was stored plain");
+    let published = common::client()
+        .post(format!("{base}/api/v1/events"))
+        .basic_auth(common::EMAIL, Some(common::TOKEN))
+        .header("content-type", "application/json")
+        .body(common::event("TASK_CLOSED").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 202);
+    let received = receiver.wait(|r| !r.is_empty()).await;
+    assert!(received[0].verifies_with(&secret));
+}

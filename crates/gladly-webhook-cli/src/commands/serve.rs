@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use gladly_webhook_core::echo::{escape, quote, redact_url};
 use gladly_webhook_hub::auth::MAX_USERS_BYTES;
+use gladly_webhook_hub::store::SecretKeys;
 use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
 
 use gladly_webhook_server::body::BodyBudget;
@@ -44,15 +45,29 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     options.time_scale = args.time_scale;
     options.lease = lease;
     let (limits, body_timeout) = super::server_limits(&args.server)?;
+    let keys = load_keys(args)?;
     init_logging();
 
     runtime()?.block_on(async move {
-        let store = Store::open(&args.db).await.map_err(|err| {
+        let mut store = Store::open(&args.db).await.map_err(|err| {
             CliError::Usage(format!(
                 "cannot open the store {}: {err}",
                 quote(&redact_url(&args.db))
             ))
         })?;
+        match keys {
+            Some(keys) => {
+                let id = keys.current_id().to_string();
+                store = store.with_secret_keys(keys);
+                let sealed = store.seal_secrets().await.map_err(|err| {
+                    CliError::Usage(format!("cannot seal the stored secrets: {err}"))
+                })?;
+                tracing::info!(key_id = id, sealed_now = sealed, "subscription secrets are sealed at rest");
+            }
+            None => tracing::warn!(
+                "subscription secrets are stored in plain text: give --secret-key-env or --secret-key-file to seal them"
+            ),
+        }
         let start = |err| CliError::Usage(format!("cannot start the hub: {err}"));
         let mut hub = Hub::new(store, users)
             .map_err(start)?
@@ -118,4 +133,33 @@ fn init_logging() {
         .with_target(false)
         .with_max_level(tracing::Level::INFO)
         .try_init();
+}
+
+/// The keys from `--secret-key-env` or `--secret-key-file`, if given.
+fn load_keys(args: &ServeArgs) -> Result<Option<SecretKeys>, CliError> {
+    let (text, source) = match (&args.secret_key_env, &args.secret_key_file) {
+        (Some(name), _) => {
+            let text = std::env::var(name).map_err(|_| {
+                CliError::Usage(format!(
+                    "--secret-key-env: the environment variable {} is not set (or not UTF-8)",
+                    quote(name)
+                ))
+            })?;
+            (text, format!("the environment variable {}", quote(name)))
+        }
+        (None, Some(path)) => {
+            let bytes = crate::input::read(path, 64 * 1024, "")?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                CliError::Usage(format!(
+                    "--secret-key-file: {} is not UTF-8",
+                    crate::input::display(path)
+                ))
+            })?;
+            (text, crate::input::display(path))
+        }
+        (None, None) => return Ok(None),
+    };
+    SecretKeys::parse(&text)
+        .map(Some)
+        .map_err(|err| CliError::Usage(format!("the secret keys in {source}: {err}")))
 }

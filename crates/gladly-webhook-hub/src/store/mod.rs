@@ -16,12 +16,16 @@
 //! ```
 
 mod ops;
+mod sealed;
 mod types;
+
+pub use sealed::{KeysError, SecretKeys};
 
 use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use gladly_webhook_core::Secret;
 
 pub use types::{
     AttemptRecord, Deactivation, DeliveryRecord, DeliveryState, DueDelivery, NewDelivery,
@@ -120,6 +124,7 @@ pub enum AttemptOutcome {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    keys: Option<std::sync::Arc<SecretKeys>>,
 }
 
 #[derive(Clone)]
@@ -142,6 +147,7 @@ impl fmt::Debug for Store {
         };
         f.debug_struct("Store")
             .field("backend", &backend)
+            .field("secrets", &self.keys.as_ref().map_or("plain", |_| "sealed"))
             .field("connections", &size)
             .field("idle", &idle)
             .finish()
@@ -221,6 +227,7 @@ impl Store {
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            keys: None,
         })
     }
 
@@ -244,6 +251,7 @@ impl Store {
         ops::migrator(ops::Backend::Postgres).run(&pool).await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            keys: None,
         })
     }
 
@@ -254,14 +262,73 @@ impl Store {
         ))
     }
 
+    /// Seals subscription secrets at rest with `keys` (the first seals, any
+    /// opens; see [`SecretKeys`]). Call [`Store::seal_secrets`] next, so that
+    /// secrets stored before (plain, or under an older key) are sealed anew.
+    pub fn with_secret_keys(mut self, keys: SecretKeys) -> Self {
+        self.keys = Some(std::sync::Arc::new(keys));
+        self
+    }
+
+    /// Whether secrets are sealed at rest.
+    pub fn seals_secrets(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// Seals, under the current key, every stored secret that is plain or
+    /// sealed under another key: how many. Nothing without keys.
+    pub async fn seal_secrets(&self) -> Result<usize, StoreError> {
+        let Some(keys) = &self.keys else {
+            return Ok(0);
+        };
+        let mut sealed = 0;
+        let raw: Vec<StoredWebhook> = on_backend!(self, list_webhooks())?;
+        for webhook in raw {
+            let stored = webhook.secret.expose();
+            if !keys.needs_sealing(stored) {
+                continue;
+            }
+            let secret = keys.open(&webhook.id, stored)?;
+            let new = keys.seal(&webhook.id, &secret)?;
+            if on_backend!(self, set_secret(&webhook.id, stored, &new))? {
+                sealed += 1;
+            }
+        }
+        // The plain secrets' old pages sit in the SQLite WAL until a
+        // checkpoint; move them out now (secure_delete zeroes freed pages).
+        #[cfg(feature = "sqlite")]
+        if let (Pool::Sqlite(pool), true) = (&self.pool, sealed > 0) {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(sealed)
+    }
+
+    /// The secret as stored for the row `id` (sealed when there are keys).
+    fn seal(&self, id: &str, secret: &Secret) -> Result<Secret, StoreError> {
+        match &self.keys {
+            Some(keys) => Ok(Secret::new(keys.seal(id, secret)?)),
+            None => Ok(secret.clone()),
+        }
+    }
+
+    /// `webhook` with its secret opened.
+    fn opened(&self, mut webhook: StoredWebhook) -> Result<StoredWebhook, StoreError> {
+        webhook.secret = sealed::open(self.keys.as_deref(), &webhook.id, webhook.secret.expose())?;
+        Ok(webhook)
+    }
+
     /// Every subscription, oldest first.
     pub async fn list_webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError> {
-        on_backend!(self, list_webhooks())
+        let raw: Vec<StoredWebhook> = on_backend!(self, list_webhooks())?;
+        raw.into_iter().map(|w| self.opened(w)).collect()
     }
 
     /// The subscription with this id.
     pub async fn get_webhook(&self, id: &str) -> Result<Option<StoredWebhook>, StoreError> {
-        on_backend!(self, get_webhook(id))
+        let raw: Option<StoredWebhook> = on_backend!(self, get_webhook(id))?;
+        raw.map(|w| self.opened(w)).transpose()
     }
 
     /// The id of the subscription whose URL is `url`, compared as the
@@ -284,7 +351,9 @@ impl Store {
         max: usize,
     ) -> Result<(), WriteError> {
         let key = url_key(&webhook.url);
-        on_backend!(self, create_webhook(webhook, &key, max))
+        let mut stored = webhook.clone();
+        stored.secret = self.seal(&webhook.id, &webhook.secret)?;
+        on_backend!(self, create_webhook(&stored, &key, max))
     }
 
     /// Applies `change` to the subscription `id`, if it was last modified
@@ -297,7 +366,13 @@ impl Store {
         change: &WebhookChange,
     ) -> Result<StoredWebhook, WriteError> {
         let key = url_key(&change.url);
-        on_backend!(self, update_webhook(id, expected, change, &key))
+        let mut stored = change.clone();
+        if let Some(secret) = &change.secret {
+            stored.secret = Some(self.seal(id, secret)?);
+        }
+        let updated: StoredWebhook =
+            on_backend!(self, update_webhook(id, expected, &stored, &key))?;
+        Ok(self.opened(updated)?)
     }
 
     /// Deletes the subscription `id` and cancels its pending deliveries;
@@ -364,7 +439,14 @@ impl Store {
         token: i64,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        on_backend!(self, next_deliveries(webhook_id, token, limit))
+        let raw: Vec<DueDelivery> = on_backend!(self, next_deliveries(webhook_id, token, limit))?;
+        raw.into_iter()
+            .map(|mut due| {
+                due.secret =
+                    sealed::open(self.keys.as_deref(), &due.webhook_id, due.secret.expose())?;
+                Ok(due)
+            })
+            .collect()
     }
 
     /// Extends a lease to `until`; `false` when it was lost.

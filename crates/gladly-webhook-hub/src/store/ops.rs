@@ -87,6 +87,7 @@ const NEXT_DELIVERY: &str = "SELECT d.id, d.webhook_id, e.event_id, e.event_type
     JOIN hub_webhooks w ON w.id = d.webhook_id \
     WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
     ORDER BY d.event_seq LIMIT $3";
+const SET_SECRET: &str = "UPDATE hub_webhooks SET secret = $3 WHERE id = $1 AND secret = $2";
 const STILL_CURRENT: &str =
     "SELECT 1 FROM hub_webhooks WHERE id = $1 AND active AND modified_at = $2";
 const EXTEND_LEASE: &str =
@@ -557,6 +558,21 @@ macro_rules! hub_ops {
                     .bind(webhook_id)
                     .bind(token)
                     .bind(millis(until))
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(crate) async fn set_secret(
+                pool: &Pool,
+                webhook_id: &str,
+                old: &str,
+                new: &str,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(SET_SECRET)
+                    .bind(webhook_id)
+                    .bind(old)
+                    .bind(new)
                     .execute(pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
