@@ -189,6 +189,7 @@ async fn api_call(
     let response = client
         .request(method, url)
         .basic_auth(USER, Some(TOKEN))
+        .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .await

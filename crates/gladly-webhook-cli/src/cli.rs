@@ -390,6 +390,15 @@ impl SecretArgs {
             .iter()
             .map(SecretSource::load)
             .collect::<Result<Vec<_>, _>>()?;
+        let min = gladly_webhook_core::validate::MIN_SECRET_LEN;
+        for (secret, source) in secrets.iter().zip(&sources) {
+            if secret.expose().len() < min {
+                return Err(CliError::Usage(format!(
+                    "the secret in {source} is {} bytes: a signing secret must be at least {min} bytes (Gladly recommends 128-bit keys)",
+                    secret.expose().len()
+                )));
+            }
+        }
         let verifier = gladly_webhook_core::Verifier::new(&secrets)
             .map_err(|err| CliError::Usage(err.to_string()))?
             .tolerance(std::time::Duration::from_secs(tolerance));

@@ -44,6 +44,7 @@ fn run(args: &[&str], stdin: &[u8]) -> Run {
         .current_dir(root())
         .env("GLADLY_SECRET", SECRET)
         .env("OLD_SECRET", "whsec_old_secret_0123456789")
+        .env("SHORT_SECRET", "abcde")
         .env_remove("NOT_SET")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -335,6 +336,23 @@ fn secret_usage_errors() {
         b"",
     );
     assert_eq!(bad_time.code, 2, "{}", bad_time.stderr);
+    // A 5-byte secret is refused (issue 17, item 7): the policy wants 16+.
+    let short = run(
+        &[
+            "verify",
+            "--secret-env",
+            "SHORT_SECRET",
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(short.code, 2, "{}", short.stderr);
+    assert!(
+        short.stderr.contains("at least 16 bytes"),
+        "{}",
+        short.stderr
+    );
+    assert!(!short.stderr.contains("abcde"), "{}", short.stderr);
     for r in [none, two, missing_file, bad_time] {
         assert!(!r.stderr.contains(SECRET) && !r.stdout().contains(SECRET));
     }

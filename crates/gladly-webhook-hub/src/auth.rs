@@ -73,6 +73,9 @@ impl ApiUsers {
         if text.len() > MAX_USERS_BYTES {
             return Err(ApiUsersError::TooLarge);
         }
+        // A UTF-8 byte-order mark (editors on some systems write one) would
+        // become part of the first email, and nobody could log in.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut users: Vec<ApiUser> = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim_end_matches('\r').trim();
@@ -203,6 +206,12 @@ mod tests {
         );
         assert_eq!(users.authenticate(Some("Basic !!!")), None);
         assert_eq!(users.authenticate(None), None);
+        // A file saved with a UTF-8 byte-order mark: the first user can log in.
+        let users = ApiUsers::parse("\u{feff}a@example.com:token-aaaaaaaaaaaaaaaa\n").unwrap();
+        assert_eq!(
+            users.authenticate(Some(&basic("a@example.com:token-aaaaaaaaaaaaaaaa"))),
+            Some("a@example.com")
+        );
     }
 
     #[test]

@@ -509,3 +509,77 @@ async fn secrets_are_sealed_at_rest() {
     let received = receiver.wait(|r| !r.is_empty()).await;
     assert!(received[0].verifies_with(&secret));
 }
+
+/// Item 7: writes need `Content-Type: application/json` (415 otherwise:
+/// browsers send text/plain, form and multipart bodies cross-site with
+/// cached Basic credentials); a body of many mistakes gets at most 100
+/// problems; URLs that differ only by an empty query, an escaped
+/// unreserved character or a trailing dot in the host are duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_need_json_problems_are_capped_and_urls_normalised() {
+    let store = sqlite();
+    let hub = common::hub(&store).await;
+    let body = json!({"url": "https://example.com/h", "events": ["TASK_CLOSED"], "active": false})
+        .to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let mut request = hub
+            .client
+            .post(format!("{}/api/v1/webhooks", hub.base))
+            .basic_auth(common::EMAIL, Some(common::TOKEN))
+            .body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let answer = hub.raw(request).await;
+        assert_eq!(answer.status, 415, "{content_type:?}: {}", answer.text);
+    }
+    let list = hub.call("GET", "/api/v1/webhooks", None).await;
+    assert_eq!(list.json, json!([]));
+    let request = hub
+        .client
+        .post(format!("{}/api/v1/webhooks", hub.base))
+        .basic_auth(common::EMAIL, Some(common::TOKEN))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body);
+    assert_eq!(hub.raw(request).await.status, 201);
+
+    // 200,000 mistakes: 100 listed, the count in the message.
+    let many = format!(
+        r#"{{"url": "https://example.org/h", "events": [{}]}}"#,
+        vec!["1"; 200_000].join(",")
+    );
+    let answer = hub.post_body("/api/v1/webhooks", many).await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.json["problems"].as_array().unwrap().len(), 100);
+    assert!(answer.text.len() < 64 * 1024, "{} bytes", answer.text.len());
+    assert!(
+        answer.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("200000 problems"),
+        "{}",
+        answer.json["message"]
+    );
+
+    for twin in [
+        "https://example.com/h?",
+        "https://example.com/%68",
+        "https://example.com./h",
+        "https://EXAMPLE.com:443/h",
+    ] {
+        let answer = hub
+            .call(
+                "POST",
+                "/api/v1/webhooks",
+                Some(json!({"url": twin, "events": ["TASK_CLOSED"], "active": false})),
+            )
+            .await;
+        assert_eq!(answer.status, 409, "{twin}: {}", answer.text);
+        assert_eq!(answer.json["error"], "duplicate_url", "{twin}");
+    }
+}

@@ -21,11 +21,23 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// The body's bytes, or 413 when it is over the limit (checked on
 /// `Content-Length` first, then while reading), 408 when it does not
 /// arrive whole in time, 503 when the bodies being read fill the budget.
+///
+/// A body must be declared `Content-Type: application/json` (or a
+/// `+json` type), else 415: a browser sends `text/plain`, form and
+/// multipart bodies across sites with cached Basic credentials, and none of
+/// them may write.
 pub async fn read(
     headers: &HeaderMap,
     body: Body,
     limits: &BodyLimits,
 ) -> Result<Vec<u8>, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as Content-Type: application/json",
+        ));
+    }
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -53,6 +65,25 @@ pub async fn read(
             "the request body could not be read",
         )),
     }
+}
+
+/// Whether the request declares a JSON body: `application/json` or
+/// `application/...+json`, any parameters (`charset=utf-8`) allowed.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Reads and drops what is left of `body`, up to [`DRAIN_BYTES`] in all

@@ -39,6 +39,9 @@ impl Problem {
     }
 }
 
+/// The most problems a 422 lists.
+pub const MAX_PROBLEMS: usize = 100;
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
@@ -67,8 +70,18 @@ impl ApiError {
         }
     }
 
-    /// 422: the body does not fit; every problem at its pointer.
-    pub fn invalid(message: impl Into<String>, problems: Vec<Problem>) -> Self {
+    /// 422: the body does not fit; its problems at their pointers, the
+    /// first [`MAX_PROBLEMS`] of them (the message says how many there
+    /// were), so a body of many small mistakes cannot make a huge answer.
+    pub fn invalid(message: impl Into<String>, mut problems: Vec<Problem>) -> Self {
+        let mut message = message.into();
+        if problems.len() > MAX_PROBLEMS {
+            message.push_str(&format!(
+                " ({} problems in all; the first {MAX_PROBLEMS} are listed)",
+                problems.len()
+            ));
+            problems.truncate(MAX_PROBLEMS);
+        }
         Self {
             problems: Some(problems),
             ..Self::new(

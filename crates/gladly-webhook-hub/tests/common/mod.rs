@@ -198,6 +198,7 @@ impl TestHub {
             .client
             .post(format!("{}{path}", self.base))
             .basic_auth(EMAIL, Some(TOKEN))
+            .header("content-type", "application/json")
             .body(body);
         answer(request.send().await.unwrap()).await
     }
