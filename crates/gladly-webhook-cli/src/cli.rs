@@ -92,6 +92,9 @@ pub struct ExecArgs {
     /// How long a run holds its event before another worker may take it, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub lease: f64,
+    /// Pass the variables named by --secret-env to the command too (by default they are removed from its environment).
+    #[arg(long)]
+    pub exec_keep_secret_env: bool,
 }
 
 #[derive(Debug, Args)]

@@ -33,14 +33,21 @@ pub fn worker_options(args: &ExecArgs) -> Result<WorkerOptions, CliError> {
         .retry(retry))
 }
 
+/// The longest event id passed in `GLADLY_EVENT_ID`.
+const MAX_ID_BYTES: usize = 4096;
+
 /// A handler running `command` for every event, printing one line per run
 /// (stdout for `--format json`, stderr for text, so that `listen`'s
-/// stdout stays one line per delivery).
+/// stdout stays one line per delivery). The variables in `hidden` (the
+/// signing secrets' variables) are removed from the command's
+/// environment. The command runs in a process group of its own, killed
+/// whole when it times out or the worker stops.
 pub fn handlers(
     command: String,
     timeout: f64,
     format: OutputFormat,
     runs_on_stdout: bool,
+    hidden: Vec<String>,
 ) -> Result<Handlers, CliError> {
     let timeout = Duration::try_from_secs_f64(timeout)
         .ok()
@@ -49,11 +56,13 @@ pub fn handlers(
             CliError::Usage("--exec-timeout must be a positive number of seconds".to_string())
         })?;
     let command = Arc::new(command);
+    let hidden = Arc::new(hidden);
     Ok(
         Handlers::new().on_any(move |delivery: Delivery<ParsedEvent>| {
             let command = Arc::clone(&command);
+            let hidden = Arc::clone(&hidden);
             async move {
-                let result = run(&command, &delivery, timeout).await;
+                let result = run(&command, &hidden, &delivery, timeout).await;
                 report(&delivery, &result, format, runs_on_stdout);
                 result
             }
@@ -61,41 +70,94 @@ pub fn handlers(
     )
 }
 
+/// Kills a command's whole process group when dropped, unless disarmed:
+/// on a timeout, and when the worker stops (its future is dropped).
+struct GroupGuard(Option<rustix::process::Pid>);
+
+impl GroupGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0.take() {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Why an event's id cannot be passed to a command, if so.
+fn unpassable(id: &str) -> Option<String> {
+    if id.contains('\0') {
+        return Some(
+            "the event id holds a NUL character: it cannot be passed in GLADLY_EVENT_ID"
+                .to_string(),
+        );
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Some(format!(
+            "the event id is {} bytes: more than the {MAX_ID_BYTES} passed in GLADLY_EVENT_ID",
+            id.len()
+        ));
+    }
+    None
+}
+
 async fn run(
     command: &str,
+    hidden: &[String],
     delivery: &Delivery<ParsedEvent>,
     timeout: Duration,
 ) -> Result<(), BoxError> {
+    let id = delivery.event_id.as_deref().unwrap_or("");
+    if let Some(reason) = unpassable(id).or_else(|| unpassable(&delivery.event_type)) {
+        return Err(format!("cannot start the command: {reason}").into());
+    }
     // The command's own output goes to stderr: stdout is ours.
     let stdout = std::io::stderr().as_fd().try_clone_to_owned()?;
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
+    let mut sh = tokio::process::Command::new("sh");
+    sh.arg("-c")
         .arg(command)
-        .env(
-            "GLADLY_EVENT_ID",
-            delivery.event_id.as_deref().unwrap_or(""),
-        )
+        .env("GLADLY_EVENT_ID", id)
         .env("GLADLY_EVENT_TYPE", &delivery.event_type)
         .env("GLADLY_ATTEMPT", delivery.attempt.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::from(stdout))
-        .kill_on_drop(true)
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in hidden {
+        sh.env_remove(name);
+    }
+    let mut child = sh
         .spawn()
-        .map_err(|e| format!("cannot start sh: {e}"))?;
+        .map_err(|e| format!("cannot start the command: {e}"))?;
+    let mut group = GroupGuard(
+        child
+            .id()
+            .and_then(|pid| rustix::process::Pid::from_raw(pid as i32)),
+    );
     if let Some(mut stdin) = child.stdin.take() {
         // A command that does not read its input is fine.
         let _ = stdin.write_all(&delivery.body).await;
     }
     match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) if status.success() => Ok(()),
-        Ok(Ok(status)) => Err(match status.code() {
-            Some(code) => format!("the command exited with status {code}"),
-            None => "the command was killed by a signal".to_string(),
+        Ok(result) => {
+            group.disarm();
+            match result {
+                Ok(status) if status.success() => Ok(()),
+                Ok(status) => Err(match status.code() {
+                    Some(code) => format!("the command exited with status {code}"),
+                    None => "the command was killed by a signal".to_string(),
+                }
+                .into()),
+                Err(err) => Err(format!("waiting for the command failed: {err}").into()),
+            }
         }
-        .into()),
-        Ok(Err(err)) => Err(format!("waiting for the command failed: {err}").into()),
         Err(_) => {
-            let _ = child.kill().await;
+            drop(group); // the whole group, not only `sh`
+            let _ = child.wait().await;
             Err(format!(
                 "the command took longer than {} s and was stopped",
                 timeout.as_secs_f64()

@@ -37,6 +37,7 @@ struct Listener {
     child: Child,
     url: String,
     stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Listener {
@@ -63,10 +64,13 @@ impl Listener {
             .unwrap();
         let stderr = BufReader::new(child.stderr.take().unwrap());
         let (found, url) = std::sync::mpsc::channel();
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let error_lines = Arc::clone(&errors);
         std::thread::spawn(move || {
             let mut found = Some(found);
             let mut before = Vec::new();
             for line in stderr.lines().map_while(Result::ok) {
+                error_lines.lock().unwrap().push(line.clone());
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     if let Some(tx) = found.take() {
                         let _ = tx.send(Ok(rest.split(' ').next().unwrap_or_default().to_string()));
@@ -91,7 +95,12 @@ impl Listener {
             .recv_timeout(Duration::from_secs(60))
             .expect("listen starts within 60 s")
             .unwrap_or_else(|stderr| panic!("listen did not start: {stderr}"));
-        Self { child, url, stdout }
+        Self {
+            child,
+            url,
+            stdout,
+            stderr: errors,
+        }
     }
 
     /// SIGKILL to the whole process group: the listener and the commands
@@ -592,4 +601,123 @@ fn listen_bounds_silent_and_surplus_connections() {
     );
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(listener.stop(), 0);
+}
+
+/// Whether process `pid` is gone (or a zombie waiting to be reaped).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Issue 17, item 7: `--exec` runs without the signing secret's variable
+/// in its environment, in a process group of its own that is killed whole
+/// on `--exec-timeout` (its children too, not only `sh`), and an event
+/// whose id cannot be passed to a command says why in `inbox show`.
+#[test]
+fn exec_hides_the_secret_and_kills_its_whole_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let inbox = format!("sqlite:{d}/inbox.db");
+    let script = format!(
+        r#"env > "{d}/env-$GLADLY_EVENT_ID.txt"; sleep 300 & echo $! > "{d}/child-$GLADLY_EVENT_ID.pid"; wait"#
+    );
+    let listener = Listener::start(
+        &inbox,
+        &[
+            "--exec",
+            &script,
+            "--exec-timeout",
+            "1",
+            "--max-attempts",
+            "1",
+        ],
+    );
+    let (code, _, err) = trigger(&listener.url, "CUSTOMER_UPDATED", "evt_group");
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(Duration::from_secs(60), || {
+        state(&inbox, "evt_group")["state"] == "dead"
+    }));
+    let env = std::fs::read_to_string(dir.path().join("env-evt_group.txt")).unwrap();
+    assert!(env.contains("GLADLY_EVENT_ID=evt_group"), "{env}");
+    assert!(
+        !env.contains("GLADLY_SECRET"),
+        "the secret's variable reached --exec"
+    );
+    assert!(!env.contains(SECRET), "the secret reached --exec");
+    let child = std::fs::read_to_string(dir.path().join("child-evt_group.pid")).unwrap();
+    let child = child.trim();
+    assert!(
+        wait_until(Duration::from_secs(20), || process_gone(child)),
+        "the command's child {child} outlived the timeout"
+    );
+    let shown = state(&inbox, "evt_group");
+    assert!(shown.to_string().contains("longer than 1 s"), "{shown}");
+
+    // An id too long to pass in GLADLY_EVENT_ID: the reason is shown.
+    let long_id = format!("evt_{}", "x".repeat(5000));
+    let (code, _, err) = trigger(&listener.url, "CUSTOMER_UPDATED", &long_id);
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(Duration::from_secs(60), || {
+        state(&inbox, &long_id)["state"] == "dead"
+    }));
+    let shown = state(&inbox, &long_id).to_string();
+    assert!(shown.contains("cannot start the command"), "{shown}");
+    assert!(shown.contains("5004 bytes"), "{shown}");
+    assert_eq!(listener.stop(), 0);
+}
+
+/// Issue 17, item 7: `listen` logs the inbox's own errors on stderr (it
+/// logged only start and stop during a database outage), and no line holds
+/// the secret.
+#[test]
+fn listen_logs_inbox_errors() {
+    let Ok(admin) = std::env::var("GLADLY_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but GLADLY_TEST_DATABASE_URL is not"
+        );
+        eprintln!("skipping listen_logs_inbox_errors: GLADLY_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let inbox = common::fresh_pg_database(&admin);
+    let listener = Listener::start(&inbox, &[]);
+    let (code, _, err) = trigger(&listener.url, "CUSTOMER_UPDATED", "evt_before");
+    assert_eq!(code, 0, "{err}");
+    // The database goes away under the listener.
+    let name = inbox.rsplit('/').next().unwrap().to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    });
+    let (code, out, _) = trigger(&listener.url, "CUSTOMER_UPDATED", "evt_during");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            listener
+                .stderr
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains("inbox could not commit"))
+        }),
+        "{:?}",
+        listener.stderr.lock().unwrap()
+    );
+    let lines = listener.stderr.lock().unwrap().clone();
+    assert!(lines.iter().all(|line| !line.contains(SECRET)));
+    let _ = listener.stop();
 }

@@ -296,6 +296,28 @@ impl Receiver {
         event_id: &Option<String>,
         event_type: &str,
     ) -> Receipt {
+        // An id or type with a NUL cannot be stored as text (PostgreSQL
+        // refuses it): the event is kept, authentic as it is, as dead with
+        // the reason and keyed by its body, and answered 200, on every
+        // backend alike.
+        let nul = |text: &str| text.contains('\0');
+        if event_id.as_deref().is_some_and(nul) || nul(event_type) {
+            let event = NewEvent::new(
+                body.to_vec(),
+                None,
+                event_type.replace('\0', "\u{fffd}"),
+                State::Dead,
+                Some("the event's id or type holds a NUL character, which cannot be stored or handled".to_string()),
+            );
+            return match inbox.insert(event).await {
+                Ok(Inserted::New) => receipt(Verdict::StoredDead, "stored_dead"),
+                Ok(_) => receipt(Verdict::Duplicate, "duplicate"),
+                Err(err) => {
+                    tracing::error!(error = %err, "the inbox could not commit; answering 503");
+                    receipt(Verdict::Unavailable, "inbox_unavailable")
+                }
+            };
+        }
         let (state, error) = match &parsed {
             Ok(_) if event_id.is_some() => (State::Pending, None),
             Ok(_) => (State::Dead, Some("the event has no string id".to_string())),

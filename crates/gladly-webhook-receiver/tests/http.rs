@@ -412,3 +412,45 @@ async fn configuring_a_clone_leaves_the_original_alone() {
         413
     );
 }
+
+/// Issue 17, item 7: an authentic event whose id or type holds a NUL is
+/// kept (dead, with the reason, keyed by its body) and answered 200 on
+/// both backends alike; PostgreSQL answered 503 on every try before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_or_type_with_a_nul_is_kept_dead_and_answered_200() {
+    for backend in backends().await {
+        let name = backend.name;
+        let inbox = Arc::clone(&backend.inbox);
+        let app = Receiver::with_inbox(verifier(), Arc::clone(&inbox)).router("/hooks/gladly");
+        let addr = serve(app).await;
+        for body in [
+            br#"{"id":"evt_\u0000x","type":"CUSTOMER_UPDATED","timestamp":"2026-11-26T17:00:00Z","initiator":{"id":"a","type":"SYSTEM"},"content":{"customerId":"c"}}"#.to_vec(),
+            br#"{"id":"evt_nul_type","type":"CUSTOMER\u0000UPDATED","timestamp":"2026-11-26T17:00:00Z","content":{}}"#.to_vec(),
+        ] {
+            let answer = send(addr, &signed("/hooks/gladly", &body), false).await;
+            assert_eq!(
+                (answer.status, answer.body.as_str()),
+                (200, "stored_dead"),
+                "{name}"
+            );
+            let again = send(addr, &signed("/hooks/gladly", &body), false).await;
+            assert_eq!((again.status, again.body.as_str()), (200, "duplicate"), "{name}");
+        }
+        let dead = inbox
+            .list(gladly_webhook_receiver::inbox::ListFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 2, "{name}");
+        for row in dead {
+            assert_eq!(row.state, State::Dead, "{name}");
+            assert!(
+                row.last_error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("NUL"),
+                "{name}: {:?}",
+                row.last_error
+            );
+        }
+    }
+}

@@ -30,8 +30,15 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
     let Some(command) = &args.exec.exec else {
         return Err(CliError::Usage("inbox work needs --exec CMD".to_string()));
     };
-    let handlers = exec::handlers(command.clone(), args.exec.exec_timeout, args.format, true)?;
+    let handlers = exec::handlers(
+        command.clone(),
+        args.exec.exec_timeout,
+        args.format,
+        true,
+        Vec::new(),
+    )?;
     let options = exec::worker_options(&args.exec)?;
+    super::init_logging(tracing::Level::WARN);
     runtime()?.block_on(async {
         let inbox = open_inbox(&args.inbox.url).await?;
         let workers = spawn_workers(inbox, handlers, args.exec.workers, options);

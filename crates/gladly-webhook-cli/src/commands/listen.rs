@@ -27,12 +27,14 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             args.exec.exec_timeout,
             args.format,
             false,
+            hidden_variables(&args.secret.env, args.exec.exec_keep_secret_env),
         )?),
         None => None,
     };
     let options = exec::worker_options(&args.exec)?;
     let format = args.format;
     let (limits, body_timeout) = super::server_limits(&args.server)?;
+    super::init_logging(tracing::Level::WARN);
 
     runtime()?.block_on(async move {
         let inbox = open_inbox(&args.inbox.url).await?;
@@ -93,4 +95,14 @@ fn print_receipt(receipt: &Receipt, format: OutputFormat) {
         ),
     };
     super::emit(&line);
+}
+
+/// The variables removed from `--exec`'s environment: those holding
+/// signing secrets, unless kept on purpose.
+fn hidden_variables(secret_env: &[String], keep: bool) -> Vec<String> {
+    if keep {
+        Vec::new()
+    } else {
+        secret_env.to_vec()
+    }
 }

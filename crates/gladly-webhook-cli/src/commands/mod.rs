@@ -133,3 +133,16 @@ pub async fn serve_http(
             source,
         })
 }
+
+/// Logs to standard error, one line per event, at `level` and above:
+/// `serve` logs its work at `info`; `listen` and `inbox work`, whose
+/// stdout has a line per delivery or run, log warnings and errors (a
+/// store that fails, a lease lost), never a secret.
+pub fn init_logging(level: tracing::Level) {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .with_max_level(level)
+        .try_init();
+}

@@ -46,7 +46,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     options.lease = lease;
     let (limits, body_timeout) = super::server_limits(&args.server)?;
     let keys = load_keys(args)?;
-    init_logging();
+    super::init_logging(tracing::Level::INFO);
 
     runtime()?.block_on(async move {
         let mut store = Store::open(&args.db).await.map_err(|err| {
@@ -124,15 +124,6 @@ fn load_users(args: &ServeArgs) -> Result<ApiUsers, CliError> {
     };
     ApiUsers::parse(&text)
         .map_err(|err| CliError::Usage(format!("the API users in {source}: {err}")))
-}
-
-/// Logs to standard error, one line per event, at `info` and above.
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_max_level(tracing::Level::INFO)
-        .try_init();
 }
 
 /// The keys from `--secret-key-env` or `--secret-key-file`, if given.
