@@ -366,6 +366,30 @@ fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
         let mut deduped = order.clone();
         deduped.dedup();
         assert_eq!(deduped, published[1..], "{db}");
+        // A failed login is logged with the user it claimed and the
+        // peer, never the token (issue 17, item 7).
+        {
+            use std::io::{Read, Write};
+            let wrong = "b3BzQGV4YW1wbGUuY29tOnRva193cm9uZ19zZWNyZXRfdG9rZW4="; // ops@example.com:tok_wrong_secret_token
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", hub_port)).unwrap();
+            write!(
+                stream,
+                "GET /api/v1/webhooks HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {wrong}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+            assert!(wait_until(Duration::from_secs(10), || hub
+                .stderr()
+                .contains("failed login")));
+            let log = hub.stderr();
+            assert!(
+                log.contains("ops@example.com") && log.contains("127.0.0.1"),
+                "{log}"
+            );
+            assert!(!log.contains("tok_wrong_secret_token"), "{log}");
+        }
         // SIGTERM stops serve gracefully; its log never held a secret.
         let mut hub = hub;
         assert_eq!(hub.stop(), 0, "{db}: {}", hub.stderr());

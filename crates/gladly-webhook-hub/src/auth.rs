@@ -129,6 +129,12 @@ impl ApiUsers {
         found
     }
 
+    /// The email a `Basic` authorization value claims, whether or not its
+    /// token is right: for logging a failed login (never the token).
+    pub fn claimed_email(authorization: Option<&str>) -> Option<String> {
+        basic_credentials(authorization?).map(|(email, _)| email)
+    }
+
     /// How many users are listed.
     pub fn len(&self) -> usize {
         self.users.len()

@@ -12,6 +12,7 @@ use crate::auth::ApiUsers;
 use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
 use crate::gate::ChangeGate;
 use crate::store::Store;
+use crate::throttle::LoginThrottle;
 
 /// The most subscriptions an organization holds, as Gladly allows.
 pub const MAX_WEBHOOKS: usize = 20;
@@ -28,6 +29,7 @@ pub(crate) struct Shared {
     pub(crate) body: BodyLimits,
     pub(crate) waker: Waker,
     pub(crate) gate: ChangeGate,
+    pub(crate) logins: Arc<LoginThrottle>,
 }
 
 /// A subscription service: the REST API ([`Hub::router`]) and the
@@ -54,6 +56,7 @@ pub struct Hub {
     policy: Policy,
     waker: Waker,
     gate: ChangeGate,
+    logins: Arc<LoginThrottle>,
     body: BodyLimits,
     dispatch: DispatcherOptions,
 }
@@ -85,6 +88,7 @@ impl Hub {
             policy: Policy::strict(),
             waker: Waker::new(),
             gate: ChangeGate::new(),
+            logins: Arc::new(LoginThrottle::default()),
             body: BodyLimits::new(BODY_LIMIT),
             dispatch: DispatcherOptions::default(),
         })
@@ -131,6 +135,15 @@ impl Hub {
         self
     }
 
+    /// Throttles failed logins per peer with `throttle` (default: 10 at
+    /// once, then one a second; 429 with `Retry-After` past it). The peer
+    /// is the connection's address, as `gladly_webhook_server::serve` (or
+    /// axum's `into_make_service_with_connect_info`) records it.
+    pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.logins = Arc::new(throttle);
+        self
+    }
+
     /// How the dispatcher works (schedule, time scale, lease, concurrency).
     pub fn dispatcher_options(mut self, options: DispatcherOptions) -> Self {
         self.dispatch = options;
@@ -148,6 +161,7 @@ impl Hub {
             body: self.body.clone(),
             waker: self.waker.clone(),
             gate: self.gate.clone(),
+            logins: self.logins.clone(),
         }))
     }
 

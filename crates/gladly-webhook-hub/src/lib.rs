@@ -66,6 +66,7 @@ mod hub;
 pub mod ids;
 pub mod ping;
 pub mod store;
+pub mod throttle;
 
 pub use auth::ApiUsers;
 pub use dispatch::{Dispatcher, DispatcherOptions};

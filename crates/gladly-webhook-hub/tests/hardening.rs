@@ -583,3 +583,62 @@ async fn writes_need_json_problems_are_capped_and_urls_normalised() {
         assert_eq!(answer.json["error"], "duplicate_url", "{twin}");
     }
 }
+
+/// Item 7: failed logins are throttled per peer: after 10, the peer gets
+/// 429 with `Retry-After` (its right credentials too) until its bucket
+/// refills; before, 2000 wrong tokens went through in 0.3 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_throttled_per_peer() {
+    use gladly_webhook_hub::throttle::LoginThrottle;
+    use gladly_webhook_hub::{ApiUsers, Hub};
+    let store = sqlite();
+    let users = ApiUsers::parse(&format!("{}:{}", common::EMAIL, common::TOKEN)).unwrap();
+    let hub = Hub::new(store.open().await, users)
+        .unwrap()
+        .login_throttle(LoginThrottle::new(10, Duration::from_secs(2)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(gladly_webhook_server::serve(
+        listener,
+        hub.router(),
+        gladly_webhook_server::Limits::default(),
+        std::future::pending(),
+    ));
+    let client = common::client();
+    let get = |token: &'static str| {
+        client
+            .get(format!("{base}/api/v1/webhooks"))
+            .basic_auth(common::EMAIL, Some(token))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(
+            get("tok_wrong_0123456789abcdef")
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        30,
+        "{statuses:?}"
+    );
+    let throttled = get(common::TOKEN).await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    let retry: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    assert_eq!(get(common::TOKEN).await.unwrap().status(), 200);
+}

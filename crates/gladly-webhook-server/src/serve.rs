@@ -3,12 +3,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tower_layer::Layer;
 
 use crate::Limits;
 
@@ -18,7 +21,8 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: applicat
 
 /// Serves `app` on `listener` within `limits` until `shutdown` resolves;
 /// then stops accepting, lets requests in flight finish for
-/// [`Limits::shutdown_grace`], and returns. Errors of single connections
+/// [`Limits::shutdown_grace`], and returns. Each request carries its
+/// peer's address as `axum::extract::ConnectInfo<SocketAddr>`. Errors of single connections
 /// (a client that went away, a timeout) are not errors of the server.
 pub async fn serve(
     listener: TcpListener,
@@ -34,10 +38,9 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true);
-    let service = TowerToHyperService::new(app);
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
@@ -54,7 +57,10 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let connection = builder.serve_connection(TokioIo::new(stream), service.clone());
+        // Handlers see the peer as axum's `ConnectInfo` (per-peer limits).
+        let service = Extension(ConnectInfo(peer)).layer(app.clone());
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A client's failure (reset, timeout, malformed head) ends its

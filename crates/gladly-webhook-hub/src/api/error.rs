@@ -49,6 +49,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     problems: Option<Vec<Problem>>,
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +68,20 @@ impl ApiError {
             code,
             message: message.into(),
             problems: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429: too many failed logins from this peer; try again after `wait`.
+    pub fn too_many_logins(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failed_logins",
+                "too many failed logins from this address; wait, then try again",
+            )
         }
     }
 
@@ -201,6 +216,11 @@ impl IntoResponse for ApiError {
             problems: self.problems.as_deref(),
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,

@@ -54,14 +54,31 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// Basic auth. A peer whose logins failed too often is answered 429 with
+/// `Retry-After` until its bucket refills; each failure is logged with the
+/// user it claimed and the peer, never the token.
 async fn require_user(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    if let Some(wait) = shared.logins.wait(peer) {
+        return ApiError::too_many_logins(wait).into_response();
+    }
     let header = request
         .headers()
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match shared.users.authenticate(header) {
         Some(_) => next.run(request).await,
-        None => ApiError::unauthorized().into_response(),
+        None => {
+            shared.logins.failed(peer);
+            let user = crate::auth::ApiUsers::claimed_email(header)
+                .map(|email| gladly_webhook_core::echo::escape(&email, 100))
+                .unwrap_or_else(|| "(none)".to_string());
+            tracing::warn!(user, %peer, "failed login");
+            ApiError::unauthorized().into_response()
+        }
     }
 }
 
