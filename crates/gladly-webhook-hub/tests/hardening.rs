@@ -642,3 +642,85 @@ async fn failed_logins_are_throttled_per_peer() {
     tokio::time::sleep(Duration::from_secs(retry)).await;
     assert_eq!(get(common::TOKEN).await.unwrap().status(), 200);
 }
+
+/// Item 7: what the dispatcher holds is bounded in bytes, not only in
+/// count (a batch of 32 events of 1 MiB per subscription made 770 MiB for
+/// 20 subscriptions); and an event no subscription receives keeps no body
+/// (100 such publications of 1 MiB grew the store by 98 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_bounded_in_bytes_and_undelivered_bodies_are_not_kept() {
+    use chrono::Utc;
+    use gladly_webhook_core::{EventType, Secret};
+    use gladly_webhook_hub::store::StoredWebhook;
+    for test_store in common::stores().await {
+        let store = test_store.open().await;
+        let webhook = StoredWebhook::new(
+            "wh_big",
+            "https://example.com/hooks",
+            vec![EventType::TaskClosed],
+            Secret::new("whsec_test_0123456789abcdef"),
+            true,
+            Utc::now(),
+        );
+        store.create_webhook(&webhook, 20).await.unwrap();
+        let body = |id: &str, kind: &str, pad: usize| {
+            format!(
+                r#"{{"id":"{id}","type":"{kind}","content":{{"pad":"{}"}}}}"#,
+                "x".repeat(pad)
+            )
+            .into_bytes()
+        };
+        for n in 0..10 {
+            let id = format!("evt_big_{n}");
+            let bytes = body(&id, "TASK_CLOSED", 900_000);
+            store
+                .publish(&id, "TASK_CLOSED", &bytes, &bytes, Utc::now())
+                .await
+                .unwrap();
+        }
+        let claimed = store
+            .claim_webhooks(Utc::now(), Duration::from_secs(10), 10)
+            .await
+            .unwrap();
+        let (id, token) = claimed.into_iter().next().unwrap();
+        let batch = store.next_deliveries(&id, token, 32).await.unwrap();
+        // 0, 0.9 and 1.8 MB come before them: three fit under 2 MiB.
+        assert_eq!(batch.len(), 3, "{}", test_store.name);
+        assert_eq!(batch[0].event_id, "evt_big_0");
+
+        // An event nobody subscribes to: its body is not kept.
+        let bytes = body("evt_nobody", "CUSTOMER_UPDATED", 500_000);
+        let published = store
+            .publish("evt_nobody", "CUSTOMER_UPDATED", &bytes, &bytes, Utc::now())
+            .await
+            .unwrap();
+        assert!(published.deliveries.is_empty());
+        let again = store
+            .publish("evt_nobody", "CUSTOMER_UPDATED", &bytes, &bytes, Utc::now())
+            .await
+            .unwrap();
+        assert!(!again.created, "a republication is still recognised");
+        let kept: i64 = match test_store.name {
+            "sqlite" => {
+                let pool = sqlx::SqlitePool::connect(&test_store.url).await.unwrap();
+                sqlx::query_scalar(
+                    "SELECT LENGTH(body) FROM hub_events WHERE event_id = 'evt_nobody'",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            }
+            _ => {
+                let pool = sqlx::PgPool::connect(&test_store.url).await.unwrap();
+                let n: i32 = sqlx::query_scalar(
+                    "SELECT LENGTH(body) FROM hub_events WHERE event_id = 'evt_nobody'",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                i64::from(n)
+            }
+        };
+        assert_eq!(kept, 0, "{}", test_store.name);
+    }
+}

@@ -81,12 +81,26 @@ const CLAIM_WEBHOOKS: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_to
         ORDER BY w.created_at LIMIT $4) \
     AND active AND (lease_until IS NULL OR lease_until < $1) \
     RETURNING id";
-const NEXT_DELIVERY: &str = "SELECT d.id, d.webhook_id, e.event_id, e.event_type, d.attempts, \
-    d.next_attempt_at, e.body, w.url, w.secret, w.modified_at AS webhook_modified_at \
-    FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
-    JOIN hub_webhooks w ON w.id = d.webhook_id \
-    WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
-    ORDER BY d.event_seq LIMIT $3";
+/// The next pending deliveries of a leased subscription, in publish order:
+/// at most `$3` of them, and no more bodies than fit in `$4` bytes (the
+/// first always comes), so what a dispatcher holds in memory is bounded
+/// whatever the events' sizes.
+const NEXT_DELIVERY: &str = "SELECT id, webhook_id, event_id, event_type, attempts, next_attempt_at, \
+    body, url, secret, webhook_modified_at FROM ( \
+      SELECT head.*, SUM(size) OVER (ORDER BY event_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before \
+      FROM ( \
+        SELECT d.id, d.webhook_id, d.event_seq, e.event_id, e.event_type, d.attempts, d.next_attempt_at, \
+          e.body, LENGTH(e.body) AS size, w.url, w.secret, w.modified_at AS webhook_modified_at \
+        FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
+        JOIN hub_webhooks w ON w.id = d.webhook_id \
+        WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
+        ORDER BY d.event_seq LIMIT $3 \
+      ) AS head \
+    ) AS sized WHERE COALESCE(bytes_before, 0) < $4 ORDER BY event_seq";
+const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
+/// The most bytes of event bodies one batch of deliveries holds (one event
+/// always, whatever its size).
+pub(crate) const BATCH_BYTES: usize = 2 << 20;
 const SET_SECRET: &str = "UPDATE hub_webhooks SET secret = $3 WHERE id = $1 AND secret = $2";
 const STILL_CURRENT: &str =
     "SELECT 1 FROM hub_webhooks WHERE id = $1 AND active AND modified_at = $2";
@@ -427,6 +441,15 @@ macro_rules! hub_ops {
                             .push_bind(at);
                     });
                     insert.build().execute(&mut *tx).await?;
+                } else {
+                    // No subscriber: nothing will be delivered, so the body
+                    // is not kept (the id and the received body's hash stay,
+                    // so a republication is still recognised).
+                    sqlx::query(DROP_BODY)
+                        .bind(seq)
+                        .bind(&b""[..])
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(Published { created: true, published_at: now, deliveries })
@@ -528,6 +551,7 @@ macro_rules! hub_ops {
                     .bind(webhook_id)
                     .bind(token)
                     .bind(i64::from(limit))
+                    .bind(i64::try_from(BATCH_BYTES).unwrap_or(i64::MAX))
                     .fetch_all(pool)
                     .await?;
                 rows.iter()
