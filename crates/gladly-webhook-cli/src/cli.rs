@@ -172,6 +172,9 @@ pub struct ServeArgs {
     /// Keep finished deliveries, their attempts and their events this long (`0` keeps them forever).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub retention: String,
+    /// Failed logins a peer may make at once before it is answered 429; it earns one more each second.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub failed_login_burst: u32,
     /// The environment variable holding the keys that seal subscription secrets at rest (64 hex digits a line, the current key first). Without a key, secrets are stored in plain text (a warning says so at start).
     #[arg(long, value_name = "NAME", conflicts_with = "secret_key_file")]
     pub secret_key_env: Option<String>,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use gladly_webhook_core::echo::{escape, quote, redact_url};
 use gladly_webhook_hub::auth::MAX_USERS_BYTES;
 use gladly_webhook_hub::store::SecretKeys;
+use gladly_webhook_hub::throttle::LoginThrottle;
 use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
 
 use gladly_webhook_server::body::BodyBudget;
@@ -75,7 +76,11 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             .map_err(start)?
             .dispatcher_options(options)
             .body_timeout(body_timeout)
-            .body_budget(BodyBudget::new(args.server.body_budget));
+            .body_budget(BodyBudget::new(args.server.body_budget))
+            .login_throttle(LoginThrottle::new(
+                args.failed_login_burst,
+                Duration::from_secs(1),
+            ));
         for network in &args.allow_networks {
             hub = hub.allow_network(*network).map_err(start)?;
         }

@@ -161,6 +161,33 @@ impl EventError {
     }
 }
 
+/// Every problem `payload` has against the event schema's branch of its
+/// type, where the typed reader is lenient too: it reads a `null` where
+/// the schema wants an object as an absent field, which the schema does not
+/// allow. Empty for a payload that fits, and for a type the schema does not
+/// know. For a publisher that must send only what the schema describes.
+///
+/// ```
+/// use gladly_webhook_core::event::schema_problems;
+///
+/// let fits = serde_json::json!({"id": "evt_1", "type": "CUSTOMER_UPDATED",
+///     "timestamp": "2026-11-26T17:00:00Z", "initiator": {"id": "a", "type": "SYSTEM"},
+///     "content": {"customerId": "c"}});
+/// assert!(schema_problems(&fits).is_empty());
+/// let mut null = fits.clone();
+/// null["initiator"] = serde_json::Value::Null;
+/// assert_eq!(schema_problems(&null)[0].pointer, "/initiator");
+/// ```
+pub fn schema_problems(payload: &Value) -> Vec<Problem> {
+    let Some(event_type) = payload.get("type").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    match diagnose::branch(event_type) {
+        Some(branch) => diagnose::diagnose(branch, payload),
+        None => Vec::new(),
+    }
+}
+
 /// Parses a delivered payload: its raw bytes, exactly as received.
 ///
 /// A payload of a known type that fits its schema is [`ParsedEvent::Known`];

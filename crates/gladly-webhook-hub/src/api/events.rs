@@ -78,6 +78,20 @@ pub(super) async fn publish(
         }
         Err(err) => return Err(event_problems(err)),
     };
+    // The typed reader forgives a `null` where the schema wants a value;
+    // receivers validating against the schema would not.
+    let strict = serde_json::from_slice::<Value>(&bytes)
+        .map(|value| gladly_webhook_core::event::schema_problems(&value))
+        .unwrap_or_default();
+    if !strict.is_empty() {
+        return Err(ApiError::invalid(
+            "the event does not fit the event schema",
+            strict
+                .iter()
+                .map(|p| Problem::new(&p.pointer, "Schema", p.message.clone()))
+                .collect(),
+        ));
+    }
     let (Some(event_id), event_type) = (event.id(), event.event_type()) else {
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -49,9 +49,44 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::serve))
         .merge(authenticated)
+        .route_layer(middleware::from_fn(known_query))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
+}
+
+/// The query parameters each route takes; any other is a 400 (a typo such
+/// as `?limt=5` would otherwise be ignored without a word).
+fn allowed_query(route: &str) -> &'static [&'static str] {
+    match route {
+        "/api/v1/webhooks/{id}/deliveries" | "/api/v1/deactivations" => &["limit"],
+        _ => &[],
+    }
+}
+
+async fn known_query(route: axum::extract::MatchedPath, request: Request, next: Next) -> Response {
+    if let Some(query) = request.uri().query() {
+        let allowed = allowed_query(route.as_str());
+        for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+            if !allowed.contains(&name.as_ref()) {
+                let takes = if allowed.is_empty() {
+                    "takes no query parameters".to_string()
+                } else {
+                    format!("takes only {}", allowed.join(", "))
+                };
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!(
+                        "unknown query parameter {}: this route {takes}",
+                        gladly_webhook_core::echo::quote(&name)
+                    ),
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// Basic auth. A peer whose logins failed too often is answered 429 with

@@ -49,12 +49,68 @@ pub fn openapi_document() -> Value {
         .and_then(Value::as_object_mut)
     {
         for (_, component, text) in BUNDLED {
-            if let Ok(schema) = serde_json::from_str::<Value>(text) {
+            if let Ok(mut schema) = serde_json::from_str::<Value>(text) {
+                if component == "Event" {
+                    let mut publishable = publishable(&schema);
+                    if let Some(description) =
+                        schemas.get("NewEvent").and_then(|s| s.get("description"))
+                    {
+                        publishable["description"] = description.clone();
+                    }
+                    rebase_internal_refs(&mut publishable, "#/components/schemas/NewEvent");
+                    schemas.insert("NewEvent".to_string(), publishable);
+                }
+                // The schema's own references (`#/$defs/...`) are relative
+                // to the schema: now they are relative to its component.
+                rebase_internal_refs(&mut schema, &format!("#/components/schemas/{component}"));
                 schemas.insert(component.to_string(), schema);
             }
         }
     }
     doc
+}
+
+/// What `POST /api/v1/events` accepts, from the event schema: every type
+/// but `PING`, `id` and `timestamp` optional (the hub fills them in), and a
+/// given `id` neither blank nor holding a NUL. The checked-in document's
+/// `NewEvent` references the event schema and says so; the served one is
+/// exact, so that clients and fuzzers generate only what the hub accepts.
+fn publishable(event: &Value) -> Value {
+    let mut schema = event.clone();
+    if let Some(map) = schema.as_object_mut() {
+        map.remove("$id");
+        map.remove("$schema");
+    }
+    if let Some(branches) = schema.get_mut("oneOf").and_then(Value::as_array_mut) {
+        branches.retain(|branch| {
+            branch.pointer("/properties/type/const") != Some(&Value::from("PING"))
+        });
+        for branch in branches {
+            if let Some(required) = branch.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|name| name != "id" && name != "timestamp");
+            }
+            if let Some(id) = branch.pointer_mut("/properties/id") {
+                id["pattern"] = Value::from("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$");
+            }
+        }
+    }
+    schema
+}
+
+/// Prefixes every document-internal `$ref` (`#...`) in `value` with `base`.
+fn rebase_internal_refs(value: &mut Value, base: &str) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get_mut("$ref") {
+                if let Some(pointer) = target.strip_prefix('#') {
+                    *target = format!("{base}{pointer}");
+                }
+            }
+            map.values_mut().for_each(|v| rebase_internal_refs(v, base));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rebase_internal_refs(v, base)),
+        _ => {}
+    }
 }
 
 fn rewrite_refs(value: &mut Value) {
