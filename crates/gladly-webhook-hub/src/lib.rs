@@ -27,18 +27,45 @@
 //!
 //! | request | answers |
 //! |---|---|
-//! | `POST /api/v1/webhooks` | 201 (with the secret), 400, 409 `duplicate_url` / `too_many_webhooks`, 413, 422 `validation_failed` / `ping_failed` |
+//! | `POST /api/v1/webhooks` | 201 (with the secret), 400, 408, 409 `duplicate_url` / `too_many_webhooks`, 413, 415, 422 `validation_failed` / `ping_failed`, 503 |
 //! | `GET /api/v1/webhooks`, `GET /api/v1/webhooks/{id}` | 200 (no secrets), 404 |
-//! | `PATCH /api/v1/webhooks/{id}` | 200, 400, 404, 409, 413, 422 |
+//! | `PATCH /api/v1/webhooks/{id}` | 200, 400, 404, 408, 409, 413, 415, 422, 503 |
 //! | `DELETE /api/v1/webhooks/{id}` | 204, 404 |
-//! | `POST /api/v1/webhooks/{id}/secret` | 201 (with the new secret), 404 |
-//! | `GET /api/v1/webhooks/{id}/deliveries` | 200, 404 |
-//! | `POST /api/v1/events` | 202 (200 when republished as is), 400, 409 `duplicate_event_id`, 413, 422 |
-//! | `GET /api/v1/deactivations` | 200 |
+//! | `POST /api/v1/webhooks/{id}/secret` | 201 (with the new secret), 404, 409 `conflict` |
+//! | `GET /api/v1/webhooks/{id}/deliveries` | 200, 400, 404 |
+//! | `POST /api/v1/events` | 202 (200 when republished as is), 400, 408, 409 `duplicate_event_id`, 413, 415, 422, 503 |
+//! | `GET /api/v1/deactivations` | 200, 400 |
 //!
-//! Every route but the OpenAPI document answers 401 without credentials;
-//! an unknown route 404, a wrong method 405. Errors are JSON:
-//! `{"error": code, "message": ..., "problems": [{"pointer", "code", "message"}]}`.
+//! Every route but the OpenAPI document answers 401 without credentials,
+//! and 429 with `Retry-After` to a peer whose logins failed too often (see
+//! [`throttle`]); an unknown query parameter is 400 `invalid_query`; a
+//! body must be `application/json` (415), arrive whole within the body
+//! timeout (408) and fit the body budget (503 `busy`); an unknown route is
+//! 404, a wrong method 405. Errors are JSON: `{"error": code, "message":
+//! ..., "problems": [{"pointer", "code", "message"}]}`, at most 100
+//! problems.
+//!
+//! # Safe to expose
+//!
+//! - **Where deliveries go.** Subscription URLs and every connection the
+//!   hub makes (PINGs, deliveries) meet one rule: globally routable
+//!   addresses only, checked on the resolved address at connect time
+//!   ([`gladly_webhook_core::address`]); [`Hub::allow_insecure_localhost`]
+//!   and [`Hub::allow_network`] open loopback and named networks. A failed
+//!   PING or attempt reports the status, the rule or "unreachable", never
+//!   bytes of the answer.
+//! - **After a change.** Once `DELETE`, a deactivation, a URL change or a
+//!   rotation is answered, no delivery goes out that it forbids
+//!   ([`gate`]).
+//! - **Secrets at rest** are sealed with XChaCha20-Poly1305 when the store
+//!   is given keys ([`store::SecretKeys`]); SQLite files are created 0600
+//!   with `secure_delete` on.
+//! - **Memory.** Bodies are read against a byte budget and a deadline; a
+//!   dispatcher's batch holds at most 2 MiB of bodies; an event no one
+//!   subscribes to keeps no body.
+//! - Serve the router with `gladly_webhook_server::serve` (header, idle
+//!   and connection limits, the peer address the login throttle needs), as
+//!   `gladly-webhook serve` does.
 //!
 //! ```no_run
 //! use gladly_webhook_hub::{ApiUsers, Hub, Store};
