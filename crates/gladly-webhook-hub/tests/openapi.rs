@@ -110,6 +110,18 @@ async fn every_documented_operation_is_served_and_no_other() {
                     unknown.text
                 );
                 assert_eq!(unknown.json["error"], "invalid_query");
+                // Without credentials: 401, everywhere but the document.
+                if !path.ends_with("openapi.json") {
+                    let anonymous = hub
+                        .raw(
+                            hub.client.request(
+                                method.parse().unwrap(),
+                                format!("{}{concrete}", hub.base),
+                            ),
+                        )
+                        .await;
+                    assert_eq!(anonymous.status, 401, "{method} {path} without credentials");
+                }
                 assert!(
                     doc["paths"][path][method.to_lowercase()]["responses"]
                         .get("400")

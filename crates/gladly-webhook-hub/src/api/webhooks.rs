@@ -149,15 +149,7 @@ pub(super) async fn update(
         active,
         next_modified(current.modified_at),
     );
-    let updated = shared
-        .gate
-        .change(
-            &id,
-            shared
-                .store
-                .update_webhook(&id, current.modified_at, &change),
-        )
-        .await?;
+    let updated = apply(&shared, &current, &change).await?;
     tracing::info!(webhook_id = id, active, url_changed, "subscription changed");
     Ok(Json(updated.to_webhook(false)))
 }
@@ -193,17 +185,22 @@ pub(super) async fn rotate_secret(
         next_modified(current.modified_at),
     )
     .with_secret(crate::ids::secret()?);
-    let updated = shared
-        .gate
-        .change(
-            &id,
-            shared
-                .store
-                .update_webhook(&id, current.modified_at, &change),
-        )
-        .await?;
+    let updated = apply(&shared, &current, &change).await?;
     tracing::info!(webhook_id = id, "secret rotated");
     Ok((StatusCode::CREATED, Json(updated.to_webhook(true))).into_response())
+}
+
+/// Applies `change` to `current` through the change gate: once it is
+/// committed, no delivery goes out that it forbids.
+async fn apply(
+    shared: &Shared,
+    current: &StoredWebhook,
+    change: &WebhookChange,
+) -> Result<StoredWebhook, ApiError> {
+    let update = shared
+        .store
+        .update_webhook(&current.id, current.modified_at, change);
+    Ok(shared.gate.change(&current.id, update).await?)
 }
 
 /// `GET /api/v1/webhooks/{id}/deliveries[?limit=N]`: newest first, each
