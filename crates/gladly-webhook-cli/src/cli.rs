@@ -157,7 +157,7 @@ pub struct ServeArgs {
     /// The file holding the API users, one `email:token` per line.
     #[arg(long, value_name = "PATH")]
     pub api_user_file: Option<PathBuf>,
-    /// Multiply the waits between delivery attempts (Gladly's 1, 4, 15 and 30 minutes) by this; for tests.
+    /// Multiply the waits between delivery attempts (Gladly's 30 s, 5 min, 30 min and 1 h) by this; for tests.
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub time_scale: f64,
     /// Accept subscription URLs to loopback (`http://localhost`, `127.0.0.1`, `[::1]`, http or https) and deliver there; off, the hub connects only to globally routable addresses.
@@ -280,7 +280,7 @@ pub struct DeliveryArgs {
     pub to: String,
     #[command(flatten)]
     pub secret: SecretArgs,
-    /// `gladly` (four retries within the hour), `none`, or delays such as `1s,30s,5m`.
+    /// `gladly` (four retries, after 30 s, 5 min, 30 min and 1 h), `none`, or delays such as `1s,30s,5m`.
     #[arg(long, default_value = "gladly")]
     pub schedule: String,
     /// Multiply every wait by this (0.001 turns Gladly's hour into 3.6 s).

@@ -9,9 +9,9 @@
 //!   served concurrently.
 //! - Each attempt is a signed `POST` with a fresh `Gladly-Time`, the same
 //!   body (so the same event `id`), answered within the timeout (15 s) with
-//!   a 2xx, or it failed. A failure is retried after a wait drawn from
-//!   Gladly's schedule (1, 4, 15, 30 minutes, full jitter: the first
-//!   attempt and four more within the hour), times the time scale. The
+//!   a 2xx, or it failed. A failure is retried after Gladly's wait (30 s,
+//!   5 min, 30 min, then 1 h: the first attempt and four more), times the
+//!   time scale. The
 //!   subscription's later deliveries wait behind it.
 //! - When the last attempt fails, the delivery is `failed`, the
 //!   subscription is deactivated (`active: false`, `modifiedAt` moved), its

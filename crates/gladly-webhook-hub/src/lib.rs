@@ -9,15 +9,15 @@
 //!   with the strict policy, assigns its id, draws its secret (32 random
 //!   bytes from the OS, shown only in the answer to the creation and to a
 //!   rotation) and, when it is active, sends it a signed `PING` that must
-//!   be answered with a 2xx. Re-activating one or changing its URL PINGs it
+//!   be answered 200 (as Gladly requires). Re-activating one or changing its URL PINGs it
 //!   again. At most 20 exist, each URL once.
 //! - **Events** published at `POST /api/v1/events` are validated against
 //!   the event schema and stored with one **delivery** per active
 //!   subscription to their type, in one transaction: the outbox.
 //! - The **dispatcher** works the outbox by Gladly's rules (see
 //!   [`dispatch`]): a 2xx within 15 s, the first attempt and four more
-//!   within the hour, then the subscription is deactivated and the
-//!   deactivation recorded. Deliveries to one subscription go out in
+//!   (after 30 s, 5 min, 30 min, 1 h), then the subscription is
+//!   deactivated and the deactivation recorded. Deliveries to one subscription go out in
 //!   publish order. Nothing is lost when the hub dies.
 //! - The API's contract is `schemas/openapi/gladly-hub-api.json`
 //!   (OpenAPI 3.1, referencing the vendored schemas), served at

@@ -1,5 +1,6 @@
 //! The PING a subscription gets when it is created active, re-activated,
-//! or its URL changes: the change stands only if it is answered with a 2xx.
+//! or its URL changes: the change stands only if it is answered **200**, as
+//! Gladly requires (a 202 or 204 is not enough).
 
 use gladly_webhook_core::Secret;
 use gladly_webhook_core::echo::{escape, redact_url};
@@ -14,7 +15,7 @@ pub const PING_BODY: &[u8] = br#"{"type":"PING"}"#;
 pub struct PingFailed(String);
 
 /// Sends a PING to `url`, signed with `secret`, once, within the sender's
-/// timeout. `Ok` on a 2xx answer.
+/// timeout. `Ok` on a 200 answer, and on nothing else.
 pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), PingFailed> {
     let shown = escape(&redact_url(url), 200);
     let sender = sender
@@ -28,11 +29,11 @@ pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), Pin
         return Err(PingFailed(format!("the PING to {shown} was not sent")));
     };
     match attempt.status {
-        Some(status) if (200..300).contains(&status) => Ok(()),
+        Some(200) => Ok(()),
         // Only the status: the answer's bytes would let an API user read
         // a service through the hub.
         Some(status) => {
-            let mut message = format!("the PING to {shown} was answered HTTP {status}, not a 2xx");
+            let mut message = format!("the PING to {shown} was answered HTTP {status}, not 200");
             if status == 401 || status == 403 {
                 message.push_str(
                     "; a receiver that does not know this subscription's secret refuses its PING: \

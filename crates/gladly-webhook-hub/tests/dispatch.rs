@@ -115,7 +115,7 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
                 .all(|r| r.event_id().as_deref() == first["eventId"].as_str())
         );
         // The waits follow Gladly's schedule, scaled: each at most its
-        // bound (1, 4, 15, 30 minutes × the scale) plus slack for a busy machine.
+        // wait (30 s, 5, 30, 60 minutes × the scale) plus slack for a busy machine.
         for (k, pair) in attempts.windows(2).enumerate() {
             let gap = pair[1].at - pair[0].at;
             let bound = GLADLY_DELAYS[k].mul_f64(TIME_SCALE);
@@ -324,4 +324,26 @@ async fn purge_deletes_what_finished_and_keeps_what_is_pending() {
                 .is_empty()
         );
     }
+}
+
+/// Gladly's rule (issue 18): a PING passes only when answered 200; a 204
+/// (or any other 2xx) refuses the subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_passes_only_with_200() {
+    let store = common::sqlite();
+    let hub = common::hub(&store).await;
+    let receiver = TestReceiver::start().await;
+    receiver.answer(204);
+    let answer = hub
+        .call(
+            "POST",
+            "/api/v1/webhooks",
+            Some(serde_json::json!({"url": receiver.url, "events": ["TASK_CLOSED"]})),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert_eq!(answer.json["error"], "ping_failed");
+    assert!(answer.text.contains("HTTP 204, not 200"), "{}", answer.text);
+    receiver.answer(200);
+    hub.create(&receiver.url, &["TASK_CLOSED"], true).await;
 }

@@ -7,8 +7,8 @@
 //! attempt, the same body and so the same event `id`), gives each attempt
 //! 15 seconds, counts only a 2xx as delivered, never follows a redirect,
 //! stops at `410 Gone`, honours `Retry-After` on a 429 or 503, and retries
-//! on a [`Schedule`]: Gladly's is the first attempt and four more within
-//! the hour, with full jitter ([`GLADLY_DELAYS`]). Every attempt is
+//! on a [`Schedule`]: Gladly's is the first attempt and four more, after
+//! waits of 30 s, 5 min, 30 min and 1 h ([`GLADLY_DELAYS`]). Every attempt is
 //! reported (number, status or error, duration, the first 200 bytes of the
 //! answer).
 //!

@@ -4,15 +4,16 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The upper bounds of the waits between Gladly's attempts: the first
-/// attempt, then four more within the hour. Each wait is drawn uniformly
-/// from zero to its bound (full jitter), so the last attempt starts at
-/// most 1 + 4 + 15 + 30 = 50 minutes after the first.
+/// The waits after each failed attempt in Gladly's documented schedule
+/// (REST API 1.0): 30 seconds, 5 minutes, 30 minutes, then 1 hour, so the
+/// fifth and last attempt starts 1 h 35 min 30 s after the first. Gladly
+/// documents no jitter, and none is added: a receiver tested against this
+/// sender sees the waits Gladly's own retries take.
 pub const GLADLY_DELAYS: [Duration; 4] = [
-    Duration::from_secs(60),
-    Duration::from_secs(4 * 60),
-    Duration::from_secs(15 * 60),
+    Duration::from_secs(30),
+    Duration::from_secs(5 * 60),
     Duration::from_secs(30 * 60),
+    Duration::from_secs(60 * 60),
 ];
 
 /// When a failed delivery is tried again: the waits before the second,
@@ -20,8 +21,8 @@ pub const GLADLY_DELAYS: [Duration; 4] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Schedule {
-    /// Gladly's: four retries within the hour ([`GLADLY_DELAYS`]), each
-    /// wait jittered from zero to its bound.
+    /// Gladly's: four retries, after 30 s, 5 min, 30 min and 1 h
+    /// ([`GLADLY_DELAYS`]).
     Gladly,
     /// One attempt, no retry.
     None,
@@ -39,8 +40,8 @@ impl Schedule {
         }
     }
 
-    /// The upper bound of the wait before attempt `next` (from 2), or
-    /// `None` after the last attempt.
+    /// The wait before attempt `next` (from 2), or `None` after the last
+    /// attempt.
     pub fn bound(&self, next: usize) -> Option<Duration> {
         let index = next.checked_sub(2)?;
         match self {
@@ -50,17 +51,10 @@ impl Schedule {
         }
     }
 
-    /// The wait before attempt `next` (from 2): jittered for
-    /// [`Schedule::Gladly`], exact for [`Schedule::Delays`].
+    /// The wait before attempt `next` (from 2): the same as
+    /// [`Schedule::bound`] (every schedule's waits are exact).
     pub fn wait(&self, next: usize) -> Option<Duration> {
-        let bound = self.bound(next)?;
-        Some(match self {
-            Self::Gladly => {
-                let millis = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX);
-                Duration::from_millis(fastrand::u64(0..=millis))
-            }
-            _ => bound,
-        })
+        self.bound(next)
     }
 }
 
@@ -150,15 +144,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gladly_schedule_fits_in_the_hour() {
+    fn gladly_schedule_is_gladlys_documented_one() {
         let s = Schedule::Gladly;
         assert_eq!(s.attempts(), 5);
-        let total: Duration = (2..=5).map(|n| s.bound(n).unwrap()).sum();
-        assert!(total < Duration::from_secs(3600));
-        assert_eq!(s.bound(6), None);
-        for _ in 0..200 {
-            assert!(s.wait(2).unwrap() <= Duration::from_secs(60));
-        }
+        let waits: Vec<Duration> = (2..=5).map(|n| s.wait(n).unwrap()).collect();
+        assert_eq!(
+            waits,
+            [
+                Duration::from_secs(30),
+                Duration::from_secs(300),
+                Duration::from_secs(1800),
+                Duration::from_secs(3600)
+            ]
+        );
+        assert_eq!(waits.iter().sum::<Duration>(), Duration::from_secs(5730));
+        assert_eq!(s.wait(6), None);
     }
 
     #[test]
