@@ -301,24 +301,12 @@ impl Receiver {
         // the reason and keyed by its body, and answered 200, on every
         // backend alike.
         let nul = |text: &str| text.contains('\0');
-        if event_id.as_deref().is_some_and(nul) || nul(event_type) {
-            let event = NewEvent::new(
-                body.to_vec(),
-                None,
-                event_type.replace('\0', "\u{fffd}"),
+        let unstorable = event_id.as_deref().is_some_and(nul) || nul(event_type);
+        let (state, error) = match &parsed {
+            _ if unstorable => (
                 State::Dead,
                 Some("the event's id or type holds a NUL character, which cannot be stored or handled".to_string()),
-            );
-            return match inbox.insert(event).await {
-                Ok(Inserted::New) => receipt(Verdict::StoredDead, "stored_dead"),
-                Ok(_) => receipt(Verdict::Duplicate, "duplicate"),
-                Err(err) => {
-                    tracing::error!(error = %err, "the inbox could not commit; answering 503");
-                    receipt(Verdict::Unavailable, "inbox_unavailable")
-                }
-            };
-        }
-        let (state, error) = match &parsed {
+            ),
             Ok(_) if event_id.is_some() => (State::Pending, None),
             Ok(_) => (State::Dead, Some("the event has no string id".to_string())),
             Err(err) => (
@@ -326,14 +314,13 @@ impl Receiver {
                 Some(gladly_webhook_core::echo::escape(&err.to_string(), 2000)),
             ),
         };
+        let (event_id, event_type) = if unstorable {
+            (None, event_type.replace('\0', "\u{fffd}"))
+        } else {
+            (event_id.clone(), event_type.to_string())
+        };
         let dead = state == State::Dead;
-        let event = NewEvent::new(
-            body.to_vec(),
-            event_id.clone(),
-            event_type.to_string(),
-            state,
-            error,
-        );
+        let event = NewEvent::new(body.to_vec(), event_id, event_type, state, error);
         match inbox.insert(event).await {
             Ok(Inserted::New) if dead => receipt(Verdict::StoredDead, "stored_dead"),
             Ok(Inserted::New) => {
