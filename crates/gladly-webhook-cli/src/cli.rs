@@ -105,9 +105,11 @@ pub struct ListenArgs {
     /// The path deliveries arrive on (your subscription URL's path).
     #[arg(long, default_value = "/")]
     pub path: String,
-    /// The secrets (repeat for a rotation: current first).
+    /// The signing secrets, for signed deliveries (our user's model; repeat for a rotation: current first).
     #[command(flatten)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    pub auth: DeliveryAuthArgs,
     #[command(flatten)]
     pub inbox: InboxArgs,
     #[command(flatten)]
@@ -123,6 +125,27 @@ pub struct ListenArgs {
     pub body_limit: usize,
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// How deliveries that are not signed prove they come from Gladly: a REST
+/// API 1.0 webhook's `credentials` (HTTP Basic) and `headers`.
+#[derive(Debug, Args)]
+pub struct DeliveryAuthArgs {
+    /// The environment variable holding `user:password`: deliveries must carry them as HTTP Basic (a webhook's `credentials`).
+    #[arg(long, value_name = "NAME", conflicts_with = "basic_auth_file")]
+    pub basic_auth_env: Option<String>,
+    /// The file holding `user:password` (as --basic-auth-env).
+    #[arg(long, value_name = "PATH")]
+    pub basic_auth_file: Option<PathBuf>,
+    /// A header deliveries must carry (a webhook's `headers`, e.g. X-Gladly-Token); repeatable, each with a --header-value-env, in order.
+    #[arg(long = "require-header", value_name = "NAME")]
+    pub require_headers: Vec<String>,
+    /// The environment variable holding the value of the --require-header of the same position.
+    #[arg(long = "header-value-env", value_name = "NAME")]
+    pub header_value_envs: Vec<String>,
+    /// Accept every delivery, authenticated or not (only for a receiver nothing else can reach; said on the first line).
+    #[arg(long, conflicts_with_all = ["basic_auth_env", "basic_auth_file", "require_headers"])]
+    pub no_auth: bool,
 }
 
 /// What a server lets its clients hold (`listen`, `serve`).

@@ -55,7 +55,12 @@ impl Listener {
             args.extend(["--addr", "127.0.0.1:0"]);
         }
         args.extend_from_slice(extra);
-        let mut child = command(&args)
+        Self::spawn(command(&args))
+    }
+
+    /// Starts `command` (a `listen` invocation) and waits for its address.
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -739,4 +744,110 @@ fn listen_logs_inbox_errors() {
     let lines = listener.stderr.lock().unwrap().clone();
     assert!(lines.iter().all(|line| !line.contains(SECRET)));
     let _ = listener.stop();
+}
+
+/// One raw POST to `url` with `headers`: the status line.
+fn raw_post(url: &str, headers: &[(&str, &str)], body: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (addr, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut head = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// Issue 18: `listen` receives deliveries as Gladly's REST API 1.0
+/// webhooks send them (Basic credentials and a header, no signature),
+/// refuses to start with no way to authenticate unless told `--no-auth`
+/// (and then says so first), and hides the credentials' variables from
+/// `--exec`.
+#[test]
+fn listen_with_basic_credentials_and_a_required_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let (code, _, err) = run(&["listen", "--inbox", &inbox, "--addr", "127.0.0.1:0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--no-auth"), "{err}");
+
+    let mut with_basic = command(&[
+        "listen",
+        "--path",
+        "/hooks",
+        "--inbox",
+        &inbox,
+        "--addr",
+        "127.0.0.1:0",
+        "--basic-auth-env",
+        "HOOK_BASIC",
+        "--require-header",
+        "X-Gladly-Token",
+        "--header-value-env",
+        "HOOK_TOKEN",
+    ]);
+    with_basic
+        .env("HOOK_BASIC", "gladly:pa:ss")
+        .env("HOOK_TOKEN", "tok_header_value")
+        .env_remove("GLADLY_SECRET");
+    let listener = Listener::spawn(with_basic);
+    let good = "Basic Z2xhZGx5OnBhOnNz"; // gladly:pa:ss
+    let event = r#"{"id":"evt_rest_1","type":"CUSTOMER_UPDATED","timestamp":"2026-11-26T17:00:00Z","initiator":{"id":"a","type":"SYSTEM"},"content":{"customerId":"c"}}"#;
+    let ok = raw_post(
+        &listener.url,
+        &[
+            ("Authorization", good),
+            ("X-Gladly-Token", "tok_header_value"),
+        ],
+        event,
+    );
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let refused = raw_post(&listener.url, &[("Authorization", good)], event);
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(wait_until(Duration::from_secs(10), || {
+        listener
+            .stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("401 missing_header"))
+    }));
+    let errors = listener.stderr.lock().unwrap().join("\n");
+    assert!(
+        errors.contains("Basic credentials and header x-gladly-token"),
+        "{errors}"
+    );
+    assert!(!errors.contains("pa:ss") && !errors.contains("tok_header_value"));
+    assert_eq!(state(&inbox, "evt_rest_1")["state"], "pending");
+    assert_eq!(listener.stop(), 0);
+
+    let mut open = command(&[
+        "listen",
+        "--path",
+        "/hooks",
+        "--inbox",
+        &inbox,
+        "--addr",
+        "127.0.0.1:0",
+        "--no-auth",
+    ]);
+    open.env_remove("GLADLY_SECRET");
+    let listener = Listener::spawn(open);
+    let first = listener
+        .stderr
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    assert!(first.contains("--no-auth"), "{first}");
+    assert!(raw_post(&listener.url, &[], event).starts_with("HTTP/1.1 200"));
+    assert_eq!(listener.stop(), 0);
 }

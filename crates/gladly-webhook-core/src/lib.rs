@@ -11,12 +11,15 @@
 //!   event types newer than this version.
 //! - [`validate`]: validate subscription documents against the schema and a
 //!   strict delivery policy, reporting every problem at its JSON pointer.
+//! - [`auth`]: how a delivery proves it comes from Gladly: the HMAC
+//!   signature, HTTP Basic credentials, required headers, or several.
 //! - [`address`]: which addresses a delivery may connect to (globally
 //!   routable only, unless an operator opts in): the SSRF rule.
 //! - [`echo`]: how untrusted input is shown in messages (escaped, cut, URLs
 //!   redacted), for programs that print input of their own.
 
 pub mod address;
+pub mod auth;
 pub mod echo;
 pub mod event;
 mod formats;

@@ -34,6 +34,7 @@
 //! | verified, unknown `type` | 200 | yes; the `on_unknown` handlers run it |
 //! | verified, but not a well-formed event | 200 | yes, `dead`, with the reason |
 //! | missing or bad signature, stale or future time | 401, a reason code | no |
+//! | missing or wrong Basic credentials, a required header missing or wrong ([`DeliveryAuth`]) | 401 `missing_credentials` / `bad_credentials` (with `WWW-Authenticate: Basic`) / `missing_header` / `bad_header_value` | no |
 //! | not `POST` | 405 | no |
 //! | body over the limit | 413 | no |
 //! | body not whole within the body timeout (30 s) | 408 | no |
@@ -83,6 +84,38 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Deliveries from Gladly's REST API 1.0 webhooks
+//!
+//! Gladly does not sign webhook deliveries: a webhook sends its
+//! `credentials` as HTTP Basic and its `headers` with every delivery. Give
+//! the receiver that rule instead of a verifier ([`DeliveryAuth`]); a
+//! failure is 401 with `missing_credentials`, `bad_credentials` (both with
+//! `WWW-Authenticate: Basic`), `missing_header` or `bad_header_value`, and
+//! everything else (the inbox, the answers, the workers) is the same.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use gladly_webhook_core::Secret;
+//! use gladly_webhook_core::event::ParsedEvent;
+//! use gladly_webhook_receiver::{Delivery, DeliveryAuth, Handlers, Receiver, WorkerOptions, spawn_workers};
+//! use gladly_webhook_receiver::inbox::SqliteInbox;
+//!
+//! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = Arc::new(SqliteInbox::open("gladly-inbox.db").await?);
+//! let handlers = Handlers::new().on_any(|event: Delivery<ParsedEvent>| async move {
+//!     println!("{} {:?}", event.event_type, event.event_id);
+//!     Ok(())
+//! });
+//! let workers = spawn_workers(inbox.clone(), handlers, 4, WorkerOptions::default());
+//! // The webhook's `credentials` and one of its `headers`.
+//! let auth = DeliveryAuth::basic_pair(&Secret::new(std::env::var("GLADLY_WEBHOOK_BASIC")?))?
+//!     .and(DeliveryAuth::header("X-Gladly-Token", Secret::new(std::env::var("GLADLY_TOKEN")?))?);
+//! let app = Receiver::with_inbox(auth, inbox).wake(&workers).router("/hooks/gladly");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Features
 //!
 //! - `sqlite` (default): [`inbox::SqliteInbox`], a file created on first
@@ -101,6 +134,7 @@ mod worker;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::{Rejection, Verification, VerifiedEvent};
+pub use gladly_webhook_core::auth::DeliveryAuth;
 pub use handlers::{BoxError, Delivery, Handlers};
-pub use receive::{DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, reject_reason};
+pub use receive::{DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, auth_reason, reject_reason};
 pub use worker::{RetryPolicy, ShutdownReport, WorkerOptions, Workers, spawn_workers};

@@ -8,8 +8,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use gladly_webhook_core::VerifyError;
+use gladly_webhook_core::auth::{AuthError, DeliveryAuth};
 use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
-use gladly_webhook_core::{Verifier, VerifyError};
 use gladly_webhook_server::body::{BodyBudget, BodyError, BodyLimits, Reservation};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body::Body;
@@ -90,7 +91,7 @@ enum Mode {
 
 #[derive(Clone)]
 struct Inner {
-    verifier: Arc<Verifier>,
+    auth: DeliveryAuth,
     body: BodyLimits,
     mode: Mode,
     wake: Option<Arc<Notify>>,
@@ -108,7 +109,7 @@ pub struct Receiver {
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("verifier", &self.inner.verifier)
+            .field("auth", &self.inner.auth)
             .field("body", &self.inner.body)
             .field(
                 "mode",
@@ -122,24 +123,27 @@ impl fmt::Debug for Receiver {
 }
 
 impl Receiver {
-    /// A receiver that stores each verified delivery in `inbox` and answers
-    /// 200 once it is committed; workers run the handlers
-    /// ([`crate::Workers`]).
-    pub fn with_inbox(verifier: Verifier, inbox: Arc<dyn Inbox>) -> Self {
-        Self::new(verifier, Mode::Inbox(inbox))
+    /// A receiver that stores each authentic delivery in `inbox` and
+    /// answers 200 once it is committed; workers run the handlers
+    /// ([`crate::Workers`]). `auth` is how a delivery proves it comes from
+    /// Gladly: a [`Verifier`](gladly_webhook_core::Verifier) (our user's signed deliveries) or any
+    /// [`DeliveryAuth`] (Basic credentials and headers, as Gladly's REST API
+    /// 1.0 webhooks send them).
+    pub fn with_inbox(auth: impl Into<DeliveryAuth>, inbox: Arc<dyn Inbox>) -> Self {
+        Self::new(auth.into(), Mode::Inbox(inbox))
     }
 
     /// A receiver with no store: each verified event's handlers run during
     /// the request, and it answers 200 only if they succeed (500 if not,
     /// so Gladly's retry is the retry).
-    pub fn inline(verifier: Verifier, handlers: Handlers) -> Self {
-        Self::new(verifier, Mode::Inline(handlers))
+    pub fn inline(auth: impl Into<DeliveryAuth>, handlers: Handlers) -> Self {
+        Self::new(auth.into(), Mode::Inline(handlers))
     }
 
-    fn new(verifier: Verifier, mode: Mode) -> Self {
+    fn new(auth: DeliveryAuth, mode: Mode) -> Self {
         Self {
             inner: Arc::new(Inner {
-                verifier: Arc::new(verifier),
+                auth,
                 body: BodyLimits::new(DEFAULT_BODY_LIMIT),
                 mode,
                 wake: None,
@@ -249,12 +253,8 @@ impl Receiver {
             Ok(read) => read,
             Err(failed) => return failed,
         };
-        if let Err(err) = self
-            .inner
-            .verifier
-            .verify_parts(method, uri, headers, &body)
-        {
-            return receipt(Verdict::Rejected, reject_reason(&err));
+        if let Err(err) = self.inner.auth.check(method, uri, headers, &body) {
+            return receipt(Verdict::Rejected, auth_reason(&err));
         }
         let parsed = parse_event(&body);
         let (event_id, event_type) = identify(&parsed, &body);
@@ -414,6 +414,17 @@ pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
     }
 }
 
+/// The short code a 401 answers with for a delivery that fails its
+/// [`DeliveryAuth`]: the signature's reason ([`reject_reason`]), or
+/// `missing_credentials`, `bad_credentials`, `missing_header`,
+/// `bad_header_value`.
+pub fn auth_reason(err: &AuthError) -> &'static str {
+    match err {
+        AuthError::Signature(err) => reject_reason(err),
+        other => other.code(),
+    }
+}
+
 /// The short code a 401 answers with: what failed, never a secret.
 pub fn reject_reason(err: &VerifyError) -> &'static str {
     match err {
@@ -442,6 +453,14 @@ pub(crate) fn answer(receipt: &Receipt) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     match receipt.verdict {
+        Verdict::Rejected
+            if matches!(receipt.reason, "missing_credentials" | "bad_credentials") =>
+        {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gladly-webhook\", charset=\"UTF-8\""),
+            );
+        }
         Verdict::MethodNotAllowed => {
             headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gladly_webhook_core::echo::escape;
-use gladly_webhook_receiver::{Receipt, Receiver, spawn_workers};
+use gladly_webhook_receiver::{DeliveryAuth, Receipt, Receiver, spawn_workers};
 
 use gladly_webhook_server::body::BodyBudget;
 
@@ -12,12 +12,13 @@ use super::{open_inbox, runtime};
 use crate::cli::{ListenArgs, OutputFormat};
 use crate::error::CliError;
 use crate::exec;
+use crate::secrets::SecretSource;
 
 /// How long running commands get to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(args: &ListenArgs) -> Result<(), CliError> {
-    let (verifier, _) = args.secret.verifier("listen", args.tolerance)?;
+    let auth = delivery_auth(args)?;
     if !args.path.starts_with('/') {
         return Err(CliError::Usage("--path must start with `/`".to_string()));
     }
@@ -27,7 +28,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             args.exec.exec_timeout,
             args.format,
             false,
-            hidden_variables(&args.secret.env, args.exec.exec_keep_secret_env),
+            hidden_variables(args),
         )?),
         None => None,
     };
@@ -39,7 +40,8 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     runtime()?.block_on(async move {
         let inbox = open_inbox(&args.inbox.url).await?;
         let workers = handlers.map(|h| spawn_workers(inbox.clone(), h, args.exec.workers, options));
-        let mut receiver = Receiver::with_inbox(verifier, inbox)
+        let rule = auth.to_string();
+        let mut receiver = Receiver::with_inbox(auth, inbox)
             .body_limit(args.body_limit)
             .body_timeout(body_timeout)
             .body_budget(BodyBudget::new(args.server.body_budget))
@@ -48,8 +50,13 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             receiver = receiver.wake(workers);
         }
         let (listener, addr) = super::bind(args.addr).await?;
+        if rule == "no authentication" {
+            eprintln!(
+                "gladly-webhook: WARNING: --no-auth: every delivery is accepted, authenticated or not"
+            );
+        }
         eprintln!(
-            "gladly-webhook: listening on http://{addr}{} (inbox {}{})",
+            "gladly-webhook: listening on http://{addr}{} ({rule}; inbox {}{})",
             args.path,
             escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200),
             if workers.is_some() { ", running --exec" } else { ", no --exec: events stay pending" }
@@ -98,11 +105,69 @@ fn print_receipt(receipt: &Receipt, format: OutputFormat) {
 }
 
 /// The variables removed from `--exec`'s environment: those holding
-/// signing secrets, unless kept on purpose.
-fn hidden_variables(secret_env: &[String], keep: bool) -> Vec<String> {
-    if keep {
-        Vec::new()
-    } else {
-        secret_env.to_vec()
+/// secrets and credentials, unless kept on purpose.
+fn hidden_variables(args: &ListenArgs) -> Vec<String> {
+    if args.exec.exec_keep_secret_env {
+        return Vec::new();
     }
+    let mut hidden = args.secret.env.clone();
+    hidden.extend(args.auth.basic_auth_env.iter().cloned());
+    hidden.extend(args.auth.header_value_envs.iter().cloned());
+    hidden
+}
+
+/// The rule deliveries must pass: the signature (`--secret-env`/`-file`),
+/// Basic credentials, required headers, any of them together; or none,
+/// when asked for by name (`--no-auth`).
+fn delivery_auth(args: &ListenArgs) -> Result<DeliveryAuth, CliError> {
+    let usage = |message: String| CliError::Usage(message);
+    let flags = &args.auth;
+    if flags.require_headers.len() != flags.header_value_envs.len() {
+        return Err(usage(format!(
+            "each --require-header needs a --header-value-env (found {} and {})",
+            flags.require_headers.len(),
+            flags.header_value_envs.len()
+        )));
+    }
+    let mut auth = DeliveryAuth::none();
+    if !args.secret.sources().is_empty() {
+        if flags.no_auth {
+            return Err(usage(
+                "--no-auth cannot go with --secret-env or --secret-file".to_string(),
+            ));
+        }
+        let (verifier, _) = args.secret.verifier("listen", args.tolerance)?;
+        auth = auth.and(DeliveryAuth::signature(verifier));
+    }
+    let basic = match (&flags.basic_auth_env, &flags.basic_auth_file) {
+        (Some(name), _) => Some(SecretSource::env(name.clone(), 1)),
+        (None, Some(path)) => Some(SecretSource::file(path.clone(), 1)),
+        (None, None) => None,
+    };
+    if let Some(source) = basic {
+        let pair = source.load()?;
+        let rule = DeliveryAuth::basic_pair(&pair)
+            .map_err(|err| usage(format!("the Basic credentials in {source}: {err}")))?;
+        auth = auth.and(rule);
+    }
+    for (position, (name, env)) in flags
+        .require_headers
+        .iter()
+        .zip(&flags.header_value_envs)
+        .enumerate()
+    {
+        let value = SecretSource::env(env.clone(), position + 1).load()?;
+        let rule = DeliveryAuth::header(name, value)
+            .map_err(|err| usage(format!("--require-header: {err}")))?;
+        auth = auth.and(rule);
+    }
+    if auth.is_none() && !flags.no_auth {
+        return Err(usage(
+            "listen needs a way to authenticate deliveries: --secret-env or --secret-file \
+             (signed deliveries, our user's model), --basic-auth-env and/or --require-header \
+             with --header-value-env (Gladly's REST API 1.0 webhooks), or --no-auth to accept anything"
+                .to_string(),
+        ));
+    }
+    Ok(auth)
 }

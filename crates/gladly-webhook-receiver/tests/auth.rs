@@ -1,0 +1,176 @@
+//! Deliveries authenticated as Gladly's REST API 1.0 webhooks send them
+//! (Basic credentials, required headers, both), over loopback HTTP on
+//! every inbox backend (issue 18): right, wrong, missing, `Authorization`
+//! twice, a header value in another case, a colon in the password, bytes
+//! that are not UTF-8. The answer table is the same as for signed
+//! deliveries.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{backends, event, serve};
+use gladly_webhook_core::Secret;
+use gladly_webhook_receiver::{DeliveryAuth, Receiver};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Sends a POST with `headers` (raw bytes, repeated names allowed) and
+/// `body`; the status, the body and the head of the answer.
+async fn post(addr: SocketAddr, headers: &[(&str, &[u8])], body: &[u8]) -> (u16, String, String) {
+    let mut request = format!(
+        "POST /hooks HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (name, value) in headers {
+        request.extend_from_slice(name.as_bytes());
+        request.extend_from_slice(b": ");
+        request.extend_from_slice(value);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(body);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, body.to_string(), head.to_ascii_lowercase())
+}
+
+/// Request headers as raw bytes, repeated names allowed.
+type Headers<'a> = Vec<(&'a str, &'a [u8])>;
+
+fn basic(pair: &str) -> Vec<u8> {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_credentials_and_headers_on_every_backend() {
+    for backend in backends().await {
+        let name = backend.name;
+        let rule = DeliveryAuth::basic("gladly", Secret::new("pa:ss:word"))
+            .and(DeliveryAuth::header("X-Gladly-Token", Secret::new("Tok_Secret_1")).unwrap());
+        let app = Receiver::with_inbox(rule, Arc::clone(&backend.inbox)).router("/hooks");
+        let addr = serve(app).await;
+        let good = basic("gladly:pa:ss:word");
+        let token: &[u8] = b"Tok_Secret_1";
+        let short = basic("gladly:pa:ss");
+
+        // Right: stored, then a duplicate; a PING is answered 200.
+        let (status, body, _) = post(
+            addr,
+            &[("Authorization", &good), ("X-Gladly-Token", token)],
+            &event("evt_basic_1"),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "stored"), "{name}");
+        let (status, body, _) = post(
+            addr,
+            &[("Authorization", &good), ("X-Gladly-Token", token)],
+            &event("evt_basic_1"),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "duplicate"), "{name}");
+        let (status, body, _) = post(
+            addr,
+            &[("Authorization", &good), ("X-Gladly-Token", token)],
+            br#"{"type":"PING"}"#,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "ping"), "{name}");
+
+        // Wrong, missing, twice, another case, not UTF-8: 401 with a code.
+        let cases: Vec<(Headers, &str)> = vec![
+            (vec![("X-Gladly-Token", token)], "missing_credentials"),
+            (
+                vec![("Authorization", b"Bearer x"), ("X-Gladly-Token", token)],
+                "missing_credentials",
+            ),
+            (
+                vec![("Authorization", &short), ("X-Gladly-Token", token)],
+                "bad_credentials",
+            ),
+            (
+                vec![
+                    ("Authorization", &good),
+                    ("Authorization", &good),
+                    ("X-Gladly-Token", token),
+                ],
+                "bad_credentials",
+            ),
+            (
+                vec![
+                    ("Authorization", b"Basic \xff\xfe\xfd"),
+                    ("X-Gladly-Token", token),
+                ],
+                "bad_credentials",
+            ),
+            (vec![("Authorization", &good)], "missing_header"),
+            (
+                vec![
+                    ("Authorization", &good),
+                    ("X-Gladly-Token", b"tok_secret_1"),
+                ],
+                "bad_header_value",
+            ),
+            (
+                vec![
+                    ("Authorization", &good),
+                    ("X-Gladly-Token", token),
+                    ("X-Gladly-Token", token),
+                ],
+                "bad_header_value",
+            ),
+            (
+                vec![
+                    ("Authorization", &good),
+                    ("X-Gladly-Token", b"Tok_\xffSecret"),
+                ],
+                "bad_header_value",
+            ),
+        ];
+        let before = common::counts(backend.inbox.as_ref()).await;
+        for (headers, code) in cases {
+            let (status, body, head) = post(addr, &headers, &event("evt_refused")).await;
+            assert_eq!((status, body.as_str()), (401, code), "{name}: {code}");
+            let asks = head.contains("www-authenticate: basic realm=\"gladly-webhook\"");
+            assert_eq!(
+                asks,
+                code.ends_with("credentials"),
+                "{name}: {code}: {head}"
+            );
+            assert!(!body.contains("Tok_Secret") && !head.contains("pa:ss"));
+        }
+        assert_eq!(
+            common::counts(backend.inbox.as_ref()).await,
+            before,
+            "{name}: nothing refused was stored"
+        );
+    }
+}
+
+/// The signature rule is unchanged, and `none` accepts every delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signature_and_no_rule() {
+    let backend = common::sqlite().await;
+    let app = Receiver::with_inbox(common::verifier(), Arc::clone(&backend.inbox)).router("/hooks");
+    let addr = serve(app).await;
+    let (status, body, _) = post(addr, &[], &event("evt_unsigned")).await;
+    assert_eq!((status, body.as_str()), (401, "missing_signature_header"));
+    let open =
+        Receiver::with_inbox(DeliveryAuth::none(), Arc::clone(&backend.inbox)).router("/hooks");
+    let addr = serve(open).await;
+    let (status, body, _) = post(addr, &[], &event("evt_open")).await;
+    assert_eq!((status, body.as_str()), (200, "stored"));
+}
