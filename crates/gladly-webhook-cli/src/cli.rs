@@ -131,19 +131,19 @@ pub struct ListenArgs {
 /// API 1.0 webhook's `credentials` (HTTP Basic) and `headers`.
 #[derive(Debug, Args)]
 pub struct DeliveryAuthArgs {
-    /// The environment variable holding `user:password`: deliveries must carry them as HTTP Basic (a webhook's `credentials`).
+    /// The environment variable holding `user:password`, the HTTP Basic credentials deliveries carry (a webhook's `credentials`).
     #[arg(long, value_name = "NAME", conflicts_with = "basic_auth_file")]
     pub basic_auth_env: Option<String>,
     /// The file holding `user:password` (as --basic-auth-env).
     #[arg(long, value_name = "PATH")]
     pub basic_auth_file: Option<PathBuf>,
-    /// A header deliveries must carry (a webhook's `headers`, e.g. X-Gladly-Token); repeatable, each with a --header-value-env, in order.
+    /// A header deliveries carry (a webhook's `headers`, e.g. X-Gladly-Token); repeatable, each with a --header-value-env, in order.
     #[arg(long = "require-header", value_name = "NAME")]
     pub require_headers: Vec<String>,
     /// The environment variable holding the value of the --require-header of the same position.
     #[arg(long = "header-value-env", value_name = "NAME")]
     pub header_value_envs: Vec<String>,
-    /// Accept every delivery, authenticated or not (only for a receiver nothing else can reach; said on the first line).
+    /// `listen`: accept every delivery, authenticated or not (only for a receiver nothing else can reach; said on the first line). `send`/`trigger`: send without any authentication.
     #[arg(long, conflicts_with_all = ["basic_auth_env", "basic_auth_file", "require_headers"])]
     pub no_auth: bool,
 }
@@ -301,8 +301,12 @@ pub struct DeliveryArgs {
     /// The endpoint.
     #[arg(long, value_name = "URL")]
     pub to: String,
+    /// The signing secret, to sign as our user's model does (at most one).
     #[command(flatten)]
     pub secret: SecretArgs,
+    /// Credentials and headers to send, as a REST API 1.0 webhook does (the same flags as `listen`'s).
+    #[command(flatten)]
+    pub auth: DeliveryAuthArgs,
     /// `gladly` (four retries, after 30 s, 5 min, 30 min and 1 h), `none`, or delays such as `1s,30s,5m`.
     #[arg(long, default_value = "gladly")]
     pub schedule: String,

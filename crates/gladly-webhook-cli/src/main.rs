@@ -2,6 +2,7 @@
 //! read events, receive deliveries into an inbox and run a command per
 //! event, and send events as Gladly does. See `gladly-webhook --help`.
 
+mod auth_flags;
 mod cli;
 mod commands;
 mod error;

@@ -809,6 +809,47 @@ fn listen_with_basic_credentials_and_a_required_header() {
         event,
     );
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    // `trigger` sends as a REST API 1.0 webhook does: Basic and the header,
+    // no signature; its dry run never prints them.
+    let send_args = |extra: &[&str]| {
+        let mut args = vec![
+            "trigger",
+            "CUSTOMER_UPDATED",
+            "--to",
+            listener.url.as_str(),
+            "--schedule",
+            "none",
+            "--basic-auth-env",
+            "HOOK_BASIC",
+            "--require-header",
+            "X-Gladly-Token",
+            "--header-value-env",
+            "HOOK_TOKEN",
+            "--set",
+            "/id=\"evt_rest_2\"",
+        ];
+        args.extend_from_slice(extra);
+        let output = command(&args)
+            .env("HOOK_BASIC", "gladly:pa:ss")
+            .env("HOOK_TOKEN", "tok_header_value")
+            .env_remove("GLADLY_SECRET")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = send_args(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, dry, _) = send_args(&["--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(dry.contains("authorization: [REDACTED]"), "{dry}");
+    assert!(dry.contains("x-gladly-token: [REDACTED]"), "{dry}");
+    assert!(!dry.contains("gladly-authorization") && !dry.contains("tok_header_value"));
+    assert_eq!(state(&inbox, "evt_rest_2")["state"], "pending");
     let refused = raw_post(&listener.url, &[("Authorization", good)], event);
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
     assert!(wait_until(Duration::from_secs(10), || {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use gladly_webhook_core::address::{AddressPolicy, AddressRefused};
 use gladly_webhook_core::echo::escape;
-use gladly_webhook_core::{KeyError, SignError, Signer};
+use gladly_webhook_core::{KeyError, Secret, SignError, Signer};
 use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::resolve::{PolicyResolver, refusal_in};
@@ -162,7 +162,7 @@ pub enum SenderError {
 pub struct Sender {
     client: reqwest::Client,
     addresses: AddressPolicy,
-    signer: Signer,
+    signer: Option<Signer>,
     headers: Vec<(HeaderName, HeaderValue)>,
     schedule: Schedule,
     timeout: Duration,
@@ -194,12 +194,75 @@ impl Sender {
         Ok(Self {
             client: client(&addresses)?,
             addresses,
-            signer,
+            signer: Some(signer),
             headers: Vec::new(),
             schedule: Schedule::Gladly,
             timeout: DEFAULT_TIMEOUT,
             time_scale: 1.0,
         })
+    }
+
+    /// A sender that does not sign: Gladly's REST API 1.0 webhooks are not
+    /// signed, they carry Basic credentials ([`Sender::basic_auth`]) and
+    /// headers ([`Sender::secret_header`]). Gladly's schedule and timeout,
+    /// public addresses only.
+    ///
+    /// ```
+    /// use gladly_webhook_core::Secret;
+    /// use gladly_webhook_sender::Sender;
+    ///
+    /// let sender = Sender::unsigned()?
+    ///     .basic_auth("gladly", &Secret::new("pa:ss"))?
+    ///     .secret_header("X-Gladly-Token", &Secret::new("tok_123"))?;
+    /// let request = sender.signed_request("https://example.com/hooks", b"{}")?;
+    /// assert_eq!(request.headers()["authorization"], "Basic Z2xhZGx5OnBhOnNz");
+    /// assert!(request.headers()["authorization"].is_sensitive());
+    /// assert!(!request.headers().contains_key("gladly-authorization"));
+    /// # Ok::<(), gladly_webhook_sender::SenderError>(())
+    /// ```
+    pub fn unsigned() -> Result<Self, SenderError> {
+        let addresses = AddressPolicy::public_only();
+        Ok(Self {
+            client: client(&addresses)?,
+            addresses,
+            signer: None,
+            headers: Vec::new(),
+            schedule: Schedule::Gladly,
+            timeout: DEFAULT_TIMEOUT,
+            time_scale: 1.0,
+        })
+    }
+
+    /// Sends HTTP Basic credentials with every request, as a REST API 1.0
+    /// webhook's `credentials` are sent. The value is marked sensitive:
+    /// printed requests show it as `[REDACTED]`.
+    pub fn basic_auth(self, user: &str, password: &Secret) -> Result<Self, SenderError> {
+        use base64::Engine as _;
+        let pair = zeroize::Zeroizing::new(format!("{user}:{}", password.expose()));
+        let encoded = zeroize::Zeroizing::new(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+        ));
+        self.secret_header(
+            http::header::AUTHORIZATION.as_str(),
+            &Secret::new(encoded.as_str()),
+        )
+    }
+
+    /// Sends `name: value` with every request, the value marked sensitive
+    /// (a REST API 1.0 webhook's `headers`, e.g. `X-Gladly-Token`).
+    pub fn secret_header(mut self, name: &str, value: &Secret) -> Result<Self, SenderError> {
+        let name = HeaderName::try_from(name).map_err(|_| SenderError::Header(escape(name, 64)))?;
+        let mut value = HeaderValue::try_from(value.expose())
+            .map_err(|_| SenderError::Header(format!("the value of {name}")))?;
+        value.set_sensitive(true);
+        self.headers.push((name, value));
+        Ok(self)
+    }
+
+    /// Whether requests are signed (Gladly's HMAC request signing).
+    pub fn signs(&self) -> bool {
+        self.signer.is_some()
     }
 
     /// The same sender signing with another secret: it shares this one's
@@ -218,13 +281,15 @@ impl Sender {
     /// ```
     pub fn with_secret(&self, secret: impl AsRef<[u8]>) -> Result<Self, SenderError> {
         let mut signer = Signer::new(secret)?;
-        for name in self.signer.extra_headers() {
-            signer = signer.sign_header(name.clone())?;
+        if let Some(current) = &self.signer {
+            for name in current.extra_headers() {
+                signer = signer.sign_header(name.clone())?;
+            }
         }
         Ok(Self {
             client: self.client.clone(),
             addresses: self.addresses.clone(),
-            signer,
+            signer: Some(signer),
             headers: self.headers.clone(),
             schedule: self.schedule.clone(),
             timeout: self.timeout,
@@ -291,12 +356,19 @@ impl Sender {
     }
 
     /// Also signs header `name` (it must be sent: see [`Sender::header`]).
+    /// An unsigned sender has nothing to sign it with: an error.
     pub fn sign_header(mut self, name: HeaderName) -> Result<Self, SenderError> {
-        self.signer = self.signer.sign_header(name)?;
+        let signer = self.signer.take().ok_or_else(|| {
+            SenderError::Header(format!(
+                "{name} cannot be signed: this sender does not sign"
+            ))
+        })?;
+        self.signer = Some(signer.sign_header(name)?);
         Ok(self)
     }
 
-    /// The request one attempt sends at this moment, signed: for a dry run.
+    /// The request one attempt sends at this moment, signed when the
+    /// sender signs: for a dry run. Credentials are marked sensitive.
     pub fn signed_request(
         &self,
         url: &str,
@@ -328,7 +400,9 @@ impl Sender {
         for (name, value) in &self.headers {
             request.headers_mut().append(name.clone(), value.clone());
         }
-        self.signer.sign_request_at(&mut request, Utc::now())?;
+        if let Some(signer) = &self.signer {
+            signer.sign_request_at(&mut request, Utc::now())?;
+        }
         Ok(request)
     }
 

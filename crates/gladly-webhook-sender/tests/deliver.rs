@@ -322,3 +322,42 @@ async fn allowed_networks_are_exactly_what_is_allowed() {
     assert_eq!(report.outcome, Outcome::Delivered);
     assert_eq!(script.seen(), 1);
 }
+
+/// Issue 18: an unsigned sender sends Basic credentials and headers as a
+/// REST API 1.0 webhook does; a signed one can send them too.
+#[tokio::test]
+async fn credentials_and_headers_as_gladly_rest_api_webhooks_send_them() {
+    use gladly_webhook_core::Secret;
+    let (url, script) = serve(|_| "ok".into_response()).await;
+    let unsigned = Sender::unsigned()
+        .unwrap()
+        .address_policy(AddressPolicy::public_only().allow_loopback(true))
+        .unwrap()
+        .basic_auth("gladly", &Secret::new("pa:ss"))
+        .unwrap()
+        .secret_header("X-Gladly-Token", &Secret::new("tok_1"))
+        .unwrap();
+    assert!(!unsigned.signs());
+    let report = unsigned.deliver(&url, EVENT, |_| {}).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Delivered);
+    let both = local().basic_auth("gladly", &Secret::new("pa:ss")).unwrap();
+    assert_eq!(
+        both.deliver(&url, EVENT, |_| {}).await.unwrap().outcome,
+        Outcome::Delivered
+    );
+    let seen = script.seen.lock().unwrap();
+    let first = seen[0].headers();
+    assert_eq!(first["authorization"], "Basic Z2xhZGx5OnBhOnNz");
+    assert_eq!(first["x-gladly-token"], "tok_1");
+    assert!(!first.contains_key("gladly-authorization"));
+    let second = seen[1].headers();
+    assert_eq!(second["authorization"], "Basic Z2xhZGx5OnBhOnNz");
+    assert!(second.contains_key("gladly-authorization"));
+    assert!(
+        Sender::unsigned()
+            .unwrap()
+            .sign_header(http::HeaderName::from_static("x-request-id"))
+            .is_err(),
+        "nothing to sign with"
+    );
+}

@@ -89,12 +89,25 @@ fn apply_set(event: &mut Value, set: &str) -> Result<(), CliError> {
 
 fn deliver(args: &DeliveryArgs, body: Vec<u8>) -> Result<(), CliError> {
     let sources = args.secret.sources();
-    let [source] = sources.as_slice() else {
-        return Err(CliError::Usage(
-            "this takes exactly one secret: --secret-env NAME or --secret-file PATH".to_string(),
-        ));
+    let secret = match sources.as_slice() {
+        [] => None,
+        [source] => Some(source.load()?),
+        _ => {
+            return Err(CliError::Usage(
+                "this takes at most one secret: --secret-env NAME or --secret-file PATH"
+                    .to_string(),
+            ));
+        }
     };
-    let secret = source.load()?;
+    let credentials = crate::auth_flags::load(&args.auth)?;
+    if secret.is_none() && credentials.is_empty() && !args.auth.no_auth {
+        return Err(CliError::Usage(
+            "say how to authenticate: --secret-env/--secret-file (sign, our user's model), \
+             --basic-auth-env and/or --require-header with --header-value-env (as Gladly's REST API 1.0 webhooks), \
+             or --no-auth"
+                .to_string(),
+        ));
+    }
     let schedule: Schedule = args
         .schedule
         .parse()
@@ -111,7 +124,12 @@ fn deliver(args: &DeliveryArgs, body: Vec<u8>) -> Result<(), CliError> {
         ));
     }
     let usage = |err: gladly_webhook_sender::SenderError| CliError::Usage(err.to_string());
-    let mut sender = Sender::new(secret.expose().as_bytes())
+    let sender = match &secret {
+        Some(secret) => Sender::new(secret.expose().as_bytes()),
+        None => Sender::unsigned(),
+    };
+    let mut sender = credentials
+        .apply(sender.map_err(usage)?)
         .map_err(usage)?
         .schedule(schedule)
         .timeout(timeout)
@@ -182,7 +200,12 @@ fn render(request: &http::Request<Vec<u8>>) -> Vec<u8> {
     for (name, value) in request.headers() {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        // Credentials (Basic, secret headers) are never printed.
+        if value.is_sensitive() {
+            out.extend_from_slice(b"[REDACTED]");
+        } else {
+            out.extend_from_slice(value.as_bytes());
+        }
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(format!("content-length: {}\r\n\r\n", request.body().len()).as_bytes());

@@ -12,7 +12,6 @@ use super::{open_inbox, runtime};
 use crate::cli::{ListenArgs, OutputFormat};
 use crate::error::CliError;
 use crate::exec;
-use crate::secrets::SecretSource;
 
 /// How long running commands get to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -122,13 +121,6 @@ fn hidden_variables(args: &ListenArgs) -> Vec<String> {
 fn delivery_auth(args: &ListenArgs) -> Result<DeliveryAuth, CliError> {
     let usage = |message: String| CliError::Usage(message);
     let flags = &args.auth;
-    if flags.require_headers.len() != flags.header_value_envs.len() {
-        return Err(usage(format!(
-            "each --require-header needs a --header-value-env (found {} and {})",
-            flags.require_headers.len(),
-            flags.header_value_envs.len()
-        )));
-    }
     let mut auth = DeliveryAuth::none();
     if !args.secret.sources().is_empty() {
         if flags.no_auth {
@@ -139,28 +131,7 @@ fn delivery_auth(args: &ListenArgs) -> Result<DeliveryAuth, CliError> {
         let (verifier, _) = args.secret.verifier("listen", args.tolerance)?;
         auth = auth.and(DeliveryAuth::signature(verifier));
     }
-    let basic = match (&flags.basic_auth_env, &flags.basic_auth_file) {
-        (Some(name), _) => Some(SecretSource::env(name.clone(), 1)),
-        (None, Some(path)) => Some(SecretSource::file(path.clone(), 1)),
-        (None, None) => None,
-    };
-    if let Some(source) = basic {
-        let pair = source.load()?;
-        let rule = DeliveryAuth::basic_pair(&pair)
-            .map_err(|err| usage(format!("the Basic credentials in {source}: {err}")))?;
-        auth = auth.and(rule);
-    }
-    for (position, (name, env)) in flags
-        .require_headers
-        .iter()
-        .zip(&flags.header_value_envs)
-        .enumerate()
-    {
-        let value = SecretSource::env(env.clone(), position + 1).load()?;
-        let rule = DeliveryAuth::header(name, value)
-            .map_err(|err| usage(format!("--require-header: {err}")))?;
-        auth = auth.and(rule);
-    }
+    auth = auth.and(crate::auth_flags::load(flags)?.delivery_auth()?);
     if auth.is_none() && !flags.no_auth {
         return Err(usage(
             "listen needs a way to authenticate deliveries: --secret-env or --secret-file \
