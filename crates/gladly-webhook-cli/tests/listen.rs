@@ -892,3 +892,39 @@ fn listen_with_basic_credentials_and_a_required_header() {
     assert!(raw_post(&listener.url, &[], event).starts_with("HTTP/1.1 200"));
     assert_eq!(listener.stop(), 0);
 }
+
+/// Issue 21 (in part): read-only inbox commands refuse a SQLite inbox
+/// that does not exist (they created an empty one and said "all clear"),
+/// and `listen` binds its address before it creates its inbox, so a port in
+/// use leaves no file behind.
+#[test]
+fn missing_inboxes_are_not_created_by_reading_or_by_a_busy_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.db");
+    let inbox = format!("sqlite:{}", path.display());
+    for command in ["stats", "list"] {
+        let (code, _, err) = run(&["inbox", command, "--inbox", &inbox]);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(err.contains("does not exist"), "{err}");
+    }
+    let (code, _, _) = run(&["inbox", "show", "evt_1", "--inbox", &inbox]);
+    assert_eq!(code, 2);
+    assert!(!path.exists(), "a read created the inbox");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let (code, _, err) = run(&[
+        "listen",
+        "--addr",
+        &addr,
+        "--inbox",
+        &inbox,
+        "--secret-env",
+        "GLADLY_SECRET",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !path.exists(),
+        "a listen that could not bind created the inbox"
+    );
+}

@@ -8,7 +8,7 @@ use gladly_webhook_receiver::spawn_workers;
 use gladly_webhook_sender::parse_duration;
 use serde_json::json;
 
-use super::{open_inbox, print, runtime, shutdown_signal};
+use super::{open_existing_inbox, open_inbox, print, runtime, shutdown_signal};
 use crate::cli::{
     InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, ShowArgs, StatsArgs, WorkArgs,
 };
@@ -73,7 +73,7 @@ fn list(args: &ListArgs) -> Result<(), CliError> {
     filter.event_type = args.event_type.clone();
     filter.limit = Some(args.limit);
     let rows = runtime()?.block_on(async {
-        let inbox = open_inbox(&args.inbox.url).await?;
+        let inbox = open_existing_inbox(&args.inbox.url).await?;
         inbox.list(filter).await.map_err(inbox_error)
     })?;
     let mut out = String::new();
@@ -107,7 +107,7 @@ fn list(args: &ListArgs) -> Result<(), CliError> {
 
 fn show(args: &ShowArgs) -> Result<(), CliError> {
     let (row, history) = runtime()?.block_on(async {
-        let inbox = open_inbox(&args.inbox.url).await?;
+        let inbox = open_existing_inbox(&args.inbox.url).await?;
         let Some(row) = inbox.get(&args.id).await.map_err(inbox_error)? else {
             return Err(CliError::Rejected(format!(
                 "no event {} in the inbox",
@@ -171,7 +171,7 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
 
 fn requeue(args: &RequeueArgs) -> Result<(), CliError> {
     let result = runtime()?.block_on(async {
-        let inbox = open_inbox(&args.inbox.url).await?;
+        let inbox = open_existing_inbox(&args.inbox.url).await?;
         match &args.id {
             Some(id) => inbox.requeue(id).await.map(u64::from).map_err(inbox_error),
             None => inbox.requeue_all_dead().await.map_err(inbox_error),
@@ -200,7 +200,7 @@ fn purge(args: &PurgeArgs) -> Result<(), CliError> {
         ))
     })?;
     let purged = runtime()?.block_on(async {
-        let inbox = open_inbox(&args.inbox.url).await?;
+        let inbox = open_existing_inbox(&args.inbox.url).await?;
         inbox.purge(older_than).await.map_err(inbox_error)
     })?;
     let out = match args.format {
@@ -212,7 +212,7 @@ fn purge(args: &PurgeArgs) -> Result<(), CliError> {
 
 fn stats(args: &StatsArgs) -> Result<(), CliError> {
     let stats: Stats = runtime()?.block_on(async {
-        let inbox = open_inbox(&args.inbox.url).await?;
+        let inbox = open_existing_inbox(&args.inbox.url).await?;
         inbox.stats().await.map_err(inbox_error)
     })?;
     let age = stats.oldest_pending_age.map(|d| d.as_secs_f64());

@@ -37,6 +37,8 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     super::init_logging(tracing::Level::WARN);
 
     runtime()?.block_on(async move {
+        // The address first: a port in use leaves no inbox file behind.
+        let (listener, addr) = super::bind(args.addr).await?;
         let inbox = open_inbox(&args.inbox.url).await?;
         let workers = handlers.map(|h| spawn_workers(inbox.clone(), h, args.exec.workers, options));
         let rule = auth.to_string();
@@ -48,7 +50,6 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if let Some(workers) = &workers {
             receiver = receiver.wake(workers);
         }
-        let (listener, addr) = super::bind(args.addr).await?;
         if rule == "no authentication" {
             eprintln!(
                 "gladly-webhook: WARNING: --no-auth: every delivery is accepted, authenticated or not"

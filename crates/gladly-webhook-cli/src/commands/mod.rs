@@ -70,6 +70,24 @@ pub async fn open_inbox(
         })
 }
 
+/// Opens an inbox that must exist already: a SQLite path with no file is a
+/// usage error (`listen` creates the inbox), not a new empty inbox that
+/// would report "all clear".
+pub async fn open_existing_inbox(
+    url: &str,
+) -> Result<std::sync::Arc<dyn gladly_webhook_receiver::inbox::Inbox>, CliError> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if !path.is_empty() && !std::path::Path::new(path).exists() {
+            return Err(CliError::Usage(format!(
+                "no inbox at {}: the file does not exist (`listen` creates it; check --inbox)",
+                gladly_webhook_core::echo::quote(path)
+            )));
+        }
+    }
+    open_inbox(url).await
+}
+
 /// Writes one line to standard output, as a service does: a reader that
 /// went away is not a reason to stop serving.
 pub fn emit(line: &str) {

@@ -50,6 +50,8 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     super::init_logging(tracing::Level::INFO);
 
     runtime()?.block_on(async move {
+        // The address first: a port in use leaves no store file behind.
+        let (listener, addr) = super::bind(args.addr).await?;
         let mut store = Store::open(&args.db).await.map_err(|err| {
             CliError::Usage(format!(
                 "cannot open the store {}: {err}",
@@ -84,7 +86,6 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         for network in &args.allow_networks {
             hub = hub.allow_network(*network).map_err(start)?;
         }
-        let (listener, addr) = super::bind(args.addr).await?;
         let dispatcher = hub.spawn_dispatcher();
         eprintln!(
             "gladly-webhook: serving the hub API on http://{addr}/api/v1 (store {}, time scale {})",
