@@ -326,17 +326,24 @@ fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
             "{db}: every delivery completed: {:?} of {expected:?}",
             stored_ids(&inbox_a)
         );
-        let (_, deliveries) = call(
-            hub_port,
-            "GET",
-            &format!("/api/v1/webhooks/{id_a}/deliveries"),
-            None,
-        );
-        let deliveries = deliveries.as_array().unwrap();
-        assert_eq!(deliveries.len(), 11);
+        // The hub records successes a batch at a time, after it sent them:
+        // wait for its records too.
+        let records = || {
+            let (_, deliveries) = call(
+                hub_port,
+                "GET",
+                &format!("/api/v1/webhooks/{id_a}/deliveries"),
+                None,
+            );
+            deliveries.as_array().cloned().unwrap_or_default()
+        };
         assert!(
-            deliveries.iter().all(|d| d["state"] == "delivered"),
-            "{db}: {deliveries:?}"
+            wait_until(Duration::from_secs(30), || {
+                let deliveries = records();
+                deliveries.len() == 11 && deliveries.iter().all(|d| d["state"] == "delivered")
+            }),
+            "{db}: {:?}",
+            records()
         );
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!(
