@@ -181,79 +181,11 @@ async fn ssrf_the_dispatcher_refuses_a_name_that_resolves_to_loopback() {
     assert_eq!(receiver.received().len(), before, "nothing reached it");
 }
 
-/// A receiver on loopback that records each request when it arrives (with
-/// the instant) and answers 200 after `delay`.
-#[derive(Clone)]
-struct SlowReceiver {
-    url: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, common::Received)>>>,
-}
-
-impl SlowReceiver {
-    async fn start(delay: Duration) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
-        let record = seen.clone();
-        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let record = record.clone();
-            async move {
-                let (parts, body) = request.into_parts();
-                let body = http_body_util::BodyExt::collect(body)
-                    .await
-                    .unwrap()
-                    .to_bytes();
-                let received = common::Received {
-                    at: std::time::Instant::now(),
-                    method: parts.method,
-                    uri: parts.uri,
-                    headers: parts.headers,
-                    body,
-                    status: 200,
-                };
-                if received.event_type() != "PING" {
-                    record
-                        .lock()
-                        .unwrap()
-                        .push((std::time::Instant::now(), received));
-                }
-                tokio::time::sleep(delay).await;
-                http::StatusCode::OK
-            }
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self {
-            url: format!("http://{addr}/hooks"),
-            seen,
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-
-    /// The requests that arrived after `instant`.
-    fn after(&self, instant: std::time::Instant) -> Vec<common::Received> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(at, _)| *at > instant)
-            .map(|(_, r)| r.clone())
-            .collect()
-    }
-
-    async fn wait_for(&self, n: usize) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while self.count() < n {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "only {}",
-                self.count()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+/// A receiver that answers 200 `delay` after each request arrives.
+async fn slow_receiver(delay: Duration) -> common::TestReceiver {
+    let receiver = common::TestReceiver::start().await;
+    receiver.answer_after(delay);
+    receiver
 }
 
 /// The change each after-change test makes, and what it forbids.
@@ -272,15 +204,15 @@ enum Change {
 /// nothing more in the next second. Before the fix, 26-27 more went out.
 async fn after_change(store: &common::TestStore, change: Change) {
     let hub = common::hub(store).await;
-    let slow = SlowReceiver::start(Duration::from_millis(200)).await;
-    let other = SlowReceiver::start(Duration::ZERO).await;
+    let slow = slow_receiver(Duration::from_millis(200)).await;
+    let other = slow_receiver(Duration::ZERO).await;
     let created = hub.create(&slow.url, &["TASK_CLOSED"], true).await;
     let id = created["id"].as_str().unwrap().to_string();
     let old_secret = created["secret"].as_str().unwrap().to_string();
     for _ in 0..30 {
         hub.publish(common::event("TASK_CLOSED")).await;
     }
-    slow.wait_for(3).await;
+    slow.wait(|r| r.len() >= 3).await;
     let answer = match change {
         Change::Delete => {
             hub.call("DELETE", &format!("/api/v1/webhooks/{id}"), None)
@@ -296,7 +228,7 @@ async fn after_change(store: &common::TestStore, change: Change) {
     let answered = std::time::Instant::now();
     assert!(answer.status < 300, "{change:?}: {}", answer.text);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let in_flight = slow.after(answered).len();
+    let in_flight = slow.events_after(answered).len();
     assert!(
         in_flight <= 1,
         "{change:?}: {in_flight} arrived just after the answer"
@@ -306,25 +238,26 @@ async fn after_change(store: &common::TestStore, change: Change) {
         Change::Delete | Change::Deactivate => {
             tokio::time::sleep(Duration::from_secs(1)).await;
             assert_eq!(
-                slow.after(settled).len(),
+                slow.events_after(settled).len(),
                 0,
                 "{change:?}: sent after the answer"
             );
         }
         Change::NewUrl => {
-            other.wait_for(1).await;
+            other.wait(|r| !r.is_empty()).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
             assert_eq!(
-                slow.after(settled).len(),
+                slow.events_after(settled).len(),
                 0,
                 "old URL used after the answer"
             );
         }
         Change::Rotate => {
-            slow.wait_for(slow.count() + 1).await;
+            let next = slow.events().len() + 1;
+            slow.wait(|r| r.len() >= next).await;
             let new_secret = answer.json["secret"].as_str().unwrap().to_string();
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let after = slow.after(settled);
+            let after = slow.events_after(settled);
             assert!(!after.is_empty());
             for received in after {
                 assert!(

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -320,13 +320,15 @@ impl Received {
     }
 }
 
-/// A receiver on loopback that records every request and answers with a
-/// status the test sets (200 at first).
+/// A receiver on loopback that records every request when it arrives and
+/// answers with a status the test sets (200 at first), after a delay the
+/// test sets (none at first).
 #[derive(Clone)]
 pub struct TestReceiver {
     pub url: String,
     pub addr: SocketAddr,
     status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
     received: Arc<Mutex<Vec<Received>>>,
     server: Arc<tokio::task::JoinHandle<()>>,
 }
@@ -336,10 +338,11 @@ impl TestReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let status = Arc::new(AtomicU16::new(200));
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let (s, r) = (status.clone(), received.clone());
+        let (s, d, r) = (status.clone(), delay_ms.clone(), received.clone());
         let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let (s, r) = (s.clone(), r.clone());
+            let (s, d, r) = (s.clone(), d.clone(), r.clone());
             async move {
                 let (parts, body) = request.into_parts();
                 let body = http_body_util::BodyExt::collect(body)
@@ -355,6 +358,7 @@ impl TestReceiver {
                     body,
                     status,
                 });
+                tokio::time::sleep(Duration::from_millis(d.load(Ordering::SeqCst))).await;
                 http::StatusCode::from_u16(status).unwrap()
             }
         });
@@ -365,6 +369,7 @@ impl TestReceiver {
             url: format!("http://{addr}/hooks"),
             addr,
             status,
+            delay_ms,
             received,
             server: Arc::new(server),
         }
@@ -372,6 +377,20 @@ impl TestReceiver {
 
     pub fn answer(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers each request `delay` after it arrived.
+    pub fn answer_after(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// The requests other than PINGs that arrived after `instant`.
+    pub fn events_after(&self, instant: Instant) -> Vec<Received> {
+        self.events()
+            .into_iter()
+            .filter(|r| r.at > instant)
+            .collect()
     }
 
     pub fn received(&self) -> Vec<Received> {
