@@ -319,3 +319,43 @@ fn tagged_enums_get_accessors_and_every_enum_is_non_exhaustive() {
     assert!(enums >= 5);
     assert_eq!(out.matches("#[non_exhaustive]\npub enum ").count(), enums);
 }
+
+fn generate_vendored(file: &str) -> String {
+    let text = fs::read_to_string(workspace_root().join("schemas").join(file)).unwrap();
+    generate_module(&format!("schemas/{file}"), &text, &naming_for(file)).unwrap()
+}
+
+/// Gladly's REST API 1.0 webhook resource, whole: write-only credentials
+/// and header values are secrets, the 52 names one enum.
+#[test]
+fn snapshot_vendored_rest_webhook_schema() {
+    let out = generate_vendored("gladly-rest-api-v1-webhook-schema.json");
+    assert!(out.contains("pub password: crate::Secret,"));
+    assert!(out.contains("::std::collections::HashMap<::std::string::String, crate::Secret>"));
+    insta::assert_snapshot!("rest_webhook", out);
+}
+
+/// Gladly's REST API 1.0 events: the module is 7,000 lines, so the
+/// snapshot is its surface (every type, every content impl and its
+/// variant's tag, every accessor), which is what a schema change
+/// moves and a reviewer reads.
+#[test]
+fn snapshot_vendored_rest_event_surface() {
+    let out = generate_vendored("gladly-rest-api-v1-event-schema.json");
+    let surface: Vec<&str> = out
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            line.starts_with("pub enum ")
+                || line.starts_with("pub struct ")
+                || line.starts_with("impl crate::EventContent for ")
+                || line.starts_with("const TAG: ")
+                || line.starts_with("pub fn ")
+        })
+        .collect();
+    // Both event modules implement the crate's one content trait rather
+    // than declaring their own.
+    assert!(!out.contains("pub trait EventContent"));
+    assert_eq!(out.matches("impl crate::EventContent for ").count(), 52);
+    insta::assert_snapshot!("rest_event_surface", surface.join("\n"));
+}

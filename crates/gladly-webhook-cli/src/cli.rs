@@ -342,7 +342,8 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct TriggerArgs {
-    /// The event type (`CONVERSATION_CLOSED`, `PING`...; case and `-` are forgiven).
+    /// The event type, of our model (`CONVERSATION_CLOSED`) or of Gladly's REST API 1.0
+    /// (`CONVERSATION/CLOSED`), or `PING`; case and `-` are forgiven.
     pub event_type: String,
     #[command(flatten)]
     pub delivery: DeliveryArgs,

@@ -7,8 +7,10 @@
 //!   crate's types; [`Verifier::verify_parts`] fits a web framework's
 //!   extractor, [`Verifier::verify_and_parse`] verifies and reads the event
 //!   in one call.
-//! - [`event`]: parse delivered payloads into typed events, tolerating
-//!   event types newer than this version.
+//! - [`event`]: parse delivered payloads into typed events of either model
+//!   (our user's `CONVERSATION_CLOSED`, Gladly's REST API 1.0
+//!   `CONVERSATION/CLOSED`), tolerating event types newer than this version.
+//! - [`model`]: which of the two models a value belongs to, as data.
 //! - [`validate`]: validate subscription documents against the schema and a
 //!   strict delivery policy, reporting every problem at its JSON pointer.
 //! - [`auth`]: how a delivery proves it comes from Gladly: the HMAC
@@ -23,13 +25,15 @@ pub mod auth;
 pub mod echo;
 pub mod event;
 mod formats;
+pub mod model;
 pub mod signing;
 pub mod validate;
 
-pub use event::{EventError, ParsedEvent, UnknownEvent, parse_event};
+pub use event::{EventError, ModelEvent, ParsedEvent, UnknownEvent, parse_event};
 pub use gladly_schema;
 pub use gladly_schema::event::Initiator;
 pub use gladly_schema::{Event, EventContent, EventType, Secret, Webhook};
+pub use model::Model;
 pub use signing::{
     KeyError, SignError, Signer, Verified, VerifiedEvent, Verifier, VerifyError, VerifyEventError,
 };

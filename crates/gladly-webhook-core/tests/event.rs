@@ -273,3 +273,132 @@ proptest::proptest! {
         let _ = parse_event(&bytes);
     }
 }
+
+// Gladly's REST API 1.0: the samples `trigger` sends (in the CLI crate).
+
+fn rest_samples() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gladly-webhook-cli/samples/rest-api-v1-events.json");
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+fn rest_event_schema() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(gladly_schema::rest::event::SCHEMA).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+#[test]
+fn every_rest_type_round_trips_through_its_typed_event() {
+    use gladly_webhook_core::Model;
+    let validator = rest_event_schema();
+    let mut seen = BTreeSet::new();
+    for sample in rest_samples() {
+        let event_type = sample["type"].as_str().unwrap().to_string();
+        let errors: Vec<String> = validator
+            .iter_errors(&sample)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{event_type}: {errors:?}");
+        let parsed = parse_event(&serde_json::to_vec(&sample).unwrap()).unwrap();
+        assert_eq!(parsed.model(), Some(Model::RestApiV1), "{event_type}");
+        let ParsedEvent::Rest(event) = parsed else {
+            panic!("{event_type} is not typed as REST API 1.0")
+        };
+        assert_eq!(event.event_type(), event_type);
+        assert_eq!(event.id(), sample["id"].as_str());
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            sample,
+            "{event_type}"
+        );
+        seen.insert(event_type);
+    }
+    let all: BTreeSet<String> = Model::RestApiV1
+        .event_types()
+        .filter(|t| *t != "PING")
+        .map(str::to_string)
+        .collect();
+    assert_eq!(seen, all, "a sample for every REST API 1.0 type");
+    assert_eq!(all.len(), 52);
+}
+
+#[test]
+fn rest_event_schema_types_match_the_webhook_enum() {
+    use gladly_schema::rest;
+    use gladly_webhook_core::Model;
+    let from_event_schema: Vec<&str> = Model::RestApiV1
+        .event_types()
+        .filter(|t| *t != "PING")
+        .collect();
+    let mut from_webhook: Vec<String> = rest::EventType::ALL
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut sorted = from_event_schema.clone();
+    sorted.sort();
+    from_webhook.sort();
+    assert_eq!(sorted, from_webhook);
+    assert!(from_webhook.contains(&"CUSTOMER_PROFILE/MERGED".to_string()));
+}
+
+#[test]
+fn rest_envelope_unknown_types_and_problems() {
+    let body = json!({"id": "evt_r1", "type": "TASK/ASSIGNEE_UPDATED",
+        "timestamp": "2019-07-03T04:30:12.07Z", "initiator": {"id": "agent_1", "type": "AGENT", "extra": 1},
+        "content": {"assignee": {"inboxId": "inbox_2", "agentId": "agent_2"}, "customerId": "c", "taskId": "t",
+                    "context": {"createdAt": "2019-07-01T00:00:00Z"}, "newField": [1, 2]},
+        "newEnvelopeField": true});
+    let parsed = parse_event(&serde_json::to_vec(&body).unwrap()).unwrap();
+    assert_eq!(parsed.event_type(), "TASK/ASSIGNEE_UPDATED");
+    assert_eq!(parsed.id(), Some("evt_r1"));
+    assert_eq!(
+        parsed.timestamp().unwrap().to_rfc3339(),
+        "2019-07-03T04:30:12.070+00:00"
+    );
+    let initiator = parsed.initiator().unwrap();
+    assert_eq!(
+        (initiator.id.as_str(), initiator.type_.as_str()),
+        ("agent_1", "AGENT")
+    );
+
+    // A NOUN/VERB neither model knows is an unknown event, not an error.
+    let newer = parse_event(br#"{"id":"e","type":"CONVERSATION/ARCHIVED","content":{}}"#).unwrap();
+    assert!(matches!(newer, ParsedEvent::Unknown(_)));
+    assert_eq!(newer.model(), None);
+
+    // A malformed known type names the pointer, as for our user's model.
+    let mut broken = body.clone();
+    broken["content"]["assignee"] = json!({"agentId": "a"});
+    let err = parse_event(&serde_json::to_vec(&broken).unwrap()).unwrap_err();
+    assert_eq!(err.pointer(), "/content/assignee");
+    assert!(
+        err.to_string()
+            .contains("missing required property \"inboxId\""),
+        "{err}"
+    );
+
+    // The custom channel's content is one of two shapes.
+    let mut files = json!({"id": "e", "type": "CUSTOM_CHANNEL/MESSAGE_SENT", "timestamp": "2019-07-03T04:30:12Z",
+        "initiator": {"id": "a", "type": "AGENT"},
+        "content": {"customChannelId": "ch", "companyAddress": "a", "customerAddress": "b", "conversationId": "c",
+                    "customerId": "d", "sessionId": "s", "messageId": "m", "type": "FILES",
+                    "content": {"caption": "x", "files": [{"url": "https://files.example.com/a.pdf"}]}}});
+    assert!(matches!(
+        parse_event(&serde_json::to_vec(&files).unwrap()).unwrap(),
+        ParsedEvent::Rest(_)
+    ));
+    files["content"]["content"] = json!({"files": [{"fileName": "a.pdf"}]});
+    let err = parse_event(&serde_json::to_vec(&files).unwrap()).unwrap_err();
+    assert_eq!(err.pointer(), "/content/content/files/0", "{err}");
+
+    // PING is recognised whichever model sends it.
+    for ping in [
+        &br#"{"type":"PING"}"#[..],
+        br#"{"type":"PING","id":"p","timestamp":"2026-11-26T17:00:00Z"}"#,
+    ] {
+        assert!(parse_event(ping).unwrap().is_ping());
+    }
+}

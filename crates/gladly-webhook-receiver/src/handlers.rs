@@ -1,7 +1,10 @@
 //! [`Handlers`]: what runs for each event, registered by type.
 //!
 //! - [`Handlers::on`] runs for one event type, with its content typed
-//!   (`Delivery<ConversationClosed>`): the type names the event type.
+//!   (`Delivery<ConversationClosed>`): the type names the event type, in
+//!   either model (`gladly_schema::event::ConversationClosed` for our
+//!   user's `CONVERSATION_CLOSED`, `gladly_schema::rest::event::ConversationClosed`
+//!   for Gladly's `CONVERSATION/CLOSED`).
 //! - [`Handlers::on_unknown`] runs for event types this version does not
 //!   know, with the raw JSON.
 //! - [`Handlers::on_any`] runs for every event, known or not, after the
@@ -19,8 +22,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use gladly_webhook_core::event::{ParsedEvent, UnknownEvent};
-use gladly_webhook_core::{Event, EventContent, Initiator};
+use gladly_webhook_core::event::{ModelEvent, ParsedEvent, UnknownEvent};
+use gladly_webhook_core::{EventContent, Initiator};
 
 use crate::inbox::BoxFuture;
 
@@ -37,12 +40,12 @@ pub struct Delivery<T> {
     pub event_type: String,
     /// When the event was recorded, when it says.
     pub timestamp: Option<DateTime<Utc>>,
-    /// Who caused it, for a known event that says.
+    /// Who caused it, for a typed event that says.
     pub initiator: Option<Initiator>,
     /// Which run this is, from 1 (inline mode: always 1).
     pub attempt: u32,
-    /// The content: a typed content struct, the whole [`Event`], an
-    /// [`UnknownEvent`] or a [`ParsedEvent`], as the handler asked.
+    /// The content: a typed content struct, an [`UnknownEvent`] or a
+    /// [`ParsedEvent`], as the handler asked.
     pub content: T,
     /// The body, byte for byte as received (what was signed).
     pub body: Bytes,
@@ -71,7 +74,7 @@ impl Delivery<ParsedEvent> {
             event_id: event.id().map(str::to_string),
             event_type: event.event_type().to_string(),
             timestamp: event.timestamp(),
-            initiator: event.initiator().cloned(),
+            initiator: event.initiator(),
             attempt,
             content: event,
         }
@@ -97,9 +100,28 @@ type Erased<T> = Arc<dyn Fn(Delivery<T>) -> BoxFuture<'static, Result<(), BoxErr
 ///     });
 /// assert!(handlers.handles("TASK_CLOSED") && !handlers.handles("TASK_CREATED"));
 /// ```
+///
+/// Gladly's REST API 1.0 events are handled the same way, by their own
+/// content types; one receiver can handle both models:
+///
+/// ```
+/// use gladly_webhook_core::gladly_schema::rest::event::{ConversationClosed, TaskAssigneeUpdated};
+/// use gladly_webhook_receiver::{Delivery, Handlers};
+///
+/// let handlers = Handlers::new()
+///     .on(|closed: Delivery<ConversationClosed>| async move {
+///         println!("conversation {} closed", closed.content.conversation_id);
+///         Ok(())
+///     })
+///     .on(|task: Delivery<TaskAssigneeUpdated>| async move {
+///         println!("task {} now in inbox {}", task.content.task_id, task.content.assignee.inbox_id);
+///         Ok(())
+///     });
+/// assert!(handlers.handles("CONVERSATION/CLOSED") && !handlers.handles("CONVERSATION_CLOSED"));
+/// ```
 #[derive(Clone, Default)]
 pub struct Handlers {
-    typed: HashMap<&'static str, Vec<Erased<Event>>>,
+    typed: HashMap<&'static str, Vec<Erased<ParsedEvent>>>,
     unknown: Vec<Erased<UnknownEvent>>,
     any: Vec<Erased<ParsedEvent>>,
 }
@@ -123,26 +145,28 @@ impl Handlers {
     }
 
     /// Runs `handler` for every event whose content is a `C` (the event
-    /// type is `C::TAG`, `CONVERSATION_CLOSED` for `ConversationClosed`).
+    /// type is `C::TAG`: `CONVERSATION_CLOSED` for our user's
+    /// `event::ConversationClosed`, `CONVERSATION/CLOSED` for REST API 1.0's
+    /// `rest::event::ConversationClosed`).
     pub fn on<C, F, Fut>(mut self, handler: F) -> Self
     where
         C: EventContent + Send + 'static,
+        C::Parent: ModelEvent,
         F: Fn(Delivery<C>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let erased: Erased<Event> = Arc::new(move |delivery: Delivery<Event>| {
+        let erased: Erased<ParsedEvent> = Arc::new(move |delivery: Delivery<ParsedEvent>| {
             let handler = Arc::clone(&handler);
             Box::pin(async move {
                 let typed = delivery.with(());
-                match C::from_parent(delivery.content) {
-                    Ok(content) => handler(typed.with(content)).await,
-                    Err(other) => Err(format!(
-                        "a {} handler was given a {} event",
-                        C::TAG,
-                        other.event_type()
-                    )
-                    .into()),
+                let given = delivery.event_type.clone();
+                let content = C::Parent::from_parsed(delivery.content)
+                    .ok()
+                    .and_then(|event| C::from_parent(event).ok());
+                match content {
+                    Some(content) => handler(typed.with(content)).await,
+                    None => Err(format!("a {} handler was given a {given} event", C::TAG).into()),
                 }
             })
         });
@@ -195,15 +219,15 @@ impl Handlers {
     pub async fn dispatch(&self, delivery: Delivery<ParsedEvent>) -> Result<usize, BoxError> {
         let mut ran = 0;
         match &delivery.content {
-            ParsedEvent::Known(event) => {
-                for handler in self.typed.get(event.event_type()).into_iter().flatten() {
-                    handler(delivery.with(event.clone())).await?;
-                    ran += 1;
-                }
-            }
             ParsedEvent::Unknown(unknown) => {
                 for handler in &self.unknown {
                     handler(delivery.with(unknown.clone())).await?;
+                    ran += 1;
+                }
+            }
+            typed => {
+                for handler in self.typed.get(typed.event_type()).into_iter().flatten() {
+                    handler(delivery.with(typed.clone())).await?;
                     ran += 1;
                 }
             }

@@ -91,30 +91,44 @@
 //! the receiver that rule instead of a verifier ([`DeliveryAuth`]); a
 //! failure is 401 with `missing_credentials`, `bad_credentials` (both with
 //! `WWW-Authenticate: Basic`), `missing_header` or `bad_header_value`, and
-//! everything else (the inbox, the answers, the workers) is the same.
+//! everything else (the inbox, the answers, the workers) is the same. Real
+//! events (`CONVERSATION/CLOSED`) are typed by the REST API 1.0 types of
+//! `gladly_schema::rest::event`, and a handler asks for one by its content
+//! type, as for our user's model. A `PING` is answered 200, as Gladly
+//! requires.
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use gladly_webhook_core::Secret;
-//! use gladly_webhook_core::event::ParsedEvent;
+//! use gladly_webhook_core::gladly_schema::rest::event::{ContactEnded, ConversationClosed};
 //! use gladly_webhook_receiver::{Delivery, DeliveryAuth, Handlers, Receiver, WorkerOptions, spawn_workers};
 //! use gladly_webhook_receiver::inbox::SqliteInbox;
 //!
-//! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
-//! let inbox = Arc::new(SqliteInbox::open("gladly-inbox.db").await?);
-//! let handlers = Handlers::new().on_any(|event: Delivery<ParsedEvent>| async move {
-//!     println!("{} {:?}", event.event_type, event.event_id);
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let inbox = Arc::new(SqliteInbox::open("gladly-inbox.db").await?);
+//!     let handlers = Handlers::new()
+//!         .on(|closed: Delivery<ConversationClosed>| async move {
+//!             let assignee = &closed.content.context.assignee;
+//!             println!("conversation {} closed in inbox {}", closed.content.conversation_id, assignee.inbox_id);
+//!             Ok(())
+//!         })
+//!         .on(|ended: Delivery<ContactEnded>| async move {
+//!             println!("{} contact {} ended: {:?}", ended.content.channel, ended.content.contact_id, ended.content.status);
+//!             Ok(())
+//!         });
+//!     let workers = spawn_workers(inbox.clone(), handlers, 4, WorkerOptions::default());
+//!     // The webhook's `credentials` ("user:password"), as Gladly sends them.
+//!     let auth = DeliveryAuth::basic_pair(&Secret::new(std::env::var("GLADLY_WEBHOOK_BASIC")?))?;
+//!     let app = Receiver::with_inbox(auth, inbox).wake(&workers).router("/hooks/gladly");
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app).await?;
 //!     Ok(())
-//! });
-//! let workers = spawn_workers(inbox.clone(), handlers, 4, WorkerOptions::default());
-//! // The webhook's `credentials` and one of its `headers`.
-//! let auth = DeliveryAuth::basic_pair(&Secret::new(std::env::var("GLADLY_WEBHOOK_BASIC")?))?
-//!     .and(DeliveryAuth::header("X-Gladly-Token", Secret::new(std::env::var("GLADLY_TOKEN")?))?);
-//! let app = Receiver::with_inbox(auth, inbox).wake(&workers).router("/hooks/gladly");
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
+//! }
 //! ```
+//!
+//! With `headers` configured on the webhook as well, require them too:
+//! `auth.and(DeliveryAuth::header("X-Gladly-Token", token)?)`.
 //!
 //! # Features
 //!

@@ -259,9 +259,7 @@ impl Receiver {
         let parsed = parse_event(&body);
         let (event_id, event_type) = identify(&parsed, &body);
         let mut result = match (&self.inner.mode, parsed) {
-            (_, Ok(ParsedEvent::Known(event))) if event.event_type() == "PING" => {
-                receipt(Verdict::Ping, "ping")
-            }
+            (_, Ok(event)) if event.is_ping() => receipt(Verdict::Ping, "ping"),
             (Mode::Inbox(inbox), parsed) => {
                 self.store(inbox.as_ref(), parsed, &body, &event_id, &event_type)
                     .await

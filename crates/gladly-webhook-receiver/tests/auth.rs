@@ -174,3 +174,84 @@ async fn the_signature_and_no_rule() {
     let (status, body, _) = post(addr, &[], &event("evt_open")).await;
     assert_eq!((status, body.as_str()), (200, "stored"));
 }
+
+/// A real-style delivery end to end on every backend: `CONVERSATION/CLOSED`
+/// with Basic credentials is stored, and a worker hands its content, typed
+/// by the REST API 1.0 types, to the handler registered for it; our user's
+/// model's handler beside it does not run for it, and a malformed real
+/// event is kept dead with its pointer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_events_reach_their_typed_handlers_on_every_backend() {
+    use gladly_webhook_core::gladly_schema::{event, rest};
+    use gladly_webhook_receiver::inbox::State;
+    use gladly_webhook_receiver::{Delivery, Handlers, WorkerOptions, spawn_workers};
+    use std::sync::Mutex;
+
+    for backend in backends().await {
+        let name = backend.name;
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (real, ours) = (Arc::clone(&seen), Arc::clone(&seen));
+        let handlers = Handlers::new()
+            .on(move |closed: Delivery<rest::event::ConversationClosed>| {
+                let seen = Arc::clone(&real);
+                async move {
+                    let assignee = &closed.content.context.assignee;
+                    seen.lock().unwrap().push(format!(
+                        "{} {} {} {}",
+                        closed.event_type,
+                        closed.content.conversation_id,
+                        assignee.inbox_id,
+                        closed.initiator.map(|i| i.type_).unwrap_or_default()
+                    ));
+                    Ok(())
+                }
+            })
+            .on(move |_: Delivery<event::ConversationClosed>| {
+                let seen = Arc::clone(&ours);
+                async move {
+                    seen.lock().unwrap().push("ours".to_string());
+                    Ok(())
+                }
+            });
+        let options = WorkerOptions::default().poll_interval(Duration::from_millis(20));
+        let workers = spawn_workers(Arc::clone(&backend.inbox), handlers, 1, options);
+        let rule = DeliveryAuth::basic("gladly", Secret::new("correct horse battery"));
+        let app = Receiver::with_inbox(rule, Arc::clone(&backend.inbox))
+            .wake(&workers)
+            .router("/hooks");
+        let addr = serve(app).await;
+        let auth = basic("gladly:correct horse battery");
+        let closed = br#"{"id":"evt_real_1","type":"CONVERSATION/CLOSED","timestamp":"2019-07-03T04:30:12.07Z",
+            "initiator":{"id":"agent_1","type":"AGENT"},
+            "content":{"customerId":"cust_1","conversationId":"conv_1","context":{"assignee":{"inboxId":"inbox_1"}}}}"#;
+        let (status, body, _) = post(addr, &[("Authorization", &auth)], closed).await;
+        assert_eq!((status, body.as_str()), (200, "stored"), "{name}");
+        let broken = br#"{"id":"evt_real_2","type":"CONVERSATION/CLOSED","timestamp":"2019-07-03T04:30:12.07Z",
+            "initiator":{"id":"agent_1","type":"AGENT"},"content":{"customerId":"cust_1"}}"#;
+        let (status, _, _) = post(addr, &[("Authorization", &auth)], broken).await;
+        assert_eq!(status, 200, "{name}: authentic, kept dead");
+
+        let inbox = Arc::clone(&backend.inbox);
+        assert!(
+            common::eventually(Duration::from_secs(30), || async {
+                inbox.get("evt_real_1").await.unwrap().unwrap().state == State::Done
+            })
+            .await,
+            "{name}"
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["CONVERSATION/CLOSED conv_1 inbox_1 AGENT"],
+            "{name}"
+        );
+        let dead = inbox.get("evt_real_2").await.unwrap().unwrap();
+        assert_eq!(dead.state, State::Dead, "{name}");
+        assert_eq!(dead.event_type, "CONVERSATION/CLOSED");
+        let error = dead.last_error.unwrap_or_default();
+        assert!(
+            error.contains("/content: missing required property \"conversationId\""),
+            "{name}: {error}"
+        );
+        workers.shutdown(Duration::from_secs(5)).await;
+    }
+}

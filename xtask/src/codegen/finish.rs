@@ -10,21 +10,25 @@
 //! - for such an enum, a trait (`EventContent`) implemented by the one
 //!   type each variant carries beside the common fields (`content:
 //!   ConversationClosed`), so a handler can ask for the content of one
-//!   event type by its Rust type.
+//!   event type by its Rust type. When the naming table names a shared,
+//!   hand-written trait (`crate::EventContent`), the module implements that
+//!   one instead of declaring its own, so several schemas' events (our
+//!   user's model and Gladly's REST API 1.0) share it.
 
 use anyhow::Result;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use syn::{Attribute, Fields, Item, ItemEnum, LitStr, Type};
 
-/// Applies every addition to `file`.
-pub fn finish(file: &mut syn::File) -> Result<()> {
+/// Applies every addition to `file`; `content_trait` is the path of a
+/// shared content trait, if the module implements one (see the module docs).
+pub fn finish(file: &mut syn::File, content_trait: Option<&str>) -> Result<()> {
     let mut impls = Vec::new();
     for item in &mut file.items {
         if let Item::Enum(item) = item {
             item.attrs.push(syn::parse_quote!(#[non_exhaustive]));
             if let Some(tag) = serde_value(&item.attrs, "tag")? {
-                if let Some(tokens) = tagged_accessors(item, &tag)? {
+                if let Some(tokens) = tagged_accessors(item, &tag, content_trait)? {
                     impls.extend(syn::parse2::<syn::File>(tokens)?.items);
                 }
             }
@@ -69,7 +73,11 @@ struct Field<'a> {
 
 /// `impl Enum { fn <enum>_<tag>(); fn <common field>()... }`, or `None` for
 /// an enum with a variant that is not a struct variant.
-fn tagged_accessors(item: &ItemEnum, tag: &str) -> Result<Option<TokenStream>> {
+fn tagged_accessors(
+    item: &ItemEnum,
+    tag: &str,
+    content_trait: Option<&str>,
+) -> Result<Option<TokenStream>> {
     let name = &item.ident;
     let mut wire_names = Vec::new();
     for variant in &item.variants {
@@ -88,7 +96,11 @@ fn tagged_accessors(item: &ItemEnum, tag: &str) -> Result<Option<TokenStream>> {
     let tag_doc = format!(" The `{tag}` of the variant, as it is on the wire.");
 
     let common = common_fields(item);
-    let content = content_trait(item, &common, &wire_names);
+    let content = match content_trait {
+        Some(path) => Some(syn::parse_str::<syn::Path>(path)?),
+        None => None,
+    };
+    let content = content_impls(item, &common, &wire_names, content.as_ref());
     let accessors = common.iter().map(|(field, fields)| accessor(field, fields));
     Ok(Some(quote! {
         impl #name {
@@ -104,13 +116,16 @@ fn tagged_accessors(item: &ItemEnum, tag: &str) -> Result<Option<TokenStream>> {
     }))
 }
 
-/// `trait <Enum>Content` and its impl for each variant's own type: the one
-/// field a variant has beside the common ones, when its type is a plain
-/// name that no other variant carries.
-fn content_trait(
+/// The content trait's impl for each variant's own type (the one field a
+/// variant has beside the common ones, when its type is a plain name that
+/// no other variant carries), and the trait itself, `<Enum>Content`, unless
+/// `shared` names a trait declared elsewhere (which then has an associated
+/// `type Parent`).
+fn content_impls(
     item: &ItemEnum,
     common: &[(Ident, Vec<Field<'_>>)],
     wire_names: &[(&Ident, String)],
+    shared: Option<&syn::Path>,
 ) -> TokenStream {
     let name = &item.ident;
     let mut impls: Vec<(&Ident, &Ident, &Type, &str)> = Vec::new();
@@ -145,7 +160,12 @@ fn content_trait(
     if unique.is_empty() {
         return TokenStream::new();
     }
-    let trait_name = format_ident!("{}Content", name);
+    let local_trait = format_ident!("{}Content", name);
+    let trait_name = match shared {
+        Some(path) => quote!(#path),
+        None => quote!(#local_trait),
+    };
+    let parent_type = shared.map(|_| quote!(type Parent = #name;));
     let trait_doc = format!(
         " The type one variant of [`{name}`] carries beside the fields every variant has: \
          implemented for each, so code can ask for the content of one variant by its type."
@@ -155,6 +175,7 @@ fn content_trait(
             // Giving the event back whole is the point: no boxing.
             #[allow(clippy::result_large_err)]
             impl #trait_name for #ty {
+                #parent_type
                 const TAG: &'static str = #wire;
                 fn from_parent(parent: #name) -> ::std::result::Result<Self, #name> {
                     match parent {
@@ -165,10 +186,13 @@ fn content_trait(
             }
         }
     });
+    if shared.is_some() {
+        return quote! { #(#impls)* };
+    }
     quote! {
         #[doc = #trait_doc]
         #[allow(clippy::result_large_err)]
-        pub trait #trait_name: ::std::marker::Sized {
+        pub trait #local_trait: ::std::marker::Sized {
             /// The variant's tag on the wire.
             const TAG: &'static str;
             /// This variant's content, or the value back when it is another variant.

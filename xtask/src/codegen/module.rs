@@ -78,7 +78,8 @@ pub fn generate_module(source: &str, text: &str, naming: &Naming) -> Result<Stri
     };
     let mut file: syn::File =
         syn::parse2(file).context("typify produced tokens that are not Rust")?;
-    super::finish::finish(&mut file).context("cannot add the accessors and attributes")?;
+    super::finish::finish(&mut file, naming.content_trait.as_deref())
+        .context("cannot add the accessors and attributes")?;
     Ok(format!(
         "{}{}",
         header(&format!("{source} (sha256 {sha256})")),

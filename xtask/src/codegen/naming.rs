@@ -16,24 +16,65 @@ pub struct Naming {
     /// JSON pointers (into the schema document) of sub-schemas that are
     /// secrets: each becomes `crate::Secret` instead of `String`.
     pub secrets: Vec<String>,
+    /// The path of a hand-written trait (`crate::EventContent`) that the
+    /// content type of each variant of a tagged enum implements, so that
+    /// several schemas' events share one trait. `None`: the module declares
+    /// its own `<Enum>Content` trait.
+    pub content_trait: Option<String>,
 }
 
 /// A schema this project knows by name, and the names it gets.
 struct KnownSchema {
     file: &'static str,
+    /// The module, when [`module_name`] would not pick the right one.
+    module: Option<&'static str>,
     renames: &'static [(&'static str, &'static str)],
     secrets: &'static [&'static str],
+    content_trait: Option<&'static str>,
 }
 
 /// The schemas this project knows by name, with their naming choices.
-const KNOWN: &[KnownSchema] = &[KnownSchema {
-    file: "gladly-webhook-schema.json",
-    renames: &[
-        ("GladlyWebhook", "Webhook"),
-        ("GladlyWebhookEventsItem", "EventType"),
-    ],
-    secrets: &["/properties/secret"],
-}];
+///
+/// Two models of one service: our user's subscription schema (modules
+/// `webhook` and `event`) and Gladly's REST API 1.0 (modules `rest_webhook`
+/// and `rest_event`, which `gladly-schema` shows as `rest::webhook` and
+/// `rest::event`). Both event modules implement the one `EventContent`.
+const KNOWN: &[KnownSchema] = &[
+    KnownSchema {
+        file: "gladly-webhook-schema.json",
+        module: None,
+        renames: &[
+            ("GladlyWebhook", "Webhook"),
+            ("GladlyWebhookEventsItem", "EventType"),
+        ],
+        secrets: &["/properties/secret"],
+        content_trait: None,
+    },
+    KnownSchema {
+        file: "gladly-webhook-event-schema.json",
+        module: None,
+        renames: &[],
+        secrets: &[],
+        content_trait: Some("crate::EventContent"),
+    },
+    KnownSchema {
+        file: "gladly-rest-api-v1-webhook-schema.json",
+        module: Some("rest_webhook"),
+        renames: &[],
+        secrets: &[
+            "/$defs/Credentials/properties/password",
+            "/properties/headers/additionalProperties",
+        ],
+        content_trait: None,
+    },
+    KnownSchema {
+        file: "gladly-rest-api-v1-event-schema.json",
+        module: Some("rest_event"),
+        renames: &[],
+        secrets: &[],
+        content_trait: Some("crate::EventContent"),
+    },
+];
 
 /// The naming choices for the schema file `file_name` (a bare name such as
 /// `gladly-webhook-schema.json`).
@@ -43,7 +84,9 @@ const KNOWN: &[KnownSchema] = &[KnownSchema {
 pub fn naming_for(file_name: &str) -> Naming {
     let known = KNOWN.iter().find(|known| known.file == file_name);
     Naming {
-        module: module_name(file_name),
+        module: known
+            .and_then(|k| k.module)
+            .map_or_else(|| module_name(file_name), str::to_string),
         renames: known
             .into_iter()
             .flat_map(|k| k.renames)
@@ -54,6 +97,7 @@ pub fn naming_for(file_name: &str) -> Naming {
             .flat_map(|k| k.secrets)
             .map(|p| p.to_string())
             .collect(),
+        content_trait: known.and_then(|k| k.content_trait).map(str::to_string),
     }
 }
 
@@ -83,5 +127,9 @@ mod tests {
         assert_eq!(module_name("gladly-webhook-schema.json"), "webhook");
         assert_eq!(module_name("gladly-webhook-event-schema.json"), "event");
         assert_eq!(module_name("other-thing.json"), "other_thing");
+        assert_eq!(
+            naming_for("gladly-rest-api-v1-event-schema.json").module,
+            "rest_event"
+        );
     }
 }

@@ -1476,16 +1476,9 @@ impl Event {
         }
     }
 }
-/// The type one variant of [`Event`] carries beside the fields every variant has: implemented for each, so code can ask for the content of one variant by its type.
 #[allow(clippy::result_large_err)]
-pub trait EventContent: ::std::marker::Sized {
-    /// The variant's tag on the wire.
-    const TAG: &'static str;
-    /// This variant's content, or the value back when it is another variant.
-    fn from_parent(parent: Event) -> ::std::result::Result<Self, Event>;
-}
-#[allow(clippy::result_large_err)]
-impl EventContent for ConversationCreated {
+impl crate::EventContent for ConversationCreated {
+    type Parent = Event;
     const TAG: &'static str = "CONVERSATION_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1497,7 +1490,8 @@ impl EventContent for ConversationCreated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for ConversationUpdated {
+impl crate::EventContent for ConversationUpdated {
+    type Parent = Event;
     const TAG: &'static str = "CONVERSATION_UPDATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1509,7 +1503,8 @@ impl EventContent for ConversationUpdated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for ConversationClosed {
+impl crate::EventContent for ConversationClosed {
+    type Parent = Event;
     const TAG: &'static str = "CONVERSATION_CLOSED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1521,7 +1516,8 @@ impl EventContent for ConversationClosed {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for MessageCreated {
+impl crate::EventContent for MessageCreated {
+    type Parent = Event;
     const TAG: &'static str = "MESSAGE_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1531,7 +1527,8 @@ impl EventContent for MessageCreated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for TaskCreated {
+impl crate::EventContent for TaskCreated {
+    type Parent = Event;
     const TAG: &'static str = "TASK_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1541,7 +1538,8 @@ impl EventContent for TaskCreated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for TaskUpdated {
+impl crate::EventContent for TaskUpdated {
+    type Parent = Event;
     const TAG: &'static str = "TASK_UPDATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1551,7 +1549,8 @@ impl EventContent for TaskUpdated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for TaskClosed {
+impl crate::EventContent for TaskClosed {
+    type Parent = Event;
     const TAG: &'static str = "TASK_CLOSED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1561,7 +1560,8 @@ impl EventContent for TaskClosed {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for CustomerCreated {
+impl crate::EventContent for CustomerCreated {
+    type Parent = Event;
     const TAG: &'static str = "CUSTOMER_CREATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1571,7 +1571,8 @@ impl EventContent for CustomerCreated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for CustomerUpdated {
+impl crate::EventContent for CustomerUpdated {
+    type Parent = Event;
     const TAG: &'static str = "CUSTOMER_UPDATED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {
@@ -1581,7 +1582,8 @@ impl EventContent for CustomerUpdated {
     }
 }
 #[allow(clippy::result_large_err)]
-impl EventContent for AgentStateChanged {
+impl crate::EventContent for AgentStateChanged {
+    type Parent = Event;
     const TAG: &'static str = "AGENT_STATE_CHANGED";
     fn from_parent(parent: Event) -> ::std::result::Result<Self, Event> {
         match parent {

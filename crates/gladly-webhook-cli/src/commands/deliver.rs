@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use gladly_webhook_core::Model;
 use gladly_webhook_core::echo::{escape, quote};
 use gladly_webhook_sender::{AddressPolicy, Outcome, Schedule, Sender};
 use http::HeaderName;
@@ -11,7 +12,7 @@ use serde_json::Value;
 use super::{print, runtime};
 use crate::cli::{DeliveryArgs, SendArgs, TriggerArgs};
 use crate::error::CliError;
-use crate::examples::{EXAMPLES, example};
+use crate::examples::{example, example_types};
 use crate::input;
 
 pub fn send(args: &SendArgs) -> Result<(), CliError> {
@@ -20,15 +21,15 @@ pub fn send(args: &SendArgs) -> Result<(), CliError> {
 }
 
 pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
-    let Some((event_type, text)) = example(&args.event_type) else {
-        let known: Vec<&str> = EXAMPLES.iter().map(|(name, _)| *name).collect();
+    let Some((event_type, _model, mut event)) = example(&args.event_type) else {
+        let ours = example_types(Model::Subscription).join(", ");
+        let real = example_types(Model::RestApiV1).join(", ");
         return Err(CliError::Usage(format!(
-            "no example event of type {}: expected one of {}",
+            "no example event of type {}: expected one of our model's {ours}, \
+             or one of Gladly's REST API 1.0 {real}",
             quote(&args.event_type),
-            known.join(", ")
         )));
     };
-    let mut event: Value = serde_json::from_str(text).expect("the built-in examples are JSON");
     event["id"] = Value::from(format!("evt_{:016x}", fastrand::u64(..)));
     event["timestamp"] =
         Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));

@@ -12,6 +12,16 @@ use crate::input;
 /// How many characters of a value from the payload a line shows.
 const SHOWN: usize = 200;
 
+/// What a line naming an event's type adds after it: nothing for our
+/// user's model, the model for another, and that the type is unknown.
+pub fn model_note(event: &ParsedEvent) -> &'static str {
+    match event.model() {
+        Some(gladly_webhook_core::Model::Subscription) => "",
+        Some(_) => " (Gladly REST API 1.0)",
+        None => " (not known to this version)",
+    }
+}
+
 pub fn run(args: &EventArgs) -> Result<(), CliError> {
     let bytes = input::read(&args.file, args.limits.max_bytes, "--max-bytes")?;
     let event = parse_event(&bytes).map_err(|err| match &err {
@@ -24,15 +34,10 @@ pub fn run(args: &EventArgs) -> Result<(), CliError> {
         )),
     })?;
     let mut out = String::new();
-    let known = matches!(event, ParsedEvent::Known(_));
     out.push_str(&format!(
         "type: {}{}\n",
         escape(event.event_type(), SHOWN),
-        if known {
-            ""
-        } else {
-            " (not known to this version)"
-        }
+        model_note(&event)
     ));
     if let Some(id) = event.id() {
         out.push_str(&format!("id: {}\n", escape(id, SHOWN)));
@@ -60,6 +65,11 @@ pub fn run(args: &EventArgs) -> Result<(), CliError> {
             typed = serde_json::to_value(event).unwrap_or_default();
             typed.get("content")
         }
+        ParsedEvent::Rest(event) => {
+            typed = serde_json::to_value(event).unwrap_or_default();
+            typed.get("content")
+        }
+        _ => None,
     };
     if let Some(content) = content.and_then(Value::as_object) {
         for (name, value) in content {

@@ -117,16 +117,23 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
         let history = inbox.history(row.seq).await.map_err(inbox_error)?;
         Ok((row, history))
     })?;
+    // The model the stored type belongs to, from the body as received.
+    let parsed = gladly_webhook_core::event::parse_event(&row.body).ok();
     let out = match args.format {
         OutputFormat::Json => {
             let mut value = row_json(&row);
+            value["model"] = json!(parsed.as_ref().and_then(|p| p.model()).map(|m| m.name()));
             value["history"] = history.iter().map(history_json).collect();
             value["payload"] = json!(String::from_utf8_lossy(&row.body));
             format!("{value}\n")
         }
         OutputFormat::Text => {
+            let note = match &parsed {
+                Some(parsed) => super::event::model_note(parsed),
+                None => " (malformed)",
+            };
             let mut out = format!(
-                "id: {}\ntype: {}\nstate: {}\nattempts: {}\nreceived: {}\nnext run: {}\n",
+                "id: {}\ntype: {}{note}\nstate: {}\nattempts: {}\nreceived: {}\nnext run: {}\n",
                 escape(row.event_id.as_deref().unwrap_or("-"), 200),
                 escape(&row.event_type, 200),
                 row.state,

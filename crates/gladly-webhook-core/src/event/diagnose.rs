@@ -2,52 +2,38 @@
 //! event schema (the same text the types were generated from) over the
 //! payload, and reports each problem at its JSON pointer.
 //!
-//! It covers the keywords the event schema uses: `$ref` (to `#/$defs/...`),
-//! `type`, `const`, `enum`, `required`, `properties`, `items` and
+//! It covers the keywords the event schemas use: `$ref` (to `#/$defs/...`),
+//! `oneOf`, `type`, `const`, `enum`, `required`, `properties`, `items` and
 //! `format: date-time`.
-
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use super::Problem;
 use crate::echo;
 use crate::formats::is_date_time;
+use crate::model::Model;
 
-/// The vendored event schema, parsed once.
-pub(crate) fn schema() -> &'static Value {
-    static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        serde_json::from_str(gladly_schema::event::SCHEMA)
-            .expect("the vendored event schema is JSON")
-    })
-}
-
-/// The `oneOf` branch of the event schema for `event_type`, if it is known.
-pub(crate) fn branch(event_type: &str) -> Option<&'static Value> {
-    schema()["oneOf"]
-        .as_array()?
-        .iter()
-        .find(|b| b["properties"]["type"]["const"] == event_type)
-}
-
-/// Every event type the schema knows, `PING` included, in schema order.
-pub(crate) fn event_types() -> impl Iterator<Item = &'static str> {
-    schema()["oneOf"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|b| b["properties"]["type"]["const"].as_str())
-}
-
-/// The problems of `payload` against the branch of its type.
-pub(crate) fn diagnose(branch: &Value, payload: &Value) -> Vec<Problem> {
+/// The problems of `payload` against `branch`, a branch of `model`'s event
+/// schema (whose `$defs` its references point into).
+pub(crate) fn diagnose(model: Model, branch: &Value, payload: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
-    walk(branch, payload, &mut String::new(), &mut problems);
+    walk(
+        model.event_schema(),
+        branch,
+        payload,
+        &mut String::new(),
+        &mut problems,
+    );
     problems
 }
 
-fn walk(schema: &Value, value: &Value, pointer: &mut String, problems: &mut Vec<Problem>) {
+fn walk(
+    root: &Value,
+    schema: &Value,
+    value: &Value,
+    pointer: &mut String,
+    problems: &mut Vec<Problem>,
+) {
     let mut add = |pointer: &str, message: String| {
         problems.push(Problem {
             pointer: pointer.to_string(),
@@ -57,13 +43,43 @@ fn walk(schema: &Value, value: &Value, pointer: &mut String, problems: &mut Vec<
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         match reference
             .strip_prefix("#/$defs/")
-            .and_then(|name| super::diagnose::schema()["$defs"].get(name))
+            .and_then(|name| root["$defs"].get(name))
         {
-            Some(target) => walk(target, value, pointer, problems),
+            Some(target) => walk(root, target, value, pointer, problems),
             None => add(
                 pointer,
                 format!("the schema's reference {reference} does not resolve"),
             ),
+        }
+        return;
+    }
+    if let Some(branches) = schema.get("oneOf").and_then(Value::as_array) {
+        // The value must fit exactly one branch; report the problems of the
+        // branch it comes closest to fitting: the fewest problems at the
+        // value itself (a wrong type, a missing property), then the fewest
+        // in all.
+        let mut best: Option<((usize, usize), Vec<Problem>)> = None;
+        let mut fits = 0;
+        for branch in branches {
+            let mut found = Vec::new();
+            walk(root, branch, value, pointer, &mut found);
+            if found.is_empty() {
+                fits += 1;
+            }
+            let here = found.iter().filter(|p| p.pointer == *pointer).count();
+            let score = (here, found.len());
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((score, found));
+            }
+        }
+        let best = best.map(|(_, problems)| problems);
+        match fits {
+            1 => {}
+            0 => problems.extend(best.unwrap_or_default()),
+            _ => problems.push(Problem {
+                pointer: pointer.clone(),
+                message: format!("fits {fits} of the schema's alternatives, expected exactly one"),
+            }),
         }
         return;
     }
@@ -128,7 +144,7 @@ fn walk(schema: &Value, value: &Value, pointer: &mut String, problems: &mut Vec<
                     let len = pointer.len();
                     pointer.push('/');
                     pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
-                    walk(subschema, child, pointer, problems);
+                    walk(root, subschema, child, pointer, problems);
                     pointer.truncate(len);
                 }
             }
@@ -138,7 +154,7 @@ fn walk(schema: &Value, value: &Value, pointer: &mut String, problems: &mut Vec<
         for (index, item) in items.iter().enumerate() {
             let len = pointer.len();
             pointer.push_str(&format!("/{index}"));
-            walk(item_schema, item, pointer, problems);
+            walk(root, item_schema, item, pointer, problems);
             pointer.truncate(len);
         }
     }

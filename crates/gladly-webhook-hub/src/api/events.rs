@@ -61,7 +61,9 @@ pub(super) async fn publish(
     let bytes = fill_envelope(&received, &fields)?;
     let event = match parse_event(&bytes) {
         Ok(ParsedEvent::Known(event)) => event,
-        Ok(ParsedEvent::Unknown(unknown)) => {
+        // The hub serves our user's subscription model: a REST API 1.0
+        // type is as foreign to it as a type no schema describes.
+        Ok(other) => {
             let known: Vec<&str> = event_types().filter(|t| *t != "PING").collect();
             return Err(ApiError::invalid(
                 "the event's type is not one the event schema describes",
@@ -71,7 +73,7 @@ pub(super) async fn publish(
                     format!(
                         "expected one of {}, found {}",
                         known.join(", "),
-                        gladly_webhook_core::echo::quote(&unknown.event_type)
+                        gladly_webhook_core::echo::quote(other.event_type())
                     ),
                 )],
             ));
