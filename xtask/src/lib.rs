@@ -5,7 +5,14 @@
 //! - `bench-report` runs the benchmarks and writes `BENCHMARKS.md`; see
 //!   [`bench_report`] (the micro-benchmarks) and [`receive_report`]
 //!   (receiving over HTTP).
+//! - `msrv` checks each crate's `rust-version` against its dependencies';
+//!   see [`msrv`].
+//!
+//! `codegen` also keeps the [`copies`] of workspace files that published
+//! crates embed.
 
 pub mod bench_report;
 pub mod codegen;
+pub mod copies;
+pub mod msrv;
 pub mod receive_report;

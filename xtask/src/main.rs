@@ -18,12 +18,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Regenerate the `gladly-schema` crate's modules from `schemas/*.json`.
+    /// Regenerate the `gladly-schema` crate's modules from `schemas/*.json`,
+    /// and the copies of workspace files that published crates embed.
     Codegen {
         /// Write nothing; fail if a checked-in generated file is stale.
         #[arg(long)]
         check: bool,
     },
+    /// Check that each crate's `rust-version` is at least every dependency's.
+    Msrv,
     /// Run the benchmarks and write BENCHMARKS.md.
     BenchReport {
         /// Do not run the micro-benchmarks: write their part from the last results.
@@ -55,17 +58,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let layout = Layout::of_workspace(&workspace_root());
     let result = match cli.command {
-        Command::Codegen { check: false } => codegen::write(&layout).map(|written| {
-            if written.is_empty() {
-                println!("codegen: generated files already up to date");
-            }
-            for path in written {
-                println!("codegen: wrote {}", path.display());
-            }
-        }),
-        Command::Codegen { check: true } => codegen::check(&layout).map(|()| {
-            println!("codegen: generated files are up to date");
-        }),
+        Command::Codegen { check: false } => codegen::write(&layout)
+            .and_then(|mut written| {
+                written.extend(xtask::copies::write(&workspace_root())?);
+                Ok(written)
+            })
+            .map(|written| {
+                if written.is_empty() {
+                    println!("codegen: generated files and copies already up to date");
+                }
+                for path in written {
+                    println!("codegen: wrote {}", path.display());
+                }
+            }),
+        Command::Codegen { check: true } => codegen::check(&layout)
+            .and_then(|()| xtask::copies::check(&workspace_root()))
+            .map(|()| {
+                println!("codegen: generated files and copies are up to date");
+            }),
+        Command::Msrv => xtask::msrv::check(&workspace_root()),
         Command::BenchReport {
             no_run,
             only,

@@ -1,7 +1,8 @@
 //! The example payloads `trigger` sends, built into the binary: one
-//! realistic event per type of both models. Our user's model's come from
-//! `examples/events/` (`PING` included, which both models share); Gladly's
-//! REST API 1.0's from `samples/rest-api-v1-events.json` in this crate.
+//! realistic event per type of both models. Our user's model's are copies
+//! of the repository's `examples/events/` kept in `samples/subscription/`
+//! by `cargo xtask codegen` (`PING` included, which both models share);
+//! Gladly's REST API 1.0's are `samples/rest-api-v1-events.json`.
 
 use std::sync::OnceLock;
 
@@ -15,45 +16,45 @@ const REST_API_V1: &str = include_str!("../samples/rest-api-v1-events.json");
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
         "CONVERSATION_CREATED",
-        include_str!("../../../examples/events/conversation-created.json"),
+        include_str!("../samples/subscription/conversation-created.json"),
     ),
     (
         "CONVERSATION_UPDATED",
-        include_str!("../../../examples/events/conversation-updated.json"),
+        include_str!("../samples/subscription/conversation-updated.json"),
     ),
     (
         "CONVERSATION_CLOSED",
-        include_str!("../../../examples/events/conversation-closed.json"),
+        include_str!("../samples/subscription/conversation-closed.json"),
     ),
     (
         "MESSAGE_CREATED",
-        include_str!("../../../examples/events/message-created.json"),
+        include_str!("../samples/subscription/message-created.json"),
     ),
     (
         "TASK_CREATED",
-        include_str!("../../../examples/events/task-created.json"),
+        include_str!("../samples/subscription/task-created.json"),
     ),
     (
         "TASK_UPDATED",
-        include_str!("../../../examples/events/task-updated.json"),
+        include_str!("../samples/subscription/task-updated.json"),
     ),
     (
         "TASK_CLOSED",
-        include_str!("../../../examples/events/task-closed.json"),
+        include_str!("../samples/subscription/task-closed.json"),
     ),
     (
         "CUSTOMER_CREATED",
-        include_str!("../../../examples/events/customer-created.json"),
+        include_str!("../samples/subscription/customer-created.json"),
     ),
     (
         "CUSTOMER_UPDATED",
-        include_str!("../../../examples/events/customer-updated.json"),
+        include_str!("../samples/subscription/customer-updated.json"),
     ),
     (
         "AGENT_STATE_CHANGED",
-        include_str!("../../../examples/events/agent-state-changed.json"),
+        include_str!("../samples/subscription/agent-state-changed.json"),
     ),
-    ("PING", include_str!("../../../examples/events/ping.json")),
+    ("PING", include_str!("../samples/subscription/ping.json")),
 ];
 
 /// Gladly's REST API 1.0 samples, type and payload, read once.

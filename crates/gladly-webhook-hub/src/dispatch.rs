@@ -132,10 +132,10 @@ impl Dispatcher {
     /// lease) and returns.
     pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.stop.send(true);
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(grace, &mut task).await.is_err() {
-                task.abort();
-            }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(grace, &mut task).await.is_err()
+        {
+            task.abort();
         }
     }
 }
@@ -162,11 +162,11 @@ async fn run(
     let concurrency = options.concurrency.max(1);
     let mut next_purge = tokio::time::Instant::now();
     loop {
-        if let Some(retention) = options.retention {
-            if tokio::time::Instant::now() >= next_purge {
-                purge(&store, retention).await;
-                next_purge = tokio::time::Instant::now() + PURGE_EVERY;
-            }
+        if let Some(retention) = options.retention
+            && tokio::time::Instant::now() >= next_purge
+        {
+            purge(&store, retention).await;
+            next_purge = tokio::time::Instant::now() + PURGE_EVERY;
         }
         while let Some(done) = tasks.try_join_next() {
             log_failure(done);

@@ -19,9 +19,9 @@
 //!   (after 30 s, 5 min, 30 min, 1 h), then the subscription is
 //!   deactivated and the deactivation recorded. Deliveries to one subscription go out in
 //!   publish order. Nothing is lost when the hub dies.
-//! - The API's contract is `schemas/openapi/gladly-hub-api.json`
-//!   (OpenAPI 3.1, referencing the vendored schemas), served at
-//!   `/api/v1/openapi.json`.
+//! - The API's contract is an OpenAPI 3.1 document, served at
+//!   `/api/v1/openapi.json` with the vendored schemas it references
+//!   bundled in (and shipped in this crate as `openapi/gladly-hub-api.json`).
 //!
 //! # Answers
 //!

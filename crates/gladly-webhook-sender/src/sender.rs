@@ -151,9 +151,11 @@ pub enum SenderError {
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let sender = Sender::new(b"whsec_example_0123456789abcdef")?.schedule(Schedule::Gladly);
-/// let body = std::fs::read("examples/events/conversation-closed.json")?;
+/// let body = br#"{"id":"evt_1","type":"CONVERSATION_CLOSED","timestamp":"2026-11-26T17:00:00Z",
+///     "initiator":{"id":"agent_42","type":"AGENT"},
+///     "content":{"customerId":"cust_7","conversationId":"conv_9","context":{"assignee":{"inboxId":"inbox_1"}}}}"#;
 /// let report = sender
-///     .deliver("https://example.com/hooks/gladly", &body, |attempt| eprintln!("{attempt}"))
+///     .deliver("https://example.com/hooks/gladly", body, |attempt| eprintln!("{attempt}"))
 ///     .await?;
 /// println!("{:?} after {} attempts", report.outcome, report.attempts.len());
 /// # Ok(()) }

@@ -184,13 +184,13 @@ fn requeue(args: &RequeueArgs) -> Result<(), CliError> {
             None => inbox.requeue_all_dead().await.map_err(inbox_error),
         }
     })?;
-    if result == 0 {
-        if let Some(id) = &args.id {
-            return Err(CliError::Rejected(format!(
-                "no dead event {} to requeue",
-                escape(id, 80)
-            )));
-        }
+    if result == 0
+        && let Some(id) = &args.id
+    {
+        return Err(CliError::Rejected(format!(
+            "no dead event {} to requeue",
+            escape(id, 80)
+        )));
     }
     let out = match args.format {
         OutputFormat::Json => format!("{}\n", json!({ "requeued": result })),

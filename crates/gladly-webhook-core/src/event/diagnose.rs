@@ -92,38 +92,37 @@ fn walk(
         }
         return;
     }
-    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
-        if !has_type(value, expected) {
-            add(
-                pointer,
-                format!("expected {}, found {}", article(expected), describe(value)),
-            );
-            return;
-        }
+    if let Some(expected) = schema.get("type").and_then(Value::as_str)
+        && !has_type(value, expected)
+    {
+        add(
+            pointer,
+            format!("expected {}, found {}", article(expected), describe(value)),
+        );
+        return;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let names: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            add(
-                pointer,
-                format!(
-                    "expected one of {}, found {}",
-                    names.join(", "),
-                    describe(value)
-                ),
-            );
-            return;
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let names: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        add(
+            pointer,
+            format!(
+                "expected one of {}, found {}",
+                names.join(", "),
+                describe(value)
+            ),
+        );
+        return;
     }
-    if schema.get("format").and_then(Value::as_str) == Some("date-time") {
-        if let Some(text) = value.as_str() {
-            if !is_date_time(text) {
-                add(
-                    pointer,
-                    format!("expected an RFC 3339 date-time, found {}", describe(value)),
-                );
-            }
-        }
+    if schema.get("format").and_then(Value::as_str) == Some("date-time")
+        && let Some(text) = value.as_str()
+        && !is_date_time(text)
+    {
+        add(
+            pointer,
+            format!("expected an RFC 3339 date-time, found {}", describe(value)),
+        );
     }
     if let Value::Object(object) = value {
         for name in schema
@@ -132,10 +131,10 @@ fn walk(
             .into_iter()
             .flatten()
         {
-            if let Some(name) = name.as_str() {
-                if !object.contains_key(name) {
-                    add(pointer, format!("missing required property \"{name}\""));
-                }
+            if let Some(name) = name.as_str()
+                && !object.contains_key(name)
+            {
+                add(pointer, format!("missing required property \"{name}\""));
             }
         }
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {

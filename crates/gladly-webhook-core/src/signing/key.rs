@@ -45,10 +45,10 @@ impl DailyKey {
             .day
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((day, mac)) = cached.as_ref() {
-            if day == date {
-                return mac.clone();
-            }
+        if let Some((day, mac)) = cached.as_ref()
+            && day == date
+        {
+            return mac.clone();
         }
         let mut derive = self.secret.clone();
         derive.update(date);

@@ -265,15 +265,15 @@ pub(crate) fn check_strict(typed: &Typed<'_>, policy: &Policy, problems: &mut Pr
     if policy.level() != Level::Strict {
         return;
     }
-    if let Some((at, id)) = typed.id {
-        if id.is_empty() {
-            problems.add(
-                (at, 0),
-                "/id",
-                ErrorCode::EmptyId,
-                "expected a non-empty id, found \"\"".to_string(),
-            );
-        }
+    if let Some((at, id)) = typed.id
+        && id.is_empty()
+    {
+        problems.add(
+            (at, 0),
+            "/id",
+            ErrorCode::EmptyId,
+            "expected a non-empty id, found \"\"".to_string(),
+        );
     }
     if let Some((at, text, uri)) = &typed.url {
         check_delivery_url(problems, *at, text, uri, policy);
@@ -324,19 +324,19 @@ pub(crate) fn check_strict(typed: &Typed<'_>, policy: &Policy, problems: &mut Pr
             );
         }
     }
-    if let (Some((_, created)), Some((at, modified))) = (typed.created_at, typed.modified_at) {
-        if modified < created {
-            problems.add(
-                (at, 0),
-                "/modifiedAt",
-                ErrorCode::ModifiedBeforeCreated,
-                format!(
-                    "expected modifiedAt not before createdAt ({}), found {}",
-                    created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                    modified.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-                ),
-            );
-        }
+    if let (Some((_, created)), Some((at, modified))) = (typed.created_at, typed.modified_at)
+        && modified < created
+    {
+        problems.add(
+            (at, 0),
+            "/modifiedAt",
+            ErrorCode::ModifiedBeforeCreated,
+            format!(
+                "expected modifiedAt not before createdAt ({}), found {}",
+                created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                modified.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            ),
+        );
     }
 }
 

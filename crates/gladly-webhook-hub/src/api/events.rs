@@ -150,24 +150,24 @@ pub(super) async fn publish(
 /// store should have to).
 fn check_storable(fields: &Map<String, Value>) -> Result<(), ApiError> {
     let mut problems = Vec::new();
-    if let Some(Value::String(id)) = fields.get("id") {
-        if id.trim().is_empty() {
-            problems.push(Problem::new(
-                "/id",
-                "EmptyId",
-                "expected a non-empty event id (or none: the hub assigns one), found a blank one",
-            ));
-        }
+    if let Some(Value::String(id)) = fields.get("id")
+        && id.trim().is_empty()
+    {
+        problems.push(Problem::new(
+            "/id",
+            "EmptyId",
+            "expected a non-empty event id (or none: the hub assigns one), found a blank one",
+        ));
     }
     for name in ["id", "type"] {
-        if let Some(Value::String(text)) = fields.get(name) {
-            if text.contains('\0') {
-                problems.push(Problem::new(
-                    &format!("/{name}"),
-                    "Nul",
-                    format!("expected no NUL character in the event's {name}, found one"),
-                ));
-            }
+        if let Some(Value::String(text)) = fields.get(name)
+            && text.contains('\0')
+        {
+            problems.push(Problem::new(
+                &format!("/{name}"),
+                "Nul",
+                format!("expected no NUL character in the event's {name}, found one"),
+            ));
         }
     }
     if problems.is_empty() {

@@ -1,5 +1,6 @@
-//! The OpenAPI 3.1 document of this API: `schemas/openapi/gladly-hub-api.json`
-//! as checked in, which references the vendored JSON Schemas by `$ref`,
+//! The OpenAPI 3.1 document of this API: `openapi/gladly-hub-api.json` in
+//! this crate (a copy of the repository's `schemas/openapi/`, kept by
+//! `cargo xtask codegen`), which references the vendored JSON Schemas by `$ref`,
 //! served with those schemas bundled in.
 
 use std::sync::OnceLock;
@@ -9,7 +10,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::Value;
 
 /// The document as checked in.
-const SOURCE: &str = include_str!("../../../../schemas/openapi/gladly-hub-api.json");
+const SOURCE: &str = include_str!("../../openapi/gladly-hub-api.json");
 
 /// The external schemas the document references, and the component each
 /// becomes when bundled.
@@ -101,10 +102,10 @@ fn publishable(event: &Value) -> Value {
 fn rebase_internal_refs(value: &mut Value, base: &str) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get_mut("$ref") {
-                if let Some(pointer) = target.strip_prefix('#') {
-                    *target = format!("{base}{pointer}");
-                }
+            if let Some(Value::String(target)) = map.get_mut("$ref")
+                && let Some(pointer) = target.strip_prefix('#')
+            {
+                *target = format!("{base}{pointer}");
             }
             map.values_mut().for_each(|v| rebase_internal_refs(v, base));
         }

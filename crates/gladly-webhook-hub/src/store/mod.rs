@@ -541,10 +541,10 @@ pub fn url_key(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_string();
     };
-    if let Some(url::Host::Domain(name)) = parsed.host() {
-        if let Some(bare) = name.strip_suffix('.').map(str::to_string) {
-            let _ = parsed.set_host(Some(&bare));
-        }
+    if let Some(url::Host::Domain(name)) = parsed.host()
+        && let Some(bare) = name.strip_suffix('.').map(str::to_string)
+    {
+        let _ = parsed.set_host(Some(&bare));
     }
     let path = decode_unreserved(parsed.path());
     parsed.set_path(&path);
