@@ -52,7 +52,7 @@ echo "(listening on $url)"
 
 trigger() {
   show "gladly-webhook trigger $* --to $url --secret-env GLADLY_SECRET"
-  "$gladly_webhook" trigger "$@" --to "$url" --secret-env GLADLY_SECRET --schedule none 2>&1
+  "$gladly_webhook" trigger "$@" --to "$url" --secret-env GLADLY_SECRET 2>&1
 }
 trigger CONVERSATION_CLOSED --set /id='"evt_demo_closed"'
 trigger CONVERSATION_CLOSED --set /id='"evt_demo_closed"'   # Gladly's retry: the same id

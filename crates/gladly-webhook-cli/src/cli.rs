@@ -1,6 +1,7 @@
 //! The command line, as clap reads it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +10,9 @@ use gladly_webhook_core::signing::DEFAULT_TOLERANCE;
 use gladly_webhook_core::validate::DEFAULT_MAX_SIZE;
 
 use crate::secrets::SecretSource;
+
+/// `--tolerance`'s default is the verifier's.
+const _: () = assert!(DEFAULT_TOLERANCE.as_secs() == 300);
 
 /// Receive Gladly webhook deliveries into a durable inbox and run a command
 /// per event; send events as Gladly does; validate subscriptions, sign and
@@ -77,21 +81,21 @@ pub struct ExecArgs {
     /// GLADLY_EVENT_TYPE and GLADLY_ATTEMPT in its environment; exit 0 marks it done.
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
-    /// Stop a command after this many seconds (a failure, retried).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub exec_timeout: f64,
+    /// Stop a command after this long (a failure, retried), e.g. `60s`, `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::positive)]
+    pub exec_timeout: Duration,
     /// Workers running commands at once.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
     /// Runs of one event before it is dead.
     #[arg(long, default_value_t = 8)]
     pub max_attempts: u32,
-    /// The first retry's backoff bound, in seconds (it doubles per attempt, up to 10 minutes).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
-    pub retry_base: f64,
-    /// How long a run holds its event before another worker may take it, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub lease: f64,
+    /// The first retry's backoff bound (it doubles per attempt, up to 10 minutes), e.g. `1s`.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::duration::positive)]
+    pub retry_base: Duration,
+    /// How long a run holds its event before another worker may take it, e.g. `60s`.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::positive)]
+    pub lease: Duration,
     /// Pass the variables named by --secret-env to the command too (by default they are removed from its environment).
     #[arg(long)]
     pub exec_keep_secret_env: bool,
@@ -117,9 +121,9 @@ pub struct ListenArgs {
     /// How to print one line per delivery on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
-    /// Accept a Gladly-Time this many seconds from the clock, either way.
-    #[arg(long, default_value_t = DEFAULT_TOLERANCE.as_secs(), value_name = "SECONDS")]
-    pub tolerance: u64,
+    /// Accept a Gladly-Time this far from the clock, either way (`300s`, `10m`).
+    #[arg(long, default_value = "300s", value_name = "DURATION", value_parser = crate::duration::positive)]
+    pub tolerance: Duration,
     /// Refuse bodies larger than this (413).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_SIZE)]
     pub body_limit: usize,
@@ -152,11 +156,11 @@ pub struct DeliveryAuthArgs {
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The longest a client may take to send a request's head; also how long an idle kept-alive connection stays open.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub header_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::positive)]
+    pub header_timeout: Duration,
     /// The time a whole request body has to arrive (408 past it).
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub body_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::positive)]
+    pub body_timeout: Duration,
     /// The most connections open at once; past it a connection is answered 503 and closed.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_connections: usize,
@@ -190,11 +194,11 @@ pub struct ServeArgs {
     #[arg(long = "allow-network", value_name = "CIDR")]
     pub allow_networks: Vec<gladly_webhook_core::address::IpNet>,
     /// How long a hub holds a subscription while delivering to it, renewed as it goes; a hub that dies delays that subscription by at most this (e.g. `10s`).
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub lease: String,
-    /// Keep finished deliveries, their attempts and their events this long (`0` keeps them forever).
-    #[arg(long, value_name = "DURATION", default_value = "30d")]
-    pub retention: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::positive)]
+    pub lease: Duration,
+    /// Keep finished deliveries, their attempts and their events this long (`30d`, `12h`), or `forever`.
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = crate::duration::retention)]
+    pub retention: crate::duration::Retention,
     /// Failed logins a peer may make at once before it is answered 429; it earns one more each second.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub failed_login_burst: u32,
@@ -280,9 +284,9 @@ pub struct RequeueArgs {
 pub struct PurgeArgs {
     #[command(flatten)]
     pub inbox: InboxArgs,
-    /// How old a done event must be: `7d`, `12h`, `30m`, `90s`.
-    #[arg(long, value_name = "DURATION")]
-    pub older_than: String,
+    /// How old a done event must be: `7d`, `12h`, `30m`, `90s` (a unit is required).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::any)]
+    pub older_than: Duration,
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
 }
@@ -308,14 +312,15 @@ pub struct DeliveryArgs {
     #[command(flatten)]
     pub auth: DeliveryAuthArgs,
     /// `gladly` (four retries, after 30 s, 5 min, 30 min and 1 h), `none`, or delays such as `1s,30s,5m`.
-    #[arg(long, default_value = "gladly")]
-    pub schedule: String,
+    /// Default: `gladly` for `send`, `none` (one attempt) for `trigger`.
+    #[arg(long)]
+    pub schedule: Option<String>,
     /// Multiply every wait by this (0.001 turns Gladly's hour into 3.6 s).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
-    /// Seconds each attempt has to answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
-    pub timeout: f64,
+    /// How long each attempt has to answer, e.g. `15s`.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::duration::positive)]
+    pub timeout: Duration,
     /// Send this header too (`Name: value`, repeatable).
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -336,6 +341,10 @@ pub struct SendArgs {
     pub delivery: DeliveryArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Send a payload that is not a valid event too (a warning says why),
+    /// to test how a receiver copes; without it such a payload is refused.
+    #[arg(long)]
+    pub allow_invalid: bool,
     /// The event payload (JSON), or `-`.
     pub event: PathBuf,
 }
@@ -477,9 +486,9 @@ pub struct VerifyArgs {
     /// Verify as if the clock read this time (RFC 3339).
     #[arg(long, value_parser = parse_time, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
-    /// Accept a Gladly-Time this many seconds from the clock, either way.
-    #[arg(long, default_value_t = DEFAULT_TOLERANCE.as_secs(), value_name = "SECONDS")]
-    pub tolerance: u64,
+    /// Accept a Gladly-Time this far from the clock, either way (`300s`, `10m`).
+    #[arg(long, default_value = "300s", value_name = "DURATION", value_parser = crate::duration::positive)]
+    pub tolerance: Duration,
     /// The raw HTTP/1.1 request as received, or `-`.
     pub request: PathBuf,
 }

@@ -16,19 +16,13 @@ use crate::error::CliError;
 
 /// The worker options of `args`.
 pub fn worker_options(args: &ExecArgs) -> Result<WorkerOptions, CliError> {
-    let seconds = |value: f64, flag: &str| {
-        Duration::try_from_secs_f64(value)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| CliError::Usage(format!("{flag} must be a positive number of seconds")))
-    };
     let retry = RetryPolicy::new(
         args.max_attempts.max(1),
-        seconds(args.retry_base, "--retry-base")?,
+        args.retry_base,
         Duration::from_secs(600),
     );
     Ok(WorkerOptions::default()
-        .lease(seconds(args.lease, "--lease")?)
+        .lease(args.lease)
         .poll_interval(Duration::from_millis(500))
         .retry(retry))
 }
@@ -44,17 +38,11 @@ const MAX_ID_BYTES: usize = 4096;
 /// whole when it times out or the worker stops.
 pub fn handlers(
     command: String,
-    timeout: f64,
+    timeout: Duration,
     format: OutputFormat,
     runs_on_stdout: bool,
     hidden: Vec<String>,
 ) -> Result<Handlers, CliError> {
-    let timeout = Duration::try_from_secs_f64(timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            CliError::Usage("--exec-timeout must be a positive number of seconds".to_string())
-        })?;
     let command = Arc::new(command);
     let hidden = Arc::new(hidden);
     Ok(

@@ -5,6 +5,7 @@
 mod auth_flags;
 mod cli;
 mod commands;
+mod duration;
 mod error;
 mod examples;
 mod exec;

@@ -268,7 +268,7 @@ fn verify_rejects_a_stale_time() {
             "--now",
             "2026-11-26T17:10:06Z",
             "--tolerance",
-            "601",
+            "601s",
             "examples/signed-request.http",
         ],
         b"",
@@ -729,4 +729,101 @@ fn broken_pipe_is_success_and_closed_stdin_is_usage() {
             closed.stderr
         );
     }
+}
+
+/// Durations need a unit on every flag (issue 21): a bare number is
+/// refused with a hint, before anything is opened or created.
+#[test]
+fn bare_numbers_are_refused_as_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let purge = run(
+        &["inbox", "purge", "--older-than", "7", "--inbox", &inbox],
+        b"",
+    );
+    insta::assert_snapshot!(purge.render());
+    assert!(!dir.path().join("inbox.db").exists());
+    for args in [
+        &["serve", "--retention", "30"][..],
+        &["listen", "--lease", "60", "--no-auth"],
+        &["listen", "--exec-timeout", "5", "--no-auth"],
+        &["send", "--timeout", "15", "-"],
+        &["verify", "--tolerance", "300", "-"],
+    ] {
+        let refused = run(args, b"");
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("a unit is required"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    let forever = run(&["serve", "--retention", "30"], b"");
+    assert!(forever.stderr.contains("`forever`"), "{}", forever.stderr);
+}
+
+/// `send` refuses a payload that is not a valid event unless told
+/// `--allow-invalid`, which sends it with a warning.
+#[test]
+fn send_refuses_an_invalid_event_unless_allowed() {
+    let broken = br#"{"id":"e","type":"TASK_CLOSED","timestamp":"2026-11-26T17:00:00Z","initiator":{"id":"a","type":"AGENT"},"content":{"customerId":"c","taskId":7,"context":{"createdAt":"2026-11-26T16:00:00Z"}}}"#;
+    let args = [
+        "send",
+        "--to",
+        "http://127.0.0.1:9/hooks",
+        "--secret-env",
+        "GLADLY_SECRET",
+        "--dry-run",
+        "-",
+    ];
+    let refused = run(&args, broken);
+    insta::assert_snapshot!(refused.render());
+    let mut allowed = args.to_vec();
+    allowed.insert(1, "--allow-invalid");
+    let sent = run(&allowed, broken);
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    assert!(sent.stderr.contains("warning: standard input is not a valid event, sending it as asked: malformed TASK_CLOSED event"), "{}", sent.stderr);
+    assert!(sent.stdout().starts_with("POST /hooks HTTP/1.1"));
+}
+
+/// `trigger` makes one attempt unless given a schedule; a waiting sender
+/// says when the next attempt comes and which of how many it is.
+#[test]
+fn trigger_sends_once_and_a_schedule_says_what_comes_next() {
+    // A port nothing listens on: every attempt fails at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    let base = [
+        "trigger",
+        "TASK_CLOSED",
+        "--to",
+        url.as_str(),
+        "--secret-env",
+        "GLADLY_SECRET",
+    ];
+    let once = run(&base, b"");
+    assert_eq!(once.code, 1);
+    assert_eq!(once.stdout(), "gave up after 1 attempt\n");
+    assert!(!once.stderr.contains("next attempt"), "{}", once.stderr);
+
+    let mut scheduled = base.to_vec();
+    scheduled.extend(["--schedule", "200ms,1s"]);
+    let thrice = run(&scheduled, b"");
+    assert_eq!(thrice.stdout(), "gave up after 3 attempts\n");
+    assert!(
+        thrice
+            .stderr
+            .contains("; next attempt in 0.2 s (attempt 2 of 3)"),
+        "{}",
+        thrice.stderr
+    );
+    assert!(
+        thrice
+            .stderr
+            .contains("; next attempt in 1 s (attempt 3 of 3)"),
+        "{}",
+        thrice.stderr
+    );
+    assert_eq!(thrice.stderr.matches("next attempt").count(), 2);
 }

@@ -225,7 +225,7 @@ fn listen_trigger_exec_retry_dead_requeue_on_each_backend() {
                 "--max-attempts",
                 "3",
                 "--retry-base",
-                "0.05",
+                "50ms",
                 "--format",
                 "json",
             ],
@@ -426,9 +426,9 @@ fn crash_test_sigkill_loses_nothing() {
         "--workers",
         "4",
         "--lease",
-        "1",
+        "1s",
         "--retry-base",
-        "0.05",
+        "50ms",
     ];
     let first = Listener::start(&inbox, &listen_args);
     let url = first.url.clone();
@@ -655,7 +655,7 @@ fn exec_hides_the_secret_and_kills_its_whole_group() {
             "--exec",
             &script,
             "--exec-timeout",
-            "1",
+            "1s",
             "--max-attempts",
             "1",
         ],

@@ -38,6 +38,12 @@ pub struct Attempt {
     pub body: String,
     /// The wait the answer asked for (`Retry-After` on a 429 or 503).
     pub retry_after: Option<Duration>,
+    /// How many attempts the schedule allows in all.
+    pub of: usize,
+    /// When this attempt failed and another follows: the time the sender
+    /// waits before it (the schedule's wait, or the `Retry-After` asked for
+    /// within twice that, times the time scale).
+    pub next_in: Option<Duration>,
 }
 
 /// Why an attempt got no answer, in the few words that may be shown to
@@ -90,7 +96,32 @@ impl fmt::Display for Attempt {
         if !self.body.is_empty() {
             write!(f, ": {}", self.body)?;
         }
+        if let Some(next) = self.next_in {
+            write!(
+                f,
+                "; next attempt in {} (attempt {} of {})",
+                next_in_words(next),
+                self.number + 1,
+                self.of
+            )?;
+        }
         Ok(())
+    }
+}
+
+/// A wait as a line shows it: `30 s`, `1.5 s`, `5 min`, `1 h`.
+fn next_in_words(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    if wait < Duration::from_secs(10) {
+        let text = format!("{:.1}", wait.as_secs_f64());
+        return format!("{} s", text.trim_end_matches(".0"));
+    }
+    match secs {
+        ..60 => format!("{secs} s"),
+        60..3600 if secs.is_multiple_of(60) => format!("{} min", secs / 60),
+        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
+        _ if secs.is_multiple_of(3600) => format!("{} h", secs / 3600),
+        _ => format!("{} h {} min", secs / 3600, (secs % 3600) / 60),
     }
 }
 
@@ -419,37 +450,36 @@ impl Sender {
         let total = self.schedule.attempts();
         let mut attempts = Vec::with_capacity(total);
         for number in 1..=total {
-            let attempt = self.attempt(&url, body, number).await?;
-            on_attempt(&attempt);
+            let mut attempt = self.attempt(&url, body, number).await?;
+            attempt.of = total;
             let status = attempt
                 .status
                 .map(StatusCode::from_u16)
                 .and_then(Result::ok);
-            let retry_after = attempt.retry_after;
-            attempts.push(attempt);
-            match status {
-                Some(s) if s.is_success() => {
-                    return Ok(Report {
-                        outcome: Outcome::Delivered,
-                        attempts,
-                    });
-                }
-                Some(StatusCode::GONE) => {
-                    return Ok(Report {
-                        outcome: Outcome::Gone,
-                        attempts,
-                    });
-                }
-                _ => {}
+            let outcome = match status {
+                Some(s) if s.is_success() => Some(Outcome::Delivered),
+                Some(StatusCode::GONE) => Some(Outcome::Gone),
+                _ => None,
+            };
+            if outcome.is_none() {
+                attempt.next_in = self.schedule.wait(number + 1).map(|wait| {
+                    let wait = match (attempt.retry_after, self.schedule.bound(number + 1)) {
+                        (Some(asked), Some(bound)) => asked.min(bound.saturating_mul(2)),
+                        _ => wait,
+                    };
+                    wait.mul_f64(self.time_scale)
+                });
             }
-            let Some(wait) = self.schedule.wait(number + 1) else {
+            on_attempt(&attempt);
+            let next_in = attempt.next_in;
+            attempts.push(attempt);
+            if let Some(outcome) = outcome {
+                return Ok(Report { outcome, attempts });
+            }
+            let Some(wait) = next_in else {
                 break;
             };
-            let wait = match (retry_after, self.schedule.bound(number + 1)) {
-                (Some(asked), Some(bound)) => asked.min(bound.saturating_mul(2)),
-                _ => wait,
-            };
-            tokio::time::sleep(wait.mul_f64(self.time_scale)).await;
+            tokio::time::sleep(wait).await;
         }
         Ok(Report {
             outcome: Outcome::GaveUp,
@@ -484,6 +514,8 @@ impl Sender {
             duration: Duration::ZERO,
             body: String::new(),
             retry_after: None,
+            of: 0,
+            next_in: None,
         };
         if let Some(refused) = self.refuse_literal(url) {
             attempt.error = Some(refused.to_string());
@@ -605,6 +637,18 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn next_attempt_waits_read_at_once() {
+        let words = |ms: u64| super::next_in_words(Duration::from_millis(ms));
+        assert_eq!(words(30_000), "30 s");
+        assert_eq!(words(1_500), "1.5 s");
+        assert_eq!(words(300), "0.3 s");
+        assert_eq!(words(300_000), "5 min");
+        assert_eq!(words(90_000), "1 min 30 s");
+        assert_eq!(words(3_600_000), "1 h");
+    }
+
     use super::*;
 
     #[test]

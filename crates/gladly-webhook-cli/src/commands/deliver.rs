@@ -1,8 +1,6 @@
 //! `gladly-webhook send` and `gladly-webhook trigger`: deliver an event as
 //! Gladly does.
 
-use std::time::Duration;
-
 use gladly_webhook_core::Model;
 use gladly_webhook_core::echo::{escape, quote};
 use gladly_webhook_sender::{AddressPolicy, Outcome, Schedule, Sender};
@@ -17,7 +15,35 @@ use crate::input;
 
 pub fn send(args: &SendArgs) -> Result<(), CliError> {
     let body = input::read(&args.event, args.limits.max_bytes, "--max-bytes")?;
-    deliver(&args.delivery, body)
+    if let Some(why) = not_an_event(&body) {
+        let file = input::display(&args.event);
+        if !args.allow_invalid {
+            return Err(CliError::Rejected(format!(
+                "{file} is not a valid event: {why}\n(--allow-invalid sends it anyway)"
+            )));
+        }
+        eprintln!(
+            "gladly-webhook: warning: {file} is not a valid event, sending it as asked: {why}"
+        );
+    }
+    deliver(&args.delivery, body, "gladly")
+}
+
+/// Why `body` is not a valid event of either model, if it is not: not an
+/// event at all, malformed for its type, or outside its schema.
+fn not_an_event(body: &[u8]) -> Option<String> {
+    if let Err(err) = gladly_webhook_core::event::parse_event(body) {
+        return Some(err.to_string());
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let problems = gladly_webhook_core::event::schema_problems(&value);
+    (!problems.is_empty()).then(|| {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
@@ -38,7 +64,8 @@ pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
     }
     debug_assert_eq!(event["type"], event_type);
     let body = serde_json::to_vec(&event).expect("a JSON value serializes");
-    deliver(&args.delivery, body)
+    // One attempt unless asked, as `stripe trigger` does.
+    deliver(&args.delivery, body, "none")
 }
 
 /// `POINTER=JSON`: sets the value at the pointer, creating the last key
@@ -88,7 +115,8 @@ fn apply_set(event: &mut Value, set: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-fn deliver(args: &DeliveryArgs, body: Vec<u8>) -> Result<(), CliError> {
+/// Delivers `body` by `args`, on `default_schedule` unless `--schedule` names one.
+fn deliver(args: &DeliveryArgs, body: Vec<u8>, default_schedule: &str) -> Result<(), CliError> {
     let sources = args.secret.sources();
     let secret = match sources.as_slice() {
         [] => None,
@@ -111,14 +139,11 @@ fn deliver(args: &DeliveryArgs, body: Vec<u8>) -> Result<(), CliError> {
     }
     let schedule: Schedule = args
         .schedule
+        .as_deref()
+        .unwrap_or(default_schedule)
         .parse()
         .map_err(|err: gladly_webhook_sender::ScheduleError| CliError::Usage(err.to_string()))?;
-    let timeout = Duration::try_from_secs_f64(args.timeout)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .ok_or_else(|| {
-            CliError::Usage("--timeout must be a positive number of seconds".to_string())
-        })?;
+    let timeout = args.timeout;
     if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
         return Err(CliError::Usage(
             "--time-scale must be a number of at least 0".to_string(),

@@ -129,7 +129,7 @@ fn delivery_auth(args: &ListenArgs) -> Result<DeliveryAuth, CliError> {
                 "--no-auth cannot go with --secret-env or --secret-file".to_string(),
             ));
         }
-        let (verifier, _) = args.secret.verifier("listen", args.tolerance)?;
+        let (verifier, _) = args.secret.verifier("listen", args.tolerance.as_secs())?;
         auth = auth.and(DeliveryAuth::signature(verifier));
     }
     auth = auth.and(crate::auth_flags::load(flags)?.delivery_auth()?);

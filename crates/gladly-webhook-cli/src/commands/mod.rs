@@ -117,25 +117,15 @@ pub async fn bind(
 pub fn server_limits(
     args: &crate::cli::ServerArgs,
 ) -> Result<(gladly_webhook_server::Limits, std::time::Duration), CliError> {
-    let duration = |flag: &str, text: &str| {
-        gladly_webhook_sender::parse_duration(text)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "{flag} must be a positive duration such as `10s`, found {}",
-                    gladly_webhook_core::echo::quote(text)
-                ))
-            })
-    };
     if args.max_connections == 0 || args.body_budget == 0 {
         return Err(CliError::Usage(
             "--max-connections and --body-budget must be at least 1".to_string(),
         ));
     }
     let limits = gladly_webhook_server::Limits::default()
-        .header_read_timeout(duration("--header-timeout", &args.header_timeout)?)
+        .header_read_timeout(args.header_timeout)
         .max_connections(args.max_connections);
-    Ok((limits, duration("--body-timeout", &args.body_timeout)?))
+    Ok((limits, args.body_timeout))
 }
 
 /// Serves `app` on `listener` within `limits` until Ctrl-C or SIGTERM.

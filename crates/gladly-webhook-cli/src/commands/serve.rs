@@ -27,22 +27,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             args.time_scale
         )));
     }
-    let lease = gladly_webhook_sender::parse_duration(&args.lease)
-        .filter(|d| *d >= Duration::from_millis(100))
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "--lease must be a duration of at least 100ms such as `10s`, found {}",
-                quote(&args.lease)
-            ))
-        })?;
-    let retention = gladly_webhook_sender::parse_duration(&args.retention).ok_or_else(|| {
-        CliError::Usage(format!(
-            "--retention must be a duration such as `30d` (or `0`: forever), found {}",
-            quote(&args.retention)
-        ))
-    })?;
+    if args.lease < Duration::from_millis(100) {
+        return Err(CliError::Usage(
+            "--lease must be at least 100ms, such as `10s`".to_string(),
+        ));
+    }
+    let lease = args.lease;
     let mut options = DispatcherOptions::default();
-    options.retention = (!retention.is_zero()).then_some(retention);
+    options.retention = args.retention.0;
     options.time_scale = args.time_scale;
     options.lease = lease;
     let (limits, body_timeout) = super::server_limits(&args.server)?;

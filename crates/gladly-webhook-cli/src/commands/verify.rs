@@ -10,7 +10,7 @@ use crate::input;
 use crate::raw_request::{MAX_HEAD, RawRequest};
 
 pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
-    let (mut verifier, sources) = args.secret.verifier("verify", args.tolerance)?;
+    let (mut verifier, sources) = args.secret.verifier("verify", args.tolerance.as_secs())?;
     if let Some(now) = args.now {
         verifier = verifier.clock(move || now);
     }

@@ -178,9 +178,19 @@ pub enum VerifyError {
 
 /// A duration as seconds with as many decimals as it needs: `300 s`,
 /// `300.999 s`, `0.000001 s`.
+/// A time difference as a person reads it: every decimal under an hour
+/// (`300.5 s`), hours and minutes under a day (`3 h 20 min`), days beyond
+/// (`5 days`).
 fn seconds(delta: TimeDelta) -> String {
     let nanos = delta.subsec_nanos().unsigned_abs();
     let whole = delta.num_seconds().unsigned_abs();
+    if whole >= 86_400 {
+        let days = whole / 86_400;
+        return format!("{days} day{}", if days == 1 { "" } else { "s" });
+    }
+    if whole >= 3600 {
+        return format!("{} h {} min", whole / 3600, (whole % 3600) / 60);
+    }
     if nanos == 0 {
         return format!("{whole} s");
     }
@@ -213,5 +223,8 @@ mod tests {
         assert_eq!(seconds(TimeDelta::milliseconds(300_999)), "300.999 s");
         assert_eq!(seconds(TimeDelta::nanoseconds(1_500)), "0.0000015 s");
         assert_eq!(seconds(TimeDelta::milliseconds(-301_500).abs()), "301.5 s");
+        assert_eq!(seconds(TimeDelta::seconds(12_000)), "3 h 20 min");
+        assert_eq!(seconds(TimeDelta::milliseconds(439_461_246)), "5 days");
+        assert_eq!(seconds(TimeDelta::seconds(86_400)), "1 day");
     }
 }
