@@ -267,11 +267,11 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all_dead"])))]
 pub struct RequeueArgs {
     #[command(flatten)]
     pub inbox: InboxArgs,
-    /// The dead event's id (or dedup key).
-    #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+    /// The dead event's id (or dedup key); `--all-dead` requeues every dead event instead.
     pub id: Option<String>,
     /// Every dead event.
     #[arg(long)]
@@ -405,10 +405,10 @@ pub struct LimitArgs {
 /// Where secrets come from: never a plain argument.
 #[derive(Debug, Args)]
 pub struct SecretArgs {
-    /// Read a secret from this environment variable.
+    /// Read a secret from this environment variable (repeatable: during a rotation every secret given is accepted).
     #[arg(long = "secret-env", value_name = "NAME")]
     pub env: Vec<String>,
-    /// Read a secret from this file (one trailing newline is dropped).
+    /// Read a secret from this file (one trailing newline is dropped; repeatable).
     #[arg(long = "secret-file", value_name = "PATH")]
     pub file: Vec<PathBuf>,
 }

@@ -827,3 +827,21 @@ fn trigger_sends_once_and_a_schedule_says_what_comes_next() {
     );
     assert_eq!(thrice.stderr.matches("next attempt").count(), 2);
 }
+
+/// Usage that says what to do: `inbox requeue` without an id names
+/// `--all-dead`, and `listen --help` says `--secret-env` repeats.
+#[test]
+fn usage_names_the_alternatives() {
+    let requeue = run(&["inbox", "requeue"], b"");
+    assert_eq!(requeue.code, 2);
+    assert!(
+        requeue.stderr.contains("<ID|--all-dead>"),
+        "{}",
+        requeue.stderr
+    );
+    let help = run(&["listen", "--help"], b"");
+    assert!(
+        help.stdout()
+            .contains("(repeatable: during a rotation every secret given is accepted)")
+    );
+}
