@@ -20,7 +20,6 @@
 //! assert!(Model::RestApiV1.knows("PING") && Model::Subscription.knows("PING"));
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -69,35 +68,16 @@ impl Model {
         }
     }
 
-    /// The slot of this model in per-model statics.
-    fn index(self) -> usize {
-        match self {
-            Self::Subscription => 0,
-            Self::RestApiV1 => 1,
-        }
-    }
-
     /// The vendored event schema, parsed once.
     pub fn event_schema(self) -> &'static Value {
         static SCHEMAS: [OnceLock<Value>; 2] = [OnceLock::new(), OnceLock::new()];
-        SCHEMAS[self.index()].get_or_init(|| {
+        let index = match self {
+            Self::Subscription => 0,
+            Self::RestApiV1 => 1,
+        };
+        SCHEMAS[index].get_or_init(|| {
             serde_json::from_str(self.event_schema_text())
                 .expect("a vendored event schema is JSON (the crate's tests parse each)")
-        })
-    }
-
-    /// The event schema's branches by event type, built once: every
-    /// delivery asks which model its type belongs to.
-    fn branches(self) -> &'static HashMap<&'static str, &'static Value> {
-        static BRANCHES: [OnceLock<HashMap<&'static str, &'static Value>>; 2] =
-            [OnceLock::new(), OnceLock::new()];
-        BRANCHES[self.index()].get_or_init(|| {
-            self.event_schema()["oneOf"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|b| Some((b["properties"]["type"]["const"].as_str()?, b)))
-                .collect()
         })
     }
 
@@ -124,7 +104,10 @@ impl Model {
 
     /// The event schema's `oneOf` branch for `event_type`.
     pub(crate) fn branch(self, event_type: &str) -> Option<&'static Value> {
-        self.branches().get(event_type).copied()
+        self.event_schema()["oneOf"]
+            .as_array()?
+            .iter()
+            .find(|b| b["properties"]["type"]["const"] == event_type)
     }
 }
 
