@@ -103,8 +103,8 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// The address to listen on: `IP:PORT` (`0.0.0.0:8080` for every interface); a bare port or `localhost:PORT` means 127.0.0.1.
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::listen_addr::parse)]
     pub addr: std::net::SocketAddr,
     /// The path deliveries arrive on (your subscription URL's path).
     #[arg(long, default_value = "/")]
@@ -172,8 +172,8 @@ pub struct ServerArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("api_users").required(true).args(["api_user_env", "api_user_file"])))]
 pub struct ServeArgs {
-    /// The address the API listens on.
-    #[arg(long, default_value = "127.0.0.1:8090")]
+    /// The address the API listens on: `IP:PORT` (`0.0.0.0:8090` for every interface); a bare port or `localhost:PORT` means 127.0.0.1.
+    #[arg(long, default_value = "127.0.0.1:8090", value_parser = crate::listen_addr::parse)]
     pub addr: std::net::SocketAddr,
     /// The store: `sqlite:PATH` (created on first use) or a `postgres://` URL.
     #[arg(long, value_name = "URL", default_value = "sqlite:gladly-hub.db")]
@@ -356,9 +356,12 @@ pub struct TriggerArgs {
     pub event_type: String,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
-    /// Set a field: `POINTER=JSON`, e.g. `/content/customerId="cust_9"` (repeatable).
+    /// Set a field the example has: `POINTER=JSON`, e.g. `--set '/content/customerId="cust_9"'` (single quotes keep the JSON string's double quotes; repeatable).
     #[arg(long = "set", value_name = "POINTER=JSON")]
     pub set: Vec<String>,
+    /// Let --set add a field the example does not have (and the objects on its way).
+    #[arg(long, requires = "set")]
+    pub create: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -10,8 +10,10 @@ mod error;
 mod examples;
 mod exec;
 mod input;
+mod listen_addr;
 mod raw_request;
 mod secrets;
+mod set_field;
 
 use std::process::ExitCode;
 

@@ -39,11 +39,45 @@ fn bad(why: impl std::fmt::Display) -> CliError {
     CliError::Usage(format!("not a raw HTTP/1.1 request: {why}"))
 }
 
+/// Why the first line of `bytes` is not an HTTP/1.x request line, said
+/// in words a user can act on (httparse says "invalid token").
+fn request_line_problem(bytes: &[u8]) -> Option<String> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &bytes[start..];
+    if matches!(rest[0], b'{' | b'[') {
+        return Some(format!(
+            "it looks like JSON, a body alone; {WHAT_A_REQUEST_IS}"
+        ));
+    }
+    let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    let fits = matches!(words.as_slice(), [method, target, version]
+        if !method.is_empty()
+            && method.iter().all(u8::is_ascii_graphic)
+            && !target.is_empty()
+            && version.starts_with(b"HTTP/1."));
+    (!fits).then(|| {
+        format!(
+            "its first line is {}, not `METHOD TARGET HTTP/1.1`; {WHAT_A_REQUEST_IS}",
+            gladly_webhook_core::echo::quote(&String::from_utf8_lossy(line))
+        )
+    })
+}
+
+/// What `verify` reads, for the messages above.
+const WHAT_A_REQUEST_IS: &str = "expected a whole request as it came over the wire: \
+     `POST /path HTTP/1.1`, the headers (Gladly-Time, Gladly-Authorization, ...), \
+     a blank line, then the body (`gladly-webhook sign` writes one)";
+
 impl RawRequest {
     /// Parses `bytes`, refusing a body of more than `body_limit` bytes.
     pub fn parse(bytes: &[u8], body_limit: usize) -> Result<Self, CliError> {
         let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut slots);
+        if let Some(why) = request_line_problem(bytes) {
+            return Err(bad(why));
+        }
         let head_len = match request.parse(bytes) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
@@ -332,6 +366,21 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_is_not_a_request_is_named_for_what_it_is() {
+        let json = parse(br#"{"id": "evt_1", "type": "CONVERSATION_CLOSED"}"#).unwrap_err();
+        assert!(json.contains("it looks like JSON, a body alone"), "{json}");
+        assert!(json.contains("`POST /path HTTP/1.1`"), "{json}");
+        let text = parse(b"hello world\n\n").unwrap_err();
+        assert!(
+            text.contains(r#"its first line is "hello world", not `METHOD TARGET HTTP/1.1`"#),
+            "{text}"
+        );
+        let http2 = parse(b"POST / HTTP/2\r\n\r\n").unwrap_err();
+        assert!(http2.contains("its first line is"), "{http2}");
+        assert!(parse(b"POST /hooks HTTP/1.1\r\nContent-Length: 0\r\n\r\n").is_ok());
+    }
+
+    #[test]
     fn crlf_and_lf_requests_render_as_they_came() {
         for raw in [
             &b"POST /h?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"[..],
@@ -387,7 +436,7 @@ mod tests {
                 "body limit",
             ),
             (b"POST / HTTP/1.1\r\nHost: a\r\n", "ends before"),
-            (b"garbage", "ends before"),
+            (b"garbage", "its first line is \"garbage\""),
             (b"", "ends before"),
         ] {
             let err = parse(raw).unwrap_err();

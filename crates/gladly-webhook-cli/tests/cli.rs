@@ -845,3 +845,82 @@ fn usage_names_the_alternatives() {
             .contains("(repeatable: during a rotation every secret given is accepted)")
     );
 }
+
+/// `trigger --set` (issue 21): a string without its JSON quotes gets a hint
+/// that survives the shell when pasted; a pointer the example does not have
+/// is refused unless `--create`.
+#[test]
+fn trigger_set_hints_and_refuses_absent_pointers() {
+    let base = [
+        "trigger",
+        "CONVERSATION_CLOSED",
+        "--to",
+        "http://127.0.0.1:9/hooks",
+        "--secret-env",
+        "GLADLY_SECRET",
+        "--dry-run",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(&args, b"")
+    };
+    // What the shell passes for `--set /content/customerId="cust_9"`.
+    let unquoted = with(&["--set", "/content/customerId=cust_9"]);
+    let typo = with(&["--set", "/content/customerID=\"cust_9\""]);
+    insta::assert_snapshot!(format!("{}\n{}", unquoted.render(), typo.render()));
+
+    let created = with(&["--set", "/content/extra/deep=true", "--create"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert!(created.stdout().contains(r#""extra":{"deep":true}"#));
+    let set = with(&["--set", "/content/customerId=\"cust_9\""]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert!(set.stdout().contains(r#""customerId":"cust_9""#));
+}
+
+/// `--addr` (issue 21): a bare port and `localhost:PORT` mean loopback;
+/// a host name gets a hint.
+#[test]
+fn listen_addresses_accept_a_port_and_hint_otherwise() {
+    let named = run(&["listen", "--no-auth", "--addr", "example.com:8080"], b"");
+    assert_eq!(named.code, 2);
+    insta::assert_snapshot!(named.render());
+    // Accepted spellings get past parsing: the unset variable of API users
+    // is what stops them, after the address was understood.
+    for addr in ["18100", "localhost:18100"] {
+        let accepted = run(&["serve", "--addr", addr, "--api-user-env", "NOT_SET"], b"");
+        assert!(
+            accepted.stderr.contains("\"NOT_SET\" is not set"),
+            "{addr}: {}",
+            accepted.stderr
+        );
+    }
+}
+
+/// `verify` of a file that is not an HTTP request says what it is and what
+/// `verify` reads (issue 21).
+#[test]
+fn verify_names_a_file_that_is_not_a_request() {
+    let body = std::fs::read(root().join("examples/events/conversation-closed.json")).unwrap();
+    let refused = run(&["verify", "--secret-env", "GLADLY_SECRET", "-"], &body);
+    insta::assert_snapshot!(refused.render());
+}
+
+/// A PostgreSQL URL nothing answers at names the cause, at once (issue 21),
+/// not the pool's "timed out" after seconds.
+#[test]
+fn an_unreachable_postgres_names_the_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("postgres://gladly:a-password@127.0.0.1:{port}/inbox");
+    let stats = run(&["inbox", "stats", "--inbox", &url], b"");
+    assert_eq!(stats.code, 2);
+    assert!(
+        stats.stderr.contains("Connection refused"),
+        "{}",
+        stats.stderr
+    );
+    assert!(!stats.stderr.contains("a-password"), "{}", stats.stderr);
+    assert!(!stats.stderr.contains("timed out"), "{}", stats.stderr);
+}

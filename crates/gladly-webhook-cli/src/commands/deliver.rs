@@ -60,59 +60,12 @@ pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
     event["timestamp"] =
         Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     for set in &args.set {
-        apply_set(&mut event, set)?;
+        crate::set_field::apply(&mut event, set, args.create)?;
     }
     debug_assert_eq!(event["type"], event_type);
     let body = serde_json::to_vec(&event).expect("a JSON value serializes");
     // One attempt unless asked, as `stripe trigger` does.
     deliver(&args.delivery, body, "none")
-}
-
-/// `POINTER=JSON`: sets the value at the pointer, creating the last key
-/// (and objects on the way) when absent.
-fn apply_set(event: &mut Value, set: &str) -> Result<(), CliError> {
-    let bad = |why: &str| CliError::Usage(format!("--set {}: {why}", quote(set)));
-    let (pointer, json) = set
-        .split_once('=')
-        .ok_or_else(|| bad("expected POINTER=JSON"))?;
-    if !pointer.starts_with('/') {
-        return Err(bad("the pointer must start with `/`"));
-    }
-    let value: Value = serde_json::from_str(json).map_err(|_| {
-        bad("the value is not JSON (a string needs quotes: /content/customerId=\"cust_9\")")
-    })?;
-    let mut target = event;
-    let tokens: Vec<String> = pointer[1..]
-        .split('/')
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    let (last, path) = tokens
-        .split_last()
-        .ok_or_else(|| bad("the pointer is empty"))?;
-    for token in path {
-        let object = target
-            .as_object_mut()
-            .ok_or_else(|| bad("the pointer goes through something that is not an object"))?;
-        target = object
-            .entry(token.clone())
-            .or_insert_with(|| Value::Object(Default::default()));
-    }
-    match target {
-        Value::Object(object) => {
-            object.insert(last.clone(), value);
-        }
-        Value::Array(items) => {
-            let index: usize = last
-                .parse()
-                .map_err(|_| bad("an array index is not a number"))?;
-            let slot = items
-                .get_mut(index)
-                .ok_or_else(|| bad("the array index is out of range"))?;
-            *slot = value;
-        }
-        _ => return Err(bad("the pointer's parent is not an object or an array")),
-    }
-    Ok(())
 }
 
 /// Delivers `body` by `args`, on `default_schedule` unless `--schedule` names one.

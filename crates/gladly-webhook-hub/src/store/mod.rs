@@ -243,10 +243,12 @@ impl Store {
     /// lock, so hubs that start together do not race.
     #[cfg(feature = "postgres")]
     pub async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
+        let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+        first_postgres_connection(&options, Duration::from_secs(5)).await?;
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options)
             .await?;
         ops::migrator(ops::Backend::Postgres).run(&pool).await?;
         Ok(Self {
@@ -632,4 +634,22 @@ fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// Connects once, outside any pool, so that a server that cannot be used
+/// reports why (connection refused, password authentication failed, no
+/// such database) instead of the pool's "timed out".
+#[cfg(feature = "postgres")]
+async fn first_postgres_connection(
+    options: &sqlx::postgres::PgConnectOptions,
+    within: Duration,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    match tokio::time::timeout(within, sqlx::postgres::PgConnection::connect_with(options)).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the server did not answer within {} s", within.as_secs()),
+        ))),
+    }
 }

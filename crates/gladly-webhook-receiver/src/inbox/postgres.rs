@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, SqlStr};
 use tokio::sync::Notify;
 
@@ -73,15 +73,30 @@ fn migrator() -> sqlx::migrate::Migrator {
     )])
 }
 
+/// Connects once, outside any pool, so that a server that cannot be used
+/// reports why (connection refused, password authentication failed, no
+/// such database) instead of the pool's "timed out".
+async fn first_connection(options: &PgConnectOptions, within: Duration) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(within, PgConnection::connect_with(options)).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the server did not answer within {} s", within.as_secs()),
+        ))),
+    }
+}
+
 impl PgInbox {
     /// Connects to `url` with a pool of up to 16 connections, and applies
     /// the migrations (under PostgreSQL's advisory lock, so processes that
     /// start together do not race).
     pub async fn connect(url: &str) -> Result<Self, InboxError> {
+        let options: PgConnectOptions = url.parse()?;
+        first_connection(&options, Duration::from_secs(5)).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options)
             .await?;
         Self::with_pool(pool).await
     }
