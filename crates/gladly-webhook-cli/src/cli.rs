@@ -118,7 +118,7 @@ pub struct ListenArgs {
     pub inbox: InboxArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
-    /// How to print one line per delivery on stdout.
+    /// How to print: text, one line per delivery on stdout (--exec runs on stderr); json, one object per delivery and per run on stdout. A command's own output always goes to stderr.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
     /// Accept a Gladly-Time this far from the clock, either way (`300s`, `10m`).

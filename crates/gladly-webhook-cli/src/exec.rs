@@ -8,14 +8,39 @@ use std::time::Duration;
 
 use gladly_webhook_core::echo::escape;
 use gladly_webhook_core::event::ParsedEvent;
-use gladly_webhook_receiver::{BoxError, Delivery, Handlers, RetryPolicy, WorkerOptions};
+use gladly_webhook_receiver::inbox::Outcome;
+use gladly_webhook_receiver::{
+    BoxError, Delivery, Handlers, RetryPolicy, RunReport, WorkerOptions,
+};
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::{ExecArgs, OutputFormat};
 use crate::error::CliError;
 
-/// The worker options of `args`.
-pub fn worker_options(args: &ExecArgs) -> Result<WorkerOptions, CliError> {
+/// Where the lines about runs go, and in which format.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLines {
+    /// Text or JSON.
+    pub format: OutputFormat,
+    /// Standard output when `true`, standard error otherwise. The
+    /// commands' own output always goes to standard error, so standard
+    /// output holds nothing but our lines.
+    pub stdout: bool,
+}
+
+impl RunLines {
+    fn emit(self, line: &str) {
+        if self.stdout {
+            crate::commands::emit(line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// The worker options of `args`; an event that goes dead gets a line of
+/// its own in `lines`.
+pub fn worker_options(args: &ExecArgs, lines: RunLines) -> Result<WorkerOptions, CliError> {
     let retry = RetryPolicy::new(
         args.max_attempts.max(1),
         args.retry_base,
@@ -24,23 +49,54 @@ pub fn worker_options(args: &ExecArgs) -> Result<WorkerOptions, CliError> {
     Ok(WorkerOptions::default()
         .lease(args.lease)
         .poll_interval(Duration::from_millis(500))
-        .retry(retry))
+        .retry(retry)
+        .on_outcome(move |run| report_dead(run, lines)))
+}
+
+/// The line of an event that went dead (its last allowed run failed).
+fn report_dead(run: &RunReport, lines: RunLines) {
+    let Outcome::Dead { error } = &run.outcome else {
+        return;
+    };
+    if !run.recorded {
+        return;
+    }
+    let id = run.event_id.as_deref().unwrap_or("");
+    let line = match lines.format {
+        OutputFormat::Json => serde_json::json!({
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "outcome": "dead",
+            "type": run.event_type,
+            "id": id,
+            "attempts": run.attempt,
+            "error": error,
+        })
+        .to_string(),
+        OutputFormat::Text => format!(
+            "dead {} {} after {} attempt{}: {} (`gladly-webhook inbox requeue {}` runs it again)",
+            escape(&run.event_type, 80),
+            escape(id, 80),
+            run.attempt,
+            if run.attempt == 1 { "" } else { "s" },
+            escape(error, 200),
+            escape(id, 80),
+        ),
+    };
+    lines.emit(&line);
 }
 
 /// The longest event id passed in `GLADLY_EVENT_ID`.
 const MAX_ID_BYTES: usize = 4096;
 
 /// A handler running `command` for every event, printing one line per run
-/// (stdout for `--format json`, stderr for text, so that `listen`'s
-/// stdout stays one line per delivery). The variables in `hidden` (the
-/// signing secrets' variables) are removed from the command's
-/// environment. The command runs in a process group of its own, killed
-/// whole when it times out or the worker stops.
+/// in `lines`. The variables in `hidden` (the signing secrets' variables)
+/// are removed from the command's environment. The command runs in a
+/// process group of its own, killed whole when it times out or the worker
+/// stops.
 pub fn handlers(
     command: String,
     timeout: Duration,
-    format: OutputFormat,
-    runs_on_stdout: bool,
+    lines: RunLines,
     hidden: Vec<String>,
 ) -> Result<Handlers, CliError> {
     let command = Arc::new(command);
@@ -51,7 +107,7 @@ pub fn handlers(
             let hidden = Arc::clone(&hidden);
             async move {
                 let result = run(&command, &hidden, &delivery, timeout).await;
-                report(&delivery, &result, format, runs_on_stdout);
+                report(&delivery, &result, lines);
                 result
             }
         }),
@@ -155,14 +211,9 @@ async fn run(
     }
 }
 
-fn report(
-    delivery: &Delivery<ParsedEvent>,
-    result: &Result<(), BoxError>,
-    format: OutputFormat,
-    stdout: bool,
-) {
+fn report(delivery: &Delivery<ParsedEvent>, result: &Result<(), BoxError>, lines: RunLines) {
     let id = delivery.event_id.as_deref().unwrap_or("");
-    let line = match format {
+    let line = match lines.format {
         OutputFormat::Json => serde_json::json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "run": if result.is_ok() { "ok" } else { "failed" },
@@ -183,9 +234,5 @@ fn report(
             }
         ),
     };
-    if stdout {
-        crate::commands::emit(&line);
-    } else {
-        eprintln!("{line}");
-    }
+    lines.emit(&line);
 }

@@ -174,11 +174,13 @@ fn inboxes(dir: &Path) -> Vec<String> {
 }
 
 /// A handler script: logs each run; `evt_fail*` fails until `fixed`
-/// exists; `evt_flaky*` fails its first attempt.
+/// exists; `evt_flaky*` fails its first attempt. It also writes to its
+/// stdout, which must never reach `listen`'s.
 fn handler(dir: &Path) -> String {
     let d = dir.display();
     format!(
         r#"body=$(cat); echo "$GLADLY_EVENT_ID $GLADLY_EVENT_TYPE $GLADLY_ATTEMPT ${{#body}}" >> "{d}/runs.log";
+echo "handler output for $GLADLY_EVENT_ID, not JSON";
 case "$GLADLY_EVENT_ID" in
   evt_fail*) [ -e "{d}/fixed" ] || exit 3 ;;
   evt_flaky*) [ "$GLADLY_ATTEMPT" -ge 2 ] || exit 1 ;;
@@ -252,6 +254,9 @@ fn listen_trigger_exec_retry_dead_requeue_on_each_backend() {
         ]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(trigger(&url, "PING", "evt_ping").0, 0);
+        // A request to another path: a 404, reported like other refusals.
+        let elsewhere = url.replace("/hooks/gladly", "/hooks/other");
+        assert!(raw_post(&elsewhere, &[], "{}").contains(" 404 "));
 
         let settled = wait_until(Duration::from_secs(60), || {
             let s = stats(&inbox);
@@ -311,30 +316,60 @@ fn listen_trigger_exec_retry_dead_requeue_on_each_backend() {
         assert!(runs.contains("evt_fail MESSAGE_CREATED 1 "), "{runs}");
 
         let printed = Arc::clone(&listener.stdout);
+        let listener_stderr = Arc::clone(&listener.stderr);
         assert_eq!(listener.stop(), 0, "SIGTERM is a graceful stop");
         // The reader thread drains what was printed before the exit.
         std::thread::sleep(Duration::from_millis(200));
-        let lines = printed.lock().unwrap().clone();
-        assert_eq!(lines.len(), 6, "one line per delivery: {lines:?}");
-        for line in &lines {
-            let value: serde_json::Value =
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let all = printed.lock().unwrap().clone();
+        // --format json: stdout holds JSON objects only (the handler's
+        // own output went to stderr): deliveries, runs, and the dead line.
+        let values: Vec<serde_json::Value> = all
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+            .collect();
+        let lines: Vec<&String> = all
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.get("status").is_some())
+            .map(|(line, _)| line)
+            .collect();
+        assert_eq!(lines.len(), 7, "one line per delivery: {all:?}");
+        for (line, value) in all.iter().zip(&values) {
             assert!(
-                value["status"].is_u64() && value["verdict"].is_string(),
+                (value["status"].is_u64() && value["verdict"].is_string())
+                    || value["run"].is_string()
+                    || value["outcome"] == "dead",
                 "{line}"
             );
         }
-        let verdicts: Vec<&str> = lines
-            .iter()
-            .map(|l| {
-                if l.contains("\"duplicate\"") {
-                    "duplicate"
-                } else {
-                    "other"
-                }
-            })
-            .collect();
-        assert_eq!(verdicts.iter().filter(|v| **v == "duplicate").count(), 1);
+        let elsewhere: Vec<_> = values.iter().filter(|v| v["status"] == 404).collect();
+        assert_eq!(elsewhere.len(), 1, "{all:?}");
+        assert_eq!(elsewhere[0]["verdict"], "not_found");
+        let dead: Vec<_> = values.iter().filter(|v| v["outcome"] == "dead").collect();
+        assert_eq!(dead.len(), 1, "{all:?}");
+        assert_eq!(
+            (&dead[0]["id"], &dead[0]["attempts"], &dead[0]["error"]),
+            (
+                &serde_json::json!("evt_fail"),
+                &serde_json::json!(3),
+                &serde_json::json!("the command exited with status 3")
+            )
+        );
+        let runs = values.iter().filter(|v| v["run"].is_string()).count();
+        assert_eq!(
+            runs, 8,
+            "evt_ok 1, evt_flaky 2, evt_fail 3 and 1 after the requeue, the file's 1: {all:?}"
+        );
+        assert!(
+            listener_stderr
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("handler output for evt_ok")),
+            "the handler's stdout went to stderr"
+        );
+        let duplicates = values.iter().filter(|v| v["verdict"] == "duplicate");
+        assert_eq!(duplicates.count(), 1);
     }
 }
 

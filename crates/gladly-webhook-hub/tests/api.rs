@@ -635,6 +635,18 @@ async fn events_are_validated_filled_and_published_once() {
             (untyped.status, &untyped.json["problems"][0]["pointer"]),
             (422, &json!("/type"))
         );
+        // The root is `""` in the pointer field, as the CLI's JSON shows it,
+        // and not repeated as "(root)" in the message (issue 21).
+        let array = hub.call("POST", "/api/v1/events", Some(json!([1]))).await;
+        assert_eq!(array.status, 422, "{}", array.text);
+        assert_eq!(
+            array.json["problems"][0],
+            json!({
+                "pointer": "",
+                "code": "Type",
+                "message": "expected an object, found an array"
+            })
+        );
 
         // No subscriber: stored, no delivery.
         let nobody = hub.publish(event("TASK_CLOSED")).await;

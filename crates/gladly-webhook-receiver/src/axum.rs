@@ -36,6 +36,32 @@ impl Receiver {
     ///     .merge(receiver.router("/hooks/gladly"));
     /// ```
     pub fn router(&self, path: &str) -> axum::Router {
+        self.path_router(path)
+    }
+
+    /// A router to serve alone: [`Receiver::router`] plus a fallback that
+    /// answers every other path 404 and reports it like any refusal (log
+    /// line, span, [`Receiver::on_receipt`] with [`Verdict::NotFound`]), so
+    /// a subscription URL with the wrong path shows in the receiver's
+    /// output. Having a fallback, it cannot be merged into a router that
+    /// has one too: merge [`Receiver::router`] instead.
+    ///
+    /// ```
+    /// # use gladly_webhook_core::Verifier;
+    /// # use gladly_webhook_receiver::{Handlers, Receiver};
+    /// # let verifier = Verifier::new([b"whsec_example_0123456789abcdef"]).unwrap();
+    /// let receiver = Receiver::inline(verifier, Handlers::new());
+    /// let app: axum::Router = receiver.standalone_router("/hooks/gladly");
+    /// ```
+    pub fn standalone_router(&self, path: &str) -> axum::Router {
+        let receiver = self.clone();
+        self.path_router(path).fallback(move |uri: http::Uri| {
+            let receiver = receiver.clone();
+            async move { receiver.refuse_path(uri.path()).map(axum::body::Body::new) }
+        })
+    }
+
+    fn path_router(&self, path: &str) -> axum::Router {
         let receiver = self.clone();
         axum::Router::new().route(
             path,

@@ -50,6 +50,8 @@ pub enum Verdict {
     Rejected,
     /// Not a `POST`: 405.
     MethodNotAllowed,
+    /// Not the receiver's path ([`Receiver::router`] only): 404.
+    NotFound,
     /// Larger than the body limit: 413.
     TooLarge,
     /// The whole body did not arrive within the body timeout: 408.
@@ -204,13 +206,7 @@ impl Receiver {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let span = tracing::info_span!(
-            "gladly.delivery",
-            event_id = tracing::field::Empty,
-            event_type = tracing::field::Empty,
-            verdict = tracing::field::Empty,
-            status = tracing::field::Empty,
-        );
+        let span = delivery_span();
         let (parts, body) = request.into_parts();
         let uri = original_uri(&parts.extensions)
             .unwrap_or(&parts.uri)
@@ -219,6 +215,26 @@ impl Receiver {
             .receive_parts(&parts.method, &uri, &parts.headers, body)
             .instrument(span.clone())
             .await;
+        self.report(&span, receipt)
+    }
+
+    /// Answers a request to a path that is not the receiver's (404), and
+    /// reports it as every other refusal is: the span, the log line and the
+    /// [`Receiver::on_receipt`] hook.
+    pub(crate) fn refuse_path(&self, path: &str) -> Response<Full<Bytes>> {
+        let span = delivery_span();
+        span.in_scope(|| {
+            tracing::info!(
+                path = %gladly_webhook_core::echo::escape(path, 200),
+                "no receiver on this path"
+            );
+        });
+        self.report(&span, receipt(Verdict::NotFound, "not_found"))
+    }
+
+    /// Records `receipt` in `span`, logs it, calls the receipt hook, and
+    /// turns it into the answer.
+    fn report(&self, span: &tracing::Span, receipt: Receipt) -> Response<Full<Bytes>> {
         let _entered = span.enter();
         if let Some(id) = &receipt.event_id {
             span.record("event_id", id.as_str());
@@ -386,6 +402,17 @@ fn identify(parsed: &Result<ParsedEvent, EventError>, body: &[u8]) -> (Option<St
     }
 }
 
+/// The span of one delivery; its fields are recorded once it is answered.
+fn delivery_span() -> tracing::Span {
+    tracing::info_span!(
+        "gladly.delivery",
+        event_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+        verdict = tracing::field::Empty,
+        status = tracing::field::Empty,
+    )
+}
+
 pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
     let status = match verdict {
         Verdict::Stored
@@ -397,6 +424,7 @@ pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
         Verdict::HandlerFailed => StatusCode::INTERNAL_SERVER_ERROR,
         Verdict::Rejected => StatusCode::UNAUTHORIZED,
         Verdict::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Verdict::NotFound => StatusCode::NOT_FOUND,
         Verdict::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Verdict::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         Verdict::Busy => StatusCode::SERVICE_UNAVAILABLE,

@@ -91,6 +91,7 @@ pub struct WorkerOptions {
     pub poll_interval: Duration,
     /// Retries and giving up.
     pub retry: RetryPolicy,
+    on_outcome: Option<OutcomeHook>,
 }
 
 impl Default for WorkerOptions {
@@ -99,7 +100,35 @@ impl Default for WorkerOptions {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             retry: RetryPolicy::default(),
+            on_outcome: None,
         }
+    }
+}
+
+/// How one run ended, as [`WorkerOptions::on_outcome`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// The event's id, when it has one.
+    pub event_id: Option<String>,
+    /// The event's type.
+    pub event_type: String,
+    /// Which run this was (from 1).
+    pub attempt: u32,
+    /// What the run came to: done, a retry and when, dead, or released.
+    pub outcome: Outcome,
+    /// Whether the inbox recorded it (`false`: the lease had run out or
+    /// the inbox failed; the event will run again).
+    pub recorded: bool,
+}
+
+/// The hook of [`WorkerOptions::on_outcome`].
+#[derive(Clone)]
+struct OutcomeHook(Arc<dyn Fn(&RunReport) + Send + Sync>);
+
+impl std::fmt::Debug for OutcomeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutcomeHook")
     }
 }
 
@@ -119,6 +148,26 @@ impl WorkerOptions {
     /// Sets the retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Calls `hook` after every run with how it ended, once the inbox has
+    /// recorded it: a command-line tool prints a line when an event goes
+    /// `dead`, a service counts outcomes. It runs on the worker's task:
+    /// keep it short.
+    ///
+    /// ```
+    /// use gladly_webhook_receiver::WorkerOptions;
+    /// use gladly_webhook_receiver::inbox::Outcome;
+    ///
+    /// let options = WorkerOptions::default().on_outcome(|run| {
+    ///     if let Outcome::Dead { error } = &run.outcome {
+    ///         eprintln!("{} is dead after {} runs: {error}", run.event_type, run.attempt);
+    ///     }
+    /// });
+    /// ```
+    pub fn on_outcome(mut self, hook: impl Fn(&RunReport) + Send + Sync + 'static) -> Self {
+        self.on_outcome = Some(OutcomeHook(Arc::new(hook)));
         self
     }
 }
@@ -320,16 +369,28 @@ impl Worker {
         };
         let released = outcome == Outcome::Released;
         drop(handler);
-        match self.inbox.finish(seq, token, outcome.clone()).await {
+        let recorded = match self.inbox.finish(seq, token, outcome.clone()).await {
             Ok(true) => {
-                tracing::info!(parent: &span, outcome = ?outcome_name(&outcome), "run finished")
+                tracing::info!(parent: &span, outcome = ?outcome_name(&outcome), "run finished");
+                true
             }
             Ok(false) => {
-                tracing::warn!(parent: &span, "the lease expired before the run finished; its outcome was not recorded")
+                tracing::warn!(parent: &span, "the lease expired before the run finished; its outcome was not recorded");
+                false
             }
             Err(err) => {
-                tracing::warn!(parent: &span, error = %err, "recording the outcome failed; the lease will expire and the event run again")
+                tracing::warn!(parent: &span, error = %err, "recording the outcome failed; the lease will expire and the event run again");
+                false
             }
+        };
+        if let Some(hook) = &self.options.on_outcome {
+            (hook.0)(&RunReport {
+                event_id: claimed.event_id,
+                event_type: claimed.event_type,
+                attempt,
+                outcome,
+                recorded,
+            });
         }
         released
     }

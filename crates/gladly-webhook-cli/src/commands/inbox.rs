@@ -29,14 +29,12 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
     let Some(command) = &args.exec.exec else {
         return Err(CliError::Usage("inbox work needs --exec CMD".to_string()));
     };
-    let handlers = exec::handlers(
-        command.clone(),
-        args.exec.exec_timeout,
-        args.format,
-        true,
-        Vec::new(),
-    )?;
-    let options = exec::worker_options(&args.exec)?;
+    let lines = exec::RunLines {
+        format: args.format,
+        stdout: true,
+    };
+    let handlers = exec::handlers(command.clone(), args.exec.exec_timeout, lines, Vec::new())?;
+    let options = exec::worker_options(&args.exec, lines)?;
     super::init_logging(tracing::Level::WARN);
     runtime()?.block_on(async {
         let inbox = open_inbox(&args.inbox.url).await?;

@@ -21,17 +21,23 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     if !args.path.starts_with('/') {
         return Err(CliError::Usage("--path must start with `/`".to_string()));
     }
+    // Text: stdout is one line per delivery, runs go to stderr. JSON:
+    // every line, deliveries and runs, is a JSON object on stdout; the
+    // commands' own output goes to stderr either way.
+    let lines = exec::RunLines {
+        format: args.format,
+        stdout: args.format == OutputFormat::Json,
+    };
     let handlers = match &args.exec.exec {
         Some(command) => Some(exec::handlers(
             command.clone(),
             args.exec.exec_timeout,
-            args.format,
-            false,
+            lines,
             hidden_variables(args),
         )?),
         None => None,
     };
-    let options = exec::worker_options(&args.exec)?;
+    let options = exec::worker_options(&args.exec, lines)?;
     let format = args.format;
     let (limits, body_timeout) = super::server_limits(&args.server)?;
     super::init_logging(tracing::Level::WARN);
@@ -61,7 +67,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200),
             if workers.is_some() { ", running --exec" } else { ", no --exec: events stay pending" }
         );
-        super::serve_http(listener, receiver.router(&args.path), limits).await?;
+        super::serve_http(listener, receiver.standalone_router(&args.path), limits).await?;
         if let Some(workers) = workers {
             let report = workers.shutdown(SHUTDOWN_GRACE).await;
             if report.released > 0 {

@@ -233,6 +233,30 @@ pub enum EventError {
 }
 
 impl EventError {
+    /// What is wrong, without the pointer in front (an answer that has a
+    /// field for [`EventError::pointer`] shows it there, as RFC 6901
+    /// writes it: `""` for the root). `Display` is `pointer: detail`,
+    /// with the root shown as `(root)`.
+    ///
+    /// ```
+    /// use gladly_webhook_core::event::parse_event;
+    ///
+    /// let err = parse_event(b"[1]").unwrap_err();
+    /// assert_eq!(err.pointer(), "");
+    /// assert_eq!(err.detail(), "expected an event object, found an array of 1 item");
+    /// assert_eq!(err.to_string(), format!("(root): {}", err.detail()));
+    /// ```
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Syntax { message } => format!("expected a JSON document: {message}"),
+            Self::NotAnObject { found } => format!("expected an event object, found {found}"),
+            Self::MissingType { found } => {
+                format!("expected a string naming the event type, found {found}")
+            }
+            Self::Malformed { .. } => self.to_string(),
+        }
+    }
+
     /// The JSON pointer of the (first) problem.
     pub fn pointer(&self) -> &str {
         match self {

@@ -216,12 +216,8 @@ fn event_problems(err: EventError) -> ApiError {
             .iter()
             .map(|p| Problem::new(&p.pointer, "Schema", p.message.clone()))
             .collect(),
-        EventError::MissingType { found } => vec![Problem::new(
-            "/type",
-            "Required",
-            format!("expected a string naming the event type, found {found}"),
-        )],
-        other => vec![Problem::new(err.pointer(), "Syntax", other.to_string())],
+        EventError::MissingType { .. } => vec![Problem::new("/type", "Required", err.detail())],
+        other => vec![Problem::new(err.pointer(), "Syntax", other.detail())],
     };
     ApiError::invalid("the event does not fit the event schema", problems)
 }
