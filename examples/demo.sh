@@ -14,8 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Ask cargo where it put the binary: CARGO_TARGET_DIR may point anywhere.
-gladly_webhook=$(cargo build --quiet --package gladly-webhook-cli --bin gladly-webhook --message-format=json \
+# Its progress and any compiler error go to the terminal (stderr); only the
+# JSON messages on stdout are read.
+echo "demo: building gladly-webhook (the first build takes a few minutes)" >&2
+gladly_webhook=$(cargo build --package gladly-webhook-cli --bin gladly-webhook \
+    --message-format=json-render-diagnostics \
   | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+[ -n "$gladly_webhook" ] || { echo "demo: the build produced no gladly-webhook binary" >&2; exit 1; }
 
 # The example subscription's secret. Secrets are read from the environment
 # or a file, never from an argument.
@@ -54,9 +59,9 @@ trigger() {
   show "gladly-webhook trigger $* --to $url --secret-env GLADLY_SECRET"
   "$gladly_webhook" trigger "$@" --to "$url" --secret-env GLADLY_SECRET 2>&1
 }
-trigger CONVERSATION_CLOSED --set /id='"evt_demo_closed"'
-trigger CONVERSATION_CLOSED --set /id='"evt_demo_closed"'   # Gladly's retry: the same id
-trigger MESSAGE_CREATED --set /content/channel='"SMS"'
+trigger CONVERSATION_CLOSED --set '/id="evt_demo_closed"'
+trigger CONVERSATION_CLOSED --set '/id="evt_demo_closed"'   # Gladly's retry: the same id
+trigger MESSAGE_CREATED --set '/content/channel="SMS"'
 trigger TASK_CLOSED
 trigger AGENT_STATE_CHANGED
 trigger PING

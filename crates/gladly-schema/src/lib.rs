@@ -39,6 +39,17 @@
 //! let shown = format!("{real:?}");
 //! assert!(!shown.contains("hunter2") && !shown.contains("tok_0123"));
 //! ```
+//!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! gladly-schema = "0.1"
+//! serde_json = "1"
+//! ```
+//!
+//! Validation against the schemas and request signing are in
+//! `gladly-webhook-core`, which re-exports this crate.
 
 mod content;
 mod secret;

@@ -141,7 +141,7 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Valu
 }
 
 /// The store URLs to test: SQLite always, PostgreSQL when configured.
-fn stores(dir: &Path) -> Vec<String> {
+fn stores(dir: &Path) -> Vec<common::Database> {
     common::databases(&dir.join("hub.db"), "store")
 }
 

@@ -19,6 +19,45 @@
 //!   routable only, unless an operator opts in): the SSRF rule.
 //! - [`echo`]: how untrusted input is shown in messages (escaped, cut, URLs
 //!   redacted), for programs that print input of their own.
+//!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! gladly-webhook-core = "0.1"
+//! http = "1"
+//! ```
+//!
+//! No async runtime, database or network client comes with it. A complete
+//! program: verify a delivery (here signed by hand, as a test does), then
+//! act on its typed event.
+//!
+//! ```
+//! use gladly_webhook_core::{Event, ParsedEvent, Signer, Verifier};
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let secret = "whsec_example_0123456789abcdef";
+//!     let body = br#"{"id":"evt_0001","type":"CONVERSATION_CLOSED","timestamp":"2026-11-26T17:00:00Z",
+//!         "initiator":{"id":"agent_42","type":"AGENT"},
+//!         "content":{"customerId":"cust_7","conversationId":"conv_9",
+//!                    "context":{"assignee":{"inboxId":"inbox_1","agentId":"agent_42"}}}}"#;
+//!     let mut request = http::Request::post("/hooks/gladly")
+//!         .header("content-type", "application/json")
+//!         .body(body.to_vec())?;
+//!     Signer::new(secret)?.sign_request_now(&mut request)?;
+//!
+//!     // The receiver's side: only an authentic body is read.
+//!     let (parts, body) = request.into_parts();
+//!     let delivery = Verifier::new([secret])?.verify_and_parse(&parts, &body)?;
+//!     match delivery.event {
+//!         ParsedEvent::Known(Event::ConversationClosed { content, .. }) => {
+//!             println!("conversation {} closed", content.conversation_id);
+//!         }
+//!         other => println!("{} arrived", other.event_type()),
+//!     }
+//!     Ok(())
+//! }
+//! ```
 
 pub mod address;
 pub mod auth;

@@ -67,21 +67,42 @@
 //!   and connection limits, the peer address the login throttle needs), as
 //!   `gladly-webhook serve` does.
 //!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! # `sqlite` (the default) embeds the store; add "postgres" for several hubs.
+//! gladly-webhook-hub = { version = "0.1", features = ["sqlite"] }
+//! axum = { version = "0.8", default-features = false, features = ["http1", "tokio"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
+//! ```
+//!
+//! A complete program: the API and the dispatcher until Ctrl-C; then no
+//! new request is taken, requests in flight finish, and deliveries in
+//! flight get 20 s before their leases are released to the next start.
+//!
 //! ```no_run
+//! use std::time::Duration;
 //! use gladly_webhook_hub::{ApiUsers, Hub, Store};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let hub = Hub::new(
-//!     Store::open("sqlite:gladly-hub.db").await?,
-//!     ApiUsers::parse(&std::env::var("GLADLY_API_USERS")?)?,
-//! )?;
-//! let dispatcher = hub.spawn_dispatcher();
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8090").await?;
-//! axum::serve(listener, hub.router()).await?;
-//! dispatcher.shutdown(std::time::Duration::from_secs(20)).await;
-//! # Ok(()) }
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let hub = Hub::new(
+//!         // A URL, as `gladly_webhook_receiver::inbox::open` takes.
+//!         Store::open("sqlite:gladly-hub.db").await?,
+//!         ApiUsers::parse(&std::env::var("GLADLY_API_USERS")?)?,
+//!     )?;
+//!     let dispatcher = hub.spawn_dispatcher();
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8090").await?;
+//!     axum::serve(listener, hub.router())
+//!         .with_graceful_shutdown(async {
+//!             let _ = tokio::signal::ctrl_c().await;
+//!         })
+//!         .await?;
+//!     dispatcher.shutdown(Duration::from_secs(20)).await;
+//!     Ok(())
+//! }
 //! ```
-
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("gladly-webhook-hub needs a store: enable the `sqlite` or the `postgres` feature");
 

@@ -56,33 +56,57 @@
 //! is [`Delivery::event_id`]); a failed run's retry runs every handler of
 //! the event again.
 //!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! # `sqlite` (the default) embeds the inbox; add "postgres" for several machines.
+//! gladly-webhook-receiver = { version = "0.1", features = ["sqlite", "axum"] }
+//! axum = { version = "0.8", default-features = false, features = ["http1", "tokio"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
+//! ```
+//!
 //! # An axum service with two typed handlers
 //!
+//! A complete program: deliveries are verified and stored, answered, and
+//! run by four workers; Ctrl-C stops taking requests, then gives running
+//! handlers 10 s before their events go back to pending.
+//!
 //! ```no_run
-//! use std::sync::Arc;
+//! use std::time::Duration;
 //! use gladly_webhook_core::{Secret, Verifier};
 //! use gladly_webhook_core::gladly_schema::event::{ConversationClosed, TaskClosed};
-//! use gladly_webhook_receiver::{Delivery, Handlers, Receiver, WorkerOptions, spawn_workers};
-//! use gladly_webhook_receiver::inbox::SqliteInbox;
+//! use gladly_webhook_receiver::{Delivery, Handlers, Receiver, WorkerOptions, inbox, spawn_workers};
 //!
-//! # async fn main_() -> Result<(), Box<dyn std::error::Error>> {
-//! let inbox = Arc::new(SqliteInbox::open("gladly-inbox.db").await?);
-//! let handlers = Handlers::new()
-//!     .on(|closed: Delivery<ConversationClosed>| async move {
-//!         println!("conversation {} closed", closed.content.conversation_id);
-//!         Ok(())
-//!     })
-//!     .on(|task: Delivery<TaskClosed>| async move {
-//!         println!("task {} closed", task.content.task_id);
-//!         Ok(())
-//!     });
-//! let workers = spawn_workers(inbox.clone(), handlers, 4, WorkerOptions::default());
-//! let verifier = Verifier::new([Secret::new(std::env::var("GLADLY_SECRET")?)])?;
-//! let app = Receiver::with_inbox(verifier, inbox).wake(&workers).router("/hooks/gladly");
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // A URL, as `gladly_webhook_hub::Store::open` takes; `postgres://...` works too.
+//!     let inbox = inbox::open("sqlite:gladly-inbox.db").await?;
+//!     let handlers = Handlers::new()
+//!         .on(|closed: Delivery<ConversationClosed>| async move {
+//!             println!("conversation {} closed", closed.content.conversation_id);
+//!             Ok(())
+//!         })
+//!         .on(|task: Delivery<TaskClosed>| async move {
+//!             println!("task {} closed", task.content.task_id);
+//!             Ok(())
+//!         });
+//!     let workers = spawn_workers(inbox.clone(), handlers, 4, WorkerOptions::default());
+//!     let verifier = Verifier::new([Secret::new(std::env::var("GLADLY_SECRET")?)])?;
+//!     let app = Receiver::with_inbox(verifier, inbox).wake(&workers).router("/hooks/gladly");
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app)
+//!         .with_graceful_shutdown(async {
+//!             let _ = tokio::signal::ctrl_c().await;
+//!         })
+//!         .await?;
+//!     workers.shutdown(Duration::from_secs(10)).await;
+//!     Ok(())
+//! }
 //! ```
+//!
+//! A public endpoint is better served by `gladly_webhook_server::serve`
+//! (header, idle and connection limits), as `gladly-webhook listen` does.
 //!
 //! # Deliveries from Gladly's REST API 1.0 webhooks
 //!

@@ -16,6 +16,39 @@
 //! otherwise ([`Sender::address_policy`]): the rule is checked on every
 //! address a name resolves to, at connect time, so a subscription's URL
 //! cannot reach loopback, private networks or cloud metadata.
+//!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! gladly-webhook-sender = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! A complete program: deliver one event to a local receiver on a short
+//! schedule, printing each attempt (loopback needs the address policy's
+//! consent: a sender refuses it by default).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use gladly_webhook_sender::{AddressPolicy, Schedule, Sender};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let body = br#"{"id":"evt_1","type":"PING","timestamp":"2026-11-26T17:00:00Z"}"#;
+//!     let sender = Sender::new(std::env::var("GLADLY_SECRET")?)?
+//!         .address_policy(AddressPolicy::default().allow_loopback(true))?
+//!         .schedule(Schedule::Delays(vec![Duration::from_secs(1), Duration::from_secs(5)]))
+//!         .timeout(Duration::from_secs(5));
+//!     let report = sender
+//!         .deliver("http://127.0.0.1:8080/hooks/gladly", body, |attempt| {
+//!             println!("{}", attempt.summary());
+//!         })
+//!         .await?;
+//!     println!("{:?} after {} attempt(s)", report.outcome, report.attempts.len());
+//!     Ok(())
+//! }
+//! ```
 
 mod resolve;
 mod schedule;

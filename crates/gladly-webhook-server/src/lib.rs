@@ -22,17 +22,34 @@
 //! [`body::BodyBudget`] (a semaphore sized in bytes), so unauthenticated
 //! clients cannot pin memory by sending large bodies slowly.
 //!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! gladly-webhook-server = "0.1"
+//! axum = { version = "0.8", default-features = false, features = ["http1", "tokio"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
+//! ```
+//!
+//! A complete program: serve a router until Ctrl-C, then drain.
+//!
 //! ```no_run
+//! use std::time::Duration;
 //! use gladly_webhook_server::{Limits, serve};
 //!
-//! # async fn demo() -> std::io::Result<()> {
-//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! // Resolve this future (here: a send on `stop`) to shut down gracefully.
-//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-//! # drop(stop);
-//! serve(listener, app, Limits::default(), async { let _ = stopped.await; }).await
-//! # }
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     let limits = Limits::default()
+//!         .header_read_timeout(Duration::from_secs(10))
+//!         .max_connections(512);
+//!     // Resolving this future starts the graceful shutdown.
+//!     let ctrl_c = async {
+//!         let _ = tokio::signal::ctrl_c().await;
+//!     };
+//!     serve(listener, app, limits, ctrl_c).await
+//! }
 //! ```
 
 pub mod body;

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Polls `done` every 50 ms for up to `within`; its last answer.
 pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -17,45 +17,43 @@ pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-/// The database URLs to test `what` (the inbox, the store) on: a SQLite
-/// file at `sqlite_file` always, and a fresh PostgreSQL database when
-/// `GLADLY_TEST_DATABASE_URL` names a server. Under CI an unset URL is a
-/// failure: PostgreSQL must not go untested.
-pub fn databases(sqlite_file: &Path, what: &str) -> Vec<String> {
-    let mut all = vec![format!("sqlite:{}", sqlite_file.display())];
-    match std::env::var("GLADLY_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => all.push(fresh_pg_database(&url)),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL {what} would go untested"
-            )
-        }
-        _ => eprintln!(
-            "skipping the PostgreSQL {what}: GLADLY_TEST_DATABASE_URL is not set (see the README)"
-        ),
+/// A database a test runs on: a SQLite file's URL, or a fresh PostgreSQL
+/// database, dropped when this is.
+pub struct Database {
+    url: String,
+    _postgres: Option<gladly_webhook_testkit::TestDatabase>,
+}
+
+impl std::ops::Deref for Database {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
     }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// The databases to test `what` (the inbox, the store) on: a SQLite file
+/// at `sqlite_file` always, and a fresh PostgreSQL database when
+/// `GLADLY_TEST_DATABASE_URL` names a server (see the testkit).
+pub fn databases(sqlite_file: &Path, what: &str) -> Vec<Database> {
+    let mut all = vec![Database {
+        url: format!("sqlite:{}", sqlite_file.display()),
+        _postgres: None,
+    }];
+    all.extend(pg_database(what));
     all
 }
 
-/// A new database on the server `admin` names, and its URL.
-pub fn fresh_pg_database(admin: &str) -> String {
-    use sqlx::Connection;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let name = format!("gladly_cli_{nanos:016x}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    });
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+/// A fresh PostgreSQL database, when a server is configured.
+pub fn pg_database(what: &str) -> Option<Database> {
+    let database = gladly_webhook_testkit::TestDatabase::create("gladly_cli", what)?;
+    Some(Database {
+        url: database.url().to_string(),
+        _postgres: Some(database),
+    })
 }

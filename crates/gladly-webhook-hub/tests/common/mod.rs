@@ -21,6 +21,7 @@ pub struct TestStore {
     pub name: &'static str,
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    _database: Option<gladly_webhook_testkit::TestDatabase>,
 }
 
 impl TestStore {
@@ -35,51 +36,25 @@ pub fn sqlite() -> TestStore {
         name: "sqlite",
         url: format!("sqlite:{}", dir.path().join("hub.db").display()),
         _dir: Some(dir),
+        _database: None,
     }
 }
 
-/// The test server's URL, or `None` (with a line saying the PostgreSQL
-/// tests are skipped) when `GLADLY_TEST_DATABASE_URL` is unset. Under CI
-/// an unset URL is a failure: the PostgreSQL store must not go untested.
+/// The test server's URL, or `None` (see the testkit: a note says the
+/// PostgreSQL store is not tested; under CI it is a failure).
 pub fn pg_admin_url() -> Option<String> {
-    match std::env::var("GLADLY_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL store would go untested"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipping the PostgreSQL hub tests: GLADLY_TEST_DATABASE_URL is not set (see the README)"
-            );
-            None
-        }
-    }
+    gladly_webhook_testkit::admin_url("store")
 }
 
-/// A fresh database on the test server.
+/// A fresh database on the test server, dropped with the `TestStore`.
 pub async fn postgres() -> Option<TestStore> {
-    use sqlx::Connection;
-    let admin = pg_admin_url()?;
-    let name = format!("gladly_hub_test_{:016x}", u64::from_le_bytes(random8()));
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
+    let database = gladly_webhook_testkit::TestDatabase::create("gladly_hub_test", "store")?;
     Some(TestStore {
         name: "postgres",
-        url: format!("{base}/{name}"),
+        url: database.url().to_string(),
         _dir: None,
+        _database: Some(database),
     })
-}
-
-fn random8() -> [u8; 8] {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes).unwrap();
-    bytes
 }
 
 /// Every store this run can test.

@@ -137,8 +137,11 @@ fn migrator() -> sqlx::migrate::Migrator {
 }
 
 impl SqliteInbox {
-    /// Opens (creating it if need be) the inbox at `path` with the default
-    /// options: `synchronous=FULL`, group commit on.
+    /// Opens (creating it if need be) the inbox at the file `path` with the
+    /// default options: `synchronous=FULL`, group commit on. A file path,
+    /// as the hub's `Store::open_sqlite` takes; [`super::open`] takes the
+    /// URL form (`sqlite:PATH`, `postgres://...`) as the hub's
+    /// `Store::open` does.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, InboxError> {
         Self::open_with(path, SqliteOptions::default()).await
     }

@@ -22,6 +22,7 @@ pub struct TestInbox {
     /// For PostgreSQL: the database's URL (to open a second pool).
     pub url: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    _database: Option<gladly_webhook_testkit::TestDatabase>,
 }
 
 /// A SQLite inbox in a new temporary folder.
@@ -39,52 +40,27 @@ pub async fn sqlite_with(options: SqliteOptions) -> TestInbox {
         inbox: Arc::new(inbox),
         url: Some(dir.path().join("inbox.db").display().to_string()),
         _dir: Some(dir),
+        _database: None,
     }
 }
 
-/// The test server's URL, or `None` (with a line saying the PostgreSQL
-/// tests are skipped) when `GLADLY_TEST_DATABASE_URL` is unset. Under CI
-/// an unset URL is a failure: the PostgreSQL inbox must not go untested.
+/// The test server's URL, or `None` (see the testkit: a note says the
+/// PostgreSQL inbox is not tested; under CI it is a failure).
 pub fn pg_admin_url() -> Option<String> {
-    match std::env::var("GLADLY_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but GLADLY_TEST_DATABASE_URL is not: the PostgreSQL inbox would go untested"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipping the PostgreSQL inbox tests: GLADLY_TEST_DATABASE_URL is not set (see the README)"
-            );
-            None
-        }
-    }
+    gladly_webhook_testkit::admin_url("inbox")
 }
 
-/// A fresh database on the test server, and its URL.
-pub async fn pg_database() -> Option<String> {
-    use sqlx::Connection;
-    let admin = pg_admin_url()?;
-    let name = format!("gladly_test_{:016x}", fastrand::u64(..));
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
-}
-
-/// A PostgreSQL inbox in a fresh database, when a server is configured.
+/// A PostgreSQL inbox in a fresh database (dropped with the `TestInbox`),
+/// when a server is configured.
 pub async fn postgres() -> Option<TestInbox> {
-    let url = pg_database().await?;
-    let inbox = PgInbox::connect(&url).await.unwrap();
+    let database = gladly_webhook_testkit::TestDatabase::create("gladly_test", "inbox")?;
+    let inbox = PgInbox::connect(database.url()).await.unwrap();
     Some(TestInbox {
         name: "postgres",
         inbox: Arc::new(inbox),
-        url: Some(url),
+        url: Some(database.url().to_string()),
         _dir: None,
+        _database: Some(database),
     })
 }
 
