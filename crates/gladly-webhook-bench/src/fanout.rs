@@ -1,26 +1,36 @@
-//! `fanout`: the hub's delivery throughput. One hub (API and dispatcher,
-//! in this process, on a SQLite file or PostgreSQL), three receivers
-//! (`Receiver::inline`, each verifying with its subscription's secret)
-//! subscribed to the same event type, and publishers posting events to
-//! the API; measured until every receiver has every event.
+//! `fanout`: the hub's delivery throughput and latency. One hub (API and
+//! dispatcher, in this process, on a SQLite file or PostgreSQL), N
+//! receivers (`Receiver::inline`, each verifying with its subscription's
+//! secret) subscribed to the same event type, and publishers posting
+//! events to the API; measured until every receiver has every event.
+//!
+//! The run is shaped like a hub in production: `--prefill` finished
+//! deliveries are made first (through the same API and dispatcher), then a
+//! warm-up, then `ANALYZE`, so the planner has statistics, as a hub that
+//! has run for a while does; only then is the measured batch published.
+//! Each delivery's latency is from the publisher's 202 to the receiver's
+//! handler.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gladly_webhook_core::Verifier;
 use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
-use gladly_webhook_receiver::{Handlers, Receiver};
+use gladly_webhook_receiver::{Delivery, Handlers, Receiver};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 const USER: &str = "bench@example.com";
 const TOKEN: &str = "tok_bench_0123456789abcdef";
+/// The event the failing receiver refuses, with `--fail-one`.
+const FAILING_EVENT: &str = "evt_bench_fails";
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct FanoutPlan {
-    /// Events to publish.
+    /// Events to publish (measured).
     pub events: u64,
     /// Concurrent publishers.
     pub publishers: usize,
@@ -30,6 +40,20 @@ pub struct FanoutPlan {
     pub database_url: Option<String>,
     /// Give up after this long.
     pub max: Duration,
+    /// How long each receiver takes to answer.
+    pub receiver_delay: Duration,
+    /// The first receiver refuses (500) the first measured event, always:
+    /// the rest must not wait behind it.
+    pub fail_one: bool,
+    /// Finished deliveries made before the warm-up.
+    pub prefill: u64,
+    /// Events of the warm-up, delivered before `ANALYZE`.
+    pub warmup: u64,
+    /// Deliveries in flight per subscription (1: strict publish order).
+    pub max_in_flight: usize,
+    /// Publish at most this many events a second (all publishers
+    /// together); as fast as they can without.
+    pub rate: Option<f64>,
 }
 
 /// What was measured.
@@ -39,6 +63,11 @@ pub struct FanoutResult {
     events: u64,
     receivers: usize,
     publishers: usize,
+    max_in_flight: usize,
+    receiver_delay_ms: u128,
+    fail_one: bool,
+    /// Finished deliveries in the store before the measured batch.
+    prefilled_deliveries: u64,
     /// Events accepted (202) per second by the API.
     published_per_second: f64,
     /// Events delivered to every receiver, per second, from the first
@@ -48,6 +77,18 @@ pub struct FanoutResult {
     deliveries_per_second: f64,
     publish_seconds: f64,
     total_seconds: f64,
+    /// Publish-to-delivery latency of the measured deliveries (the failing
+    /// one aside), milliseconds.
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    latency_max_ms: f64,
+}
+
+/// When each event was accepted, and when each delivery was handled.
+#[derive(Default)]
+struct Clock {
+    published: Mutex<HashMap<String, Instant>>,
+    handled: Mutex<Vec<(String, Instant)>>,
 }
 
 pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
@@ -61,11 +102,19 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
     };
     let store = Store::open(&url).await.map_err(|e| e.to_string())?;
     let users = ApiUsers::parse(&format!("{USER}:{TOKEN}")).map_err(|e| e.to_string())?;
+    let mut options = DispatcherOptions::default();
+    options.max_in_flight = plan.max_in_flight.max(1);
+    options.concurrency = options.concurrency.max(plan.receivers);
+    // The failing event is retried every 2 s, never given up on within a run.
+    if plan.fail_one {
+        options.schedule =
+            gladly_webhook_sender::Schedule::Delays(vec![Duration::from_secs(2); 1000]);
+    }
     let hub = Hub::new(store, users)
         .map_err(|e| e.to_string())?
         .allow_insecure_localhost(true)
         .map_err(|e| e.to_string())?
-        .dispatcher_options(DispatcherOptions::default());
+        .dispatcher_options(options);
     let api = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -78,10 +127,117 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
-    // Receivers: bound first, subscribed inactive, served with the secret,
-    // then activated (the hub PINGs each).
+    let clock = Arc::new(Clock::default());
+    let counters = start_receivers(&plan, &client, &base, &clock).await?;
+    let baseline = |counters: &[Arc<AtomicU64>]| -> Vec<u64> {
+        counters.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+    };
+
+    // Prefill and warm-up: delivered through the same path, then ANALYZE.
+    let receivers = plan.receivers.max(1) as u64;
+    for (events, what) in [
+        (plan.prefill.div_ceil(receivers), "prefill"),
+        (plan.warmup, "warm-up"),
+    ] {
+        if events == 0 {
+            continue;
+        }
+        let before = baseline(&counters);
+        publish(&plan, &client, &base, events, None, false).await?;
+        wait_all(&counters, &before, events, Instant::now() + plan.max)
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+    }
+    analyze(&url).await?;
+    clock.handled.lock().map_err(|e| e.to_string())?.clear();
+
+    let before = baseline(&counters);
+    let started = Instant::now();
+    publish(
+        &plan,
+        &client,
+        &base,
+        plan.events,
+        Some(&clock),
+        plan.fail_one,
+    )
+    .await?;
+    let published = started.elapsed();
+    // With --fail-one, the first receiver never gets the failing event.
+    let mut expected = vec![plan.events; counters.len()];
+    if plan.fail_one && !expected.is_empty() {
+        expected[0] -= 1;
+    }
+    let deadline = started + plan.max;
+    loop {
+        let done = counters
+            .iter()
+            .zip(&before)
+            .zip(&expected)
+            .all(|((c, b), want)| c.load(Ordering::Relaxed) - b >= *want);
+        if done {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "not every event was delivered within {:?}",
+                plan.max
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let total = started.elapsed();
+    dispatcher.shutdown(Duration::from_secs(5)).await;
+
+    let mut latencies: Vec<f64> = {
+        let published = clock.published.lock().map_err(|e| e.to_string())?;
+        let handled = clock.handled.lock().map_err(|e| e.to_string())?;
+        handled
+            .iter()
+            .filter_map(|(id, at)| published.get(id).map(|p| at.saturating_duration_since(*p)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect()
+    };
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
+        latencies[rank - 1]
+    };
+    let events = plan.events as f64;
+    let deliveries: u64 = expected.iter().sum();
+    Ok(FanoutResult {
+        store: store_name,
+        events: plan.events,
+        receivers: plan.receivers,
+        publishers: plan.publishers,
+        max_in_flight: plan.max_in_flight,
+        receiver_delay_ms: plan.receiver_delay.as_millis(),
+        fail_one: plan.fail_one,
+        prefilled_deliveries: plan.prefill.div_ceil(receivers) * receivers,
+        published_per_second: events / published.as_secs_f64(),
+        events_per_second: events / total.as_secs_f64(),
+        deliveries_per_second: deliveries as f64 / total.as_secs_f64(),
+        publish_seconds: published.as_secs_f64(),
+        total_seconds: total.as_secs_f64(),
+        latency_p50_ms: percentile(0.50),
+        latency_p99_ms: percentile(0.99),
+        latency_max_ms: percentile(1.0),
+    })
+}
+
+/// Binds, subscribes (inactive), serves and activates each receiver; its
+/// counter of events handled (PINGs included).
+async fn start_receivers(
+    plan: &FanoutPlan,
+    client: &reqwest::Client,
+    base: &str,
+    clock: &Arc<Clock>,
+) -> Result<Vec<Arc<AtomicU64>>, String> {
     let mut counters = Vec::new();
-    for _ in 0..plan.receivers {
+    for index in 0..plan.receivers {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
@@ -90,7 +246,7 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
             listener.local_addr().map_err(|e| e.to_string())?
         );
         let created = api_call(
-            &client,
+            client,
             "POST",
             &format!("{base}/api/v1/webhooks"),
             json!({"url": url, "events": ["CUSTOMER_UPDATED"], "active": false}),
@@ -105,19 +261,32 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
             .ok_or("no id in the answer")?
             .to_string();
         let count = Arc::new(AtomicU64::new(0));
-        let counted = count.clone();
-        let handlers = Handlers::new().on_any(move |_| {
-            let counted = counted.clone();
-            async move {
-                counted.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
-        });
+        let (counted, clock, delay) = (count.clone(), clock.clone(), plan.receiver_delay);
+        let refuses = plan.fail_one && index == 0;
+        let handlers = Handlers::new().on_any(
+            move |delivery: Delivery<gladly_webhook_core::ParsedEvent>| {
+                let (counted, clock) = (counted.clone(), clock.clone());
+                async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let id = delivery.event_id.clone().unwrap_or_default();
+                    if refuses && id == FAILING_EVENT {
+                        return Err("this receiver refuses the failing event".into());
+                    }
+                    if let Ok(mut handled) = clock.handled.lock() {
+                        handled.push((id, Instant::now()));
+                    }
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+            },
+        );
         let verifier = Verifier::new([secret.as_str()]).map_err(|e| e.to_string())?;
         let router = Receiver::inline(verifier, handlers).router("/hooks");
         tokio::spawn(async move { axum::serve(listener, router).await });
         api_call(
-            &client,
+            client,
             "PATCH",
             &format!("{base}/api/v1/webhooks/{id}"),
             json!({"active": true}),
@@ -125,19 +294,54 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
         .await?;
         counters.push(count);
     }
-    let pings: Vec<u64> = counters.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    Ok(counters)
+}
 
-    let started = Instant::now();
+/// Publishes `total` events from the plan's publishers (at the plan's rate,
+/// if any), recording each 202 in `clock`; with `fail_one` the first is
+/// the event the first receiver refuses.
+async fn publish(
+    plan: &FanoutPlan,
+    client: &reqwest::Client,
+    base: &str,
+    total: u64,
+    clock: Option<&Arc<Clock>>,
+    fail_one: bool,
+) -> Result<(), String> {
     let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
     let mut publishers = Vec::new();
     for _ in 0..plan.publishers.max(1) {
-        let (client, next, base, total) = (client.clone(), next.clone(), base.clone(), plan.events);
+        let (client, next, base, clock, rate) = (
+            client.clone(),
+            next.clone(),
+            base.to_string(),
+            clock.cloned(),
+            plan.rate,
+        );
         publishers.push(tokio::spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < total {
-                let event = json!({"type": "CUSTOMER_UPDATED",
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    break;
+                }
+                if let Some(rate) = rate {
+                    let at = started + Duration::from_secs_f64(n as f64 / rate);
+                    tokio::time::sleep_until(at.into()).await;
+                }
+                let mut event = json!({"type": "CUSTOMER_UPDATED",
                     "initiator": {"id": "agent_42", "type": "AGENT"},
                     "content": {"customerId": "cust_7"}});
-                api_call(&client, "POST", &format!("{base}/api/v1/events"), event).await?;
+                if fail_one && n == 0 {
+                    event["id"] = FAILING_EVENT.into();
+                }
+                let answer =
+                    api_call(&client, "POST", &format!("{base}/api/v1/events"), event).await?;
+                if let (Some(clock), Some(id)) = (&clock, answer["eventId"].as_str())
+                    && let Ok(mut published) = clock.published.lock()
+                {
+                    published.insert(id.to_string(), Instant::now());
+                }
             }
             Ok::<(), String>(())
         }));
@@ -145,38 +349,53 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
     for publisher in publishers {
         publisher.await.map_err(|e| e.to_string())??;
     }
-    let published = started.elapsed();
-    let deadline = started + plan.max;
+    Ok(())
+}
+
+/// Waits until every counter has moved `events` past `before`.
+async fn wait_all(
+    counters: &[Arc<AtomicU64>],
+    before: &[u64],
+    events: u64,
+    deadline: Instant,
+) -> Result<(), String> {
     loop {
-        let done = counters
+        if counters
             .iter()
-            .zip(&pings)
-            .all(|(c, ping)| c.load(Ordering::Relaxed) - ping >= plan.events);
-        if done {
-            break;
+            .zip(before)
+            .all(|(c, b)| c.load(Ordering::Relaxed) - b >= events)
+        {
+            return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "not every event was delivered within {:?}",
-                plan.max
-            ));
+            return Err("not every event was delivered in time".to_string());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let total = started.elapsed();
-    dispatcher.shutdown(Duration::from_secs(5)).await;
-    let events = plan.events as f64;
-    Ok(FanoutResult {
-        store: store_name,
-        events: plan.events,
-        receivers: plan.receivers,
-        publishers: plan.publishers,
-        published_per_second: events / published.as_secs_f64(),
-        events_per_second: events / total.as_secs_f64(),
-        deliveries_per_second: events * plan.receivers as f64 / total.as_secs_f64(),
-        publish_seconds: published.as_secs_f64(),
-        total_seconds: total.as_secs_f64(),
-    })
+}
+
+/// `ANALYZE`: the planner's statistics, as a hub that has run for a while
+/// has them (autovacuum's first pass on PostgreSQL; SQLite's own table).
+async fn analyze(url: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    if url.starts_with("postgres") {
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql("ANALYZE")
+            .execute(&mut connection)
+            .await
+            .map_err(|e| e.to_string())?;
+    } else {
+        let mut connection = sqlx::SqliteConnection::connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql("ANALYZE")
+            .execute(&mut connection)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 async fn api_call(

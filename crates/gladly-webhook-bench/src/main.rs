@@ -5,7 +5,8 @@
 //! - `receive`: starts a server (as a child process), loads it at each
 //!   concurrency, stops it, and prints one JSON line per run.
 //! - `fsync`: the fsync ceiling of the disk a SQLite inbox would use.
-//! - `fanout`: the hub's delivery throughput to three local receivers.
+//! - `fanout`: the hub's delivery throughput and publish-to-delivery
+//!   latency to local receivers (a slow or failing one, a prefilled store).
 //!
 //! Every run is bounded in time and count and talks to 127.0.0.1 only.
 
@@ -52,23 +53,53 @@ enum Command {
         seconds: f64,
     },
     /// The hub's fan-out: publish events to its API, time their delivery to local receivers.
-    Fanout {
-        /// Events to publish.
-        #[arg(long, default_value_t = 2000)]
-        events: u64,
-        /// Concurrent publishers.
-        #[arg(long, default_value_t = 8)]
-        publishers: usize,
-        /// Receivers, each subscribed to every event.
-        #[arg(long, default_value_t = 3)]
-        receivers: usize,
-        /// PostgreSQL instead of a SQLite file in a temporary folder.
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 120)]
-        max_seconds: u64,
-    },
+    Fanout(FanoutArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct FanoutArgs {
+    /// Events to publish (measured).
+    #[arg(long, default_value_t = 2000)]
+    events: u64,
+    /// Concurrent publishers.
+    #[arg(long, default_value_t = 8)]
+    publishers: usize,
+    /// Receivers, each subscribed to every event.
+    #[arg(long, default_value_t = 3)]
+    receivers: usize,
+    /// PostgreSQL instead of a SQLite file in a temporary folder (use a fresh database: rows of earlier runs count as prefill).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    max_seconds: u64,
+    /// How long each receiver takes to answer, e.g. `50ms`.
+    #[arg(long, default_value = "0ms", value_parser = duration)]
+    receiver_delay: Duration,
+    /// The first receiver refuses the first event (500, always): the others must not wait behind it.
+    #[arg(long)]
+    fail_one: bool,
+    /// Finished deliveries to make before the warm-up (the store's size in production).
+    #[arg(long, default_value_t = 0)]
+    prefill: u64,
+    /// Events delivered before ANALYZE and the measured batch.
+    #[arg(long, default_value_t = 200)]
+    warmup: u64,
+    /// Deliveries in flight per subscription (1: strict publish order).
+    #[arg(long, default_value_t = 8)]
+    max_in_flight: usize,
+    /// Publish at most this many events a second (for latency at a given load).
+    #[arg(long)]
+    rate: Option<f64>,
+}
+
+/// A duration with its unit (`50ms`, `2s`).
+fn duration(text: &str) -> Result<Duration, String> {
+    gladly_webhook_sender::parse_duration(text)
+        .filter(|_| !text.trim().chars().all(|c| c.is_ascii_digit()))
+        .ok_or_else(|| {
+            format!("expected a duration with its unit, such as `50ms` or `2s`, found `{text}`")
+        })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,19 +185,19 @@ fn main() -> std::process::ExitCode {
                 Ok(())
             }
             Command::Receive(args) => receive(args).await,
-            Command::Fanout {
-                events,
-                publishers,
-                receivers,
-                database_url,
-                max_seconds,
-            } => {
+            Command::Fanout(args) => {
                 let result = fanout::run(fanout::FanoutPlan {
-                    events,
-                    publishers,
-                    receivers,
-                    database_url,
-                    max: Duration::from_secs(max_seconds),
+                    events: args.events,
+                    publishers: args.publishers,
+                    receivers: args.receivers,
+                    database_url: args.database_url,
+                    max: Duration::from_secs(args.max_seconds),
+                    receiver_delay: args.receiver_delay,
+                    fail_one: args.fail_one,
+                    prefill: args.prefill,
+                    warmup: args.warmup,
+                    max_in_flight: args.max_in_flight,
+                    rate: args.rate,
                 })
                 .await?;
                 println!(

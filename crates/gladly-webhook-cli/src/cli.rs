@@ -196,6 +196,12 @@ pub struct ServeArgs {
     /// How long a hub holds a subscription while delivering to it, renewed as it goes; a hub that dies delays that subscription by at most this (e.g. `10s`).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::positive)]
     pub lease: Duration,
+    /// Deliveries to one subscription in flight at once, each retried on its own schedule: a failing delivery holds no other back, and deliveries may arrive out of publish order.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_in_flight: u16,
+    /// Deliver to each subscription strictly in publish order, one at a time (--max-in-flight 1): a delivery waiting for its retry holds every later one back, up to 1 h 36 min on Gladly's schedule.
+    #[arg(long, conflicts_with = "max_in_flight")]
+    pub ordered: bool,
     /// Keep finished deliveries, their attempts and their events this long (`30d`, `12h`), or `forever`.
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = crate::duration::retention)]
     pub retention: crate::duration::Retention,

@@ -897,6 +897,42 @@ fn listen_addresses_accept_a_port_and_hint_otherwise() {
     }
 }
 
+/// `serve`'s window of deliveries in flight is bounded, and `--ordered`
+/// (a window of 1) cannot be given with another window (issue 23).
+#[test]
+fn serve_bounds_the_window_and_ordered_excludes_it() {
+    for (window, accepted) in [("0", false), ("257", false), ("1", true), ("256", true)] {
+        let out = run(
+            &[
+                "serve",
+                "--max-in-flight",
+                window,
+                "--api-user-env",
+                "NOT_SET",
+            ],
+            b"",
+        );
+        if accepted {
+            assert!(
+                out.stderr.contains("\"NOT_SET\" is not set"),
+                "{window}: {}",
+                out.stderr
+            );
+        } else {
+            assert_eq!(out.code, 2, "{window}: {}", out.stderr);
+            assert!(out.stderr.contains("1..=256"), "{window}: {}", out.stderr);
+        }
+    }
+    let both = run(&["serve", "--ordered", "--max-in-flight", "4"], b"");
+    assert_eq!(both.code, 2);
+    assert!(
+        both.stderr
+            .contains("'--ordered' cannot be used with '--max-in-flight <N>'"),
+        "{}",
+        both.stderr
+    );
+}
+
 /// `verify` of a file that is not an HTTP request says what it is and what
 /// `verify` reads (issue 21).
 #[test]

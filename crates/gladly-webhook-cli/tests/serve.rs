@@ -161,6 +161,8 @@ fn serve(db: &str, port: u16, time_scale: &str) -> Running {
             "--allow-insecure-localhost",
             "--lease",
             "1s",
+            // This test checks strict publish order through a crash.
+            "--ordered",
         ],
         &[("HUB_USERS", USERS)],
         "serving the hub API",

@@ -1,18 +1,22 @@
 //! The dispatcher: works the outbox, delivering each pending delivery with
 //! Gladly's rules.
 //!
-//! - A dispatcher leases a subscription whose oldest pending delivery is
-//!   due, then sends that subscription's deliveries one at a time, in
-//!   publish order, while it holds the lease (renewed every third of it).
-//!   So deliveries to one subscription never overtake each other, even
-//!   across hubs sharing a PostgreSQL store; different subscriptions are
-//!   served concurrently.
+//! - A dispatcher leases a subscription with a delivery due and, while it
+//!   holds the lease (renewed every third of it), keeps up to
+//!   [`DispatcherOptions::max_in_flight`] of its due deliveries in flight
+//!   (8 by default), taken in publish order. Each delivery is retried on
+//!   its own schedule: one that fails holds no other back. Different
+//!   subscriptions are served concurrently; one subscription is served by
+//!   one dispatcher at a time, even across hubs sharing a PostgreSQL store.
+//! - With `max_in_flight` 1 the order is strict instead: a subscription is
+//!   due when its oldest pending delivery is, its deliveries go one at a
+//!   time in publish order, and one waiting for its retry holds every later
+//!   one back (to a receiver that takes 50 ms, at most 20 a second).
 //! - Each attempt is a signed `POST` with a fresh `Gladly-Time`, the same
 //!   body (so the same event `id`), answered within the timeout (15 s) with
 //!   a 2xx, or it failed. A failure is retried after Gladly's wait (30 s,
 //!   5 min, 30 min, then 1 h: the first attempt and four more), times the
-//!   time scale. The
-//!   subscription's later deliveries wait behind it.
+//!   time scale.
 //! - When the last attempt fails, the delivery is `failed`, the
 //!   subscription is deactivated (`active: false`, `modifiedAt` moved), its
 //!   other pending deliveries are cancelled, and the deactivation is
@@ -26,6 +30,7 @@
 //!   died is sent again once its lease runs out (at-least-once: receivers
 //!   deduplicate by event `id`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +41,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::gate::{ChangeGate, Passage};
-use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Store};
+use crate::store::{AttemptOutcome, AttemptRecord, DeliveryOrder, DueDelivery, Store};
 
 /// How long finished deliveries are kept by default.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
@@ -49,6 +54,14 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 pub struct DispatcherOptions {
     /// How many subscriptions are delivered to at once (default 32).
     pub concurrency: usize,
+    /// How many deliveries to one subscription are in flight at once
+    /// (default 8). Each is retried on its own schedule, so a failing
+    /// delivery holds no other back, and deliveries may arrive out of
+    /// publish order (Gladly's payloads carry ids: receivers fetch the
+    /// state). 1 is strict publish order: one delivery at a time, and one
+    /// waiting for its retry (up to 1 h 36 min on Gladly's schedule) holds
+    /// every later one back.
+    pub max_in_flight: usize,
     /// How long a lease on a subscription lasts unless renewed (default
     /// 10 s). A hub that dies holding one delays that subscription's
     /// deliveries by at most this long.
@@ -71,6 +84,7 @@ impl Default for DispatcherOptions {
     fn default() -> Self {
         Self {
             concurrency: 32,
+            max_in_flight: 8,
             lease: Duration::from_secs(10),
             poll: Duration::from_secs(1),
             schedule: Schedule::Gladly,
@@ -178,7 +192,10 @@ async fn run(
         let mut claimed_any = false;
         if free > 0 {
             let limit = u32::try_from(free).unwrap_or(u32::MAX);
-            match store.claim_webhooks(Utc::now(), options.lease, limit).await {
+            match store
+                .claim_webhooks(Utc::now(), options.lease, limit, order(&options))
+                .await
+            {
                 Ok(claimed) => {
                     for (webhook_id, token) in claimed {
                         claimed_any = true;
@@ -229,6 +246,15 @@ async fn run(
     }
 }
 
+/// How `options` deliver: strictly in publish order with a window of 1.
+fn order(options: &DispatcherOptions) -> DeliveryOrder {
+    if options.max_in_flight <= 1 {
+        DeliveryOrder::Publish
+    } else {
+        DeliveryOrder::Window
+    }
+}
+
 /// Deletes what finished more than `retention` ago.
 async fn purge(store: &Store, retention: Duration) {
     let Ok(retention) = chrono::Duration::from_std(retention) else {
@@ -274,15 +300,34 @@ async fn work(
     token: i64,
     stopped: watch::Receiver<bool>,
 ) {
-    let deliver = deliver_in_order(
-        &store,
-        &sender,
-        &gate,
-        &options,
-        &webhook_id,
-        token,
-        &stopped,
-    );
+    let deliver = async {
+        match order(&options) {
+            DeliveryOrder::Window => {
+                deliver_window(
+                    &store,
+                    &sender,
+                    &gate,
+                    &options,
+                    &webhook_id,
+                    token,
+                    &stopped,
+                )
+                .await
+            }
+            _ => {
+                deliver_in_order(
+                    &store,
+                    &sender,
+                    &gate,
+                    &options,
+                    &webhook_id,
+                    token,
+                    &stopped,
+                )
+                .await
+            }
+        }
+    };
     let renew = async {
         let period = (options.lease / 3).max(Duration::from_millis(10));
         loop {
@@ -385,6 +430,138 @@ async fn deliver_in_order(
             return;
         }
     }
+}
+
+/// Keeps up to `options.max_in_flight` of the subscription's due
+/// deliveries in flight, taken in publish order; each outcome is recorded
+/// on its own (successes together, as in [`deliver_in_order`]), and a
+/// failure holds nothing back. Ends when nothing more is due and nothing
+/// is in flight, when the subscription changes or is deactivated (what is
+/// in flight finishes first), or when the dispatcher stops.
+async fn deliver_window(
+    store: &Store,
+    sender: &Arc<Sender>,
+    gate: &ChangeGate,
+    options: &DispatcherOptions,
+    webhook_id: &str,
+    token: i64,
+    stopped: &watch::Receiver<bool>,
+) {
+    let window = options.max_in_flight.max(1);
+    let mut queue: VecDeque<DueDelivery> = VecDeque::new();
+    // Deliveries up to this place in publish order were read in this run:
+    // sent, in flight, or queued. One that failed is due again only after
+    // its retry wait, by which time a later claim reads it.
+    let mut cursor = i64::MIN;
+    let mut in_flight: JoinSet<(DueDelivery, Passage<AttemptRecord>)> = JoinSet::new();
+    let mut delivered: Vec<(String, AttemptRecord)> = Vec::new();
+    let mut since = std::time::Instant::now();
+    let mut ending = false;
+    // Whether the store may hold due deliveries past the cursor.
+    let mut more = true;
+    // When the first retry recorded in this run is due. The cursor has
+    // passed it, so the run ends then (what is in flight finishes) and the
+    // next claim reads from the start: under steady publication a run
+    // would otherwise last forever and starve the retries.
+    let mut retry_due: Option<chrono::DateTime<Utc>> = None;
+    loop {
+        ending |= *stopped.borrow();
+        ending |= retry_due.is_some_and(|at| Utc::now() >= at);
+        while !ending && in_flight.len() < window {
+            if queue.is_empty() && more {
+                match store
+                    .due_deliveries_after(webhook_id, token, cursor, Utc::now(), BATCH)
+                    .await
+                {
+                    Ok(batch) => {
+                        more = !batch.is_empty();
+                        if let Some(last) = batch.last() {
+                            cursor = last.seq;
+                        }
+                        queue.extend(batch);
+                    }
+                    Err(err) => {
+                        tracing::warn!(webhook_id, error = %err, "could not read the next deliveries");
+                        ending = true;
+                    }
+                }
+            }
+            let Some(due) = queue.pop_front() else { break };
+            let (store, sender, gate) = (store.clone(), Arc::clone(sender), gate.clone());
+            in_flight.spawn(async move {
+                let webhook_id = due.webhook_id.clone();
+                let current = store.still_current(&webhook_id, due.webhook_modified_at);
+                let current = async { current.await.unwrap_or(false) };
+                let passage = gate
+                    .pass(&webhook_id, current, attempt(&sender, &due))
+                    .await;
+                (due, passage)
+            });
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let flush_in = FLUSH_AFTER.saturating_sub(since.elapsed());
+        let done = tokio::select! {
+            done = in_flight.join_next() => done,
+            () = tokio::time::sleep(flush_in), if !delivered.is_empty() => {
+                ending |= !flush(store, options, webhook_id, token, &mut delivered).await;
+                continue;
+            }
+        };
+        // A slot is free: what was published meanwhile may be due.
+        more = true;
+        let (due, attempt) = match done {
+            Some(Ok((due, Passage::Sent(attempt)))) => (due, attempt),
+            // The subscription changed: send nothing more in this run; the
+            // next claim reads it anew.
+            Some(Ok((_, Passage::Stale | Passage::Abandoned))) => {
+                ending = true;
+                continue;
+            }
+            Some(Err(err)) => {
+                tracing::error!(webhook_id, error = %err, "a delivery attempt failed to run; it is made again after the lease");
+                continue;
+            }
+            None => break,
+        };
+        let outcome = outcome(options, &attempt);
+        log_attempt(&due, &attempt, &outcome);
+        if outcome == AttemptOutcome::Delivered {
+            if delivered.is_empty() {
+                since = std::time::Instant::now();
+            }
+            delivered.push((due.id, attempt));
+            if (delivered.len() >= BATCH as usize || since.elapsed() >= FLUSH_AFTER)
+                && !flush(store, options, webhook_id, token, &mut delivered).await
+            {
+                ending = true;
+            }
+            continue;
+        }
+        if outcome == AttemptOutcome::Exhausted {
+            // The subscription is deactivated with this record: successes
+            // first, so they are not cancelled with the rest.
+            ending = true;
+            if !flush(store, options, webhook_id, token, &mut delivered).await {
+                continue;
+            }
+        }
+        match store
+            .record_attempt(&due, token, options.lease, &attempt, &outcome)
+            .await
+        {
+            Ok(()) => {
+                if let AttemptOutcome::Retry(at) = outcome {
+                    retry_due = Some(retry_due.map_or(at, |due| due.min(at)));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(delivery_id = due.id, error = %err, "could not record an attempt; it will be made again after the lease");
+            }
+        }
+    }
+    flush(store, options, webhook_id, token, &mut delivered).await;
 }
 
 /// Records the successes in `delivered` (emptying it); `false` when the

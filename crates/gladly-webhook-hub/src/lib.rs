@@ -17,8 +17,11 @@
 //! - The **dispatcher** works the outbox by Gladly's rules (see
 //!   [`dispatch`]): a 2xx within 15 s, the first attempt and four more
 //!   (after 30 s, 5 min, 30 min, 1 h), then the subscription is
-//!   deactivated and the deactivation recorded. Deliveries to one subscription go out in
-//!   publish order. Nothing is lost when the hub dies.
+//!   deactivated and the deactivation recorded. Up to 8 deliveries to one
+//!   subscription are in flight at once, each retried on its own schedule,
+//!   so a failing one holds no other back
+//!   ([`DispatcherOptions::max_in_flight`]; 1 is strict publish order).
+//!   Nothing is lost when the hub dies.
 //! - The API's contract is an OpenAPI 3.1 document, served at
 //!   `/api/v1/openapi.json` with the vendored schemas it references
 //!   bundled in (and shipped in this crate as `openapi/gladly-hub-api.json`).

@@ -1,17 +1,148 @@
-//! The dispatcher: fan-out, Gladly's schedule and deactivation, publish
-//! order; on SQLite and PostgreSQL.
+//! The dispatcher: fan-out, Gladly's schedule and deactivation, the window
+//! of deliveries in flight and strict publish order; on SQLite and
+//! PostgreSQL, each in both dispatch modes where both apply.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{TIME_SCALE, TestReceiver, event, hub, hub_with, stores};
+use common::{TIME_SCALE, TestReceiver, WINDOWS, dispatch_options_in, event, hub_with, stores};
 use gladly_webhook_sender::GLADLY_DELAYS;
+
+/// Every store, each in both dispatch modes (the store is reused: each
+/// test makes subscriptions of its own).
+async fn stores_and_windows() -> Vec<(common::TestStore, usize)> {
+    let mut all = Vec::new();
+    for window in WINDOWS {
+        for store in stores().await {
+            all.push((store, window));
+        }
+    }
+    all
+}
+
+/// Issue 23: in the window, a delivery that fails holds no other back: 19
+/// events published behind one that fails are all delivered while it is
+/// still being retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_delivery_holds_nothing_back_in_the_window() {
+    for store in stores().await {
+        let mut options = dispatch_options_in(8);
+        // Retries after 2 s: the failing event is still pending when the
+        // others are checked.
+        options.schedule = gladly_webhook_sender::Schedule::Delays(vec![Duration::from_secs(2); 4]);
+        options.time_scale = 1.0;
+        let hub = hub_with(&store, options).await;
+        let receiver = TestReceiver::start().await;
+        let webhook = hub.create(&receiver.url, &["CUSTOMER_UPDATED"], true).await;
+        let id = webhook["id"].as_str().unwrap().to_string();
+        let mut failing = event("CUSTOMER_UPDATED");
+        failing["id"] = "evt_fails".into();
+        receiver.fail_event("evt_fails");
+        let published = std::time::Instant::now();
+        hub.publish(failing).await;
+        for _ in 0..19 {
+            hub.publish(event("CUSTOMER_UPDATED")).await;
+        }
+        let got = receiver
+            .wait(|r| r.iter().filter(|r| r.status == 200).count() == 19)
+            .await;
+        let failed_tries = got
+            .iter()
+            .filter(|r| r.event_id().as_deref() == Some("evt_fails"))
+            .count();
+        assert!(
+            failed_tries <= 2,
+            "{}: 19 delivered only after {failed_tries} tries of the failing one ({:?})",
+            store.name,
+            published.elapsed()
+        );
+        // Recorded too (successes are recorded together, within 100 ms);
+        // the failing one is still pending, waiting for its retry.
+        let deliveries = hub
+            .wait_deliveries(&id, |d| {
+                d.iter().filter(|d| d["state"] == "delivered").count() == 19
+            })
+            .await;
+        let pending: Vec<_> = deliveries
+            .iter()
+            .filter(|d| d["state"] == "pending")
+            .collect();
+        assert_eq!(pending.len(), 1, "{}: {deliveries:?}", store.name);
+        assert_eq!(pending[0]["eventId"], "evt_fails");
+    }
+}
+
+/// Issue 23: in the window, a retry comes due while publication goes on
+/// and the subscription is never idle, and it is still made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_is_made_while_publication_goes_on() {
+    for store in stores().await {
+        let mut options = dispatch_options_in(8);
+        options.schedule =
+            gladly_webhook_sender::Schedule::Delays(vec![Duration::from_millis(300); 4]);
+        options.time_scale = 1.0;
+        let hub = hub_with(&store, options).await;
+        let receiver = TestReceiver::start().await;
+        // Slow answers and steady publication: something is always in
+        // flight, so the dispatcher's run never ends on its own.
+        receiver.answer_after(Duration::from_millis(100));
+        hub.create(&receiver.url, &["CUSTOMER_UPDATED"], true).await;
+        let mut failing = event("CUSTOMER_UPDATED");
+        failing["id"] = "evt_retried".into();
+        receiver.fail_event("evt_retried");
+        hub.publish(failing).await;
+        let tries = || {
+            receiver
+                .events()
+                .iter()
+                .filter(|r| r.event_id().as_deref() == Some("evt_retried"))
+                .count()
+        };
+        let mut published = 0;
+        while tries() < 2 && published < 300 {
+            hub.publish(event("CUSTOMER_UPDATED")).await;
+            published += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            tries() >= 2,
+            "{}: the failing event was tried {} times while {published} more were published",
+            store.name,
+            tries()
+        );
+    }
+}
+
+/// Issue 23: the window bounds what is in flight to one subscription, and
+/// strict order sends one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_bounds_deliveries_in_flight() {
+    for (store, window) in stores_and_windows().await {
+        let hub = hub_with(&store, dispatch_options_in(window)).await;
+        let receiver = TestReceiver::start().await;
+        receiver.answer_after(Duration::from_millis(100));
+        hub.create(&receiver.url, &["CUSTOMER_UPDATED"], true).await;
+        for _ in 0..24 {
+            hub.publish(event("CUSTOMER_UPDATED")).await;
+        }
+        receiver.wait(|r| r.len() == 24).await;
+        let most = receiver.max_concurrent();
+        assert!(
+            most <= window as u64,
+            "{} window {window}: {most} at once",
+            store.name
+        );
+        if window > 1 {
+            assert!(most > 1, "{}: the window was never used", store.name);
+        }
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reaches_exactly_the_matching_active_subscriptions() {
-    for store in stores().await {
-        let hub = hub(&store).await;
+    for (store, window) in stores_and_windows().await {
+        let hub = hub_with(&store, dispatch_options_in(window)).await;
         let (a, b, c) = (
             TestReceiver::start().await,
             TestReceiver::start().await,
@@ -53,18 +184,16 @@ async fn an_event_reaches_exactly_the_matching_active_subscriptions() {
 
         let got_a = a.wait(|r| r.len() == 2).await;
         let got_b = b.wait(|r| r.len() == 1).await;
-        assert_eq!(
-            got_a
-                .iter()
-                .map(|r| r.event_id().unwrap())
-                .collect::<Vec<_>>(),
-            [
-                closed["eventId"].as_str().unwrap(),
-                task["eventId"].as_str().unwrap()
-            ],
-            "{}: in publish order",
-            store.name
-        );
+        let mut ids_a: Vec<String> = got_a.iter().map(|r| r.event_id().unwrap()).collect();
+        let published = [
+            closed["eventId"].as_str().unwrap(),
+            task["eventId"].as_str().unwrap(),
+        ];
+        // Strict order keeps publish order; the window may not.
+        if window > 1 {
+            ids_a.sort_by_key(|id| published.iter().position(|p| p == id));
+        }
+        assert_eq!(ids_a, published, "{} window {window}", store.name);
         assert_eq!(got_b[0].event_id().as_deref(), task["eventId"].as_str());
         // Each verified with the secret its subscription was given, and no other.
         assert!(
@@ -90,8 +219,8 @@ async fn an_event_reaches_exactly_the_matching_active_subscriptions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
-    for store in stores().await {
-        let hub = hub(&store).await;
+    for (store, window) in stores_and_windows().await {
+        let hub = hub_with(&store, dispatch_options_in(window)).await;
         let failing = TestReceiver::start().await;
         let healthy = TestReceiver::start().await;
         let webhook = hub.create(&failing.url, &["CUSTOMER_UPDATED"], true).await;
@@ -105,15 +234,45 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
             .wait_deliveries(&id, |d| d.iter().any(|d| d["state"] == "failed"))
             .await;
 
-        // Five attempts of the first event, the same id each time; the
-        // second waited behind it and is cancelled with the deactivation.
-        let attempts = failing.events();
-        assert_eq!(attempts.len(), 5, "{}", store.name);
-        assert!(
-            attempts
-                .iter()
-                .all(|r| r.event_id().as_deref() == first["eventId"].as_str())
+        // In strict order, five attempts of the first event, the same id
+        // each time; the second waited behind it. In the window, both were
+        // tried on their own schedules. Either way the first to fail five
+        // times deactivates the subscription and the other is cancelled.
+        let (first_id, second_id) = (
+            first["eventId"].as_str().unwrap(),
+            second["eventId"].as_str().unwrap(),
         );
+        let all = failing.events();
+        let failed = deliveries
+            .iter()
+            .find(|d| d["state"] == "failed")
+            .unwrap()
+            .clone();
+        let failed_id = failed["eventId"].as_str().unwrap();
+        let cancelled_id = if failed_id == first_id {
+            second_id
+        } else {
+            first_id
+        };
+        if window == 1 {
+            assert_eq!(failed_id, first_id, "{}", store.name);
+            assert!(
+                all.iter()
+                    .all(|r| r.event_id().as_deref() == Some(first_id))
+            );
+        } else {
+            assert!(
+                all.iter()
+                    .any(|r| r.event_id().as_deref() == Some(second_id)),
+                "{}: the second event waited behind the first",
+                store.name
+            );
+        }
+        let attempts: Vec<_> = all
+            .iter()
+            .filter(|r| r.event_id().as_deref() == Some(failed_id))
+            .collect();
+        assert_eq!(attempts.len(), 5, "{} window {window}", store.name);
         // The waits follow Gladly's schedule, scaled: each at most its
         // wait (30 s, 5, 30, 60 minutes × the scale) plus slack for a busy machine.
         for (k, pair) in attempts.windows(2).enumerate() {
@@ -126,15 +285,6 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
                 k + 1
             );
         }
-        let by_event = |event_id: &str| {
-            deliveries
-                .iter()
-                .find(|d| d["eventId"] == event_id)
-                .unwrap()
-                .clone()
-        };
-        let failed = by_event(first["eventId"].as_str().unwrap());
-        assert_eq!(failed["state"], "failed");
         assert_eq!(failed["attempts"].as_array().unwrap().len(), 5);
         assert!(
             failed["attempts"]
@@ -143,7 +293,10 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
                 .iter()
                 .all(|a| a["status"] == 500)
         );
-        let cancelled = by_event(second["eventId"].as_str().unwrap());
+        let cancelled = deliveries
+            .iter()
+            .find(|d| d["eventId"] == cancelled_id)
+            .unwrap();
         assert_eq!(
             (cancelled["state"].as_str(), cancelled["reason"].as_str()),
             (Some("cancelled"), Some("subscription deactivated"))
@@ -159,7 +312,7 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
         let deactivations = hub.call("GET", "/api/v1/deactivations", None).await.json;
         assert_eq!(deactivations.as_array().unwrap().len(), 1);
         assert_eq!(deactivations[0]["webhookId"], id.as_str());
-        assert_eq!(deactivations[0]["eventId"], first["eventId"]);
+        assert_eq!(deactivations[0]["eventId"], failed_id);
         assert!(
             deactivations[0]["reason"]
                 .as_str()
@@ -174,14 +327,15 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
         assert_eq!(later["deliveries"].as_array().unwrap().len(), 1);
         healthy.wait(|r| r.len() == 3).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(failing.events().len(), 5, "{}", store.name);
+        assert_eq!(failing.events().len(), all.len(), "{}", store.name);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_to_one_subscription_keep_publish_order_through_retries() {
     for store in stores().await {
-        let mut options = common::dispatch_options();
+        // Strict publish order: one delivery in flight.
+        let mut options = dispatch_options_in(1);
         // Fixed waits, so the test also sees each wait is at least its delay.
         options.schedule =
             gladly_webhook_sender::Schedule::Delays(vec![Duration::from_millis(250); 4]);
@@ -221,8 +375,8 @@ async fn deliveries_to_one_subscription_keep_publish_order_through_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_racing_publications_leaves_nothing_pending() {
-    for store in stores().await {
-        let hub = std::sync::Arc::new(hub(&store).await);
+    for (store, window) in stores_and_windows().await {
+        let hub = std::sync::Arc::new(hub_with(&store, dispatch_options_in(window)).await);
         let receiver = TestReceiver::start().await;
         let webhook = hub.create(&receiver.url, &["CUSTOMER_UPDATED"], true).await;
         let id = webhook["id"].as_str().unwrap().to_string();

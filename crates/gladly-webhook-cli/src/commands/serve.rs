@@ -37,6 +37,11 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     options.retention = args.retention.0;
     options.time_scale = args.time_scale;
     options.lease = lease;
+    options.max_in_flight = if args.ordered {
+        1
+    } else {
+        usize::from(args.max_in_flight)
+    };
     let (limits, body_timeout) = super::server_limits(&args.server)?;
     let keys = load_keys(args)?;
     super::init_logging(tracing::Level::INFO);

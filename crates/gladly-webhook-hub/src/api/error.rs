@@ -132,7 +132,7 @@ impl ApiError {
     pub fn store(err: &StoreError) -> Self {
         tracing::error!(error = %err, "store failure");
         match err {
-            StoreError::Database(_) => Self::new(
+            StoreError::Database(_) | StoreError::Batch(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 "the store could not be reached; try again",

@@ -15,6 +15,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "sqlite")]
+mod group_commit;
 mod ops;
 mod sealed;
 mod types;
@@ -28,8 +30,8 @@ use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
 
 pub use types::{
-    AttemptRecord, Deactivation, DeliveryRecord, DeliveryState, DueDelivery, NewDelivery,
-    Published, StoredWebhook, WebhookChange,
+    AttemptRecord, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState, DueDelivery,
+    NewDelivery, Published, StoredWebhook, WebhookChange,
 };
 
 /// Why the store could not do what was asked.
@@ -42,6 +44,10 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite transaction this write shared with others (group
+    /// commit) failed: none of them was stored.
+    #[error("database error: {0}")]
+    Batch(std::sync::Arc<sqlx::Error>),
     /// The migrations could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -125,6 +131,9 @@ pub enum AttemptOutcome {
 pub struct Store {
     pool: Pool,
     keys: Option<std::sync::Arc<SecretKeys>>,
+    /// SQLite's publications go through one group-committing task.
+    #[cfg(feature = "sqlite")]
+    publisher: Option<group_commit::Publisher>,
 }
 
 #[derive(Clone)]
@@ -226,6 +235,7 @@ impl Store {
             .await?;
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
         Ok(Self {
+            publisher: Some(group_commit::Publisher::start(pool.clone())),
             pool: Pool::Sqlite(pool),
             keys: None,
         })
@@ -254,6 +264,8 @@ impl Store {
         Ok(Self {
             pool: Pool::Postgres(pool),
             keys: None,
+            #[cfg(feature = "sqlite")]
+            publisher: None,
         })
     }
 
@@ -385,7 +397,8 @@ impl Store {
 
     /// Publishes an event: stores `body` (as it will be sent) and one
     /// pending delivery for each active subscription to its type, in one
-    /// transaction. `received` is the body as the publisher sent it:
+    /// transaction (on SQLite, shared with the publications queued
+    /// meanwhile: group commit, answered after the commit). `received` is the body as the publisher sent it:
     /// publishing the same id with the same `received` again (a retry,
     /// even one whose `timestamp` the hub filled in anew) creates nothing
     /// and returns the first publication's deliveries; the same id with
@@ -400,6 +413,17 @@ impl Store {
     ) -> Result<Published, PublishError> {
         use sha2::Digest;
         let received_sha256 = hex::encode(sha2::Sha256::digest(received));
+        #[cfg(feature = "sqlite")]
+        if let Some(publisher) = &self.publisher {
+            let publication = group_commit::Publication {
+                event_id: event_id.to_string(),
+                event_type: event_type.to_string(),
+                body: body.to_vec(),
+                received_sha256,
+                now,
+            };
+            return publisher.publish(publication).await;
+        }
         on_backend!(
             self,
             publish(event_id, event_type, body, &received_sha256, now)
@@ -421,15 +445,18 @@ impl Store {
         on_backend!(self, deactivations(limit))
     }
 
-    /// Leases up to `limit` active subscriptions whose oldest pending
-    /// delivery is due, for `lease`: their ids with the lease token.
+    /// Leases up to `limit` active subscriptions with a delivery due, for
+    /// `lease`: their ids with the lease token. In [`DeliveryOrder::Publish`]
+    /// a subscription is due when its oldest pending delivery is; in
+    /// [`DeliveryOrder::Window`], when any of them is.
     pub async fn claim_webhooks(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        order: DeliveryOrder,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        on_backend!(self, claim_webhooks(now, lease, limit))
+        on_backend!(self, claim_webhooks(now, lease, limit, order))
     }
 
     /// The oldest pending deliveries (at most `limit`, in publish order) to
@@ -441,7 +468,38 @@ impl Store {
         token: i64,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let raw: Vec<DueDelivery> = on_backend!(self, next_deliveries(webhook_id, token, limit))?;
+        self.pending_after(webhook_id, token, limit, i64::MIN, None)
+            .await
+    }
+
+    /// The pending deliveries due at `now` that come after position
+    /// `after_seq` (a [`DueDelivery::seq`]), at most `limit`, in publish
+    /// order, to a subscription this lease holds: what a windowed
+    /// dispatcher sends next.
+    pub async fn due_deliveries_after(
+        &self,
+        webhook_id: &str,
+        token: i64,
+        after_seq: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.pending_after(webhook_id, token, limit, after_seq, Some(now))
+            .await
+    }
+
+    async fn pending_after(
+        &self,
+        webhook_id: &str,
+        token: i64,
+        limit: u32,
+        after_seq: i64,
+        due_at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let raw: Vec<DueDelivery> = on_backend!(
+            self,
+            next_deliveries(webhook_id, token, limit, after_seq, due_at)
+        )?;
         raw.into_iter()
             .map(|mut due| {
                 due.secret =

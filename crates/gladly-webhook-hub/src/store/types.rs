@@ -246,6 +246,19 @@ pub struct Published {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// Which of a subscription's pending deliveries a dispatcher may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryOrder {
+    /// Strictly in publish order: a subscription is due when its oldest
+    /// pending delivery is, and a delivery waiting for a retry holds every
+    /// later one back.
+    Publish,
+    /// Any due delivery, several at once: one waiting for a retry holds
+    /// nothing back.
+    Window,
+}
+
 /// A pending delivery a dispatcher is to send, with what sending needs.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -254,6 +267,8 @@ pub struct DueDelivery {
     pub id: String,
     /// The subscription.
     pub webhook_id: String,
+    /// Its place in publish order (the event's sequence number).
+    pub seq: i64,
     /// The event's id.
     pub event_id: String,
     /// The event's type.

@@ -93,6 +93,17 @@ pub fn dispatch_options() -> DispatcherOptions {
     options
 }
 
+/// The dispatch modes the dispatch tests run in: the default window of 8
+/// deliveries in flight per subscription, and strict publish order.
+pub const WINDOWS: [usize; 2] = [8, 1];
+
+/// [`dispatch_options`] with `window` deliveries in flight per subscription.
+pub fn dispatch_options_in(window: usize) -> DispatcherOptions {
+    let mut options = dispatch_options();
+    options.max_in_flight = window;
+    options
+}
+
 pub async fn hub_with(store: &TestStore, options: DispatcherOptions) -> TestHub {
     hub_configured(store, options, |hub| {
         hub.allow_insecure_localhost(true).unwrap()
@@ -304,6 +315,8 @@ pub struct TestReceiver {
     pub addr: SocketAddr,
     status: Arc<AtomicU16>,
     delay_ms: Arc<AtomicU64>,
+    failing: Arc<Mutex<Vec<String>>>,
+    concurrency: Arc<(AtomicU64, AtomicU64)>,
     received: Arc<Mutex<Vec<Received>>>,
     server: Arc<tokio::task::JoinHandle<()>>,
 }
@@ -315,16 +328,32 @@ impl TestReceiver {
         let status = Arc::new(AtomicU16::new(200));
         let delay_ms = Arc::new(AtomicU64::new(0));
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let (s, d, r) = (status.clone(), delay_ms.clone(), received.clone());
+        let failing: Arc<Mutex<Vec<String>>> = Arc::default();
+        let concurrency: Arc<(AtomicU64, AtomicU64)> = Arc::default();
+        let (s, d, r, f, c) = (
+            status.clone(),
+            delay_ms.clone(),
+            received.clone(),
+            failing.clone(),
+            concurrency.clone(),
+        );
         let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let (s, d, r) = (s.clone(), d.clone(), r.clone());
+            let (s, d, r, f, c) = (s.clone(), d.clone(), r.clone(), f.clone(), c.clone());
             async move {
+                let now = c.0.fetch_add(1, Ordering::SeqCst) + 1;
+                c.1.fetch_max(now, Ordering::SeqCst);
                 let (parts, body) = request.into_parts();
                 let body = http_body_util::BodyExt::collect(body)
                     .await
                     .unwrap()
                     .to_bytes();
-                let status = s.load(Ordering::SeqCst);
+                let id = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_string));
+                let status = match id {
+                    Some(id) if f.lock().unwrap().contains(&id) => 500,
+                    _ => s.load(Ordering::SeqCst),
+                };
                 r.lock().unwrap().push(Received {
                     at: Instant::now(),
                     method: parts.method,
@@ -334,6 +363,7 @@ impl TestReceiver {
                     status,
                 });
                 tokio::time::sleep(Duration::from_millis(d.load(Ordering::SeqCst))).await;
+                c.0.fetch_sub(1, Ordering::SeqCst);
                 http::StatusCode::from_u16(status).unwrap()
             }
         });
@@ -345,9 +375,21 @@ impl TestReceiver {
             addr,
             status,
             delay_ms,
+            failing,
+            concurrency,
             received,
             server: Arc::new(server),
         }
+    }
+
+    /// Answers 500 to every delivery of the event `event_id`.
+    pub fn fail_event(&self, event_id: &str) {
+        self.failing.lock().unwrap().push(event_id.to_string());
+    }
+
+    /// The most requests it was answering at once.
+    pub fn max_concurrent(&self) -> u64 {
+        self.concurrency.1.load(Ordering::SeqCst)
     }
 
     pub fn answer(&self, status: u16) {
