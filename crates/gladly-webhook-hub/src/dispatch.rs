@@ -95,8 +95,23 @@ impl Default for DispatcherOptions {
 }
 
 /// Wakes a dispatcher: the API calls it after a publication.
-#[derive(Debug, Clone, Default)]
-pub struct Waker(Arc<Notify>);
+#[derive(Debug, Clone)]
+pub struct Waker {
+    /// The dispatcher's loop, to claim subscriptions.
+    claim: Arc<Notify>,
+    /// Runs that have nothing due, waiting a moment for a publication
+    /// before they give up their lease.
+    published: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Waker {
+    fn default() -> Self {
+        Self {
+            claim: Arc::default(),
+            published: Arc::new(watch::Sender::new(0)),
+        }
+    }
+}
 
 impl Waker {
     /// A waker no dispatcher listens to yet.
@@ -106,7 +121,8 @@ impl Waker {
 
     /// Tells the dispatcher to look at the store now.
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.claim.notify_one();
+        self.published.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -204,9 +220,9 @@ async fn run(
                             sender.clone(),
                             gate.clone(),
                             options.clone(),
-                            webhook_id,
-                            token,
+                            Lease { webhook_id, token },
                             stopped.clone(),
+                            waker.published.subscribe(),
                         );
                         tasks.spawn(work);
                     }
@@ -234,7 +250,7 @@ async fn run(
             }
         };
         tokio::select! {
-            () = waker.0.notified() => {}
+            () = waker.claim.notified() => {}
             () = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => {}
             Some(done) = tasks.join_next(), if !tasks.is_empty() => log_failure(done),
@@ -286,43 +302,41 @@ fn log_failure(done: Result<(), tokio::task::JoinError>) {
 const BATCH: u32 = 32;
 /// The longest a successful attempt goes unrecorded while a batch runs.
 const FLUSH_AFTER: Duration = Duration::from_millis(100);
+/// How often a window with deliveries in flight looks for more that are
+/// due (at once when it runs dry or its last read was full).
+const REREAD_AFTER: Duration = Duration::from_millis(10);
+/// How long a run with nothing due waits for a publication before it ends.
+const LINGER: Duration = Duration::from_millis(50);
+/// The longest a run holds its subscription before it makes room for
+/// others (it may be claimed again at once).
+const LONGEST_RUN: Duration = Duration::from_secs(1);
 
-/// Delivers to one leased subscription until its queue is empty, its head
-/// is not due, an attempt fails, or the dispatcher stops; then gives the
-/// lease up. The lease is renewed every third of it for as long as this
+/// Delivers to one leased subscription (in its window, or strictly in
+/// order) until the run ends (see [`deliver_window`] and
+/// [`deliver_in_order`]); then gives the lease up. The lease is renewed every third of it for as long as this
 /// runs.
 async fn work(
     store: Store,
     sender: Arc<Sender>,
     gate: ChangeGate,
     options: Arc<DispatcherOptions>,
-    webhook_id: String,
-    token: i64,
+    lease: Lease,
     stopped: watch::Receiver<bool>,
+    published: watch::Receiver<u64>,
 ) {
+    let Lease { webhook_id, token } = &lease;
+    let (webhook_id, token) = (webhook_id.as_str(), *token);
     let deliver = async {
         match order(&options) {
             DeliveryOrder::Window => {
                 deliver_window(
-                    &store,
-                    &sender,
-                    &gate,
-                    &options,
-                    &webhook_id,
-                    token,
-                    &stopped,
+                    &store, &sender, &gate, &options, &lease, &stopped, published,
                 )
                 .await
             }
             _ => {
                 deliver_in_order(
-                    &store,
-                    &sender,
-                    &gate,
-                    &options,
-                    &webhook_id,
-                    token,
-                    &stopped,
+                    &store, &sender, &gate, &options, webhook_id, token, &stopped,
                 )
                 .await
             }
@@ -333,7 +347,7 @@ async fn work(
         loop {
             tokio::time::sleep(period).await;
             match store
-                .extend_lease(&webhook_id, token, Utc::now() + options.lease)
+                .extend_lease(webhook_id, token, Utc::now() + options.lease)
                 .await
             {
                 Ok(true) => {}
@@ -349,15 +363,17 @@ async fn work(
         () = deliver => {}
         () = renew => {}
     }
-    if let Err(err) = store.release(&webhook_id, token).await {
+    if let Err(err) = store.release(webhook_id, token).await {
         tracing::warn!(webhook_id, error = %err, "could not release a lease; it runs out by itself");
     }
 }
 
 /// Sends the subscription's due deliveries one at a time, in publish
 /// order. Successes are recorded together (one transaction per batch, or
-/// every [`FLUSH_AFTER`]); a failure is recorded at once and ends the run.
-/// A success not yet recorded when the hub dies is sent again.
+/// every [`FLUSH_AFTER`]); a failure is recorded at once and ends the run,
+/// as do an empty queue, a head not due, [`LONGEST_RUN`] and the
+/// dispatcher's stop. A success not yet recorded when the hub dies is sent
+/// again.
 async fn deliver_in_order(
     store: &Store,
     sender: &Sender,
@@ -367,6 +383,7 @@ async fn deliver_in_order(
     token: i64,
     stopped: &watch::Receiver<bool>,
 ) {
+    let started = std::time::Instant::now();
     loop {
         let batch = match store.next_deliveries(webhook_id, token, BATCH).await {
             Ok(batch) if !batch.is_empty() => batch,
@@ -380,7 +397,11 @@ async fn deliver_in_order(
         let mut since = std::time::Instant::now();
         let mut go_on = true;
         for due in &batch {
-            if *stopped.borrow() || due.next_attempt_at > Utc::now() {
+            // After LONGEST_RUN the run makes room for other subscriptions.
+            if *stopped.borrow()
+                || due.next_attempt_at > Utc::now()
+                || started.elapsed() >= LONGEST_RUN
+            {
                 go_on = false;
                 break;
             }
@@ -432,21 +453,33 @@ async fn deliver_in_order(
     }
 }
 
+/// A subscription leased by this dispatcher.
+struct Lease {
+    webhook_id: String,
+    token: i64,
+}
+
 /// Keeps up to `options.max_in_flight` of the subscription's due
 /// deliveries in flight, taken in publish order; each outcome is recorded
 /// on its own (successes together, as in [`deliver_in_order`]), and a
-/// failure holds nothing back. Ends when nothing more is due and nothing
-/// is in flight, when the subscription changes or is deactivated (what is
-/// in flight finishes first), or when the dispatcher stops.
+/// failure holds nothing back. With nothing due and nothing in flight it
+/// waits up to [`LINGER`] for a publication before it ends (giving the
+/// lease up and claiming it again cost two writes). Ends too when the
+/// subscription changes or is deactivated (what is in flight finishes
+/// first), when a retry it recorded comes due, after [`LONGEST_RUN`] (so
+/// subscriptions beyond the dispatcher's concurrency get their turn), or
+/// when the dispatcher stops.
 async fn deliver_window(
     store: &Store,
     sender: &Arc<Sender>,
     gate: &ChangeGate,
     options: &DispatcherOptions,
-    webhook_id: &str,
-    token: i64,
+    lease: &Lease,
     stopped: &watch::Receiver<bool>,
+    mut published: watch::Receiver<u64>,
 ) {
+    let (webhook_id, token) = (lease.webhook_id.as_str(), lease.token);
+    let started = std::time::Instant::now();
     let window = options.max_in_flight.max(1);
     let mut queue: VecDeque<DueDelivery> = VecDeque::new();
     // Deliveries up to this place in publish order were read in this run:
@@ -464,17 +497,28 @@ async fn deliver_window(
     // next claim reads from the start: under steady publication a run
     // would otherwise last forever and starve the retries.
     let mut retry_due: Option<chrono::DateTime<Utc>> = None;
+    let mut last_read = std::time::Instant::now();
+    let mut full = false;
     loop {
         ending |= *stopped.borrow();
         ending |= retry_due.is_some_and(|at| Utc::now() >= at);
+        ending |= started.elapsed() >= LONGEST_RUN;
         while !ending && in_flight.len() < window {
-            if queue.is_empty() && more {
+            // Read again when the window would run dry, when the last read
+            // was full (a backlog), or every REREAD_AFTER while deliveries
+            // are in flight: not once per freed slot.
+            let may_read = in_flight.is_empty() || full || last_read.elapsed() >= REREAD_AFTER;
+            if queue.is_empty() && more && may_read {
+                last_read = std::time::Instant::now();
+                // A publication from now on shows as a change.
+                published.mark_unchanged();
                 match store
                     .due_deliveries_after(webhook_id, token, cursor, Utc::now(), BATCH)
                     .await
                 {
                     Ok(batch) => {
                         more = !batch.is_empty();
+                        full = batch.len() >= BATCH as usize;
                         if let Some(last) = batch.last() {
                             cursor = last.seq;
                         }
@@ -499,15 +543,36 @@ async fn deliver_window(
             });
         }
         if in_flight.is_empty() {
-            break;
+            if ending || !queue.is_empty() {
+                break;
+            }
+            // Nothing due: wait a moment for a publication.
+            let linger = LINGER.min(LONGEST_RUN.saturating_sub(started.elapsed()));
+            let flush_in = FLUSH_AFTER.saturating_sub(since.elapsed());
+            tokio::select! {
+                changed = published.changed() => {
+                    more = true;
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                () = tokio::time::sleep(flush_in), if !delivered.is_empty() => {
+                    ending |= !flush(store, options, webhook_id, token, &mut delivered).await;
+                }
+                () = tokio::time::sleep(linger) => break,
+            }
+            continue;
         }
         let flush_in = FLUSH_AFTER.saturating_sub(since.elapsed());
+        let read_in = REREAD_AFTER.saturating_sub(last_read.elapsed());
+        let may_read_later = queue.is_empty() && more && !ending && in_flight.len() < window;
         let done = tokio::select! {
             done = in_flight.join_next() => done,
             () = tokio::time::sleep(flush_in), if !delivered.is_empty() => {
                 ending |= !flush(store, options, webhook_id, token, &mut delivered).await;
                 continue;
             }
+            () = tokio::time::sleep(read_in), if may_read_later => continue,
         };
         // A slot is free: what was published meanwhile may be due.
         more = true;

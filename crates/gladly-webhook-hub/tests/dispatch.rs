@@ -114,6 +114,40 @@ async fn a_retry_is_made_while_publication_goes_on() {
     }
 }
 
+/// Issue 23: a run that always has work (or waits for more) still makes
+/// room: with room for one subscription at a time, one that is published
+/// to without pause does not keep another waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_subscription_makes_room_for_another() {
+    for (store, window) in stores_and_windows().await {
+        let mut options = dispatch_options_in(window);
+        options.concurrency = 1;
+        let hub = hub_with(&store, options).await;
+        let busy = TestReceiver::start().await;
+        busy.answer_after(Duration::from_millis(10));
+        let other = TestReceiver::start().await;
+        hub.create(&busy.url, &["CUSTOMER_UPDATED"], true).await;
+        hub.create(&other.url, &["TASK_CLOSED"], true).await;
+        let mut published = 0;
+        let mut task_published = false;
+        while other.events().is_empty() && published < 400 {
+            hub.publish(event("CUSTOMER_UPDATED")).await;
+            published += 1;
+            if published == 10 && !task_published {
+                hub.publish(event("TASK_CLOSED")).await;
+                task_published = true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            other.events().len(),
+            1,
+            "{} window {window}: the other subscription got nothing while {published} events went to the busy one",
+            store.name
+        );
+    }
+}
+
 /// Issue 23: the window bounds what is in flight to one subscription, and
 /// strict order sends one at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

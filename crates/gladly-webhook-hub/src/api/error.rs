@@ -131,8 +131,12 @@ impl ApiError {
     /// A store failure: logged here, answered without its details.
     pub fn store(err: &StoreError) -> Self {
         tracing::error!(error = %err, "store failure");
-        match err {
-            StoreError::Database(_) | StoreError::Batch(_) => Self::new(
+        let cause = match err {
+            StoreError::Batch(shared) => shared.as_ref(),
+            other => other,
+        };
+        match cause {
+            StoreError::Database(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 "the store could not be reached; try again",

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::ops::sqlite as ops;
 use super::{PublishError, Published, StoreError};
@@ -43,10 +43,11 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    /// Starts the writing task on `pool` (needs a Tokio runtime).
-    pub(crate) fn start(pool: SqlitePool) -> Self {
+    /// Starts the writing task on `pool` (needs a Tokio runtime); it
+    /// takes its turn with the store's other writes at `writes`.
+    pub(crate) fn start(pool: SqlitePool, writes: Arc<Mutex<()>>) -> Self {
         let (queue, receiver) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write_publications(pool, receiver));
+        tokio::spawn(write_publications(pool, writes, receiver));
         Self { queue }
     }
 
@@ -73,10 +74,17 @@ fn stopped() -> PublishError {
 }
 
 /// The task: one transaction per batch of queued publications.
-async fn write_publications(pool: SqlitePool, mut queue: mpsc::Receiver<Queued>) {
+async fn write_publications(
+    pool: SqlitePool,
+    writes: Arc<Mutex<()>>,
+    mut queue: mpsc::Receiver<Queued>,
+) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let results = write_batch(&pool, &batch).await;
+        let results = {
+            let _turn = writes.lock().await;
+            write_batch(&pool, &batch).await
+        };
         for (queued, result) in batch.drain(..).zip(results) {
             // A caller that went away (its request was cancelled) is not
             // waiting: its publication stands all the same.
@@ -90,6 +98,12 @@ async fn write_publications(pool: SqlitePool, mut queue: mpsc::Receiver<Queued>)
 async fn write_batch(pool: &SqlitePool, batch: &[Queued]) -> Vec<Result<Published, PublishError>> {
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
+        Err(err) => return shared_error(err.into(), batch.len()),
+    };
+    // The subscriptions are read once for the batch: nothing changes them
+    // while this transaction holds SQLite's one write lock.
+    let subscribers = match ops::active_webhooks(&mut tx).await {
+        Ok(subscribers) => subscribers,
         Err(err) => return shared_error(err, batch.len()),
     };
     let mut results = Vec::with_capacity(batch.len());
@@ -98,8 +112,9 @@ async fn write_batch(pool: &SqlitePool, batch: &[Queued]) -> Vec<Result<Publishe
         let result = async {
             // A savepoint: dropped without its commit, it rolls back.
             let mut savepoint = tx.begin().await?;
-            let published = ops::publish_in(
+            let published = ops::publish_to(
                 &mut savepoint,
+                Some(&subscribers),
                 &p.event_id,
                 &p.event_type,
                 &p.body,
@@ -115,12 +130,12 @@ async fn write_batch(pool: &SqlitePool, batch: &[Queued]) -> Vec<Result<Publishe
     }
     match tx.commit().await {
         Ok(()) => results,
-        Err(err) => shared_error(err, batch.len()),
+        Err(err) => shared_error(err.into(), batch.len()),
     }
 }
 
 /// `err` for each of `n` callers, which shared its transaction.
-fn shared_error(err: sqlx::Error, n: usize) -> Vec<Result<Published, PublishError>> {
+fn shared_error(err: StoreError, n: usize) -> Vec<Result<Published, PublishError>> {
     let err = Arc::new(err);
     (0..n)
         .map(|_| Err(PublishError::Store(StoreError::Batch(Arc::clone(&err)))))

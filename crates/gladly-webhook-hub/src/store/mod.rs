@@ -46,8 +46,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     /// The SQLite transaction this write shared with others (group
     /// commit) failed: none of them was stored.
-    #[error("database error: {0}")]
-    Batch(std::sync::Arc<sqlx::Error>),
+    #[error("{0}")]
+    Batch(std::sync::Arc<StoreError>),
     /// The migrations could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -134,6 +134,10 @@ pub struct Store {
     /// SQLite's publications go through one group-committing task.
     #[cfg(feature = "sqlite")]
     publisher: Option<group_commit::Publisher>,
+    /// SQLite's writes, one at a time in this process (see
+    /// [`write_on_backend`]).
+    #[cfg(feature = "sqlite")]
+    sqlite_writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -169,6 +173,27 @@ macro_rules! on_backend {
         match &$self.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => ops::sqlite::$f(pool, $($arg),*).await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => ops::postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+/// [`on_backend`] for a write. On SQLite the writes of this process take
+/// their turn here: SQLite has one writer, and a write that finds the
+/// database locked waits in SQLite's busy handler, which sleeps (1 to
+/// 100 ms at a time) holding a pooled connection. With a publisher and
+/// twenty subscriptions' dispatchers writing at once, those sleeps were
+/// most of the hub's time (12,000 of them, 8 ms each, for 20,000
+/// deliveries). Reads do not wait: WAL serves them beside the writer.
+macro_rules! write_on_backend {
+    ($self:ident, $f:ident ( $($arg:expr),* )) => {
+        match &$self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => {
+                let _turn = $self.sqlite_writes.lock().await;
+                ops::sqlite::$f(pool, $($arg),*).await
+            }
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => ops::postgres::$f(pool, $($arg),*).await,
         }
@@ -216,7 +241,12 @@ impl Store {
             // A deleted secret is overwritten, not left in a free page.
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(
+                std::env::var("HUBCONN")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(4),
+            )
             // After a failed COMMIT (a full disk) SQLite may have rolled
             // back on its own while sqlx still counts the transaction
             // open, and every later BEGIN on that connection would fail:
@@ -234,8 +264,13 @@ impl Store {
             .connect_with(options)
             .await?;
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
+        let sqlite_writes = std::sync::Arc::new(tokio::sync::Mutex::new(()));
         Ok(Self {
-            publisher: Some(group_commit::Publisher::start(pool.clone())),
+            publisher: Some(group_commit::Publisher::start(
+                pool.clone(),
+                std::sync::Arc::clone(&sqlite_writes),
+            )),
+            sqlite_writes,
             pool: Pool::Sqlite(pool),
             keys: None,
         })
@@ -266,6 +301,8 @@ impl Store {
             keys: None,
             #[cfg(feature = "sqlite")]
             publisher: None,
+            #[cfg(feature = "sqlite")]
+            sqlite_writes: std::sync::Arc::default(),
         })
     }
 
@@ -304,7 +341,7 @@ impl Store {
             }
             let secret = keys.open(&webhook.id, stored)?;
             let new = keys.seal(&webhook.id, &secret)?;
-            if on_backend!(self, set_secret(&webhook.id, stored, &new))? {
+            if write_on_backend!(self, set_secret(&webhook.id, stored, &new))? {
                 sealed += 1;
             }
         }
@@ -367,7 +404,7 @@ impl Store {
         let key = url_key(&webhook.url);
         let mut stored = webhook.clone();
         stored.secret = self.seal(&webhook.id, &webhook.secret)?;
-        on_backend!(self, create_webhook(&stored, &key, max))
+        write_on_backend!(self, create_webhook(&stored, &key, max))
     }
 
     /// Applies `change` to the subscription `id`, if it was last modified
@@ -385,14 +422,14 @@ impl Store {
             stored.secret = Some(self.seal(id, secret)?);
         }
         let updated: StoredWebhook =
-            on_backend!(self, update_webhook(id, expected, &stored, &key))?;
+            write_on_backend!(self, update_webhook(id, expected, &stored, &key))?;
         Ok(self.opened(updated)?)
     }
 
     /// Deletes the subscription `id` and cancels its pending deliveries;
     /// `false` when there was none.
     pub async fn delete_webhook(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        on_backend!(self, delete_webhook(id, now))
+        write_on_backend!(self, delete_webhook(id, now))
     }
 
     /// Publishes an event: stores `body` (as it will be sent) and one
@@ -424,7 +461,7 @@ impl Store {
             };
             return publisher.publish(publication).await;
         }
-        on_backend!(
+        write_on_backend!(
             self,
             publish(event_id, event_type, body, &received_sha256, now)
         )
@@ -456,7 +493,7 @@ impl Store {
         limit: u32,
         order: DeliveryOrder,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        on_backend!(self, claim_webhooks(now, lease, limit, order))
+        write_on_backend!(self, claim_webhooks(now, lease, limit, order))
     }
 
     /// The oldest pending deliveries (at most `limit`, in publish order) to
@@ -516,7 +553,7 @@ impl Store {
         token: i64,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        on_backend!(self, extend_lease(webhook_id, token, until))
+        write_on_backend!(self, extend_lease(webhook_id, token, until))
     }
 
     /// Whether subscription `webhook_id` is active and last modified at
@@ -531,7 +568,7 @@ impl Store {
 
     /// Gives a lease up.
     pub async fn release(&self, webhook_id: &str, token: i64) -> Result<(), StoreError> {
-        on_backend!(self, release(webhook_id, token))
+        write_on_backend!(self, release(webhook_id, token))
     }
 
     /// Records an attempt of `delivery` and what follows from it, in one
@@ -548,7 +585,7 @@ impl Store {
         attempt: &AttemptRecord,
         outcome: &AttemptOutcome,
     ) -> Result<(), StoreError> {
-        on_backend!(
+        write_on_backend!(
             self,
             record_attempt(delivery, token, lease, attempt, outcome)
         )
@@ -564,7 +601,7 @@ impl Store {
         lease: Duration,
         delivered: &[(String, AttemptRecord)],
     ) -> Result<(), StoreError> {
-        on_backend!(self, record_delivered(webhook_id, token, lease, delivered))
+        write_on_backend!(self, record_delivered(webhook_id, token, lease, delivered))
     }
 
     /// Deletes what finished before `before`: delivered, failed and
@@ -574,7 +611,7 @@ impl Store {
     /// subscriptions and the deactivations stay. Returns how many
     /// deliveries and events were deleted.
     pub async fn purge(&self, before: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
-        on_backend!(self, purge(before))
+        write_on_backend!(self, purge(before))
     }
 
     /// When the earliest pending delivery to an active subscription is due.
