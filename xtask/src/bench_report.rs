@@ -66,10 +66,11 @@ pub fn bench_report(root: &Path, run: bool) -> Result<PathBuf> {
         &chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
     )?;
     let path = root.join("BENCHMARKS.md");
-    // The receiving section is another run's: keep it.
+    // The receiving section is another run's, and the sections after it
+    // are written by hand: keep them.
     let existing = fs::read_to_string(&path).unwrap_or_default();
-    let report = match crate::receive_report::section_of(&existing) {
-        Some(section) => crate::receive_report::splice(&report, section),
+    let report = match crate::receive_report::from_section_on(&existing) {
+        Some(rest) => format!("{}\n\n{rest}", report.trim_end()),
         None => report,
     };
     fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;

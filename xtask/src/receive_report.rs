@@ -423,16 +423,35 @@ pub fn render_svg(r: &Receive) -> String {
 }
 
 /// `existing` (a whole `BENCHMARKS.md`) with its receive section replaced
-/// by `section` (or `section` appended).
+/// by `section` (or `section` appended); the sections after it stay.
 pub fn splice(existing: &str, section: &str) -> String {
-    let head = existing
-        .find(HEADING)
-        .map_or(existing, |at| &existing[..at]);
-    format!("{}\n\n{section}", head.trim_end())
+    let Some(at) = existing.find(HEADING) else {
+        return format!("{}\n\n{section}", existing.trim_end());
+    };
+    let head = &existing[..at];
+    let old = section_of(existing).unwrap_or_default();
+    let tail = &existing[at + old.len()..];
+    if tail.trim().is_empty() {
+        format!("{}\n\n{section}", head.trim_end())
+    } else {
+        format!("{}\n\n{}\n\n{tail}", head.trim_end(), section.trim_end())
+    }
 }
 
-/// The receive section of `existing`, if it has one.
+/// The receive section of `existing`, if it has one: from its heading to
+/// the next section of the same level (such as the hand-written fan-out
+/// section), or to the end.
 pub fn section_of(existing: &str) -> Option<&str> {
+    let rest = &existing[existing.find(HEADING)?..];
+    let end = rest[HEADING.len()..]
+        .find("\n## ")
+        .map_or(rest.len(), |e| HEADING.len() + e + 1);
+    Some(&rest[..end])
+}
+
+/// Everything of `existing` from the receive section on (the sections
+/// `cargo xtask bench-report` does not write), if it has one.
+pub fn from_section_on(existing: &str) -> Option<&str> {
     existing.find(HEADING).map(|at| &existing[at..])
 }
 

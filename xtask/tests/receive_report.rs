@@ -80,6 +80,14 @@ fn splicing_replaces_only_the_section() {
     assert_eq!(section_of(&new).unwrap(), render_section(&sample()));
     let appended = splice("# Benchmarks\n", "## Receiving over HTTP\n\nx\n");
     assert_eq!(appended, "# Benchmarks\n\n## Receiving over HTTP\n\nx\n");
+    // A section written by hand after it stays, after it.
+    let with_tail = format!("{old}\n### Commands run\n\nold\n\n## Fan-out\n\nby hand\n");
+    let new = splice(&with_tail, "## Receiving over HTTP\n\nnew\n");
+    assert_eq!(
+        new,
+        "# Benchmarks\n\nmicro tables\n\n## Receiving over HTTP\n\nnew\n\n## Fan-out\n\nby hand\n"
+    );
+    assert_eq!(section_of(&new).unwrap(), "## Receiving over HTTP\n\nnew\n\n");
 }
 
 #[test]

@@ -10,6 +10,35 @@
 //! has run for a while does; only then is the measured batch published.
 //! Each delivery's latency is from the publisher's 202 to the receiver's
 //! handler.
+//!
+//! # Checking the outbox's plans on PostgreSQL
+//!
+//! A PostgreSQL run leaves its database behind, analyzed. To see where the
+//! time goes and how each outbox query is planned with statistics (the
+//! state of a hub that has run a while), start a server with
+//! `pg_stat_statements` preloaded (`-c
+//! shared_preload_libraries=pg_stat_statements`), then:
+//!
+//! ```text
+//! psql "$SERVER/postgres" -c 'CREATE DATABASE bench'
+//! psql "$SERVER/bench" -c 'CREATE EXTENSION pg_stat_statements'
+//! gladly-webhook-bench fanout --receivers 20 --events 2000 --publishers 16 \
+//!     --prefill 200000 --database-url "$SERVER/bench"
+//! psql "$SERVER/bench" -c "SELECT calls, mean_exec_time, shared_blks_hit / calls,
+//!     left(query, 80) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10"
+//! psql "$SERVER/bench" -c "EXPLAIN (ANALYZE, BUFFERS) ..."   # a query, its $n filled in
+//! ```
+//!
+//! (`$SERVER` is `postgres://USER@HOST:PORT`.)
+//!
+//! What to look for: every read of a subscription's deliveries scans
+//! `hub_deliveries_queue` with `webhook_id` (and `event_seq`) as its index
+//! condition; every write keyed by a delivery's id is a `hub_deliveries_pkey`
+//! lookup; nothing walks an index of every pending delivery. Before issue
+//! 23 the next-deliveries read went through a global index of pending
+//! deliveries by due time once `ANALYZE` had run: 31 ms a call, 56 s of
+//! PostgreSQL time for 40,000 deliveries; through the subscription's range
+//! it is 0.5 ms.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
