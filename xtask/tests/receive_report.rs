@@ -87,7 +87,10 @@ fn splicing_replaces_only_the_section() {
         new,
         "# Benchmarks\n\nmicro tables\n\n## Receiving over HTTP\n\nnew\n\n## Fan-out\n\nby hand\n"
     );
-    assert_eq!(section_of(&new).unwrap(), "## Receiving over HTTP\n\nnew\n\n");
+    assert_eq!(
+        section_of(&new).unwrap(),
+        "## Receiving over HTTP\n\nnew\n\n"
+    );
 }
 
 #[test]

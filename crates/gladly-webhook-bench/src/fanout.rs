@@ -406,24 +406,23 @@ async fn wait_all(
 /// `ANALYZE`: the planner's statistics, as a hub that has run for a while
 /// has them (autovacuum's first pass on PostgreSQL; SQLite's own table).
 async fn analyze(url: &str) -> Result<(), String> {
-    use sqlx::Connection;
     if url.starts_with("postgres") {
-        let mut connection = sqlx::PgConnection::connect(url)
-            .await
-            .map_err(|e| e.to_string())?;
-        sqlx::raw_sql("ANALYZE")
-            .execute(&mut connection)
-            .await
-            .map_err(|e| e.to_string())?;
+        analyze_on::<sqlx::PgConnection>(url).await
     } else {
-        let mut connection = sqlx::SqliteConnection::connect(url)
-            .await
-            .map_err(|e| e.to_string())?;
-        sqlx::raw_sql("ANALYZE")
-            .execute(&mut connection)
-            .await
-            .map_err(|e| e.to_string())?;
+        analyze_on::<sqlx::SqliteConnection>(url).await
     }
+}
+
+async fn analyze_on<C>(url: &str) -> Result<(), String>
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    let mut connection = C::connect(url).await.map_err(|e| e.to_string())?;
+    sqlx::raw_sql("ANALYZE")
+        .execute(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -586,19 +586,9 @@ async fn failed_logins_are_throttled_per_peer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_are_bounded_in_bytes_and_undelivered_bodies_are_not_kept() {
     use chrono::Utc;
-    use gladly_webhook_core::{EventType, Secret};
-    use gladly_webhook_hub::store::StoredWebhook;
     for test_store in common::stores().await {
         let store = test_store.open().await;
-        let webhook = StoredWebhook::new(
-            "wh_big",
-            "https://example.com/hooks",
-            vec![EventType::TaskClosed],
-            Secret::new("whsec_test_0123456789abcdef"),
-            true,
-            Utc::now(),
-        );
-        store.create_webhook(&webhook, 20).await.unwrap();
+        common::create_task_subscription(&store, "wh_big").await;
         let body = |id: &str, kind: &str, pad: usize| {
             format!(
                 r#"{{"id":"{id}","type":"{kind}","content":{{"pad":"{}"}}}}"#,

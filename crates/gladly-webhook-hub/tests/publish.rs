@@ -7,8 +7,7 @@
 mod common;
 
 use chrono::Utc;
-use gladly_webhook_core::{EventType, Secret};
-use gladly_webhook_hub::store::{PublishError, StoredWebhook};
+use gladly_webhook_hub::store::PublishError;
 
 fn body(id: &str, note: &str) -> Vec<u8> {
     format!(r#"{{"id":"{id}","type":"TASK_CLOSED","content":{{"note":"{note}"}}}}"#).into_bytes()
@@ -18,15 +17,7 @@ fn body(id: &str, note: &str) -> Vec<u8> {
 async fn concurrent_publications_each_get_their_own_answer() {
     for test_store in common::stores().await {
         let store = test_store.open().await;
-        let webhook = StoredWebhook::new(
-            "wh_many",
-            "https://example.com/hooks",
-            vec![EventType::TaskClosed],
-            Secret::new("whsec_test_0123456789abcdef"),
-            true,
-            Utc::now(),
-        );
-        store.create_webhook(&webhook, 20).await.unwrap();
+        common::create_task_subscription(&store, "wh_many").await;
         let first = store
             .publish(
                 "evt_dup",

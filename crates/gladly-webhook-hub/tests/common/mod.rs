@@ -251,6 +251,20 @@ async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
+/// Makes an active subscription `id` to `TASK_CLOSED` in `store`, straight
+/// through the store (no API, no PING).
+pub async fn create_task_subscription(store: &Store, id: &str) {
+    let webhook = gladly_webhook_hub::store::StoredWebhook::new(
+        id,
+        "https://example.com/hooks",
+        vec![gladly_webhook_core::EventType::TaskClosed],
+        gladly_webhook_core::Secret::new("whsec_test_0123456789abcdef"),
+        true,
+        chrono::Utc::now(),
+    );
+    store.create_webhook(&webhook, 20).await.unwrap();
+}
+
 /// An event of `event_type` without id and timestamp (the hub fills them).
 pub fn event(event_type: &str) -> Value {
     let content = match event_type {
