@@ -69,8 +69,15 @@ pub fn bench_report(root: &Path, run: bool) -> Result<PathBuf> {
     // The receiving section is another run's, and the sections after it
     // are written by hand: keep them.
     let existing = fs::read_to_string(&path).unwrap_or_default();
-    let report = match crate::receive_report::from_section_on(&existing) {
-        Some(rest) => format!("{}\n\n{rest}", report.trim_end()),
+    let kept = [
+        crate::receive_report::HEADING,
+        crate::fanout_report::HEADING,
+    ]
+    .iter()
+    .filter_map(|heading| existing.find(heading))
+    .min();
+    let report = match kept {
+        Some(at) => format!("{}\n\n{}", report.trim_end(), &existing[at..]),
         None => report,
     };
     fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;

@@ -14,5 +14,6 @@
 pub mod bench_report;
 pub mod codegen;
 pub mod copies;
+pub mod fanout_report;
 pub mod msrv;
 pub mod receive_report;

@@ -32,12 +32,14 @@ enum Command {
         /// Do not run the micro-benchmarks: write their part from the last results.
         #[arg(long)]
         no_run: bool,
-        /// Run one part alone: `micro` (cargo bench of the core) or
-        /// `receive` (receiving over HTTP, with the octokit peer).
-        #[arg(long, value_parser = ["micro", "receive"])]
+        /// Run one part alone: `micro` (cargo bench of the core),
+        /// `receive` (receiving over HTTP, with the octokit peer) or
+        /// `fanout` (the hub's deliveries).
+        #[arg(long, value_parser = ["micro", "receive", "fanout"])]
         only: Option<String>,
-        /// Receiving: also measure a PostgreSQL inbox on this server (a
-        /// database the bench may write to; or GLADLY_BENCH_DATABASE_URL).
+        /// Receiving and fan-out: also measure PostgreSQL on this server (a
+        /// database the bench may write to and make databases beside; or
+        /// GLADLY_BENCH_DATABASE_URL).
         #[arg(long)]
         database_url: Option<String>,
         /// Receiving: seconds per run.
@@ -89,10 +91,18 @@ fn main() -> ExitCode {
                     println!("bench-report: wrote {}", path.display());
                 })
             };
+            let url = database_url
+                .clone()
+                .or_else(|| std::env::var("GLADLY_BENCH_DATABASE_URL").ok());
+            let fanout = || {
+                xtask::fanout_report::report(&root, url.as_deref()).map(|()| {
+                    println!(
+                        "bench-report: wrote the fan-out section of BENCHMARKS.md and {}",
+                        xtask::fanout_report::CHART
+                    );
+                })
+            };
             let receive = || {
-                let url = database_url
-                    .clone()
-                    .or_else(|| std::env::var("GLADLY_BENCH_DATABASE_URL").ok());
                 xtask::receive_report::report(&root, url.as_deref(), seconds).map(|()| {
                     println!(
                         "bench-report: wrote the receiving section of BENCHMARKS.md and {}",
@@ -103,7 +113,8 @@ fn main() -> ExitCode {
             match only.as_deref() {
                 Some("micro") => micro(),
                 Some("receive") => receive(),
-                _ => micro().and_then(|()| receive()),
+                Some("fanout") => fanout(),
+                _ => micro().and_then(|()| receive()).and_then(|()| fanout()),
             }
         }
     };

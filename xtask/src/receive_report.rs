@@ -449,12 +449,6 @@ pub fn section_of(existing: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// Everything of `existing` from the receive section on (the sections
-/// `cargo xtask bench-report` does not write), if it has one.
-pub fn from_section_on(existing: &str) -> Option<&str> {
-    existing.find(HEADING).map(|at| &existing[at..])
-}
-
 /// Runs the receive benchmarks and writes the section and the chart.
 pub fn report(root: &Path, database_url: Option<&str>, seconds: f64) -> Result<()> {
     let results = run(root, database_url, seconds)?;

@@ -405,6 +405,29 @@ async fn wait_all(
 
 /// `ANALYZE`: the planner's statistics, as a hub that has run for a while
 /// has them (autovacuum's first pass on PostgreSQL; SQLite's own table).
+/// Makes a new database on the server `url` names (connecting to the
+/// database it names) and returns the URL of the new one.
+pub async fn fresh_database(url: &str) -> Result<String, String> {
+    use sqlx::Connection;
+    let mut parsed = url::Url::parse(url).map_err(|e| format!("--database-url: {e}"))?;
+    let name = format!(
+        "gladly_fanout_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.to_string())
+}
+
 async fn analyze(url: &str) -> Result<(), String> {
     if url.starts_with("postgres") {
         analyze_on::<sqlx::PgConnection>(url).await

@@ -70,6 +70,10 @@ struct FanoutArgs {
     /// PostgreSQL instead of a SQLite file in a temporary folder (use a fresh database: rows of earlier runs count as prefill).
     #[arg(long)]
     database_url: Option<String>,
+    /// Make a new database on the server of --database-url for this run
+    /// (named `gladly_fanout_<time>`, left behind for inspection) and use it.
+    #[arg(long, requires = "database_url")]
+    fresh_database: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     max_seconds: u64,
@@ -186,11 +190,15 @@ fn main() -> std::process::ExitCode {
             }
             Command::Receive(args) => receive(args).await,
             Command::Fanout(args) => {
+                let database_url = match (args.database_url, args.fresh_database) {
+                    (Some(url), true) => Some(fanout::fresh_database(&url).await?),
+                    (url, _) => url,
+                };
                 let result = fanout::run(fanout::FanoutPlan {
                     events: args.events,
                     publishers: args.publishers,
                     receivers: args.receivers,
-                    database_url: args.database_url,
+                    database_url,
                     max: Duration::from_secs(args.max_seconds),
                     receiver_delay: args.receiver_delay,
                     fail_one: args.fail_one,
