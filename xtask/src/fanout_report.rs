@@ -418,29 +418,17 @@ pub fn render_svg(f: &Fanout) -> String {
 /// `existing` (a whole `BENCHMARKS.md`) with its fan-out section replaced
 /// by `section` (or `section` appended); what follows it stays.
 pub fn splice(existing: &str, section: &str) -> String {
-    let Some(at) = existing.find(HEADING) else {
-        return format!("{}\n\n{section}", existing.trim_end());
-    };
-    let rest = &existing[at..];
-    let end = rest[HEADING.len()..]
-        .find("\n## ")
-        .map_or(rest.len(), |e| HEADING.len() + e + 1);
-    let tail = &rest[end..];
-    let head = existing[..at].trim_end();
-    if tail.trim().is_empty() {
-        format!("{head}\n\n{section}")
-    } else {
-        format!("{head}\n\n{}\n\n{tail}", section.trim_end())
-    }
+    crate::sections::splice(existing, HEADING, section)
 }
 
 /// Runs the fan-out benchmarks and writes the section and the chart.
 pub fn report(root: &Path, database_url: Option<&str>) -> Result<()> {
     let results = run(root, database_url)?;
-    let path = root.join("BENCHMARKS.md");
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_string());
-    std::fs::write(&path, splice(&existing, &render_section(&results)))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::write(root.join(CHART), render_svg(&results)).context("cannot write the chart")?;
-    Ok(())
+    crate::sections::write(
+        root,
+        HEADING,
+        &render_section(&results),
+        CHART,
+        &render_svg(&results),
+    )
 }

@@ -17,3 +17,4 @@ pub mod copies;
 pub mod fanout_report;
 pub mod msrv;
 pub mod receive_report;
+pub mod sections;

@@ -425,37 +425,24 @@ pub fn render_svg(r: &Receive) -> String {
 /// `existing` (a whole `BENCHMARKS.md`) with its receive section replaced
 /// by `section` (or `section` appended); the sections after it stay.
 pub fn splice(existing: &str, section: &str) -> String {
-    let Some(at) = existing.find(HEADING) else {
-        return format!("{}\n\n{section}", existing.trim_end());
-    };
-    let head = &existing[..at];
-    let old = section_of(existing).unwrap_or_default();
-    let tail = &existing[at + old.len()..];
-    if tail.trim().is_empty() {
-        format!("{}\n\n{section}", head.trim_end())
-    } else {
-        format!("{}\n\n{}\n\n{tail}", head.trim_end(), section.trim_end())
-    }
+    crate::sections::splice(existing, HEADING, section)
 }
 
 /// The receive section of `existing`, if it has one: from its heading to
-/// the next section of the same level (such as the hand-written fan-out
-/// section), or to the end.
+/// the next section of the same level (such as the fan-out section), or to
+/// the end.
 pub fn section_of(existing: &str) -> Option<&str> {
-    let rest = &existing[existing.find(HEADING)?..];
-    let end = rest[HEADING.len()..]
-        .find("\n## ")
-        .map_or(rest.len(), |e| HEADING.len() + e + 1);
-    Some(&rest[..end])
+    crate::sections::section_of(existing, HEADING)
 }
 
 /// Runs the receive benchmarks and writes the section and the chart.
 pub fn report(root: &Path, database_url: Option<&str>, seconds: f64) -> Result<()> {
     let results = run(root, database_url, seconds)?;
-    let path = root.join("BENCHMARKS.md");
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_string());
-    std::fs::write(&path, splice(&existing, &render_section(&results)))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::write(root.join(CHART), render_svg(&results)).context("cannot write the chart")?;
-    Ok(())
+    crate::sections::write(
+        root,
+        HEADING,
+        &render_section(&results),
+        CHART,
+        &render_svg(&results),
+    )
 }

@@ -461,22 +461,9 @@ macro_rules! hub_ops {
             ) -> Result<Published, PublishError> {
                 let mut tx = pool.begin_with($begin).await?;
                 let published =
-                    publish_in(&mut tx, event_id, event_type, body, received_sha256, now).await?;
+                    publish_to(&mut tx, None, event_id, event_type, body, received_sha256, now).await?;
                 tx.commit().await?;
                 Ok(published)
-            }
-
-            /// [`publish`]'s writes, in the transaction (or savepoint)
-            /// `tx` is in: the caller commits.
-            pub(crate) async fn publish_in(
-                tx: &mut <$db as sqlx::Database>::Connection,
-                event_id: &str,
-                event_type: &str,
-                body: &[u8],
-                received_sha256: &str,
-                now: DateTime<Utc>,
-            ) -> Result<Published, PublishError> {
-                publish_to(tx, None, event_id, event_type, body, received_sha256, now).await
             }
 
             /// The active subscriptions, as a publication reads them (and,
@@ -494,8 +481,10 @@ macro_rules! hub_ops {
                 rows.iter().map(webhook).collect()
             }
 
-            /// [`publish_in`] to `subscribers` when given (read in the same
-            /// transaction, so still current), else to those it reads.
+            /// [`publish`]'s writes, in the transaction (or savepoint) `tx`
+            /// is in (the caller commits): to `subscribers` when given (read
+            /// in the same transaction, so still current), else to those it
+            /// reads.
             pub(crate) async fn publish_to(
                 tx: &mut <$db as sqlx::Database>::Connection,
                 subscribers: Option<&[StoredWebhook]>,
