@@ -129,6 +129,8 @@ pub struct ListenArgs {
     pub body_limit: usize,
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// How deliveries that are not signed prove they come from Gladly: a REST
@@ -150,6 +152,20 @@ pub struct DeliveryAuthArgs {
     /// `listen`: accept every delivery, authenticated or not (only for a receiver nothing else can reach; said on the first line). `send`/`trigger`: send without any authentication.
     #[arg(long, conflicts_with_all = ["basic_auth_env", "basic_auth_file", "require_headers"])]
     pub no_auth: bool,
+}
+
+/// Operating a long-running command: logs, metrics, health routes.
+#[derive(Debug, Args)]
+pub struct OpsArgs {
+    /// Serve Prometheus metrics at /metrics, with /healthz and /readyz, on this address (e.g. `127.0.0.1:9464`); off unless given. Keep it off the public network.
+    #[arg(long, value_name = "ADDR", value_parser = crate::listen_addr::parse)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Also answer /healthz and /readyz on the main address (for a load balancer that probes the serving port).
+    #[arg(long)]
+    pub health_routes: bool,
+    /// Log lines on stderr as text or one JSON object per line (`listen` then prints its --exec run lines on stdout; what a command writes stays its own); filter with RUST_LOG (e.g. `RUST_LOG=debug`, `RUST_LOG=gladly_webhook_hub=debug,warn`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: crate::ops::logging::LogFormat,
 }
 
 /// What a server lets its clients hold (`listen`, `serve`).
@@ -216,6 +232,8 @@ pub struct ServeArgs {
     pub secret_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,6 +261,12 @@ pub struct WorkArgs {
     /// How to print one line per run on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+    /// Serve Prometheus metrics at /metrics, with /healthz and /readyz, on this address (e.g. `127.0.0.1:9464`); off unless given.
+    #[arg(long, value_name = "ADDR", value_parser = crate::listen_addr::parse)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Log lines on stderr as text or one JSON object per line; filter with RUST_LOG.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: crate::ops::logging::LogFormat,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod examples;
 mod exec;
 mod input;
 mod listen_addr;
+mod ops;
 mod raw_request;
 mod secrets;
 mod set_field;

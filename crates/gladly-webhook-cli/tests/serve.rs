@@ -5,139 +5,27 @@
 
 mod common;
 
-use common::wait_until;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use common::{BIN, Running, free_port, wait_until};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gladly-webhook");
 const USERS: &str = "ops@example.com:tok_serve_test_0123456789";
 const AUTH: &str = "b3BzQGV4YW1wbGUuY29tOnRva19zZXJ2ZV90ZXN0XzAxMjM0NTY3ODk="; // base64 of USERS
-
-/// A running binary in its own process group, with its output collected.
-struct Running {
-    child: Child,
-    stderr: Arc<Mutex<Vec<String>>>,
-    stdout: Arc<Mutex<Vec<String>>>,
-}
-
-impl Running {
-    /// Starts `args` and waits for a stderr line containing `ready`.
-    fn start(args: &[&str], env: &[(&str, &str)], ready: &str) -> Self {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let stderr: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stdout: Arc<Mutex<Vec<String>>> = Arc::default();
-        for (pipe, lines) in [
-            (
-                Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
-                stderr.clone(),
-            ),
-            (
-                Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-                stdout.clone(),
-            ),
-        ] {
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        let running = Self {
-            child,
-            stderr,
-            stdout,
-        };
-        let started = wait_until(Duration::from_secs(60), || {
-            running
-                .stderr
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.contains(ready))
-        });
-        assert!(
-            started,
-            "{args:?} did not start: {:?}",
-            running.stderr.lock().unwrap()
-        );
-        running
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
-    }
-
-    fn stdout(&self) -> Vec<String> {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    /// SIGKILL to the process group, as a crashed machine.
-    fn kill_hard(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM: a graceful stop; the exit code.
-    fn stop(&mut self) -> i32 {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        self.child.wait().unwrap().code().unwrap_or(-1)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill_hard();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One HTTP/1.1 call to the hub: (status, body as JSON or `Null`).
 fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Basic {AUTH}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, answer) = common::http(
+        port,
+        method,
+        path,
+        &[("Authorization", &format!("Basic {AUTH}"))],
+        &body,
+    );
+    (status, serde_json::from_str(&answer).unwrap_or(Value::Null))
 }
 
 /// The store URLs to test: SQLite always, PostgreSQL when configured.

@@ -39,6 +39,7 @@ use gladly_webhook_core::echo::redact_url;
 use gladly_webhook_sender::{Schedule, Sender};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::gate::{ChangeGate, Passage};
 use crate::store::{AttemptOutcome, AttemptRecord, DeliveryOrder, DueDelivery, Store};
@@ -439,11 +440,14 @@ async fn deliver_in_order(
             if !flush(store, options, webhook_id, token, &mut delivered).await {
                 return;
             }
-            if let Err(err) = store
+            match store
                 .record_attempt(due, token, options.lease, &attempt, &outcome)
                 .await
             {
-                tracing::warn!(delivery_id = due.id, error = %err, "could not record an attempt; it will be made again after the lease");
+                Ok(()) => recorded(&outcome),
+                Err(err) => {
+                    tracing::warn!(delivery_id = due.id, error = %err, "could not record an attempt; it will be made again after the lease");
+                }
             }
             return;
         }
@@ -617,6 +621,7 @@ async fn deliver_window(
             .await
         {
             Ok(()) => {
+                recorded(&outcome);
                 if let AttemptOutcome::Retry(at) = outcome {
                     retry_due = Some(retry_due.map_or(at, |due| due.min(at)));
                 }
@@ -627,6 +632,14 @@ async fn deliver_window(
         }
     }
     flush(store, options, webhook_id, token, &mut delivered).await;
+}
+
+/// What follows once a failed attempt is recorded: the last one
+/// deactivated its subscription.
+fn recorded(outcome: &AttemptOutcome) {
+    if *outcome == AttemptOutcome::Exhausted {
+        crate::metrics::deactivated();
+    }
 }
 
 /// Records the successes in `delivered` (emptying it); `false` when the
@@ -658,6 +671,17 @@ async fn flush(
 
 /// Sends `due` once, signed with its subscription's secret.
 async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
+    let span = tracing::info_span!(
+        "gladly.attempt",
+        delivery_id = due.id,
+        webhook_id = due.webhook_id,
+        event_id = due.event_id,
+        attempt = due.attempts.saturating_add(1),
+    );
+    attempt_once(sender, due).instrument(span).await
+}
+
+async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
     let number = due.attempts.saturating_add(1);
     let at = Utc::now();
     let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
@@ -700,7 +724,9 @@ fn outcome(options: &DispatcherOptions, attempt: &AttemptRecord) -> AttemptOutco
     }
 }
 
+/// Logs an attempt and records it in the metrics.
 fn log_attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &AttemptOutcome) {
+    crate::metrics::attempt(due, attempt, outcome);
     let url = redact_url(&due.url);
     let result = describe(attempt);
     match outcome {

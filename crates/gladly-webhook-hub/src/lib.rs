@@ -115,6 +115,7 @@ pub mod dispatch;
 pub mod gate;
 mod hub;
 pub mod ids;
+pub mod metrics;
 pub mod ping;
 pub mod store;
 pub mod throttle;

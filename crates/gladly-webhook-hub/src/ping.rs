@@ -17,6 +17,12 @@ pub struct PingFailed(String);
 /// Sends a PING to `url`, signed with `secret`, once, within the sender's
 /// timeout. `Ok` on a 200 answer, and on nothing else.
 pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), PingFailed> {
+    let result = ping_once(sender, url, secret).await;
+    crate::metrics::ping(result.is_ok());
+    result
+}
+
+async fn ping_once(sender: &Sender, url: &str, secret: &Secret) -> Result<(), PingFailed> {
     let shown = escape(&redact_url(url), 200);
     let sender = sender
         .with_secret(secret.as_bytes())

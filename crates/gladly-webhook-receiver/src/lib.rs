@@ -166,6 +166,7 @@
 mod axum;
 mod handlers;
 pub mod inbox;
+pub mod metrics;
 mod receive;
 mod service;
 mod worker;

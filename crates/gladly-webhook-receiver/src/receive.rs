@@ -65,6 +65,39 @@ pub enum Verdict {
     Unavailable,
 }
 
+impl Verdict {
+    /// The verdict in `snake_case`, as logs and metrics label it.
+    ///
+    /// ```
+    /// assert_eq!(gladly_webhook_receiver::Verdict::TooLarge.as_str(), "too_large");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Duplicate => "duplicate",
+            Self::Handled => "handled",
+            Self::Ping => "ping",
+            Self::StoredDead => "stored_dead",
+            Self::HandlerFailed => "handler_failed",
+            Self::Malformed => "malformed",
+            Self::Rejected => "rejected",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotFound => "not_found",
+            Self::TooLarge => "too_large",
+            Self::BodyTimeout => "body_timeout",
+            Self::Busy => "busy",
+            Self::Unreadable => "unreadable",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One delivery's outcome, as [`Receiver::on_receipt`] reports it and the
 /// tracing span records it. Never holds the body or a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +239,7 @@ impl Receiver {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let started = std::time::Instant::now();
         let span = delivery_span();
         let (parts, body) = request.into_parts();
         let uri = original_uri(&parts.extensions)
@@ -215,13 +249,14 @@ impl Receiver {
             .receive_parts(&parts.method, &uri, &parts.headers, body)
             .instrument(span.clone())
             .await;
-        self.report(&span, receipt)
+        self.report(&span, receipt, started)
     }
 
     /// Answers a request to a path that is not the receiver's (404), and
     /// reports it as every other refusal is: the span, the log line and the
     /// [`Receiver::on_receipt`] hook.
     pub(crate) fn refuse_path(&self, path: &str) -> Response<Full<Bytes>> {
+        let started = std::time::Instant::now();
         let span = delivery_span();
         span.in_scope(|| {
             tracing::info!(
@@ -229,12 +264,17 @@ impl Receiver {
                 "no receiver on this path"
             );
         });
-        self.report(&span, receipt(Verdict::NotFound, "not_found"))
+        self.report(&span, receipt(Verdict::NotFound, "not_found"), started)
     }
 
-    /// Records `receipt` in `span`, logs it, calls the receipt hook, and
-    /// turns it into the answer.
-    fn report(&self, span: &tracing::Span, receipt: Receipt) -> Response<Full<Bytes>> {
+    /// Records `receipt` in `span` and the metrics, logs it, calls the
+    /// receipt hook, and turns it into the answer.
+    fn report(
+        &self,
+        span: &tracing::Span,
+        receipt: Receipt,
+        started: std::time::Instant,
+    ) -> Response<Full<Bytes>> {
         let _entered = span.enter();
         if let Some(id) = &receipt.event_id {
             span.record("event_id", id.as_str());
@@ -242,9 +282,10 @@ impl Receiver {
         if let Some(event_type) = &receipt.event_type {
             span.record("event_type", event_type.as_str());
         }
-        span.record("verdict", tracing::field::debug(receipt.verdict));
+        span.record("verdict", receipt.verdict.as_str());
         span.record("status", receipt.status.as_u16());
         tracing::info!(reason = receipt.reason, "delivery answered");
+        crate::metrics::delivery(&receipt, started.elapsed());
         if let Some(hook) = &self.inner.on_receipt {
             hook(&receipt);
         }

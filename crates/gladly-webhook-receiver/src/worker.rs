@@ -329,11 +329,13 @@ impl Worker {
     async fn execute(&self, claimed: Claimed, mut running: watch::Receiver<bool>) -> bool {
         let span = tracing::info_span!(
             "gladly.run",
+            seq = claimed.seq,
             event_id = claimed.event_id.as_deref().unwrap_or(""),
             event_type = %escape(&claimed.event_type, 80),
             attempt = claimed.attempt,
         );
         let (seq, token, attempt) = (claimed.seq, claimed.lease_token, claimed.attempt);
+        let started = std::time::Instant::now();
         let handlers = self.handlers.clone();
         let body = claimed.body;
         let mut handler = AbortOnDrop(tokio::spawn(
@@ -359,6 +361,7 @@ impl Worker {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::warn!(parent: &span, "lease lost: another worker holds the event now; stopping this run");
+                            crate::metrics::lease_lost();
                             return false;
                         }
                         Err(err) => tracing::warn!(parent: &span, error = %err, "renewing the lease failed"),
@@ -376,6 +379,7 @@ impl Worker {
             }
             Ok(false) => {
                 tracing::warn!(parent: &span, "the lease expired before the run finished; its outcome was not recorded");
+                crate::metrics::lease_lost();
                 false
             }
             Err(err) => {
@@ -383,14 +387,16 @@ impl Worker {
                 false
             }
         };
+        let report = RunReport {
+            event_id: claimed.event_id,
+            event_type: claimed.event_type,
+            attempt,
+            outcome,
+            recorded,
+        };
+        crate::metrics::run(&report, started.elapsed());
         if let Some(hook) = &self.options.on_outcome {
-            (hook.0)(&RunReport {
-                event_id: claimed.event_id,
-                event_type: claimed.event_type,
-                attempt,
-                outcome,
-                recorded,
-            });
+            (hook.0)(&report);
         }
         released
     }
@@ -408,7 +414,7 @@ impl Worker {
     }
 }
 
-fn outcome_name(outcome: &Outcome) -> &'static str {
+pub(crate) fn outcome_name(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::Done => "done",
         Outcome::Retry { .. } => "retry",

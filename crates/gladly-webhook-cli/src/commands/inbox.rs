@@ -35,16 +35,25 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
     };
     let handlers = exec::handlers(command.clone(), args.exec.exec_timeout, lines, Vec::new())?;
     let options = exec::worker_options(&args.exec, lines)?;
-    super::init_logging(tracing::Level::WARN);
+    let ops_args = crate::cli::OpsArgs {
+        metrics_addr: args.metrics_addr,
+        health_routes: false,
+        log_format: args.log_format,
+    };
+    crate::ops::logging::init(args.log_format, tracing::Level::WARN);
     runtime()?.block_on(async {
         let inbox = open_inbox(&args.inbox.url).await?;
+        let ops =
+            crate::ops::Ops::start(&ops_args, crate::ops::Probe::Inbox(inbox.clone())).await?;
         let workers = spawn_workers(inbox, handlers, args.exec.workers, options);
         eprintln!(
             "gladly-webhook: {} worker(s) running; Ctrl-C stops them",
             args.exec.workers.max(1)
         );
         shutdown_signal().await;
+        ops.drain();
         let report = workers.shutdown(Duration::from_secs(10)).await;
+        ops.stop().await;
         eprintln!(
             "gladly-webhook: stopped ({} run(s) released)",
             report.released

@@ -12,6 +12,8 @@ use super::{open_inbox, runtime};
 use crate::cli::{ListenArgs, OutputFormat};
 use crate::error::CliError;
 use crate::exec;
+use crate::ops::logging::LogFormat;
+use crate::ops::{Ops, Probe};
 
 /// How long running commands get to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -24,9 +26,11 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     // Text: stdout is one line per delivery, runs go to stderr. JSON:
     // every line, deliveries and runs, is a JSON object on stdout; the
     // commands' own output goes to stderr either way.
+    // With --log-format json, stderr holds JSON logs: the run lines go to
+    // stdout with the deliveries.
     let lines = exec::RunLines {
         format: args.format,
-        stdout: args.format == OutputFormat::Json,
+        stdout: args.format == OutputFormat::Json || args.ops.log_format == LogFormat::Json,
     };
     let handlers = match &args.exec.exec {
         Some(command) => Some(exec::handlers(
@@ -40,12 +44,19 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     let options = exec::worker_options(&args.exec, lines)?;
     let format = args.format;
     let (limits, body_timeout) = super::server_limits(&args.server)?;
-    super::init_logging(tracing::Level::WARN);
+    if args.ops.health_routes && matches!(args.path.as_str(), "/healthz" | "/readyz") {
+        return Err(CliError::Usage(format!(
+            "--path {} is one of the --health-routes: choose another path",
+            args.path
+        )));
+    }
+    crate::ops::logging::init(args.ops.log_format, tracing::Level::WARN);
 
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no inbox file behind.
         let (listener, addr) = super::bind(args.addr).await?;
         let inbox = open_inbox(&args.inbox.url).await?;
+        let ops = Ops::start(&args.ops, Probe::Inbox(inbox.clone())).await?;
         let workers = handlers.map(|h| spawn_workers(inbox.clone(), h, args.exec.workers, options));
         let rule = auth.to_string();
         let mut receiver = Receiver::with_inbox(auth, inbox)
@@ -67,7 +78,11 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200),
             if workers.is_some() { ", running --exec" } else { ", no --exec: events stay pending" }
         );
-        super::serve_http(listener, receiver.standalone_router(&args.path), limits).await?;
+        let mut app = receiver.standalone_router(&args.path);
+        if args.ops.health_routes {
+            app = ops.health_routes().merge(app);
+        }
+        super::serve_http(listener, app, limits, &ops).await?;
         if let Some(workers) = workers {
             let report = workers.shutdown(SHUTDOWN_GRACE).await;
             if report.released > 0 {
@@ -77,6 +92,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
                 );
             }
         }
+        ops.stop().await;
         eprintln!("gladly-webhook: stopped");
         Ok(())
     })

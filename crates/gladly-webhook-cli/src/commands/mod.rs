@@ -128,29 +128,24 @@ pub fn server_limits(
     Ok((limits, args.body_timeout))
 }
 
-/// Serves `app` on `listener` within `limits` until Ctrl-C or SIGTERM.
+/// Serves `app` on `listener` within `limits` until Ctrl-C or SIGTERM,
+/// then drains: `/readyz` answers 503 from the signal on, and requests in
+/// flight finish within the limits' grace.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     limits: gladly_webhook_server::Limits,
+    ops: &crate::ops::Ops,
 ) -> Result<(), CliError> {
-    gladly_webhook_server::serve(listener, app, limits, shutdown_signal())
+    let signal = async {
+        shutdown_signal().await;
+        ops.drain();
+        eprintln!("gladly-webhook: stopping: finishing what is in flight");
+    };
+    gladly_webhook_server::serve(listener, app, limits, signal)
         .await
         .map_err(|source| CliError::Io {
             path: "the HTTP server".to_string(),
             source,
         })
-}
-
-/// Logs to standard error, one line per event, at `level` and above:
-/// `serve` logs its work at `info`; `listen` and `inbox work`, whose
-/// stdout has a line per delivery or run, log warnings and errors (a
-/// store that fails, a lease lost), never a secret.
-pub fn init_logging(level: tracing::Level) {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(false)
-        .with_max_level(level)
-        .try_init();
 }

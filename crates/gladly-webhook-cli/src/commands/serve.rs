@@ -14,6 +14,7 @@ use gladly_webhook_server::body::BodyBudget;
 use super::runtime;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
+use crate::ops::{Ops, Probe};
 
 /// How long attempts in flight get to finish on shutdown: longer than the
 /// 15 s an attempt may take.
@@ -44,7 +45,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     };
     let (limits, body_timeout) = super::server_limits(&args.server)?;
     let keys = load_keys(args)?;
-    super::init_logging(tracing::Level::INFO);
+    crate::ops::logging::init(args.ops.log_format, tracing::Level::INFO);
 
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no store file behind.
@@ -68,6 +69,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
                 "subscription secrets are stored in plain text: give --secret-key-env or --secret-key-file to seal them"
             ),
         }
+        let ops = Ops::start(&args.ops, Probe::Hub(store.clone())).await?;
         let start = |err| CliError::Usage(format!("cannot start the hub: {err}"));
         let mut hub = Hub::new(store, users)
             .map_err(start)?
@@ -89,8 +91,13 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             escape(&redact_url(&args.db), 200),
             args.time_scale
         );
-        let served = super::serve_http(listener, hub.router(), limits).await;
+        let mut app = hub.router();
+        if args.ops.health_routes {
+            app = app.merge(ops.health_routes());
+        }
+        let served = super::serve_http(listener, app, limits, &ops).await;
         dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        ops.stop().await;
         served?;
         eprintln!("gladly-webhook: stopped");
         Ok(())

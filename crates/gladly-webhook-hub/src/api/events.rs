@@ -121,6 +121,7 @@ pub(super) async fn publish(
         .await?;
     if published.created {
         shared.waker.wake();
+        crate::metrics::published();
         tracing::info!(
             event_id,
             event_type,

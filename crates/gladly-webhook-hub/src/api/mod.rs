@@ -52,7 +52,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route_layer(middleware::from_fn(known_query))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(count_request))
         .with_state(shared)
+}
+
+/// Counts each answered request by its route's pattern (`unmatched` for
+/// the fallbacks), method and status.
+async fn count_request(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    crate::metrics::api_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// The query parameters each route takes; any other is a 400 (a typo such
@@ -108,6 +128,7 @@ async fn require_user(State(shared): State<Arc<Shared>>, request: Request, next:
         Some(_) => next.run(request).await,
         None => {
             shared.logins.failed(peer);
+            crate::metrics::login_failed();
             let user = crate::auth::ApiUsers::claimed_email(header)
                 .map(|email| gladly_webhook_core::echo::escape(&email, 100))
                 .unwrap_or_else(|| "(none)".to_string());

@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
 
 pub use types::{
-    AttemptRecord, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState, DueDelivery,
-    NewDelivery, Published, StoredWebhook, WebhookChange,
+    AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState,
+    DueDelivery, NewDelivery, Published, StoredWebhook, WebhookChange,
 };
 
 /// Why the store could not do what was asked.
@@ -617,6 +617,19 @@ impl Store {
     /// When the earliest pending delivery to an active subscription is due.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         on_backend!(self, next_due())
+    }
+
+    /// Runs a trivial query: `Ok` when the database answers (a readiness
+    /// check; bound its wait with a timeout, as the pool waits for a
+    /// connection).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, ping())
+    }
+
+    /// Every subscription with how many deliveries it has pending, for
+    /// metrics and dashboards.
+    pub async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
+        on_backend!(self, backlog())
     }
 }
 

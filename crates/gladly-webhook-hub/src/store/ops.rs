@@ -122,11 +122,11 @@ const CLAIM_WEBHOOKS_ANY_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, 
 macro_rules! next_deliveries {
     ($($due:literal)?) => {
         concat!("SELECT id, webhook_id, event_seq, event_id, event_type, attempts, next_attempt_at, \
-    body, url, secret, webhook_modified_at FROM ( \
+    published_at, body, url, secret, webhook_modified_at FROM ( \
       SELECT head.*, SUM(size) OVER (ORDER BY event_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before \
       FROM ( \
         SELECT d.id, d.webhook_id, d.event_seq, e.event_id, e.event_type, d.attempts, d.next_attempt_at, \
-          e.body, LENGTH(e.body) AS size, w.url, w.secret, w.modified_at AS webhook_modified_at \
+          e.published_at, e.body, LENGTH(e.body) AS size, w.url, w.secret, w.modified_at AS webhook_modified_at \
         FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
         JOIN hub_webhooks w ON w.id = d.webhook_id \
         WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
@@ -143,6 +143,13 @@ macro_rules! next_deliveries {
 const NEXT_DELIVERY: &str = next_deliveries!();
 /// The same, only those due at `$6`.
 const NEXT_DUE_DELIVERY: &str = next_deliveries!("AND d.next_attempt_at <= $6");
+/// Every subscription with its pending deliveries (the partial index
+/// `hub_deliveries_webhook_due` per subscription, at most `MAX_WEBHOOKS`
+/// of them).
+const BACKLOG: &str = "SELECT w.id, w.active, \
+    (SELECT COUNT(*) FROM hub_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending') AS pending, \
+    (SELECT MIN(d.next_attempt_at) FROM hub_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending') AS oldest_due \
+    FROM hub_webhooks w ORDER BY w.id";
 const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
 /// The most bytes of event bodies one batch of deliveries holds (one event
 /// always, whatever its size).
@@ -226,7 +233,7 @@ macro_rules! hub_ops {
 
             use super::*;
             use crate::store::{
-                AttemptOutcome, AttemptRecord, Deactivation, DeliveryOrder, DeliveryRecord,
+                AttemptOutcome, AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord,
                 DeliveryState, DueDelivery, NewDelivery, PublishError, Published, StoreError,
                 StoredWebhook, WebhookChange, WriteError, from_millis, millis, millis_after,
             };
@@ -678,6 +685,7 @@ macro_rules! hub_ops {
                             event_type: row.try_get("event_type")?,
                             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
                             next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
+                            published_at: from_millis(row.try_get("published_at")?)?,
                             body: row.try_get("body")?,
                             url: row.try_get("url")?,
                             secret: Secret::new(row.try_get::<String, _>("secret")?),
@@ -911,6 +919,26 @@ macro_rules! hub_ops {
             pub(crate) async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {
                 let due: Option<i64> = sqlx::query(NEXT_DUE).fetch_one(pool).await?.try_get("due")?;
                 optional_time(due)
+            }
+
+            pub(crate) async fn ping(pool: &Pool) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(pool).await?;
+                Ok(())
+            }
+
+            pub(crate) async fn backlog(pool: &Pool) -> Result<Vec<Backlog>, StoreError> {
+                let rows = sqlx::query(BACKLOG).fetch_all(pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        let pending: i64 = row.try_get("pending")?;
+                        Ok(Backlog {
+                            webhook_id: row.try_get("id")?,
+                            active: row.try_get("active")?,
+                            pending: u64::try_from(pending).unwrap_or(0),
+                            oldest_due: optional_time(row.try_get("oldest_due")?)?,
+                        })
+                    })
+                    .collect()
             }
         }
     };

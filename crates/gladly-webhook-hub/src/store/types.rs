@@ -277,6 +277,8 @@ pub struct DueDelivery {
     pub attempts: u32,
     /// When the next attempt is due.
     pub next_attempt_at: DateTime<Utc>,
+    /// When the event was published.
+    pub published_at: DateTime<Utc>,
     /// The event as it is sent.
     pub body: Vec<u8>,
     /// The subscription's URL.
@@ -297,12 +299,28 @@ impl fmt::Debug for DueDelivery {
             .field("event_type", &self.event_type)
             .field("attempts", &self.attempts)
             .field("next_attempt_at", &self.next_attempt_at)
+            .field("published_at", &self.published_at)
             .field("body_bytes", &self.body.len())
             .field("url", &gladly_webhook_core::echo::redact_url(&self.url))
             .field("secret", &self.secret)
             .field("webhook_modified_at", &self.webhook_modified_at)
             .finish()
     }
+}
+
+/// A subscription's pending deliveries, as [`crate::Store::backlog`]
+/// reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Backlog {
+    /// The subscription.
+    pub webhook_id: String,
+    /// Whether it is active (an inactive one's deliveries were cancelled).
+    pub active: bool,
+    /// Its pending deliveries.
+    pub pending: u64,
+    /// When the earliest of them is due.
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 /// A subscription the dispatcher deactivated.

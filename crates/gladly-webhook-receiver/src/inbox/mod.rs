@@ -347,6 +347,13 @@ pub trait Inbox: Send + Sync + 'static {
     /// Counts per state, and the age of the oldest pending row.
     fn stats(&self) -> BoxFuture<'_, Result<Stats, InboxError>>;
 
+    /// Checks that the database answers (a readiness probe): a trivial
+    /// query on the built-in backends. Bound the wait with a timeout: a
+    /// pool waits for a connection. The default runs [`Inbox::stats`].
+    fn ping(&self) -> BoxFuture<'_, Result<(), InboxError>> {
+        Box::pin(async move { self.stats().await.map(|_| ()) })
+    }
+
     /// One row, by its dedup key or event id.
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredEvent>, InboxError>>;
 

@@ -510,6 +510,13 @@ macro_rules! impl_inbox {
                 Box::pin(async move { $ops::stats(&self.$reads, &self.$reads).await })
             }
 
+            fn ping(&self) -> BoxFuture<'_, Result<(), InboxError>> {
+                Box::pin(async move {
+                    sqlx::query("SELECT 1").execute(&self.$reads).await?;
+                    Ok(())
+                })
+            }
+
             fn get<'a>(
                 &'a self,
                 key: &'a str,

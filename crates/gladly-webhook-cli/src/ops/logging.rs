@@ -1,0 +1,44 @@
+//! One logging setup for the long-running commands: `tracing` to standard
+//! error, as text or one JSON object per line, filtered by `RUST_LOG`
+//! (`tracing-subscriber`'s env filter) or the command's default level.
+//!
+//! What is logged never holds a secret: the libraries log ids, statuses,
+//! reason codes and redacted URLs (no userinfo, no query).
+
+use clap::ValueEnum;
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `time LEVEL span{fields}: message fields`, for people.
+    Text,
+    /// One JSON object per line, with the current span's fields.
+    Json,
+}
+
+/// Logs to standard error at `default` and above, unless `RUST_LOG` says
+/// otherwise (e.g. `RUST_LOG=gladly_webhook_hub=debug,info`). A `RUST_LOG`
+/// that does not parse is reported and the default used.
+pub fn init(format: LogFormat, default: tracing::Level) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|err| {
+            eprintln!("gladly-webhook: RUST_LOG: {err}; logging at {default} instead",);
+            EnvFilter::new(default.as_str())
+        }),
+        _ => EnvFilter::new(default.as_str()),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}

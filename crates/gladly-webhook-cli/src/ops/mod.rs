@@ -1,0 +1,83 @@
+//! What an operator runs the long-lived commands (`listen`, `inbox work`,
+//! `serve`) with: one logging setup, Prometheus metrics, and health and
+//! readiness routes on a separate address.
+
+pub mod logging;
+pub mod metrics;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::oneshot;
+
+use crate::cli::OpsArgs;
+use crate::error::CliError;
+pub use routes::Probe;
+
+/// The operations side of a running command: the metrics address, if
+/// any, and whether the command is draining (`/readyz` answers 503 from
+/// the moment a shutdown begins).
+pub struct Ops {
+    probe: Probe,
+    draining: Arc<AtomicBool>,
+    server: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+}
+
+impl Ops {
+    /// Installs the metrics recorder and, with `--metrics-addr`, listens
+    /// there for `/metrics`, `/healthz` and `/readyz`.
+    pub async fn start(args: &OpsArgs, probe: Probe) -> Result<Self, CliError> {
+        metrics::install()?;
+        let draining = Arc::new(AtomicBool::new(false));
+        let mut ops = Self {
+            probe,
+            draining,
+            server: None,
+        };
+        if let Some(addr) = args.metrics_addr {
+            let (listener, local) = crate::commands::bind(addr).await?;
+            let app = routes::metrics_routes(ops.probe.clone(), ops.draining.clone());
+            let (stop, stopped) = oneshot::channel::<()>();
+            let limits = gladly_webhook_server::Limits::default().max_connections(64);
+            let task = tokio::spawn(async move {
+                let signal = async {
+                    let _ = stopped.await;
+                };
+                if let Err(err) = gladly_webhook_server::serve(listener, app, limits, signal).await
+                {
+                    tracing::error!(error = %err, "the metrics server failed");
+                }
+            });
+            ops.server = Some((stop, task));
+            announce(local);
+        }
+        Ok(ops)
+    }
+
+    /// `/healthz` and `/readyz` for the command's main address
+    /// (`--health-routes`).
+    pub fn health_routes(&self) -> axum::Router {
+        routes::health_routes(self.probe.clone(), self.draining.clone())
+    }
+
+    /// Marks the command as draining: `/readyz` answers 503 from now on.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the metrics server, once the command's own work has drained
+    /// (so a last scrape can see the drain). Prometheus pulls: there is
+    /// nothing to flush.
+    pub async fn stop(self) {
+        if let Some((stop, task)) = self.server {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+    }
+}
+
+fn announce(addr: SocketAddr) {
+    eprintln!("gladly-webhook: metrics on http://{addr}/metrics (and /healthz, /readyz)");
+}
