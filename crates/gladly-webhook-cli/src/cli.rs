@@ -65,10 +65,12 @@ pub enum OutputFormat {
 /// Which inbox.
 #[derive(Debug, Clone, Args)]
 pub struct InboxArgs {
-    /// `sqlite:PATH` (created on first use) or a `postgres://` URL.
+    /// `sqlite:PATH` (created on first use) or a `postgres://` URL (from GLADLY_INBOX when not given, which keeps a password off the command line).
     #[arg(
         long = "inbox",
         value_name = "URL",
+        env = "GLADLY_INBOX",
+        hide_env_values = true,
         default_value = "sqlite:gladly-inbox.db"
     )]
     pub url: String,
@@ -191,8 +193,14 @@ pub struct ServeArgs {
     /// The address the API listens on: `IP:PORT` (`0.0.0.0:8090` for every interface); a bare port or `localhost:PORT` means 127.0.0.1.
     #[arg(long, default_value = "127.0.0.1:8090", value_parser = crate::listen_addr::parse)]
     pub addr: std::net::SocketAddr,
-    /// The store: `sqlite:PATH` (created on first use) or a `postgres://` URL.
-    #[arg(long, value_name = "URL", default_value = "sqlite:gladly-hub.db")]
+    /// The store: `sqlite:PATH` (created on first use) or a `postgres://` URL (from GLADLY_HUB_DB when not given, which keeps a password off the command line).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GLADLY_HUB_DB",
+        hide_env_values = true,
+        default_value = "sqlite:gladly-hub.db"
+    )]
     pub db: String,
     /// The environment variable holding the API users, one `email:token` per line.
     #[arg(long, value_name = "NAME")]

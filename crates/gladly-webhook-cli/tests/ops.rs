@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -398,7 +398,7 @@ fn metrics_health_and_logs_follow_the_traffic_on_each_backend() {
 fn failed_attempts_and_a_deactivation_are_counted() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("hub.db").display());
-    let receiver = FailingReceiver::start();
+    let receiver = TestReceiver::start("503 Service Unavailable", Duration::ZERO);
     let mut hub = serve(&db, "text", &[]);
     let (hub_api, hub_metrics) = (api_port(&hub), metrics_port(&hub));
     let (status, created) = call(
@@ -443,26 +443,31 @@ fn failed_attempts_and_a_deactivation_are_counted() {
     assert_eq!(hub.stop(), 0);
 }
 
-/// A receiver that answers its PINGs 200 and every other request 503.
-struct FailingReceiver {
+/// A receiver on loopback: PINGs are answered 200 at once, every other
+/// delivery with `status` after `delay`; it counts those deliveries.
+struct TestReceiver {
     port: u16,
+    hits: Arc<AtomicUsize>,
 }
 
-impl FailingReceiver {
-    fn start() -> Self {
+impl TestReceiver {
+    fn start(status: &'static str, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                std::thread::spawn(move || answer_once(stream));
+                let counted = counted.clone();
+                std::thread::spawn(move || answer_once(stream, status, delay, &counted));
             }
         });
-        Self { port }
+        Self { port, hits }
     }
 }
 
 /// Reads one request (head and `Content-Length` body) and answers it.
-fn answer_once(mut stream: TcpStream) {
+fn answer_once(mut stream: TcpStream, status: &str, delay: Duration, hits: &AtomicUsize) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut request = Vec::new();
     let mut buf = [0u8; 4096];
@@ -486,7 +491,9 @@ fn answer_once(mut stream: TcpStream) {
                 let status = if body.contains("\"PING\"") {
                     "200 OK"
                 } else {
-                    "503 Service Unavailable"
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(delay);
+                    status
                 };
                 let _ = write!(
                     stream,
@@ -722,6 +729,114 @@ fn sigterm_drains_then_releases_what_runs() {
     );
 }
 
+/// SIGTERM while work is in flight: `listen` answers a request whose body
+/// was still arriving, and `serve` finishes the attempt it is making and
+/// records it, so the event is not sent again after a restart.
+#[test]
+fn sigterm_finishes_requests_and_attempts_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // listen: half a body sent, then SIGTERM, then the rest.
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let mut listen = Running::start(
+        &[
+            "listen",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-auth",
+            "--inbox",
+            &inbox,
+        ],
+        &[],
+        "listening on",
+    );
+    let port: u16 = listen
+        .stderr()
+        .lines()
+        .find_map(|l| l.split("listening on http://127.0.0.1:").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = r#"{"type":"TASK_CLOSED","id":"evt_in_flight","content":{"taskId":"t1"}}"#;
+    let (first, rest) = body.split_at(20);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = Command::new("kill")
+        .args(["-TERM", &listen.pid().to_string()])
+        .status();
+    assert!(
+        wait_until(Duration::from_secs(10), || listen
+            .stderr()
+            .contains("stopping: finishing what is in flight")),
+        "{}",
+        listen.stderr()
+    );
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Kept (as `dead` for a body that is not a valid TASK_CLOSED: what
+    // matters here is that it was read to its end and stored).
+    assert!(answer.contains("\r\n\r\nstored"), "{answer}");
+    assert_eq!(listen.wait(), 0, "{}", listen.stderr());
+    let output = Command::new(BIN)
+        .args([
+            "inbox",
+            "show",
+            "evt_in_flight",
+            "--inbox",
+            &inbox,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    // serve: an attempt to a receiver that answers after 1.5 s.
+    let receiver = TestReceiver::start("200 OK", Duration::from_millis(1500));
+    let db = format!("sqlite:{}", dir.path().join("hub.db").display());
+    let mut hub = serve(&db, "text", &[]);
+    let api = api_port(&hub);
+    let (status, created) = call(
+        api,
+        "POST",
+        "/api/v1/webhooks",
+        &json!({"url": format!("http://127.0.0.1:{}/hooks", receiver.port),
+                "events": ["CONVERSATION_CLOSED"], "active": true}),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(call(api, "POST", "/api/v1/events", &event("cust_1")).0, 202);
+    assert!(wait_until(Duration::from_secs(30), || receiver
+        .hits
+        .load(Ordering::SeqCst)
+        == 1));
+    assert_eq!(hub.stop(), 0, "{}", hub.stderr());
+    let hub = serve(&db, "text", &[]);
+    let api = api_port(&hub);
+    let (status, deliveries) = call(
+        api,
+        "GET",
+        &format!("/api/v1/webhooks/{id}/deliveries"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(deliveries[0]["state"], "delivered", "{deliveries}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(receiver.hits.load(Ordering::SeqCst), 1, "not sent again");
+}
+
 /// The container's conditions, simulated: the binary runs as a user that
 /// owns nothing but the data volume, from a read-only directory, with no
 /// writable home; `serve` and `listen` start, keep their stores on the
@@ -850,4 +965,44 @@ fn current_uid() -> u32 {
         .trim()
         .parse()
         .unwrap()
+}
+
+/// The deployment files cannot be built here (no container runtime): what
+/// can be checked is. Every `command:` of deploy/compose.yaml parses with
+/// this binary (its flags and values; `--help` ends the parse before the
+/// required ones are looked for), the variables it sets are the ones the
+/// binary reads, and the image's user is the one the test above runs as.
+#[test]
+fn the_deployment_files_agree_with_the_binary() {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let compose = std::fs::read_to_string(deploy.join("compose.yaml")).unwrap();
+    let commands: Vec<Vec<String>> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("command: "))
+        .map(|list| serde_json::from_str(list).expect("a command is a JSON-style list"))
+        .collect();
+    assert_eq!(commands.len(), 2, "serve and listen");
+    for command in &commands {
+        let output = Command::new(BIN)
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let variable = match command[0].as_str() {
+            "serve" => "GLADLY_HUB_DB",
+            _ => "GLADLY_INBOX",
+        };
+        assert!(help.contains(&format!("[env: {variable}")), "{help}");
+        assert!(compose.contains(&format!("{variable}: postgres://")));
+    }
+    let dockerfile = std::fs::read_to_string(deploy.join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("\nUSER 65532:65532\n"));
+    assert!(dockerfile.contains("-o 65532 -g 65532"));
+    assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/gladly-webhook\"]"));
 }

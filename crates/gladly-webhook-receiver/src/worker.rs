@@ -374,7 +374,22 @@ impl Worker {
         drop(handler);
         let recorded = match self.inbox.finish(seq, token, outcome.clone()).await {
             Ok(true) => {
-                tracing::info!(parent: &span, outcome = ?outcome_name(&outcome), "run finished");
+                match &outcome {
+                    Outcome::Retry { error, retry_at } => tracing::warn!(
+                        parent: &span,
+                        error = %error,
+                        retry_at = %retry_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        "the handler failed; the event runs again later"
+                    ),
+                    Outcome::Dead { error } => tracing::warn!(
+                        parent: &span,
+                        error = %error,
+                        "the handler failed for the last time; the event is dead"
+                    ),
+                    _ => {
+                        tracing::info!(parent: &span, outcome = outcome_name(&outcome), "run finished")
+                    }
+                }
                 true
             }
             Ok(false) => {
