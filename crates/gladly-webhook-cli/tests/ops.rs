@@ -27,15 +27,26 @@ const WRONG_SECRET: &str = "whsec_wrong_secret_for_the_401_000000";
 /// Events the hub publishes to `listen` in the load test.
 const LOAD: usize = 40;
 
-/// The address a command announced for its metrics.
-fn metrics_port(running: &Running) -> u16 {
+/// The port of the address a command announced after `marker` (such as
+/// `listening on http://`).
+fn announced_port(running: &Running, marker: &str) -> u16 {
     let stderr = running.stderr();
-    let line = stderr
+    let rest = stderr
         .lines()
-        .find_map(|l| l.split("metrics on http://").nth(1))
-        .unwrap_or_else(|| panic!("no metrics address in {stderr}"));
-    let addr = line.split('/').next().unwrap();
+        .find_map(|l| l.split(marker).nth(1))
+        .unwrap_or_else(|| panic!("no {marker:?} in {stderr}"));
+    let addr = rest.split(['/', ' ']).next().unwrap();
     addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The port a command announced for its metrics.
+fn metrics_port(running: &Running) -> u16 {
+    announced_port(running, "metrics on http://")
+}
+
+/// The port `listen` announced.
+fn listen_port(running: &Running) -> u16 {
+    announced_port(running, "listening on http://")
 }
 
 /// A scrape of `/metrics`.
@@ -119,19 +130,7 @@ fn serve(db: &str, format: &str, extra: &[&str]) -> Running {
 
 /// The port `serve` announced.
 fn api_port(hub: &Running) -> u16 {
-    let stderr = hub.stderr();
-    let rest = stderr
-        .lines()
-        .find_map(|l| l.split("hub API on http://").nth(1))
-        .unwrap();
-    rest.split('/')
-        .next()
-        .unwrap()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    announced_port(hub, "hub API on http://")
 }
 
 /// Every line of `log` free of `secrets`; JSON lines (format `json`)
@@ -683,15 +682,7 @@ fn sigterm_drains_then_releases_what_runs() {
         "listening on",
     );
     let metrics = metrics_port(&listen);
-    let stderr = listen.stderr();
-    let url = stderr
-        .lines()
-        .find_map(|l| l.split("listening on ").nth(1))
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let url = format!("http://127.0.0.1:{}/hooks", listen_port(&listen));
     let output = Command::new(BIN)
         .args(["trigger", "TASK_CLOSED", "--to", &url, "--no-auth"])
         .output()
@@ -727,6 +718,30 @@ fn sigterm_drains_then_releases_what_runs() {
         (Some(1), Some(0)),
         "{stats}"
     );
+
+    // `inbox work` takes it from there, with its own metrics.
+    let mut work = Running::start(
+        &[
+            "inbox",
+            "work",
+            "--inbox",
+            &inbox,
+            "--exec",
+            "cat > /dev/null",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ],
+        &[],
+        "worker(s) running",
+    );
+    let metrics = metrics_port(&work);
+    wait_for(metrics, r#"gladly_worker_runs_total{outcome="done"}"#, 1.0);
+    wait_for(metrics, r#"gladly_inbox_events{state="done"}"#, 1.0);
+    assert_eq!(http(metrics, "GET", "/readyz", &[], "").0, 200);
+    assert_eq!(work.stop(), 0, "{}", work.stderr());
+    check_log("inbox work", &work.stderr(), "json", &[]);
 }
 
 /// SIGTERM while work is in flight: `listen` answers a request whose body
@@ -750,14 +765,7 @@ fn sigterm_finishes_requests_and_attempts_in_flight() {
         &[],
         "listening on",
     );
-    let port: u16 = listen
-        .stderr()
-        .lines()
-        .find_map(|l| l.split("listening on http://127.0.0.1:").nth(1))
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = listen_port(&listen);
     let body = r#"{"type":"TASK_CLOSED","id":"evt_in_flight","content":{"taskId":"t1"}}"#;
     let (first, rest) = body.split_at(20);
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -916,14 +924,7 @@ fn runs_unprivileged_with_only_a_data_volume_writable() {
     assert_eq!(http(metrics_port(&hub), "GET", "/readyz", &[], "").0, 200);
     let (status, answer) = call(hub_api, "GET", "/api/v1/webhooks", &Value::Null);
     assert_eq!(status, 200, "{answer}");
-    let listen_port: u16 = listen
-        .stderr()
-        .lines()
-        .find_map(|l| l.split("listening on http://127.0.0.1:").nth(1))
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let listen_port = listen_port(&listen);
     assert_eq!(http(listen_port, "GET", "/readyz", &[], "").0, 200);
     assert_eq!(
         http(listen_port, "POST", "/", &[], r#"{"type":"PING"}"#).0,
