@@ -135,8 +135,19 @@ pub fn findings(metadata: &Value) -> Result<Vec<Finding>> {
 /// each and fails if any declaration is false.
 pub fn check(root: &Path) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    // The dependencies built for this machine: a `cfg(...)` dependency
+    // nothing enables (such as `loom` under `cfg(loom)`, for a crate's own
+    // concurrency tests) is never compiled, so its rust-version binds no one.
+    let host = host_triple()?;
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--filter-platform",
+            &host,
+        ])
         .current_dir(root)
         .output()
         .context("cannot run cargo metadata")?;
@@ -173,6 +184,20 @@ pub fn check(root: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The triple `rustc` builds for by default (`rustc -vV`'s `host:`).
+fn host_triple() -> Result<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .context("cannot run rustc -vV")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(|host| host.trim().to_string())
+        .context("rustc -vV named no host")
 }
 
 #[cfg(test)]
