@@ -133,6 +133,12 @@ pub struct ListenArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    /// Serve the inspector page (every delivery answered and why, the inbox's events, their runs, replay) on --ui-addr.
+    #[arg(long)]
+    pub ui: bool,
+    /// Where --ui listens: loopback unless told otherwise (the page shows event bodies and replays events).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081", value_parser = crate::listen_addr::parse, requires = "ui")]
+    pub ui_addr: std::net::SocketAddr,
 }
 
 /// How deliveries that are not signed prove they come from Gladly: a REST
@@ -242,6 +248,9 @@ pub struct ServeArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    /// Serve the inspector page at /ui/ on the API's address, behind the same Basic auth: subscriptions, deliveries with every attempt, a test event, re-activation, retry now.
+    #[arg(long)]
+    pub ui: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,6 +267,17 @@ pub enum InboxCommand {
     Purge(PurgeArgs),
     /// Counts per state and the age of the oldest pending event.
     Stats(StatsArgs),
+    /// Serve the inspector page for an inbox: its events, their runs, replay (no deliveries: those are kept by `listen --ui`).
+    Ui(UiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    /// Where the page listens: loopback unless told otherwise.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081", value_parser = crate::listen_addr::parse)]
+    pub addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -169,6 +169,7 @@ async fn run(
         .env("GLADLY_ATTEMPT", delivery.attempt.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::from(stdout))
+        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     for name in hidden {
@@ -182,6 +183,7 @@ async fn run(
             .id()
             .and_then(|pid| rustix::process::Pid::from_raw(pid as i32)),
     );
+    let tail = StderrTail::follow(child.stderr.take());
     if let Some(mut stdin) = child.stdin.take() {
         // A command that does not read its input is fine.
         let _ = stdin.write_all(&delivery.body).await;
@@ -191,11 +193,17 @@ async fn run(
             group.disarm();
             match result {
                 Ok(status) if status.success() => Ok(()),
-                Ok(status) => Err(match status.code() {
-                    Some(code) => format!("the command exited with status {code}"),
-                    None => "the command was killed by a signal".to_string(),
+                Ok(status) => {
+                    let mut error = match status.code() {
+                        Some(code) => format!("the command exited with status {code}"),
+                        None => "the command was killed by a signal".to_string(),
+                    };
+                    if let Some(tail) = tail.end().await {
+                        error.push_str("; its stderr ended with: ");
+                        error.push_str(&tail);
+                    }
+                    Err(error.into())
                 }
-                .into()),
                 Err(err) => Err(format!("waiting for the command failed: {err}").into()),
             }
         }
@@ -208,6 +216,55 @@ async fn run(
             )
             .into())
         }
+    }
+}
+
+/// The most bytes of a failed command's stderr kept in its error.
+const STDERR_TAIL: usize = 1000;
+
+/// A command's stderr, passed on to ours as it comes, its last
+/// [`STDERR_TAIL`] bytes kept for the error of a failed run (and the
+/// inspector's run history).
+struct StderrTail {
+    kept: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl StderrTail {
+    fn follow(stderr: Option<tokio::process::ChildStderr>) -> Self {
+        use tokio::io::AsyncReadExt;
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = stderr.map(|mut stderr| {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    {
+                        let mut out = std::io::stderr().lock();
+                        let _ = std::io::Write::write_all(&mut out, &buf[..n]);
+                    }
+                    let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+                    kept.extend_from_slice(&buf[..n]);
+                    let excess = kept.len().saturating_sub(STDERR_TAIL);
+                    kept.drain(..excess);
+                }
+            })
+        });
+        Self { kept, reader }
+    }
+
+    /// The last bytes written, trimmed, once the command's stderr closed (or
+    /// after 200 ms: a process it left behind may hold it open).
+    async fn end(mut self) -> Option<String> {
+        if let Some(reader) = self.reader.take() {
+            let _ = tokio::time::timeout(Duration::from_millis(200), reader).await;
+        }
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let text = String::from_utf8_lossy(&kept).trim().to_string();
+        (!text.is_empty()).then_some(text)
     }
 }
 

@@ -32,6 +32,35 @@ pub(crate) struct Shared {
     pub(crate) logins: Arc<LoginThrottle>,
 }
 
+/// Makes a subscription's deliveries that wait for a retry due now (see
+/// [`Hub::retry_now`]).
+#[derive(Clone)]
+pub struct RetryNow {
+    store: Store,
+    waker: Waker,
+}
+
+impl RetryNow {
+    /// Makes `webhook_id`'s pending deliveries due now and wakes the
+    /// dispatcher; how many there were.
+    pub async fn apply(&self, webhook_id: &str) -> Result<u64, crate::store::StoreError> {
+        let n = self
+            .store
+            .make_due_now(webhook_id, chrono::Utc::now())
+            .await?;
+        if n > 0 {
+            self.waker.wake();
+        }
+        Ok(n)
+    }
+}
+
+impl std::fmt::Debug for RetryNow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetryNow")
+    }
+}
+
 /// A subscription service: the REST API ([`Hub::router`]) and the
 /// dispatcher that delivers what it publishes ([`Hub::spawn_dispatcher`]),
 /// over one [`Store`].
@@ -150,9 +179,8 @@ impl Hub {
         self
     }
 
-    /// The API as an axum router: `/api/v1/...`.
-    pub fn router(&self) -> axum::Router {
-        crate::api::router(Arc::new(Shared {
+    fn shared(&self) -> Arc<Shared> {
+        Arc::new(Shared {
             store: self.store.clone(),
             users: self.users.clone(),
             sender: self.sender.clone(),
@@ -162,7 +190,31 @@ impl Hub {
             waker: self.waker.clone(),
             gate: self.gate.clone(),
             logins: self.logins.clone(),
-        }))
+        })
+    }
+
+    /// The API as an axum router: `/api/v1/...`.
+    pub fn router(&self) -> axum::Router {
+        crate::api::router(self.shared())
+    }
+
+    /// `router` behind the API's Basic auth and login throttle (for pages
+    /// served beside the API, such as an inspector): a request without an
+    /// API user's credentials is answered 401, as the API answers it.
+    pub fn protect(&self, router: axum::Router) -> axum::Router {
+        router.route_layer(axum::middleware::from_fn_with_state(
+            self.shared(),
+            crate::api::require_user,
+        ))
+    }
+
+    /// A handle that makes a subscription's deliveries waiting for a retry
+    /// due now, and wakes the dispatcher.
+    pub fn retry_now(&self) -> RetryNow {
+        RetryNow {
+            store: self.store.clone(),
+            waker: self.waker.clone(),
+        }
     }
 
     /// Starts the dispatcher; the API wakes it on each publication.

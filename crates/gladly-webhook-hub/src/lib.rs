@@ -123,5 +123,5 @@ pub mod throttle;
 pub use auth::ApiUsers;
 pub use dispatch::{Dispatcher, DispatcherOptions};
 pub use gate::ChangeGate;
-pub use hub::{BODY_LIMIT, Hub, MAX_WEBHOOKS};
+pub use hub::{BODY_LIMIT, Hub, MAX_WEBHOOKS, RetryNow};
 pub use store::Store;

@@ -175,5 +175,7 @@ mod worker;
 pub use crate::axum::{Rejection, Verification, VerifiedEvent};
 pub use gladly_webhook_core::auth::DeliveryAuth;
 pub use handlers::{BoxError, Delivery, Handlers};
-pub use receive::{DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, auth_reason, reject_reason};
+pub use receive::{
+    DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, auth_reason, masked_headers, reject_reason,
+};
 pub use worker::{RetryPolicy, RunReport, ShutdownReport, WorkerOptions, Workers, spawn_workers};

@@ -114,6 +114,9 @@ pub struct Receipt {
     pub event_type: Option<String>,
     /// The event's id, once verified and read.
     pub event_id: Option<String>,
+    /// The request's headers, masked ([`masked_headers`]), when
+    /// [`Receiver::receipt_headers`] asks for them; empty otherwise.
+    pub headers: Vec<(String, String)>,
 }
 
 type ReceiptHook = Arc<dyn Fn(&Receipt) + Send + Sync>;
@@ -131,6 +134,7 @@ struct Inner {
     mode: Mode,
     wake: Option<Arc<Notify>>,
     on_receipt: Option<ReceiptHook>,
+    receipt_headers: bool,
 }
 
 /// Receives Gladly's deliveries: a `tower::Service` (it implements it)
@@ -183,6 +187,7 @@ impl Receiver {
                 mode,
                 wake: None,
                 on_receipt: None,
+                receipt_headers: false,
             }),
         }
     }
@@ -232,6 +237,14 @@ impl Receiver {
         self
     }
 
+    /// With `true`, each [`Receipt`] carries the request's headers, masked
+    /// ([`masked_headers`]), for an inspector page. Off by default: it
+    /// costs an allocation per header.
+    pub fn receipt_headers(mut self, keep: bool) -> Self {
+        self.inner_mut().receipt_headers = keep;
+        self
+    }
+
     /// Handles one delivery and answers it; see the crate docs for the
     /// answer to each case.
     pub async fn receive<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
@@ -245,16 +258,20 @@ impl Receiver {
         let uri = original_uri(&parts.extensions)
             .unwrap_or(&parts.uri)
             .clone();
-        let receipt = self
+        let mut receipt = self
             .receive_parts(&parts.method, &uri, &parts.headers, body)
             .instrument(span.clone())
             .await;
+        if self.inner.receipt_headers {
+            receipt.headers = masked_headers(&parts.headers);
+        }
         self.report(&span, receipt, started)
     }
 
     /// Answers a request to a path that is not the receiver's (404), and
     /// reports it as every other refusal is: the span, the log line and the
     /// [`Receiver::on_receipt`] hook.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn refuse_path(&self, path: &str) -> Response<Full<Bytes>> {
         let started = std::time::Instant::now();
         let span = delivery_span();
@@ -478,7 +495,72 @@ pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
         reason,
         event_type: None,
         event_id: None,
+        headers: Vec::new(),
     }
+}
+
+/// Headers whose values are shown as they are: they carry no credential.
+const SHOWN_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "user-agent",
+    "host",
+    "gladly-time",
+    "x-request-id",
+    "traceparent",
+    "accept",
+    "accept-encoding",
+    "connection",
+];
+
+/// A request's headers as an inspector may show them: names as sent
+/// (lowercase), values of a few known harmless headers as sent (escaped,
+/// at most 200 characters), `Gladly-Authorization` with its algorithm and
+/// signed headers but not its signature, `Authorization` with its scheme
+/// only, every other value masked (a webhook's `headers` may hold a
+/// token). Never a secret.
+///
+/// ```
+/// use http::HeaderMap;
+/// let mut headers = HeaderMap::new();
+/// headers.insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
+/// headers.insert("x-gladly-token", "tok_123".parse().unwrap());
+/// headers.insert("content-type", "application/json".parse().unwrap());
+/// let shown = gladly_webhook_receiver::masked_headers(&headers);
+/// assert!(shown.contains(&("authorization".into(), "Basic ****".into())));
+/// assert!(shown.contains(&("x-gladly-token".into(), "**** (7 bytes)".into())));
+/// assert!(shown.contains(&("content-type".into(), "application/json".into())));
+/// ```
+pub fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    use gladly_webhook_core::echo::escape;
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str();
+            let shown = if SHOWN_HEADERS.contains(&name) {
+                escape(&String::from_utf8_lossy(value.as_bytes()), 200)
+            } else if name == "gladly-authorization" {
+                String::from_utf8_lossy(value.as_bytes())
+                    .split(',')
+                    .map(str::trim)
+                    .map(|part| match part.split_once('=') {
+                        Some((key, _)) if key.eq_ignore_ascii_case("signature") => {
+                            format!("{key}=****")
+                        }
+                        _ => escape(part, 200),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else if name == "authorization" {
+                let text = String::from_utf8_lossy(value.as_bytes());
+                let scheme = text.split_whitespace().next().unwrap_or("");
+                format!("{} ****", escape(scheme, 20))
+            } else {
+                format!("**** ({} bytes)", value.len())
+            };
+            (name.to_string(), shown)
+        })
+        .collect()
 }
 
 /// The short code a 401 answers with for a delivery that fails its

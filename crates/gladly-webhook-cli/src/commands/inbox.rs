@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::{open_existing_inbox, open_inbox, print, runtime, shutdown_signal};
 use crate::cli::{
-    InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, ShowArgs, StatsArgs, WorkArgs,
+    InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, ShowArgs, StatsArgs, UiArgs,
+    WorkArgs,
 };
 use crate::error::CliError;
 use crate::exec;
@@ -17,6 +18,7 @@ use crate::exec;
 pub fn run(command: &InboxCommand) -> Result<(), CliError> {
     match command {
         InboxCommand::Work(args) => work(args),
+        InboxCommand::Ui(args) => ui(args),
         InboxCommand::List(args) => list(args),
         InboxCommand::Show(args) => show(args),
         InboxCommand::Requeue(args) => requeue(args),
@@ -58,6 +60,26 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
             "gladly-webhook: stopped ({} run(s) released)",
             report.released
         );
+        Ok(())
+    })
+}
+
+fn ui(args: &UiArgs) -> Result<(), CliError> {
+    crate::ops::logging::init(crate::ops::logging::LogFormat::Text, tracing::Level::WARN);
+    runtime()?.block_on(async {
+        let inbox = open_existing_inbox(&args.inbox.url).await?;
+        let page = gladly_webhook_inspector::receiver::ReceiverInspector::new(inbox)
+            .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?
+            .router();
+        let server = crate::ops::SideServer::start(args.addr, page, "the inspector page").await?;
+        eprintln!(
+            "gladly-webhook: inspector page on http://{}/ (inbox {}); Ctrl-C stops it",
+            server.addr,
+            escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200)
+        );
+        shutdown_signal().await;
+        server.stop().await;
+        eprintln!("gladly-webhook: stopped");
         Ok(())
     })
 }

@@ -13,7 +13,11 @@ use crate::cli::{ListenArgs, OutputFormat};
 use crate::error::CliError;
 use crate::exec;
 use crate::ops::logging::LogFormat;
-use crate::ops::{Ops, Probe};
+use crate::ops::{Ops, Probe, SideServer};
+use gladly_webhook_inspector::receiver::{ReceiverInspector, RecentDeliveries};
+
+/// Deliveries `--ui` keeps in memory.
+const UI_DELIVERIES: usize = 500;
 
 /// How long running commands get to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -59,11 +63,20 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         let ops = Ops::start(&args.ops, Probe::Inbox(inbox.clone())).await?;
         let workers = handlers.map(|h| spawn_workers(inbox.clone(), h, args.exec.workers, options));
         let rule = auth.to_string();
-        let mut receiver = Receiver::with_inbox(auth, inbox)
+        // --ui: the deliveries answered, kept in memory for the page.
+        let recent = args.ui.then(|| RecentDeliveries::new(UI_DELIVERIES));
+        let ring = recent.clone();
+        let mut receiver = Receiver::with_inbox(auth, inbox.clone())
             .body_limit(args.body_limit)
             .body_timeout(body_timeout)
             .body_budget(BodyBudget::new(args.server.body_budget))
-            .on_receipt(move |receipt| print_receipt(receipt, format));
+            .receipt_headers(recent.is_some())
+            .on_receipt(move |receipt| {
+                print_receipt(receipt, format);
+                if let Some(ring) = &ring {
+                    ring.record(receipt);
+                }
+            });
         if let Some(workers) = &workers {
             receiver = receiver.wake(workers);
         }
@@ -82,7 +95,22 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if args.ops.health_routes {
             app = ops.health_routes().merge(app);
         }
+        let ui = match recent {
+            Some(recent) => {
+                let page = ReceiverInspector::new(inbox)
+                    .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?
+                    .recent(recent)
+                    .router();
+                let server = SideServer::start(args.ui_addr, page, "the inspector page").await?;
+                eprintln!("gladly-webhook: inspector page on http://{}/", server.addr);
+                Some(server)
+            }
+            None => None,
+        };
         super::serve_http(listener, app, limits, &ops).await?;
+        if let Some(ui) = ui {
+            ui.stop().await;
+        }
         if let Some(workers) = workers {
             let report = workers.shutdown(SHUTDOWN_GRACE).await;
             if report.released > 0 {

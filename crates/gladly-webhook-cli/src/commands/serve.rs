@@ -15,6 +15,8 @@ use super::runtime;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
 use crate::ops::{Ops, Probe};
+use gladly_webhook_core::Model;
+use gladly_webhook_inspector::hub::HubInspector;
 
 /// How long attempts in flight get to finish on shutdown: longer than the
 /// 15 s an attempt may take.
@@ -91,7 +93,20 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             escape(&redact_url(&args.db), 200),
             args.time_scale
         );
+        if args.ui {
+            eprintln!("gladly-webhook: inspector page on http://{addr}/ui/ (the API's users log in)");
+        }
         let mut app = hub.router();
+        if args.ui {
+            let samples = crate::examples::example_types(Model::Subscription)
+                .into_iter()
+                .filter_map(|t| crate::examples::example(t).map(|(name, _, event)| (name.to_string(), event)));
+            let page = HubInspector::new(&hub)
+                .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?
+                .samples(samples)
+                .router(&hub);
+            app = app.merge(page);
+        }
         if args.ops.health_routes {
             app = app.merge(ops.health_routes());
         }

@@ -22,7 +22,7 @@ pub use routes::Probe;
 pub struct Ops {
     probe: Probe,
     draining: Arc<AtomicBool>,
-    server: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    server: Option<SideServer>,
 }
 
 impl Ops {
@@ -37,21 +37,13 @@ impl Ops {
             server: None,
         };
         if let Some(addr) = args.metrics_addr {
-            let (listener, local) = crate::commands::bind(addr).await?;
             let app = routes::metrics_routes(ops.probe.clone(), ops.draining.clone());
-            let (stop, stopped) = oneshot::channel::<()>();
-            let limits = gladly_webhook_server::Limits::default().max_connections(64);
-            let task = tokio::spawn(async move {
-                let signal = async {
-                    let _ = stopped.await;
-                };
-                if let Err(err) = gladly_webhook_server::serve(listener, app, limits, signal).await
-                {
-                    tracing::error!(error = %err, "the metrics server failed");
-                }
-            });
-            ops.server = Some((stop, task));
-            announce(local);
+            let server = SideServer::start(addr, app, "the metrics server").await?;
+            eprintln!(
+                "gladly-webhook: metrics on http://{}/metrics (and /healthz, /readyz)",
+                server.addr
+            );
+            ops.server = Some(server);
         }
         Ok(ops)
     }
@@ -71,13 +63,50 @@ impl Ops {
     /// (so a last scrape can see the drain). Prometheus pulls: there is
     /// nothing to flush.
     pub async fn stop(self) {
-        if let Some((stop, task)) = self.server {
-            let _ = stop.send(());
-            let _ = task.await;
+        if let Some(server) = self.server {
+            server.stop().await;
         }
     }
 }
 
-fn announce(addr: SocketAddr) {
-    eprintln!("gladly-webhook: metrics on http://{addr}/metrics (and /healthz, /readyz)");
+/// A server beside a command's main one (metrics, an inspector page), on
+/// an address of its own, with a small connection cap; it runs until
+/// [`SideServer::stop`].
+pub struct SideServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SideServer {
+    /// Binds `addr` and serves `app` there; `what` names it in errors.
+    pub async fn start(
+        addr: SocketAddr,
+        app: axum::Router,
+        what: &'static str,
+    ) -> Result<Self, CliError> {
+        let (listener, local) = crate::commands::bind(addr).await?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let limits = gladly_webhook_server::Limits::default().max_connections(64);
+        let task = tokio::spawn(async move {
+            let signal = async {
+                let _ = stopped.await;
+            };
+            if let Err(err) = gladly_webhook_server::serve(listener, app, limits, signal).await {
+                tracing::error!(error = %err, "{what} failed");
+            }
+        });
+        Ok(Self {
+            addr: local,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops it, finishing the requests in flight.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }

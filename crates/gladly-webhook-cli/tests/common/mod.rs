@@ -185,7 +185,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// One HTTP/1.1 call on loopback with `headers` and `body`: (status, body).
+/// One HTTP/1.1 call on loopback with `headers` (JSON unless they name a
+/// `Content-Type`) and `body`: (status, body).
 pub fn http(
     port: u16,
     method: &str,
@@ -193,6 +194,18 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
+    let (status, _, body) = http_with_head(port, method, path, headers, body);
+    (status, body)
+}
+
+/// [`http`], with the answer's head (status line and headers) too.
+pub fn http_with_head(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -201,9 +214,15 @@ pub fn http(
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        head.push_str("Content-Type: application/json\r\n");
+    }
     write!(
         stream,
-        "{head}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -215,5 +234,5 @@ pub fn http(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, body.to_string())
+    (status, head.to_string(), body.to_string())
 }

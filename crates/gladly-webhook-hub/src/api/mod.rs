@@ -112,7 +112,11 @@ async fn known_query(route: axum::extract::MatchedPath, request: Request, next: 
 /// Basic auth. A peer whose logins failed too often is answered 429 with
 /// `Retry-After` until its bucket refills; each failure is logged with the
 /// user it claimed and the peer, never the token.
-async fn require_user(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_user(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let peer = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

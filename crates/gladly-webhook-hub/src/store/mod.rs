@@ -619,6 +619,16 @@ impl Store {
         on_backend!(self, next_due())
     }
 
+    /// Makes `webhook_id`'s pending deliveries that wait for a retry due
+    /// at `now` (a "retry now" after the receiver was fixed); how many.
+    pub async fn make_due_now(
+        &self,
+        webhook_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        write_on_backend!(self, make_due_now(webhook_id, now))
+    }
+
     /// Runs a trivial query: `Ok` when the database answers (a readiness
     /// check; bound its wait with a timeout, as the pool waits for a
     /// connection).

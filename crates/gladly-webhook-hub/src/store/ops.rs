@@ -150,6 +150,9 @@ const BACKLOG: &str = "SELECT w.id, w.active, \
     (SELECT COUNT(*) FROM hub_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending') AS pending, \
     (SELECT MIN(d.next_attempt_at) FROM hub_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending') AS oldest_due \
     FROM hub_webhooks w ORDER BY w.id";
+/// A subscription's pending deliveries waiting for a retry, due at `$2`.
+const MAKE_DUE_NOW: &str = "UPDATE hub_deliveries SET next_attempt_at = $2 \
+    WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at > $2";
 const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
 /// The most bytes of event bodies one batch of deliveries holds (one event
 /// always, whatever its size).
@@ -736,6 +739,19 @@ macro_rules! hub_ops {
                     .fetch_optional(pool)
                     .await?;
                 Ok(row.is_some())
+            }
+
+            pub(crate) async fn make_due_now(
+                pool: &Pool,
+                webhook_id: &str,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let done = sqlx::query(MAKE_DUE_NOW)
+                    .bind(webhook_id)
+                    .bind(millis(now))
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             pub(crate) async fn release(

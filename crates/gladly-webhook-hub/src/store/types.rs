@@ -124,7 +124,8 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The state as the API writes it: `pending`, `delivered`, `failed`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Delivered => "delivered",

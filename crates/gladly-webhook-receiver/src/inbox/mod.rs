@@ -214,7 +214,7 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// The attempt it concerns.
     pub attempt: u32,
-    /// `done`, `failed`, `dead`, `released` or `requeued`.
+    /// `done`, `failed`, `dead`, `released`, `requeued` or `rerun`.
     pub outcome: String,
     /// The error, for a failure.
     pub detail: Option<String>,
@@ -338,6 +338,11 @@ pub trait Inbox: Send + Sync + 'static {
 
     /// Puts every `dead` row back to `pending`: how many.
     fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>>;
+
+    /// Puts a `done` row (by dedup key or event id) back to `pending`,
+    /// attempts from 1 again, so that the handlers run it once more (after
+    /// a fix, to replay an event). `false` if no done row has that key.
+    fn rerun<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>>;
 
     /// Deletes `done` rows last changed before `now - retention`: how many.
     /// Rows inside the retention stay, so their dedup keys still stop a

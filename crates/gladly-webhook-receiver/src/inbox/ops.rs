@@ -27,6 +27,7 @@ pub(crate) enum Write {
         outcome: Outcome,
     },
     Requeue(String),
+    Rerun(String),
     RequeueAllDead,
     Purge(Duration),
 }
@@ -91,6 +92,9 @@ const FINISH: &str = "UPDATE gladly_inbox SET state = $4, attempts = attempts - 
 
 const REQUEUE: &str = "UPDATE gladly_inbox SET state = 'pending', attempts = 0, next_run_at = $2, updated_at = $2 \
     WHERE (dedup_key = $1 OR event_id = $1) AND state = 'dead' RETURNING seq";
+
+const RERUN: &str = "UPDATE gladly_inbox SET state = 'pending', attempts = 0, next_run_at = $2, updated_at = $2 \
+    WHERE (dedup_key = $1 OR event_id = $1) AND state = 'done' RETURNING seq";
 
 const REQUEUE_ALL: &str = "UPDATE gladly_inbox SET state = 'pending', attempts = 0, next_run_at = $1, updated_at = $1 \
     WHERE state = 'dead' RETURNING seq";
@@ -243,6 +247,17 @@ macro_rules! backend_ops {
                             .await?;
                         for row in &rows {
                             history(conn, row.try_get("seq")?, at, 0, "requeued", None).await?;
+                        }
+                        Ok(Written::Changed(!rows.is_empty()))
+                    }
+                    Write::Rerun(key) => {
+                        let rows = sqlx::query(RERUN)
+                            .bind(key)
+                            .bind(at)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                        for row in &rows {
+                            history(conn, row.try_get("seq")?, at, 0, "rerun", None).await?;
                         }
                         Ok(Written::Changed(!rows.is_empty()))
                     }
@@ -496,6 +511,10 @@ macro_rules! impl_inbox {
 
             fn requeue<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
                 Box::pin(async move { changed(self.write(Write::Requeue(key.to_string())).await?) })
+            }
+
+            fn rerun<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
+                Box::pin(async move { changed(self.write(Write::Rerun(key.to_string())).await?) })
             }
 
             fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {

@@ -122,7 +122,10 @@ impl PgInbox {
         let announce = matches!(
             &write,
             Write::Insert(event) if event.state == State::Pending
-        ) || matches!(write, Write::Requeue(_) | Write::RequeueAllDead);
+        ) || matches!(
+            write,
+            Write::Requeue(_) | Write::Rerun(_) | Write::RequeueAllDead
+        );
         let written = ops::apply(&mut tx, write, Utc::now(), CLAIM_POSTGRES).await?;
         if announce {
             sqlx::query("NOTIFY gladly_inbox").execute(&mut *tx).await?;
