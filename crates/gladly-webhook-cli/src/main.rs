@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Send(args) => commands::deliver::send(&args),
         Command::Trigger(args) => commands::deliver::trigger(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Webhooks(command) => commands::webhooks::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,8 @@
 //! test harness's capture); under CI (`CI` set) a missing variable fails
 //! the test instead, so PostgreSQL never goes untested there.
 
+pub mod fake_gladly;
+
 use std::io::Write;
 use std::sync::Once;
 

@@ -9,6 +9,7 @@ pub mod serve;
 pub mod sign;
 pub mod validate;
 pub mod verify;
+pub mod webhooks;
 
 use std::io::{ErrorKind, Write};
 

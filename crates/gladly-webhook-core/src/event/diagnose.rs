@@ -12,6 +12,15 @@ use super::Problem;
 use crate::echo;
 use crate::formats::is_date_time;
 use crate::model::Model;
+use crate::validate::ErrorCode;
+
+/// A problem with its kind, as the walker finds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub(crate) pointer: String,
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+}
 
 /// The problems of `payload` against `branch`, a branch of `model`'s event
 /// schema (whose `$defs` its references point into).
@@ -25,6 +34,20 @@ pub(crate) fn diagnose(model: Model, branch: &Value, payload: &Value) -> Vec<Pro
         &mut problems,
     );
     problems
+        .into_iter()
+        .map(|found| Problem {
+            pointer: found.pointer,
+            message: found.message,
+        })
+        .collect()
+}
+
+/// The problems of `value` against the whole schema `root` (its `$defs`
+/// resolve references), with their kinds.
+pub(crate) fn diagnose_document(root: &Value, value: &Value) -> Vec<Found> {
+    let mut problems = Vec::new();
+    walk(root, root, value, &mut String::new(), &mut problems);
+    problems
 }
 
 fn walk(
@@ -32,11 +55,12 @@ fn walk(
     schema: &Value,
     value: &Value,
     pointer: &mut String,
-    problems: &mut Vec<Problem>,
+    problems: &mut Vec<Found>,
 ) {
-    let mut add = |pointer: &str, message: String| {
-        problems.push(Problem {
+    let mut add = |pointer: &str, code: ErrorCode, message: String| {
+        problems.push(Found {
             pointer: pointer.to_string(),
+            code,
             message,
         })
     };
@@ -48,6 +72,7 @@ fn walk(
             Some(target) => walk(root, target, value, pointer, problems),
             None => add(
                 pointer,
+                ErrorCode::Type,
                 format!("the schema's reference {reference} does not resolve"),
             ),
         }
@@ -58,7 +83,7 @@ fn walk(
         // branch it comes closest to fitting: the fewest problems at the
         // value itself (a wrong type, a missing property), then the fewest
         // in all.
-        let mut best: Option<((usize, usize), Vec<Problem>)> = None;
+        let mut best: Option<((usize, usize), Vec<Found>)> = None;
         let mut fits = 0;
         for branch in branches {
             let mut found = Vec::new();
@@ -76,8 +101,9 @@ fn walk(
         match fits {
             1 => {}
             0 => problems.extend(best.unwrap_or_default()),
-            _ => problems.push(Problem {
+            _ => problems.push(Found {
                 pointer: pointer.clone(),
+                code: ErrorCode::Type,
                 message: format!("fits {fits} of the schema's alternatives, expected exactly one"),
             }),
         }
@@ -87,6 +113,7 @@ fn walk(
         if value != expected {
             add(
                 pointer,
+                ErrorCode::Enum,
                 format!("expected {expected}, found {}", describe(value)),
             );
         }
@@ -97,6 +124,7 @@ fn walk(
     {
         add(
             pointer,
+            ErrorCode::Type,
             format!("expected {}, found {}", article(expected), describe(value)),
         );
         return;
@@ -107,6 +135,7 @@ fn walk(
         let names: Vec<String> = allowed.iter().map(Value::to_string).collect();
         add(
             pointer,
+            ErrorCode::Enum,
             format!(
                 "expected one of {}, found {}",
                 names.join(", "),
@@ -121,7 +150,18 @@ fn walk(
     {
         add(
             pointer,
+            ErrorCode::Format,
             format!("expected an RFC 3339 date-time, found {}", describe(value)),
+        );
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("uri")
+        && let Some(text) = value.as_str()
+        && fluent_uri::Uri::parse(text).is_err()
+    {
+        add(
+            pointer,
+            ErrorCode::Format,
+            format!("expected an absolute URI, found {}", describe(value)),
         );
     }
     if let Value::Object(object) = value {
@@ -134,10 +174,15 @@ fn walk(
             if let Some(name) = name.as_str()
                 && !object.contains_key(name)
             {
-                add(pointer, format!("missing required property \"{name}\""));
+                add(
+                    pointer,
+                    ErrorCode::Required,
+                    format!("missing required property \"{name}\""),
+                );
             }
         }
-        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        if let Some(properties) = properties {
             for (name, subschema) in properties {
                 if let Some(child) = object.get(name) {
                     let len = pointer.len();
@@ -146,6 +191,19 @@ fn walk(
                     walk(root, subschema, child, pointer, problems);
                     pointer.truncate(len);
                 }
+            }
+        }
+        // `additionalProperties` as a schema: every other property fits it.
+        if let Some(extra) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+            for (name, child) in object {
+                if properties.is_some_and(|p| p.contains_key(name)) {
+                    continue;
+                }
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                walk(root, extra, child, pointer, problems);
+                pointer.truncate(len);
             }
         }
     }

@@ -46,7 +46,7 @@
 //! # Ok::<(), gladly_webhook_core::event::EventError>(())
 //! ```
 
-mod diagnose;
+pub(crate) mod diagnose;
 
 use std::fmt;
 

@@ -48,12 +48,14 @@
 mod json;
 mod policy;
 mod report;
+mod rest;
 mod rules;
 
 use gladly_schema::Webhook;
 
 pub use policy::{DEFAULT_MAX_SIZE, Level, MIN_SECRET_LEN, Policy};
 pub use report::{ErrorCode, ValidationError, ValidationReport};
+pub use rest::{RestBody, validate_rest_webhook};
 
 use json::Document;
 use rules::Problems;

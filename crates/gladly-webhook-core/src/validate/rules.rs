@@ -340,7 +340,7 @@ pub(crate) fn check_strict(typed: &Typed<'_>, policy: &Policy, problems: &mut Pr
     }
 }
 
-fn check_delivery_url(
+pub(crate) fn check_delivery_url(
     problems: &mut Problems,
     at: usize,
     text: &str,

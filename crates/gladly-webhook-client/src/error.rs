@@ -1,0 +1,133 @@
+//! What can go wrong, typed: a body refused locally, Gladly's error
+//! answers, the transport.
+
+use std::fmt;
+
+use gladly_webhook_core::validate::ValidationReport;
+use serde::Deserialize;
+
+use crate::client::RateLimit;
+
+/// One entry of Gladly's error body: the field (`attr`), a code and a
+/// sentence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The field the problem is about, when there is one.
+    #[serde(default)]
+    pub attr: Option<String>,
+    /// A short code (`blank`, `invalid`, `taken`...).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// What is wrong.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// Gladly's error body, `{"errors": [...]}`, or the start of whatever else
+/// the answer held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiErrors {
+    /// The entries, in order.
+    pub errors: Vec<ApiError>,
+    /// The answer's text (its first 300 characters, escaped) when it was
+    /// not Gladly's error body.
+    pub other: Option<String>,
+}
+
+impl ApiErrors {
+    /// Reads an error answer's body.
+    pub(crate) fn parse(body: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        struct Body {
+            errors: Vec<ApiError>,
+        }
+        match serde_json::from_slice::<Body>(body) {
+            Ok(parsed) => Self {
+                errors: parsed.errors,
+                other: None,
+            },
+            Err(_) if body.is_empty() => Self::default(),
+            Err(_) => Self {
+                errors: Vec::new(),
+                other: Some(gladly_webhook_core::echo::escape(
+                    &String::from_utf8_lossy(body),
+                    300,
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ApiErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.errors.is_empty() {
+            return f.write_str(self.other.as_deref().unwrap_or("(no details)"));
+        }
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            if let Some(attr) = &error.attr {
+                write!(f, "{attr}: ")?;
+            }
+            f.write_str(error.detail.as_deref().unwrap_or("(no detail)"))?;
+            if let Some(code) = &error.code {
+                write!(f, " ({code})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a call did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The body was refused before it was sent.
+    #[error("the webhook is not valid (nothing was sent):\n{0}")]
+    Invalid(ValidationReport),
+    /// 401: the API user or token is wrong.
+    #[error("401: check the API user and token")]
+    Unauthorized,
+    /// 403: the API user may not do this.
+    #[error("403: the API user may not do this: {0}")]
+    Forbidden(ApiErrors),
+    /// 404: no such webhook (or route).
+    #[error("404: not found: {0}")]
+    NotFound(ApiErrors),
+    /// 400: Gladly refused the request; each entry names its field.
+    #[error("400: {0}")]
+    BadRequest(ApiErrors),
+    /// 429, still, after the retries of the [`crate::RetryPolicy`].
+    #[error("429: the rate limit was still exceeded after {retries} retries")]
+    RateLimited {
+        /// Retries made.
+        retries: u32,
+        /// The limit the last answer announced.
+        limit: Option<RateLimit>,
+    },
+    /// Any other status.
+    #[error("HTTP {status}: {errors}")]
+    Status {
+        /// The status.
+        status: u16,
+        /// What the answer said.
+        errors: ApiErrors,
+    },
+    /// The API could not be reached, or did not answer in time.
+    #[error("cannot reach the API at {base}: {reason}")]
+    Transport {
+        /// The base URL.
+        base: String,
+        /// Why (connection refused, timeout, TLS...).
+        reason: String,
+    },
+    /// An answer this client cannot read.
+    #[error("the API answered something this client cannot read: {0}")]
+    Decode(String),
+    /// The client's own configuration (the base URL...).
+    #[error("{0}")]
+    Config(String),
+}

@@ -1,0 +1,191 @@
+//! The client against a fake of Gladly's webhook API on loopback
+//! (`gladly_webhook_testkit::fake_gladly`): typed calls, local validation
+//! (nothing sent), Gladly's error body, 401, 404, the rate limit (headers,
+//! 429 retried then given up), redirects to another host not followed, the
+//! token never shown.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use gladly_webhook_client::{ApiUser, Client, ClientError, RetryPolicy};
+use gladly_webhook_testkit::fake_gladly::FakeGladly;
+use serde_json::json;
+
+const USER: &str = "ops@example.com:tok_client_test_0123456789";
+
+async fn start(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn fake() -> (FakeGladly, String) {
+    let fake = FakeGladly::start(USER);
+    let base = fake.base.clone();
+    (fake, base)
+}
+
+fn client(base: &str) -> Client {
+    Client::new(base, USER.parse().unwrap())
+        .unwrap()
+        .retry_policy(
+            RetryPolicy::default().backoff(Duration::from_millis(5), Duration::from_millis(20)),
+        )
+}
+
+#[tokio::test]
+async fn the_routes_are_typed_and_gladly_keeps_credentials_to_itself() {
+    let (fake, base) = fake();
+    let client = client(&base);
+    let id = client
+        .create_json(&json!({
+            "name": "CSAT integration",
+            "url": "https://hooks.example.com/gladly",
+            "events": ["CONVERSATION/CLOSED", "TASK/CREATED"],
+            "credentials": {"username": "gladly", "password": "pw_0123456789"},
+            "headers": {"X-Gladly-Token": "token_0123456789"}
+        }))
+        .await
+        .unwrap();
+    assert_eq!(id, "wh1");
+    let webhook = client.get(&id).await.unwrap();
+    assert_eq!(webhook.url, "https://hooks.example.com/gladly");
+    assert_eq!(webhook.events.len(), 2);
+    assert_eq!(webhook.has_credentials, Some(true));
+    assert_eq!(webhook.header_keys, ["X-Gladly-Token"]);
+    assert!(!webhook.enabled, "a new webhook is disabled");
+    client.enable(&id).await.unwrap();
+    assert!(client.list().await.unwrap()[0].enabled);
+    let refused = client.delete(&id).await.unwrap_err();
+    let ClientError::BadRequest(errors) = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(errors.errors[0].attr.as_deref(), Some("enabled"));
+    assert_eq!(
+        refused.to_string(),
+        "400: enabled: disable the webhook before deleting it (invalid)"
+    );
+    client.disable(&id).await.unwrap();
+    client.delete(&id).await.unwrap();
+    assert!(matches!(
+        client.get(&id).await,
+        Err(ClientError::NotFound(_))
+    ));
+    assert_eq!(
+        client.rate_limit().map(|l| (l.limit, l.remaining)),
+        Some((Some(10), Some(7)))
+    );
+    // The token is nowhere to be seen.
+    assert!(!format!("{client:?}").contains("tok_client_test"));
+    assert!(fake.requests() > 0);
+}
+
+#[tokio::test]
+async fn bodies_are_validated_before_anything_is_sent() {
+    let (fake, base) = fake();
+    let client = client(&base);
+    let refused = client
+        .create_json(&json!({"url": "http://hooks.example.com/", "events": ["CONVERSATION_CLOSED", "TASK/CREATED", "TASK/CREATED"]}))
+        .await
+        .unwrap_err();
+    let ClientError::Invalid(report) = &refused else {
+        panic!("{refused:?}")
+    };
+    let pointers: Vec<&str> = report.errors().iter().map(|e| e.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/events/0", "/url", "/events/2"], "{report}");
+    assert!(refused.to_string().contains("nothing was sent"));
+    let refused = client
+        .update("wh1", &json!({"id": "mine", "enabled": "yes"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ClientError::Invalid(_)), "{refused:?}");
+    assert_eq!(fake.requests(), 0);
+    // A taken URL is the server's business: its error names the field.
+    let body = json!({"url": "https://hooks.example.com/a", "events": ["TASK/CREATED"]});
+    client.create_json(&body).await.unwrap();
+    let ClientError::BadRequest(errors) = client.create_json(&body).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(errors.errors[0].code.as_deref(), Some("taken"));
+}
+
+#[tokio::test]
+async fn a_429_is_retried_with_backoff_then_given_up() {
+    let (fake, base) = fake();
+    let client = client(&base);
+    fake.throttle_next(2);
+    assert!(
+        client.list().await.unwrap().is_empty(),
+        "two 429s, then the answer"
+    );
+    assert_eq!(fake.requests(), 3);
+    let impatient = client.clone().retry_policy(
+        RetryPolicy::default()
+            .max_retries(1)
+            .backoff(Duration::from_millis(5), Duration::from_millis(20)),
+    );
+    fake.throttle_next(5);
+    let err = impatient.list().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::RateLimited { retries: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "429: the rate limit was still exceeded after 1 retries"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_token_says_so() {
+    let (_fake, base) = fake();
+    let client = Client::new(
+        &base,
+        "ops@example.com:wrong_token".parse::<ApiUser>().unwrap(),
+    )
+    .unwrap();
+    let err = client.list().await.unwrap_err();
+    assert_eq!(err.to_string(), "401: check the API user and token");
+    assert!(!format!("{err:?}").contains("wrong_token"));
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    let (fake, elsewhere) = fake();
+    let target = format!("{elsewhere}/api/v1/webhooks");
+    let app =
+        Router::new().route(
+            "/api/v1/webhooks",
+            get(move || {
+                let target = target.clone();
+                async move {
+                    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]).into_response()
+                }
+            }),
+        );
+    let base = start(app).await;
+    let err = client(&base).list().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Status { status: 307, .. }),
+        "{err:?}"
+    );
+    assert_eq!(fake.requests(), 0, "the credentials went nowhere else");
+}
+
+#[tokio::test]
+async fn an_unreachable_api_is_a_transport_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let err = client(&base).list().await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot reach the API at {base}")),
+        "{err}"
+    );
+}
