@@ -373,6 +373,40 @@ pub enum InboxCommand {
     Stats(StatsArgs),
     /// Serve the inspector page for an inbox: its events, their runs, replay (no deliveries: those are kept by `listen --ui`).
     Ui(UiArgs),
+    /// Read Gladly's Events API (the last 24 hours) into the inbox, each event once: what was missed while a webhook was disabled or `listen` was down.
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// From: a time ago (`6h`, `90m`; at most 24h) or an RFC 3339 time; without it, from where the last backfill of this API into this inbox stopped.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Until: a time ago or an RFC 3339 time (default: now, less the 15 s the Events API may lag).
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only this entity, the part of a type before `/` (repeatable): `--entity CONVERSATION --entity TASK`.
+    #[arg(long = "entity", value_name = "ENTITY")]
+    pub entities: Vec<String>,
+    /// text (one line of counts) or json (one object).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// A moment: an RFC 3339 time, or a duration ago (`6h`).
+fn parse_when(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let ago = crate::duration::positive(text).map_err(|_| {
+        format!("expected a duration ago such as `6h` or an RFC 3339 time, found {text:?}")
+    })?;
+    let ago = chrono::TimeDelta::from_std(ago).map_err(|_| "too far back".to_string())?;
+    Ok(Utc::now() - ago)
 }
 
 #[derive(Debug, Args)]

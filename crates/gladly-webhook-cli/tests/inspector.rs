@@ -520,13 +520,11 @@ async fn publish_closed(client: &Client) {
 async fn wait_until_all_delivered(client: &Client) {
     let deadline = Instant::now() + Duration::from_secs(25);
     while Instant::now() < deadline {
-        let text = client
-            .find(Locator::Id("deliveries"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        // The page may be between two loads (the form's redirect): try again.
+        let text = match client.find(Locator::Id("deliveries")).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if !text.contains("pending") && text.matches("delivered").count() >= 2 {
             return;
         }

@@ -181,3 +181,163 @@ fn a_wrong_token_and_an_unreachable_api_say_so() {
     assert_eq!(code, 2);
     assert!(err.contains("expected https"), "{err}");
 }
+
+/// A REST API 1.0 event of `event_type` with `id`, `minutes` ago.
+fn rest_event(event_type: &str, id: &str, minutes: i64) -> Value {
+    let at = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let content = if event_type.starts_with("CONVERSATION") {
+        serde_json::json!({"customerId": "c1", "conversationId": "v1",
+                           "context": {"assignee": {"inboxId": "i1", "agentId": "a1"}}})
+    } else {
+        serde_json::json!({"customerId": "c1", "taskId": "t1",
+                           "context": {"assignee": {"inboxId": "i1"}, "createdAt": at}})
+    };
+    serde_json::json!({"id": id, "type": event_type, "timestamp": at,
+                       "initiator": {"id": "a1", "type": "AGENT"}, "content": content})
+}
+
+fn backfill(base: &str, inbox: &str, args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec![
+        "backfill", "--inbox", inbox, "--format", "json", "--api", base,
+    ];
+    all.extend_from_slice(args);
+    let output = Command::new(BIN)
+        .arg("inbox")
+        .args(&all)
+        .env("GLADLY_API_USER", USER)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    (
+        output.status.code().unwrap_or(-1),
+        serde_json::from_str(stdout.trim()).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Backfill from the Events API: each event once whether it came by
+/// webhook or not, the entities asked only, a malformed line counted, the
+/// cursor resumed from, and a window beyond 24 hours refused.
+#[test]
+fn backfill_stores_each_missed_event_once() {
+    let fake = FakeGladly::start(USER);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+
+    // One event reached the receiver by webhook before it went down.
+    let listen = common::Running::start(
+        &[
+            "listen",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-auth",
+            "--inbox",
+            &inbox,
+        ],
+        &[],
+        "listening on",
+    );
+    let port: u16 = listen
+        .stderr()
+        .lines()
+        .find_map(|l| l.split("listening on http://127.0.0.1:").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let received = rest_event("CONVERSATION/CLOSED", "evt_by_webhook", 50);
+    let (status, body) = common::http(port, "POST", "/", &[], &received.to_string());
+    assert_eq!((status, body.as_str()), (200, "stored"));
+    drop(listen);
+
+    // What Gladly holds: that one, three missed, another entity, a bad line.
+    fake.publish(&received);
+    for (i, minutes) in [40, 30, 20].into_iter().enumerate() {
+        fake.publish(&rest_event(
+            "CONVERSATION/CLOSED",
+            &format!("evt_missed_{i}"),
+            minutes,
+        ));
+    }
+    fake.publish(&rest_event("TASK/CREATED", "evt_task_1", 10));
+    let at = (chrono::Utc::now() - chrono::TimeDelta::minutes(5)).to_rfc3339();
+    fake.publish_line(&at, "CONVERSATION/CLOSED", "{not json");
+
+    let (code, report, err) = backfill(
+        &fake.base,
+        &inbox,
+        &["--since", "1h", "--entity", "CONVERSATION"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (
+            &report["read"],
+            &report["new"],
+            &report["duplicate"],
+            &report["malformed"]
+        ),
+        (&json(5), &json(3), &json(1), &json(1)),
+        "{report}"
+    );
+    // Again, the whole window: nothing new.
+    let (_, report, _) = backfill(&fake.base, &inbox, &["--since", "1h"]);
+    assert_eq!(
+        (&report["new"], &report["duplicate"]),
+        (&json(1), &json(4)),
+        "the task is new now: {report}"
+    );
+
+    // Resumed from the cursor: only what came since.
+    fake.publish(&rest_event("CONVERSATION/CLOSED", "evt_later", 0));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (code, report, err) = backfill(
+        &fake.base,
+        &inbox,
+        &["--until", &chrono::Utc::now().to_rfc3339()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (&report["read"], &report["new"]),
+        (&json(1), &json(1)),
+        "{report}"
+    );
+
+    // Every event is in the inbox exactly once.
+    let output = Command::new(BIN)
+        .args([
+            "inbox", "list", "--inbox", &inbox, "--format", "json", "--limit", "100",
+        ])
+        .output()
+        .unwrap();
+    let mut ids: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "evt_by_webhook",
+            "evt_later",
+            "evt_missed_0",
+            "evt_missed_1",
+            "evt_missed_2",
+            "evt_task_1"
+        ]
+    );
+
+    // Beyond what the API keeps, and nothing to resume from: refused.
+    let (code, _, err) = backfill(&fake.base, &inbox, &["--since", "30h"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("keeps the last 24 hours"), "{err}");
+    let other = format!("sqlite:{}", dir.path().join("other.db").display());
+    let (code, _, err) = backfill(&fake.base, &other, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("give --since"), "{err}");
+}
+
+fn json(n: u64) -> Value {
+    Value::from(n)
+}

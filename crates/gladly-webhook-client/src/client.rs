@@ -19,6 +19,125 @@ const MAX_ANSWER: usize = 8 << 20;
 /// Redirects followed, on the same host only.
 const MAX_REDIRECTS: usize = 3;
 
+/// The longest line of the Events API read as one event.
+pub const MAX_EVENT_LINE: usize = 1 << 20;
+
+/// How far back Gladly's Events API reaches.
+pub const EVENTS_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A window of Gladly's Events API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventsQuery {
+    /// From (`startAt`).
+    pub start_at: chrono::DateTime<chrono::Utc>,
+    /// Until (`endAt`), or now.
+    pub end_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these entities (the part of a type before `/`: `CONVERSATION`,
+    /// `TASK`...); all when empty.
+    pub entities: Vec<String>,
+}
+
+impl EventsQuery {
+    /// The events since `start_at`, of every entity.
+    pub fn since(start_at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            start_at,
+            end_at: None,
+            entities: Vec::new(),
+        }
+    }
+
+    /// Until `end_at`.
+    pub fn until(mut self, end_at: chrono::DateTime<chrono::Utc>) -> Self {
+        self.end_at = Some(end_at);
+        self
+    }
+
+    /// Only `entities`.
+    pub fn entities(mut self, entities: impl IntoIterator<Item = String>) -> Self {
+        self.entities = entities.into_iter().collect();
+        self
+    }
+}
+
+/// One line of the Events API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventLine {
+    /// An event's JSON, as sent (without its newline).
+    Event(Vec<u8>),
+    /// A line longer than [`MAX_EVENT_LINE`], skipped.
+    TooLong,
+}
+
+/// The Events API's answer, read a line at a time (at most
+/// [`MAX_EVENT_LINE`] bytes held).
+pub struct EventStream {
+    response: reqwest::Response,
+    client: Client,
+    buffer: Vec<u8>,
+    /// Inside a line too long, until its newline.
+    skipping: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    /// The next line (empty lines skipped), or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<EventLine>, ClientError> {
+        loop {
+            if let Some(newline) = self.buffer.iter().position(|b| *b == b'\n') {
+                let mut line: Vec<u8> = self.buffer.drain(..=newline).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                if std::mem::take(&mut self.skipping) {
+                    continue;
+                }
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                return Ok(Some(EventLine::Event(line)));
+            }
+            if self.buffer.len() > MAX_EVENT_LINE {
+                self.buffer.clear();
+                if !std::mem::replace(&mut self.skipping, true) {
+                    return Ok(Some(EventLine::TooLong));
+                }
+            }
+            if self.done {
+                let line = std::mem::take(&mut self.buffer);
+                if self.skipping || line.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(None);
+                }
+                return Ok(Some(EventLine::Event(line)));
+            }
+            match self
+                .response
+                .chunk()
+                .await
+                .map_err(|err| self.client.transport(err))?
+            {
+                Some(chunk) => self.buffer.extend_from_slice(&chunk),
+                None => self.done = true,
+            }
+        }
+    }
+}
+
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The rate limit the last answer announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -213,14 +332,29 @@ impl Client {
             "{}/api/v1/webhooks{path}",
             self.base.as_str().trim_end_matches('/')
         );
+        let response = self.send(method, &url, body).await?;
+        let headers = response.headers().clone();
+        let answer = read_body(response)
+            .await
+            .map_err(|err| self.transport(err))?;
+        Ok((headers, answer))
+    }
+
+    /// Sends a request to `url`, retried on 429 as the policy says: the
+    /// response of a 2xx, its body unread, else the typed error.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::Response, ClientError> {
         let mut retries = 0;
         loop {
             self.wait_for_the_limit().await;
             let mut request = self
                 .http
-                .request(method.clone(), &url)
-                .header(header::AUTHORIZATION, self.user.authorization())
-                .header(header::ACCEPT, "application/json");
+                .request(method.clone(), url)
+                .header(header::AUTHORIZATION, self.user.authorization());
             if let Some(body) = &body {
                 request = request
                     .header(header::CONTENT_TYPE, "application/json")
@@ -230,12 +364,12 @@ impl Client {
             let status = response.status();
             let headers = response.headers().clone();
             self.note_limit(&headers);
+            if status.is_success() {
+                return Ok(response);
+            }
             let answer = read_body(response)
                 .await
                 .map_err(|err| self.transport(err))?;
-            if status.is_success() {
-                return Ok((headers, answer));
-            }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 if retries < self.retry.max_retries {
                     let wait = self.retry.wait(retries, retry_after(&headers));
@@ -261,6 +395,34 @@ impl Client {
                 },
             });
         }
+    }
+
+    /// `GET /api/v1/events`: the organization's events in `query`'s window,
+    /// read as JSON lines as they arrive ([`EventStream::next`]).
+    pub async fn events(&self, query: &EventsQuery) -> Result<EventStream, ClientError> {
+        let mut url = url::Url::parse(&format!(
+            "{}/api/v1/events",
+            self.base.as_str().trim_end_matches('/')
+        ))
+        .map_err(|err| ClientError::Config(format!("the events URL: {err}")))?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("startAt", &rfc3339(query.start_at));
+            if let Some(end) = query.end_at {
+                pairs.append_pair("endAt", &rfc3339(end));
+            }
+            for entity in &query.entities {
+                pairs.append_pair("entities", entity);
+            }
+        }
+        let response = self.send(Method::GET, url.as_str(), None).await?;
+        Ok(EventStream {
+            response,
+            client: self.clone(),
+            buffer: Vec::new(),
+            skipping: false,
+            done: false,
+        })
     }
 
     /// With no call left in this second, waits for the next one.

@@ -40,12 +40,16 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "inbox")]
+pub mod backfill;
 mod client;
 mod error;
 mod retry;
 mod user;
 
-pub use client::{Client, RateLimit};
+pub use client::{
+    Client, EVENTS_RETENTION, EventLine, EventStream, EventsQuery, MAX_EVENT_LINE, RateLimit,
+};
 pub use error::{ApiError, ApiErrors, ClientError};
 pub use retry::RetryPolicy;
 pub use user::{ApiUser, ApiUserError};

@@ -23,6 +23,7 @@
 
 #[cfg(feature = "hub")]
 pub mod hub;
+#[cfg(any(feature = "receiver", feature = "hub"))]
 mod layout;
 #[cfg(feature = "receiver")]
 pub mod receiver;

@@ -368,31 +368,8 @@ impl Receiver {
         event_id: &Option<String>,
         event_type: &str,
     ) -> Receipt {
-        // An id or type with a NUL cannot be stored as text (PostgreSQL
-        // refuses it): the event is kept, authentic as it is, as dead with
-        // the reason and keyed by its body, and answered 200, on every
-        // backend alike.
-        let nul = |text: &str| text.contains('\0');
-        let unstorable = event_id.as_deref().is_some_and(nul) || nul(event_type);
-        let (state, error) = match &parsed {
-            _ if unstorable => (
-                State::Dead,
-                Some("the event's id or type holds a NUL character, which cannot be stored or handled".to_string()),
-            ),
-            Ok(_) if event_id.is_some() => (State::Pending, None),
-            Ok(_) => (State::Dead, Some("the event has no string id".to_string())),
-            Err(err) => (
-                State::Dead,
-                Some(gladly_webhook_core::echo::escape(&err.to_string(), 2000)),
-            ),
-        };
-        let (event_id, event_type) = if unstorable {
-            (None, event_type.replace('\0', "\u{fffd}"))
-        } else {
-            (event_id.clone(), event_type.to_string())
-        };
-        let dead = state == State::Dead;
-        let event = NewEvent::new(body.to_vec(), event_id, event_type, state, error);
+        let event = stored_form(parsed.as_ref().err(), body, event_id, event_type);
+        let dead = event.state == State::Dead;
         match inbox.insert(event).await {
             Ok(Inserted::New) if dead => receipt(Verdict::StoredDead, "stored_dead"),
             Ok(Inserted::New) => {
@@ -435,6 +412,76 @@ where
             BodyError::Busy => receipt(Verdict::Busy, "busy"),
             _ => receipt(Verdict::Unreadable, "body_unreadable"),
         })
+}
+
+/// What a verified body becomes in an inbox, exactly as a [`Receiver`]
+/// stores it (`None` for a `PING`, which is answered, not stored): keyed
+/// by the event's id (by the body's SHA-256 when it has none), `pending`
+/// when it is a well-formed event with a string id, `dead` with the reason
+/// otherwise. What a backfill from Gladly's Events API inserts, so that
+/// an event received both ways is stored once.
+///
+/// ```
+/// use gladly_webhook_receiver::inbox::State;
+///
+/// let body = br#"{"id": "evt_1", "type": "CONVERSATION/CLOSED", "timestamp": "2026-11-26T17:00:00Z",
+///     "initiator": {"id": "a", "type": "AGENT"}, "content": {"conversationId": "c", "customerId": "u",
+///     "context": {"assignee": {"inboxId": "i"}}}}"#;
+/// let event = gladly_webhook_receiver::inbox_event(body).unwrap();
+/// assert_eq!((event.dedup_key.as_str(), event.state), ("evt_1", State::Pending));
+/// assert!(gladly_webhook_receiver::inbox_event(br#"{"type": "PING"}"#).is_none());
+/// // Not an event: kept dead, keyed by its body.
+/// let odd = gladly_webhook_receiver::inbox_event(b"not json").unwrap();
+/// assert!(odd.dedup_key.starts_with("sha256:"));
+/// assert_eq!(odd.state, State::Dead);
+/// ```
+pub fn inbox_event(body: &[u8]) -> Option<NewEvent> {
+    let parsed = parse_event(body);
+    if matches!(&parsed, Ok(event) if event.is_ping()) {
+        return None;
+    }
+    let (event_id, event_type) = identify(&parsed, body);
+    Some(stored_form(
+        parsed.as_ref().err(),
+        body,
+        &event_id,
+        &event_type,
+    ))
+}
+
+/// The row a verified body is stored as: see [`inbox_event`].
+fn stored_form(
+    parse_error: Option<&EventError>,
+    body: &[u8],
+    event_id: &Option<String>,
+    event_type: &str,
+) -> NewEvent {
+    // An id or type with a NUL cannot be stored as text (PostgreSQL
+    // refuses it): the event is kept, authentic as it is, as dead with the
+    // reason and keyed by its body, on every backend alike.
+    let nul = |text: &str| text.contains('\0');
+    let unstorable = event_id.as_deref().is_some_and(nul) || nul(event_type);
+    let (state, error) = match parse_error {
+        _ if unstorable => (
+            State::Dead,
+            Some(
+                "the event's id or type holds a NUL character, which cannot be stored or handled"
+                    .to_string(),
+            ),
+        ),
+        None if event_id.is_some() => (State::Pending, None),
+        None => (State::Dead, Some("the event has no string id".to_string())),
+        Some(err) => (
+            State::Dead,
+            Some(gladly_webhook_core::echo::escape(&err.to_string(), 2000)),
+        ),
+    };
+    let (event_id, event_type) = if unstorable {
+        (None, event_type.replace('\0', "\u{fffd}"))
+    } else {
+        (event_id.clone(), event_type.to_string())
+    };
+    NewEvent::new(body.to_vec(), event_id, event_type, state, error)
 }
 
 /// The event's id and type, as far as the payload says them.

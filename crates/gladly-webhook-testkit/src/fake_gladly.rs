@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 struct Fake {
     auth: String,
     webhooks: Mutex<Vec<Value>>,
+    /// The Events API's events: (time, type, the line as served).
+    events: Mutex<Vec<(String, String, String)>>,
     requests: AtomicU32,
     /// The next requests answered 429.
     throttle: AtomicU32,
@@ -48,6 +50,7 @@ impl FakeGladly {
         });
         let app = Router::new()
             .route("/api/v1/webhooks", get(list).post(create))
+            .route("/api/v1/events", get(events))
             .route(
                 "/api/v1/webhooks/{id}",
                 get(one).patch(patch).delete(delete),
@@ -83,6 +86,22 @@ impl FakeGladly {
     /// Requests received so far.
     pub fn requests(&self) -> u32 {
         self.fake.requests.load(Ordering::SeqCst)
+    }
+
+    /// Adds `event` to what the Events API serves (at its `timestamp`).
+    pub fn publish(&self, event: &Value) {
+        let at = event["timestamp"].as_str().unwrap_or_default().to_string();
+        let event_type = event["type"].as_str().unwrap_or_default().to_string();
+        self.publish_line(&at, &event_type, &event.to_string());
+    }
+
+    /// Adds a raw line (of any content) at `at`, of type `event_type`.
+    pub fn publish_line(&self, at: &str, event_type: &str, line: &str) {
+        self.fake
+            .events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((at.to_string(), event_type.to_string(), line.to_string()));
     }
 
     /// Answers the next `n` requests 429.
@@ -273,4 +292,60 @@ async fn delete(State(fake): Shared, Path(id): Path<String>, headers: HeaderMap)
             "no such webhook",
         ),
     }
+}
+
+/// `GET /api/v1/events?startAt&endAt&entities=...`: JSON lines, the
+/// events with `startAt <= timestamp < endAt`, of the entities asked.
+async fn events(
+    State(fake): Shared,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    if let Some(refused) = gate(&fake, &headers) {
+        return refused;
+    }
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let time = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| chrono::DateTime::parse_from_rfc3339(v).ok())
+    };
+    let Some(start) = time("startAt") else {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "startAt",
+            "blank",
+            "startAt is required",
+        );
+    };
+    let end = time("endAt");
+    let entities: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "entities")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let mut body = String::new();
+    for (at, event_type, line) in fake.events.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(at) else {
+            continue;
+        };
+        let entity = event_type.split('/').next().unwrap_or_default();
+        if at >= start
+            && end.is_none_or(|end| at < end)
+            && (entities.is_empty() || entities.contains(&entity))
+        {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-jsonlines")],
+        body,
+    )
+        .into_response()
 }

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::{open_existing_inbox, open_inbox, print, runtime, shutdown_signal};
 use crate::cli::{
-    InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, ShowArgs, StatsArgs, UiArgs,
-    WorkArgs,
+    BackfillArgs, InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, ShowArgs,
+    StatsArgs, UiArgs, WorkArgs,
 };
 use crate::error::CliError;
 use crate::exec;
@@ -19,6 +19,7 @@ pub fn run(command: &InboxCommand) -> Result<(), CliError> {
     match command {
         InboxCommand::Work(args) => work(args),
         InboxCommand::Ui(args) => ui(args),
+        InboxCommand::Backfill(args) => backfill(args),
         InboxCommand::List(args) => list(args),
         InboxCommand::Show(args) => show(args),
         InboxCommand::Requeue(args) => requeue(args),
@@ -62,6 +63,44 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
         );
         Ok(())
     })
+}
+
+fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
+    use gladly_webhook_client::backfill::{Backfill, BackfillError, Window};
+    crate::ops::logging::init(crate::ops::logging::LogFormat::Text, tracing::Level::WARN);
+    let client = super::webhooks::client(&args.api)?;
+    let mut window = match args.since {
+        Some(since) => Window::since(since),
+        None => Window::resume(),
+    };
+    if let Some(until) = args.until {
+        window = window.until(until);
+    }
+    let report = runtime()?.block_on(async {
+        let inbox = open_inbox(&args.inbox.url).await?;
+        Backfill::new(&client, inbox.as_ref())
+            .entities(args.entities.iter().cloned())
+            .run(window)
+            .await
+            .map_err(|err| match err {
+                BackfillError::Api(err) => super::webhooks::failed(err),
+                BackfillError::Window(message) => CliError::Usage(message),
+                other => CliError::Usage(other.to_string()),
+            })
+    })?;
+    let line = match args.format {
+        OutputFormat::Json => serde_json::json!({
+            "read": report.read,
+            "new": report.new,
+            "duplicate": report.duplicate,
+            "malformed": report.malformed,
+            "from": report.from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "until": report.until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        })
+        .to_string(),
+        OutputFormat::Text => report.to_string(),
+    };
+    print(format!("{line}\n").as_bytes())
 }
 
 fn ui(args: &UiArgs) -> Result<(), CliError> {

@@ -87,7 +87,7 @@ fn simple(
 }
 
 /// The client for `--api` as the API user from the environment or a file.
-fn client(api: &ApiArgs) -> Result<Client, CliError> {
+pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
     let source = match &api.api_user_file {
         Some(path) => SecretSource::file(path.clone(), 1),
         None => SecretSource::env(api.api_user_env.clone(), 1),
@@ -102,7 +102,7 @@ fn client(api: &ApiArgs) -> Result<Client, CliError> {
 
 /// A refusal of the API (or of the local validation) is a judged failure
 /// (exit 1); not reaching it, a usage or I/O failure (exit 2).
-fn failed(err: ClientError) -> CliError {
+pub fn failed(err: ClientError) -> CliError {
     match err {
         ClientError::Transport { .. } | ClientError::Config(_) | ClientError::Decode(_) => {
             CliError::Usage(err.to_string())

@@ -344,6 +344,17 @@ pub trait Inbox: Send + Sync + 'static {
     /// a fix, to replay an event). `false` if no done row has that key.
     fn rerun<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>>;
 
+    /// The value stored under `name` by [`Inbox::set_cursor`], if any.
+    fn cursor<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, InboxError>>;
+
+    /// Stores `value` under `name`: where a reader of another source (a
+    /// backfill from Gladly's Events API) stopped, kept with the inbox.
+    fn set_cursor<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), InboxError>>;
+
     /// Deletes `done` rows last changed before `now - retention`: how many.
     /// Rows inside the retention stay, so their dedup keys still stop a
     /// redelivery.

@@ -28,6 +28,10 @@ pub(crate) enum Write {
     },
     Requeue(String),
     Rerun(String),
+    SetCursor {
+        name: String,
+        value: String,
+    },
     RequeueAllDead,
     Purge(Duration),
 }
@@ -95,6 +99,10 @@ const REQUEUE: &str = "UPDATE gladly_inbox SET state = 'pending', attempts = 0, 
 
 const RERUN: &str = "UPDATE gladly_inbox SET state = 'pending', attempts = 0, next_run_at = $2, updated_at = $2 \
     WHERE (dedup_key = $1 OR event_id = $1) AND state = 'done' RETURNING seq";
+
+const SET_CURSOR: &str = "INSERT INTO gladly_inbox_cursors (name, value, updated_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+pub(crate) const CURSOR: &str = "SELECT value FROM gladly_inbox_cursors WHERE name = $1";
 
 const REQUEUE_ALL: &str = "UPDATE gladly_inbox SET state = 'pending', attempts = 0, next_run_at = $1, updated_at = $1 \
     WHERE state = 'dead' RETURNING seq";
@@ -260,6 +268,15 @@ macro_rules! backend_ops {
                             history(conn, row.try_get("seq")?, at, 0, "rerun", None).await?;
                         }
                         Ok(Written::Changed(!rows.is_empty()))
+                    }
+                    Write::SetCursor { name, value } => {
+                        sqlx::query(SET_CURSOR)
+                            .bind(name)
+                            .bind(value)
+                            .bind(at)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(Written::Changed(true))
                     }
                     Write::RequeueAllDead => {
                         let rows = sqlx::query(REQUEUE_ALL)
@@ -515,6 +532,26 @@ macro_rules! impl_inbox {
 
             fn rerun<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {
                 Box::pin(async move { changed(self.write(Write::Rerun(key.to_string())).await?) })
+            }
+
+            fn cursor<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, InboxError>> {
+                Box::pin(async move {
+                    let row = sqlx::query($crate::inbox::ops::CURSOR).bind(name).fetch_optional(&self.$reads).await?;
+                    match row {
+                        Some(row) => Ok(Some(sqlx::Row::try_get(&row, "value")?)),
+                        None => Ok(None),
+                    }
+                })
+            }
+
+            fn set_cursor<'a>(&'a self, name: &'a str, value: &'a str) -> BoxFuture<'a, Result<(), InboxError>> {
+                Box::pin(async move {
+                    let write = Write::SetCursor {
+                        name: name.to_string(),
+                        value: value.to_string(),
+                    };
+                    changed(self.write(write).await?).map(|_| ())
+                })
             }
 
             fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {

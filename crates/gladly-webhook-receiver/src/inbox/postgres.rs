@@ -64,13 +64,22 @@ impl std::fmt::Debug for PgInbox {
 
 /// The migrations, embedded.
 fn migrator() -> sqlx::migrate::Migrator {
-    sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
-        1,
-        "inbox".into(),
-        sqlx::migrate::MigrationType::Simple,
-        SqlStr::from_static(include_str!("../../migrations/postgres/0001_inbox.sql")),
-        false,
-    )])
+    sqlx::migrate::Migrator::with_migrations(vec![
+        sqlx::migrate::Migration::new(
+            1,
+            "inbox".into(),
+            sqlx::migrate::MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/postgres/0001_inbox.sql")),
+            false,
+        ),
+        sqlx::migrate::Migration::new(
+            2,
+            "cursors".into(),
+            sqlx::migrate::MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/postgres/0002_cursors.sql")),
+            false,
+        ),
+    ])
 }
 
 /// Connects once, outside any pool, so that a server that cannot be used

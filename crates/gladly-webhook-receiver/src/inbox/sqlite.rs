@@ -127,13 +127,22 @@ impl std::fmt::Debug for SqliteInbox {
 
 /// The migrations, embedded.
 fn migrator() -> sqlx::migrate::Migrator {
-    sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
-        1,
-        "inbox".into(),
-        sqlx::migrate::MigrationType::Simple,
-        SqlStr::from_static(include_str!("../../migrations/sqlite/0001_inbox.sql")),
-        false,
-    )])
+    sqlx::migrate::Migrator::with_migrations(vec![
+        sqlx::migrate::Migration::new(
+            1,
+            "inbox".into(),
+            sqlx::migrate::MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/sqlite/0001_inbox.sql")),
+            false,
+        ),
+        sqlx::migrate::Migration::new(
+            2,
+            "cursors".into(),
+            sqlx::migrate::MigrationType::Simple,
+            SqlStr::from_static(include_str!("../../migrations/sqlite/0002_cursors.sql")),
+            false,
+        ),
+    ])
 }
 
 impl SqliteInbox {

@@ -1,0 +1,231 @@
+//! Backfill (feature `inbox`): the events Gladly's Events API still holds
+//! (the last 24 hours), inserted into an inbox exactly as `listen` stores
+//! deliveries ([`gladly_webhook_receiver::inbox_event`]: keyed by event
+//! id), so events already received are not stored twice and the workers
+//! run the missing ones as if they had arrived by webhook.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use gladly_webhook_client::backfill::{Backfill, Window};
+//! use gladly_webhook_client::Client;
+//!
+//! let client = Client::new("https://acme.gladly.com", "ops@acme.com:API_TOKEN".parse()?)?;
+//! let inbox = gladly_webhook_receiver::inbox::open("sqlite:gladly-inbox.db").await?;
+//! let since = chrono::Utc::now() - chrono::TimeDelta::hours(6);
+//! let report = Backfill::new(&client, inbox.as_ref())
+//!     .entities(["CONVERSATION".to_string(), "TASK".to_string()])
+//!     .run(Window::since(since))
+//!     .await?;
+//! println!("{report}");
+//! // Later, without a start: from where this run stopped.
+//! let _ = Backfill::new(&client, inbox.as_ref()).run(Window::resume()).await?;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use gladly_webhook_receiver::inbox::{Inbox, InboxError, Inserted, State};
+
+use crate::client::{Client, EVENTS_RETENTION, EventLine, EventsQuery};
+use crate::error::ClientError;
+
+/// How far behind real time the Events API may run: a window ends this
+/// long ago at the latest, so the next run misses nothing.
+pub const EVENTS_LAG: TimeDelta = TimeDelta::seconds(15);
+
+/// Which events to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Window {
+    /// From; `None`: from where the last backfill of this API into this
+    /// inbox stopped.
+    pub since: Option<DateTime<Utc>>,
+    /// Until; `None`: now (less [`EVENTS_LAG`]).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// From `since` until now.
+    pub fn since(since: DateTime<Utc>) -> Self {
+        Self {
+            since: Some(since),
+            until: None,
+        }
+    }
+
+    /// From where the last backfill stopped until now.
+    pub fn resume() -> Self {
+        Self {
+            since: None,
+            until: None,
+        }
+    }
+
+    /// Until `until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+}
+
+/// What a backfill did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BackfillReport {
+    /// The window read.
+    pub from: DateTime<Utc>,
+    /// Its end.
+    pub until: DateTime<Utc>,
+    /// Lines read.
+    pub read: u64,
+    /// Events the inbox did not hold: stored as pending.
+    pub new: u64,
+    /// Events it held already (received by webhook, or backfilled before).
+    pub duplicate: u64,
+    /// Lines that are not a well-formed event: kept as dead (new ones) as
+    /// `listen` keeps such deliveries, or too long to read.
+    pub malformed: u64,
+}
+
+impl fmt::Display for BackfillReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "read {}, new {}, duplicate {}, malformed {} (from {} until {})",
+            self.read,
+            self.new,
+            self.duplicate,
+            self.malformed,
+            self.from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            self.until
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
+}
+
+/// Why a backfill stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackfillError {
+    /// The window is not one the Events API can serve.
+    #[error("{0}")]
+    Window(String),
+    /// The API refused or could not be reached.
+    #[error(transparent)]
+    Api(#[from] ClientError),
+    /// The inbox failed; what was stored so far stays, and the cursor did
+    /// not move: run it again.
+    #[error("the inbox failed: {0}")]
+    Inbox(#[from] InboxError),
+}
+
+/// A backfill of one API into one inbox.
+pub struct Backfill<'a> {
+    client: &'a Client,
+    inbox: &'a dyn Inbox,
+    entities: Vec<String>,
+}
+
+impl fmt::Debug for Backfill<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backfill")
+            .field("client", self.client)
+            .field("entities", &self.entities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Backfill<'a> {
+    /// Reads `client`'s Events API into `inbox`.
+    pub fn new(client: &'a Client, inbox: &'a dyn Inbox) -> Self {
+        Self {
+            client,
+            inbox,
+            entities: Vec::new(),
+        }
+    }
+
+    /// Only these entities (`CONVERSATION`, `TASK`...; all when none).
+    pub fn entities(mut self, entities: impl IntoIterator<Item = String>) -> Self {
+        self.entities = entities.into_iter().collect();
+        self
+    }
+
+    /// The cursor's name in the inbox: one per API.
+    fn cursor_name(&self) -> String {
+        format!("backfill {}", self.client.base())
+    }
+
+    /// Reads the window and inserts its events; on success the cursor
+    /// moves to the window's end, for [`Window::resume`].
+    pub async fn run(self, window: Window) -> Result<BackfillReport, BackfillError> {
+        let now = Utc::now();
+        let oldest = now - TimeDelta::from_std(EVENTS_RETENTION).unwrap_or(TimeDelta::MAX);
+        let from = match window.since {
+            Some(since) => since,
+            None => match self.inbox.cursor(&self.cursor_name()).await? {
+                Some(text) => DateTime::parse_from_rfc3339(&text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        BackfillError::Window(format!(
+                            "the stored cursor {text:?} is not a time: give --since"
+                        ))
+                    })?,
+                None => {
+                    return Err(BackfillError::Window(
+                        "no earlier backfill from this API into this inbox to resume from: give --since (at most 24h)".to_string(),
+                    ));
+                }
+            },
+        };
+        if from < oldest {
+            let hours = (now - from).num_minutes() as f64 / 60.0;
+            return Err(BackfillError::Window(format!(
+                "Gladly's Events API keeps the last 24 hours: the window starts {hours:.1} hours ago; give --since 24h or less"
+            )));
+        }
+        let until = window.until.unwrap_or(now - EVENTS_LAG).min(now);
+        if until <= from {
+            return Err(BackfillError::Window(
+                "the window is empty: --until must come after --since".to_string(),
+            ));
+        }
+        let query = EventsQuery::since(from)
+            .until(until)
+            .entities(self.entities.clone());
+        let mut stream = self.client.events(&query).await?;
+        let mut report = BackfillReport {
+            from,
+            until,
+            read: 0,
+            new: 0,
+            duplicate: 0,
+            malformed: 0,
+        };
+        while let Some(line) = stream.next().await? {
+            report.read += 1;
+            let body = match line {
+                EventLine::Event(body) => body,
+                EventLine::TooLong => {
+                    report.malformed += 1;
+                    continue;
+                }
+            };
+            // A PING is not an event to store.
+            let Some(event) = gladly_webhook_receiver::inbox_event(&body) else {
+                continue;
+            };
+            let dead = event.state == State::Dead;
+            match self.inbox.insert(event).await? {
+                _ if dead => report.malformed += 1,
+                Inserted::New => report.new += 1,
+                _ => report.duplicate += 1,
+            }
+        }
+        self.inbox
+            .set_cursor(&self.cursor_name(), &until.to_rfc3339())
+            .await?;
+        Ok(report)
+    }
+}
