@@ -176,7 +176,7 @@ pub use crate::axum::{Rejection, Verification, VerifiedEvent};
 pub use gladly_webhook_core::auth::DeliveryAuth;
 pub use handlers::{BoxError, Delivery, Handlers};
 pub use receive::{
-    DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, auth_reason, inbox_event, masked_headers,
-    reject_reason,
+    DEFAULT_BODY_LIMIT, MAX_SHOWN_HEADERS, Receipt, Receiver, Verdict, auth_reason, inbox_event,
+    masked_headers, reject_reason,
 };
 pub use worker::{RetryPolicy, RunReport, ShutdownReport, WorkerOptions, Workers, spawn_workers};

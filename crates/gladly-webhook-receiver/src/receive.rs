@@ -546,6 +546,9 @@ pub(crate) fn receipt(verdict: Verdict, reason: &'static str) -> Receipt {
     }
 }
 
+/// The most headers [`masked_headers`] keeps of a request (the first ones).
+pub const MAX_SHOWN_HEADERS: usize = 64;
+
 /// Headers whose values are shown as they are: they carry no credential.
 const SHOWN_HEADERS: &[&str] = &[
     "content-type",
@@ -565,7 +568,7 @@ const SHOWN_HEADERS: &[&str] = &[
 /// at most 200 characters), `Gladly-Authorization` with its algorithm and
 /// signed headers but not its signature, `Authorization` with its scheme
 /// only, every other value masked (a webhook's `headers` may hold a
-/// token). Never a secret.
+/// token). Never a secret. At most [`MAX_SHOWN_HEADERS`] of them.
 ///
 /// ```
 /// use http::HeaderMap;
@@ -582,6 +585,7 @@ pub fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     use gladly_webhook_core::echo::escape;
     headers
         .iter()
+        .take(MAX_SHOWN_HEADERS)
         .map(|(name, value)| {
             let name = name.as_str();
             let shown = if SHOWN_HEADERS.contains(&name) {
