@@ -287,13 +287,7 @@ fn the_receiver_page_shows_deliveries_live_and_replays_a_dead_event() {
         fits_a_narrow_window(&client).await;
 
         // The dead event: its run and error, then a requeue once fixed.
-        client
-            .find(Locator::LinkText("evt_dead_1"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, Locator::LinkText("evt_dead_1")).await;
         wait_for_text(&client, Locator::Css("#state"), "dead").await;
         let runs = client.source().await.unwrap();
         assert!(runs.contains("the CRM said no"), "stderr's end is shown");
@@ -301,13 +295,7 @@ fn the_receiver_page_shows_deliveries_live_and_replays_a_dead_event() {
         assert!(!runs.contains("Signature=") || runs.contains("Signature=****"));
         screenshot(&client, "inspector-event.png").await;
         std::fs::write(&fixed, "").unwrap();
-        client
-            .find(Locator::Id("requeue"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, Locator::Id("requeue")).await;
         wait_for_text(&client, Locator::Css("#state"), "done").await;
 
         // A body holding a script shows as text and runs nothing.
@@ -428,32 +416,14 @@ fn the_hub_page_shows_attempts_publishes_reactivates_and_retries_now() {
         assert!(row.contains("inactive"), "{row}");
 
         // Re-activation: the hub PINGs listen, then the subscription is active.
-        client
-            .find(Locator::LinkText(&id))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        client
-            .find(Locator::Id("activate"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, Locator::LinkText(&id)).await;
+        click(&client, Locator::Id("activate")).await;
         wait_for_text(&client, Locator::Id("webhook-state"), "active").await;
 
         // A test event from the form, delivered, its attempt shown live.
         client.goto(&base).await.unwrap();
         publish_closed(&client).await;
-        client
-            .find(Locator::LinkText(&id))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, Locator::LinkText(&id)).await;
         let delivered =
             wait_for_text(&client, Locator::Css("#deliveries section"), "delivered").await;
         assert!(delivered.contains("200"), "{delivered}");
@@ -466,25 +436,13 @@ fn the_hub_page_shows_attempts_publishes_reactivates_and_retries_now() {
         publish_closed(&client).await;
         screenshot(&client, "inspector-hub.png").await;
         fits_a_narrow_window(&client).await;
-        client
-            .find(Locator::LinkText(&id))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, Locator::LinkText(&id)).await;
         let waiting =
             wait_for_text(&client, Locator::Css("#deliveries section"), "next attempt").await;
         assert!(waiting.contains("pending"), "{waiting}");
         let _back = receiver();
         let asked = Instant::now();
-        client
-            .find(Locator::Id("retry"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, Locator::Id("retry")).await;
         wait_until_all_delivered(&client).await;
         assert!(
             asked.elapsed() < Duration::from_secs(25),
@@ -493,6 +451,17 @@ fn the_hub_page_shows_attempts_publishes_reactivates_and_retries_now() {
         client.close().await.unwrap();
     });
     drop(hub);
+}
+
+/// Clicks the element `locator` finds.
+async fn click(client: &Client, locator: Locator<'_>) {
+    match client.find(locator).await {
+        Ok(element) => element.click().await.unwrap(),
+        Err(err) => panic!(
+            "{locator:?}: {err}: {}",
+            client.source().await.unwrap_or_default()
+        ),
+    }
 }
 
 /// Publishes a sample CONVERSATION_CLOSED with the page's form.
@@ -507,13 +476,7 @@ async fn publish_closed(client: &Client) {
         Err(err) => panic!("{err}: {}", client.source().await.unwrap_or_default()),
     };
     option.click().await.unwrap();
-    client
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("send")).await;
 }
 
 /// Waits until no delivery on the page is pending.
@@ -543,25 +506,8 @@ async fn wait_until_all_delivered(client: &Client) {
 fn inbox_ui_serves_an_inbox_alone() {
     let dir = tempfile::tempdir().unwrap();
     let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
-    let listen = Running::start(
-        &[
-            "listen",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-auth",
-            "--inbox",
-            &inbox,
-        ],
-        &[],
-        "listening on",
-    );
-    let url = listen
-        .stderr()
-        .lines()
-        .find_map(|l| l.split("listening on ").nth(1))
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap()
-        .to_string();
+    let (listen, port) = common::listen_without_auth(&inbox);
+    let url = format!("http://127.0.0.1:{port}/");
     let output = Command::new(BIN)
         .args([
             "trigger",

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Running, free_port, http, wait_until};
+use common::{BIN, Running, announced_port, free_port, http, listen_port, wait_until};
 use serde_json::{Value, json};
 
 const USERS: &str = "ops@example.com:tok_ops_test_0123456789abcdef";
@@ -27,26 +27,9 @@ const WRONG_SECRET: &str = "whsec_wrong_secret_for_the_401_000000";
 /// Events the hub publishes to `listen` in the load test.
 const LOAD: usize = 40;
 
-/// The port of the address a command announced after `marker` (such as
-/// `listening on http://`).
-fn announced_port(running: &Running, marker: &str) -> u16 {
-    let stderr = running.stderr();
-    let rest = stderr
-        .lines()
-        .find_map(|l| l.split(marker).nth(1))
-        .unwrap_or_else(|| panic!("no {marker:?} in {stderr}"));
-    let addr = rest.split(['/', ' ']).next().unwrap();
-    addr.rsplit(':').next().unwrap().parse().unwrap()
-}
-
 /// The port a command announced for its metrics.
 fn metrics_port(running: &Running) -> u16 {
     announced_port(running, "metrics on http://")
-}
-
-/// The port `listen` announced.
-fn listen_port(running: &Running) -> u16 {
-    announced_port(running, "listening on http://")
 }
 
 /// A scrape of `/metrics`.
@@ -753,19 +736,7 @@ fn sigterm_finishes_requests_and_attempts_in_flight() {
 
     // listen: half a body sent, then SIGTERM, then the rest.
     let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
-    let mut listen = Running::start(
-        &[
-            "listen",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-auth",
-            "--inbox",
-            &inbox,
-        ],
-        &[],
-        "listening on",
-    );
-    let port = listen_port(&listen);
+    let (mut listen, port) = common::listen_without_auth(&inbox);
     let body = r#"{"type":"TASK_CLOSED","id":"evt_in_flight","content":{"taskId":"t1"}}"#;
     let (first, rest) = body.split_at(20);
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -226,26 +226,7 @@ fn backfill_stores_each_missed_event_once() {
     let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
 
     // One event reached the receiver by webhook before it went down.
-    let listen = common::Running::start(
-        &[
-            "listen",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-auth",
-            "--inbox",
-            &inbox,
-        ],
-        &[],
-        "listening on",
-    );
-    let port: u16 = listen
-        .stderr()
-        .lines()
-        .find_map(|l| l.split("listening on http://127.0.0.1:").nth(1))
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (listen, port) = common::listen_without_auth(&inbox);
     let received = rest_event("CONVERSATION/CLOSED", "evt_by_webhook", 50);
     let (status, body) = common::http(port, "POST", "/", &[], &received.to_string());
     assert_eq!((status, body.as_str()), (200, "stored"));

@@ -103,6 +103,9 @@ impl EventStream {
                 if std::mem::take(&mut self.skipping) {
                     continue;
                 }
+                if line.len() > MAX_EVENT_LINE {
+                    return Ok(Some(EventLine::TooLong));
+                }
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
@@ -116,7 +119,7 @@ impl EventStream {
             }
             if self.done {
                 let line = std::mem::take(&mut self.buffer);
-                if self.skipping || line.iter().all(u8::is_ascii_whitespace) {
+                if std::mem::take(&mut self.skipping) || line.iter().all(u8::is_ascii_whitespace) {
                     return Ok(None);
                 }
                 return Ok(Some(EventLine::Event(line)));

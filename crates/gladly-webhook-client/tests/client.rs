@@ -189,3 +189,39 @@ async fn an_unreachable_api_is_a_transport_error() {
         "{err}"
     );
 }
+
+/// The Events API is read a line at a time: events in order, an empty
+/// line skipped, a line over 1 MiB reported once and skipped whole, CRLF
+/// endings and a last line without a newline read.
+#[tokio::test]
+async fn events_are_read_line_by_line() {
+    use gladly_webhook_client::{EventLine, EventsQuery, MAX_EVENT_LINE};
+    let (fake, base) = fake();
+    let now = chrono::Utc::now();
+    let at = |minutes: i64| (now - chrono::TimeDelta::minutes(minutes)).to_rfc3339();
+    fake.publish_line(&at(30), "TASK/CREATED", r#"{"id":"e1"}"#);
+    fake.publish_line(&at(29), "TASK/CREATED", "");
+    let long = format!(
+        r#"{{"id":"e2","pad":"{}"}}"#,
+        "x".repeat(MAX_EVENT_LINE + 10)
+    );
+    fake.publish_line(&at(28), "TASK/CREATED", &long);
+    fake.publish_line(&at(27), "TASK/CREATED", "{\"id\":\"e3\"}\r");
+    fake.publish_line(&at(26), "CONVERSATION/CLOSED", r#"{"id":"e4"}"#);
+    let client = client(&base);
+    let mut stream = client
+        .events(
+            &EventsQuery::since(now - chrono::TimeDelta::hours(1)).entities(["TASK".to_string()]),
+        )
+        .await
+        .unwrap();
+    let mut lines = Vec::new();
+    while let Some(line) = stream.next().await.unwrap() {
+        lines.push(match line {
+            EventLine::Event(bytes) => String::from_utf8(bytes).unwrap(),
+            EventLine::TooLong => "(too long)".to_string(),
+            _ => "(other)".to_string(),
+        });
+    }
+    assert_eq!(lines, [r#"{"id":"e1"}"#, "(too long)", r#"{"id":"e3"}"#]);
+}

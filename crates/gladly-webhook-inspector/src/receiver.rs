@@ -472,14 +472,7 @@ async fn requeue(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if let Err(refused) = shared.csrf.check(&headers, &form.csrf) {
-        return refused.into_response();
-    }
-    match shared.inbox.requeue(&key).await {
-        Ok(true) => Redirect::to(&format!("/events/{}", segment(&key))).into_response(),
-        Ok(false) => error(StatusCode::CONFLICT, "this event is not dead (any more)"),
-        Err(err) => inbox_failed(&err),
-    }
+    replay(&shared, &key, &headers, &form, Replay::Requeue).await
 }
 
 async fn rerun(
@@ -488,12 +481,42 @@ async fn rerun(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if let Err(refused) = shared.csrf.check(&headers, &form.csrf) {
+    replay(&shared, &key, &headers, &form, Replay::Rerun).await
+}
+
+/// Which replay a form asks for.
+#[derive(Clone, Copy)]
+enum Replay {
+    /// A dead event, pending again.
+    Requeue,
+    /// A done event, pending again.
+    Rerun,
+}
+
+/// Checks the form's token, replays the event, and goes back to its page.
+async fn replay(
+    shared: &ReceiverInspector,
+    key: &str,
+    headers: &HeaderMap,
+    form: &ActionForm,
+    replay: Replay,
+) -> Response {
+    if let Err(refused) = shared.csrf.check(headers, &form.csrf) {
         return refused.into_response();
     }
-    match shared.inbox.rerun(&key).await {
-        Ok(true) => Redirect::to(&format!("/events/{}", segment(&key))).into_response(),
-        Ok(false) => error(StatusCode::CONFLICT, "this event is not done (any more)"),
+    let (done, not_now) = match replay {
+        Replay::Requeue => (
+            shared.inbox.requeue(key).await,
+            "this event is not dead (any more)",
+        ),
+        Replay::Rerun => (
+            shared.inbox.rerun(key).await,
+            "this event is not done (any more)",
+        ),
+    };
+    match done {
+        Ok(true) => Redirect::to(&format!("/events/{}", segment(key))).into_response(),
+        Ok(false) => error(StatusCode::CONFLICT, not_now),
         Err(err) => inbox_failed(&err),
     }
 }

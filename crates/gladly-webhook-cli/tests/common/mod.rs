@@ -236,3 +236,38 @@ pub fn http_with_head(
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
 }
+
+/// The port of the address a command announced after `marker` (such as
+/// `listening on http://`).
+pub fn announced_port(running: &Running, marker: &str) -> u16 {
+    let stderr = running.stderr();
+    let rest = stderr
+        .lines()
+        .find_map(|l| l.split(marker).nth(1))
+        .unwrap_or_else(|| panic!("no {marker:?} in {stderr}"));
+    let addr = rest.split(['/', ' ']).next().unwrap();
+    addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The port `listen` announced.
+pub fn listen_port(running: &Running) -> u16 {
+    announced_port(running, "listening on http://")
+}
+
+/// `listen --no-auth` on a free loopback port with `inbox`: it and its port.
+pub fn listen_without_auth(inbox: &str) -> (Running, u16) {
+    let listen = Running::start(
+        &[
+            "listen",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-auth",
+            "--inbox",
+            inbox,
+        ],
+        &[],
+        "listening on",
+    );
+    let port = listen_port(&listen);
+    (listen, port)
+}

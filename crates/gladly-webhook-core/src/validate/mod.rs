@@ -128,16 +128,19 @@ fn check_size(len: usize, policy: &Policy) -> Result<(), ValidationReport> {
     Ok(())
 }
 
+/// The report of a document that is not JSON (or nests too deep).
+pub(crate) fn not_json(err: &serde_json::Error) -> ValidationReport {
+    let message = err.to_string();
+    let code = if message.starts_with("recursion limit exceeded") {
+        ErrorCode::TooDeep
+    } else {
+        ErrorCode::Syntax
+    };
+    ValidationReport::single("", code, format!("expected a JSON document: {message}"))
+}
+
 fn validate_text(text: &str, policy: &Policy) -> Result<Webhook, ValidationReport> {
-    let document = json::read(text).map_err(|err| {
-        let message = err.to_string();
-        let code = if message.starts_with("recursion limit exceeded") {
-            ErrorCode::TooDeep
-        } else {
-            ErrorCode::Syntax
-        };
-        ValidationReport::single("", code, format!("expected a JSON document: {message}"))
-    })?;
+    let document = json::read(text).map_err(|err| not_json(&err))?;
     let properties = match &document {
         Document::Object(properties) => properties,
         Document::NotObject(value) => {

@@ -87,15 +87,7 @@ pub fn validate_rest_webhook(
             ),
         ));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
-        let message = err.to_string();
-        let code = if message.starts_with("recursion limit exceeded") {
-            ErrorCode::TooDeep
-        } else {
-            ErrorCode::Syntax
-        };
-        ValidationReport::single("", code, format!("expected a JSON document: {message}"))
-    })?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| super::not_json(&err))?;
     let mut problems = Problems::default();
     let Some(object) = value.as_object() else {
         return Err(ValidationReport::single(
