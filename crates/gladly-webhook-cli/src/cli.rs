@@ -54,6 +54,18 @@ pub enum Command {
     /// Manage the webhooks of Gladly's REST API 1.0 (Gladly, its sandbox, or a local hub): list, get, create, update, enable, disable, delete.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Ask a running command's /readyz (or any http URL) whether it is ready: exit 0 on a 2xx, 1 otherwise, 2 when nothing answers. For container health checks (the image has no curl).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The URL to ask (plain http).
+    #[arg(default_value = "http://127.0.0.1:9464/readyz")]
+    pub url: String,
+    /// How long to wait for the answer, e.g. `2s`.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = crate::duration::positive)]
+    pub timeout: Duration,
 }
 
 /// Where Gladly's API is and who calls it.

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => commands::deliver::trigger(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Webhooks(command) => commands::webhooks::run(&command),
+        Command::Health(args) => commands::health::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

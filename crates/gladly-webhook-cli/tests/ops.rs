@@ -666,6 +666,18 @@ fn sigterm_drains_then_releases_what_runs() {
     );
     let metrics = metrics_port(&listen);
     let url = format!("http://127.0.0.1:{}/hooks", listen_port(&listen));
+    // `gladly-webhook health`, as a container's health check runs it.
+    let health = |port: u16| {
+        let output = Command::new(BIN)
+            .args(["health", &format!("http://127.0.0.1:{port}/readyz")])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        )
+    };
+    assert_eq!(health(metrics), (0, "200 ready".to_string()));
     let output = Command::new(BIN)
         .args(["trigger", "TASK_CLOSED", "--to", &url, "--no-auth"])
         .output()
@@ -683,7 +695,9 @@ fn sigterm_drains_then_releases_what_runs() {
         }),
         "readyz says it is shutting down"
     );
+    assert_eq!(health(metrics).0, 1, "not ready while draining");
     assert_eq!(listen.wait(), 0, "{}", listen.stderr());
+    assert_eq!(health(metrics).0, 2, "nothing answers once it stopped");
     assert!(
         listen
             .stderr()
@@ -954,6 +968,26 @@ fn the_deployment_files_agree_with_the_binary() {
         .map(|list| serde_json::from_str(list).expect("a command is a JSON-style list"))
         .collect();
     assert_eq!(commands.len(), 2, "serve and listen");
+    // The health checks run the binary too.
+    let checks: Vec<Vec<String>> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("test: "))
+        .filter(|list| list.contains("gladly-webhook"))
+        .map(|list| serde_json::from_str(list).expect("a health check is a JSON-style list"))
+        .collect();
+    assert_eq!(checks.len(), 2, "serve and listen");
+    for check in &checks {
+        assert_eq!(
+            check[..3],
+            ["CMD", "/usr/local/bin/gladly-webhook", "health"]
+        );
+        let output = Command::new(BIN)
+            .args(&check[2..])
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{check:?}");
+    }
     for command in &commands {
         let output = Command::new(BIN)
             .args(command)

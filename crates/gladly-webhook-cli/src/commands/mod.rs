@@ -2,6 +2,7 @@
 
 pub mod deliver;
 pub mod event;
+pub mod health;
 pub mod inbox;
 pub mod listen;
 pub mod schema;
