@@ -34,9 +34,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tower::ServiceExt;
 
-use crate::layout::{
-    badge, csrf_field, error, fragment, html_response, page, pretty_body, segment, time,
-};
+use crate::layout::{badge, csrf_field, error, html_response, page, pretty_body, segment, time};
 use crate::security::CsrfToken;
 
 /// Where the page is mounted.
@@ -190,7 +188,7 @@ async fn index(State(shared): Shared) -> Response {
 
 async fn live_webhooks(State(shared): Shared) -> Response {
     match webhooks_rows(&shared).await {
-        Ok(rows) => fragment(rows),
+        Ok(rows) => html_response(rows),
         Err(response) => response,
     }
 }
@@ -276,7 +274,7 @@ async fn webhook_page(State(shared): Shared, Path(id): Path<String>) -> Response
 
 async fn live_deliveries(State(shared): Shared, Path(id): Path<String>) -> Response {
     match deliveries_rows(&shared, &id).await {
-        Ok(rows) => fragment(rows),
+        Ok(rows) => html_response(rows),
         Err(response) => response,
     }
 }

@@ -3,7 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::{StatusCode, header};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 const CSS: &str = include_str!("../assets/inspector.css");
 const JS: &str = include_str!("../assets/inspector.js");
@@ -35,18 +35,13 @@ pub(crate) fn page(base: &str, title: &str, nav: &[(&str, &str)], body: Markup) 
     }
 }
 
-/// The page as an answer.
+/// A page, or a fragment of one (rows for the live parts), as an answer.
 pub(crate) fn html_response(markup: Markup) -> Response {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         markup.into_string(),
     )
         .into_response()
-}
-
-/// A fragment (rows) as an answer, for the live parts.
-pub(crate) fn fragment(markup: Markup) -> Response {
-    html_response(markup)
 }
 
 /// A plain-text error page.
@@ -120,12 +115,6 @@ pub(crate) fn csrf_field(token: &str) -> Markup {
 /// A badge: `class` is `ok`, `warn`, `bad` or `muted`.
 pub(crate) fn badge(class: &str, text: &str) -> Markup {
     html! { span class={ "badge " (class) } { (text) } }
-}
-
-/// Nothing, as markup.
-#[allow(dead_code)]
-pub(crate) fn nothing() -> Markup {
-    PreEscaped(String::new())
 }
 
 #[cfg(test)]

@@ -33,9 +33,7 @@ use http::{HeaderMap, StatusCode};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::layout::{
-    badge, csrf_field, error, fragment, html_response, page, pretty_body, segment, time,
-};
+use crate::layout::{badge, csrf_field, error, html_response, page, pretty_body, segment, time};
 use crate::security::CsrfToken;
 
 /// The most bytes of a body an event page shows.
@@ -248,14 +246,14 @@ async fn index(State(shared): Shared, Query(query): Query<EventsQuery>) -> Respo
 
 async fn live_deliveries(State(shared): Shared) -> Response {
     match &shared.recent {
-        Some(recent) => fragment(deliveries_rows(recent)),
+        Some(recent) => html_response(deliveries_rows(recent)),
         None => error(StatusCode::NOT_FOUND, "this page keeps no deliveries"),
     }
 }
 
 async fn live_events(State(shared): Shared, Query(query): Query<EventsQuery>) -> Response {
     match events_rows(&shared, &query).await {
-        Ok(rows) => fragment(rows),
+        Ok(rows) => html_response(rows),
         Err(response) => response,
     }
 }
@@ -395,7 +393,7 @@ async fn event_page(State(shared): Shared, Path(key): Path<String>) -> Response 
 async fn live_event(State(shared): Shared, Path(key): Path<String>) -> Response {
     match shared.inbox.get(&key).await {
         Ok(Some(row)) => match event_summary(&shared, &row).await {
-            Ok(markup) => fragment(markup),
+            Ok(markup) => html_response(markup),
             Err(response) => response,
         },
         Ok(None) => error(StatusCode::NOT_FOUND, "no event with this id in the inbox"),
