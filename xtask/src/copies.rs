@@ -28,10 +28,16 @@ const EXAMPLE_EVENTS: &[&str] = &[
 
 /// Every copy: (original, copy), relative to the workspace root.
 pub fn copies() -> Vec<(PathBuf, PathBuf)> {
-    let mut copies = vec![(
-        PathBuf::from("schemas/openapi/gladly-hub-api.json"),
-        PathBuf::from("crates/gladly-webhook-hub/openapi/gladly-hub-api.json"),
-    )];
+    let mut copies = vec![
+        (
+            PathBuf::from("schemas/openapi/gladly-hub-api.json"),
+            PathBuf::from("crates/gladly-webhook-hub/openapi/gladly-hub-api.json"),
+        ),
+        (
+            PathBuf::from("schemas/openapi/gladly-rest-api-v1.json"),
+            PathBuf::from("crates/gladly-webhook-hub/openapi/gladly-rest-api-v1.json"),
+        ),
+    ];
     for name in EXAMPLE_EVENTS {
         copies.push((
             Path::new("examples/events").join(name),

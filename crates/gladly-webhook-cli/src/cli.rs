@@ -367,6 +367,34 @@ pub struct ServeArgs {
     /// Serve the inspector page at /ui/ on the API's address, behind the same Basic auth: subscriptions, deliveries with every attempt, a test event, re-activation, retry now.
     #[arg(long)]
     pub ui: bool,
+    /// Which API to speak: `subscription` (our user's schema: `secret`, `active`, signed deliveries) or `gladly` (a local Gladly: REST API 1.0 webhooks with `credentials` and `headers`, unsigned deliveries, the rate limit, the Events API).
+    #[arg(long, value_enum, default_value = "subscription")]
+    pub api: ApiDialect,
+    /// With `--api gladly`: API requests answered per second (all API users together), 429 past it, as Gladly limits an organization; 0 for no limit.
+    #[arg(long, value_name = "N", default_value_t = gladly_webhook_hub::RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// With `--api gladly`: how far back the Events API reaches (Gladly's: 24h); events are kept at least this long.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::duration::positive)]
+    pub events_window: Duration,
+}
+
+/// The API `serve` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiDialect {
+    /// Our user's subscription schema (the default).
+    Subscription,
+    /// Gladly's REST API 1.0, as the real service runs it.
+    Gladly,
+}
+
+impl ApiDialect {
+    /// The model it serves.
+    pub fn model(self) -> gladly_webhook_core::Model {
+        match self {
+            Self::Subscription => gladly_webhook_core::Model::Subscription,
+            Self::Gladly => gladly_webhook_core::Model::RestApiV1,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -52,6 +52,18 @@ impl Model {
         }
     }
 
+    /// The model [`Model::name`] names.
+    ///
+    /// ```
+    /// use gladly_webhook_core::model::Model;
+    ///
+    /// assert_eq!(Model::from_name("rest-api-v1"), Some(Model::RestApiV1));
+    /// assert_eq!(Model::from_name("v2"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Model> {
+        Self::ALL.into_iter().find(|model| model.name() == name)
+    }
+
     /// The vendored event schema's text.
     pub fn event_schema_text(self) -> &'static str {
         match self {

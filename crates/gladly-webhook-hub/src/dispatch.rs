@@ -685,7 +685,7 @@ async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
     let number = due.attempts.saturating_add(1);
     let at = Utc::now();
     let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
-    let sender = match sender.with_secret(due.secret.as_bytes()) {
+    let sender = match crate::delivery_auth::sender_for(sender, due.model, &due.secret) {
         Ok(sender) => sender,
         Err(err) => return failed(err.to_string()),
     };

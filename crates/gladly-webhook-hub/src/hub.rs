@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use gladly_webhook_core::Policy;
 use gladly_webhook_core::address::IpNet;
+use gladly_webhook_core::model::Model;
 use gladly_webhook_sender::{Schedule, Sender, SenderError};
 use gladly_webhook_server::body::{BodyBudget, BodyLimits};
 
@@ -18,6 +19,11 @@ use crate::throttle::LoginThrottle;
 pub const MAX_WEBHOOKS: usize = 20;
 /// The largest request body the API reads.
 pub const BODY_LIMIT: usize = 1 << 20;
+/// How far back Gladly's Events API reaches, and the local one by default.
+pub const EVENTS_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// Requests a second Gladly answers an organization (REST API 1.0), and
+/// the local one by default.
+pub const RATE_LIMIT: u32 = 10;
 
 /// What the API handlers share.
 pub(crate) struct Shared {
@@ -30,6 +36,9 @@ pub(crate) struct Shared {
     pub(crate) waker: Waker,
     pub(crate) gate: ChangeGate,
     pub(crate) logins: Arc<LoginThrottle>,
+    pub(crate) model: Model,
+    pub(crate) rate: Arc<crate::api::rest::RateLimit>,
+    pub(crate) events_window: Duration,
 }
 
 /// Makes a subscription's deliveries that wait for a retry due now (see
@@ -88,6 +97,9 @@ pub struct Hub {
     logins: Arc<LoginThrottle>,
     body: BodyLimits,
     dispatch: DispatcherOptions,
+    model: Model,
+    rate: Arc<crate::api::rest::RateLimit>,
+    events_window: Duration,
 }
 
 impl std::fmt::Debug for Hub {
@@ -97,6 +109,7 @@ impl std::fmt::Debug for Hub {
             .field("users", &self.users)
             .field("policy", &self.policy)
             .field("dispatch", &self.dispatch)
+            .field("model", &self.model)
             .finish_non_exhaustive()
     }
 }
@@ -120,7 +133,55 @@ impl Hub {
             logins: Arc::new(LoginThrottle::default()),
             body: BodyLimits::new(BODY_LIMIT),
             dispatch: DispatcherOptions::default(),
+            model: Model::Subscription,
+            rate: Arc::new(crate::api::rest::RateLimit::per_second(RATE_LIMIT)),
+            events_window: EVENTS_WINDOW,
         })
+    }
+
+    /// Serves `model`'s API (default: our user's subscription model).
+    ///
+    /// [`Model::RestApiV1`] makes the hub a local Gladly: `/api/v1/webhooks`
+    /// speaks REST API 1.0 as the reference describes it (`enabled`,
+    /// `credentials` and `headers` never returned, `201` with `Location`,
+    /// `PATCH` answering `204`, errors as `{"errors": [{"attr", "code",
+    /// "detail"}]}`), deliveries carry the webhook's Basic credentials and
+    /// headers unsigned, every answer carries the rate limit's headers
+    /// ([`Hub::rate_limit`]), and `GET /api/v1/events` is the Events API
+    /// over what was published in the last [`Hub::events_window`]. See
+    /// [`crate::api::rest`].
+    ///
+    /// Subscriptions of the other model in the same store are not shown by
+    /// this API; the dispatcher delivers them all the same.
+    pub fn model(mut self, model: Model) -> Self {
+        self.model = model;
+        self.store = self
+            .store
+            .clone()
+            .keep_event_bodies(model == Model::RestApiV1);
+        self
+    }
+
+    /// The model whose API this hub serves.
+    pub fn served_model(&self) -> Model {
+        self.model
+    }
+
+    /// Answers at most `per_second` API requests a second, across all API
+    /// users, as Gladly limits an organization (REST API 1.0 only; default
+    /// [`RATE_LIMIT`]); past it, 429 with `Retry-After`. `0` turns the
+    /// limit off.
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate = Arc::new(crate::api::rest::RateLimit::per_second(per_second));
+        self
+    }
+
+    /// How far back the Events API reaches (REST API 1.0 only; default
+    /// [`EVENTS_WINDOW`], as Gladly's). Events are kept at least this long
+    /// whatever the purge's retention.
+    pub fn events_window(mut self, window: Duration) -> Self {
+        self.events_window = window;
+        self
     }
 
     /// Accepts URLs to loopback (`localhost`, `127.0.0.1`, `[::1]`), `http`
@@ -190,12 +251,19 @@ impl Hub {
             waker: self.waker.clone(),
             gate: self.gate.clone(),
             logins: self.logins.clone(),
+            model: self.model,
+            rate: self.rate.clone(),
+            events_window: self.events_window,
         })
     }
 
-    /// The API as an axum router: `/api/v1/...`.
+    /// The API as an axum router: `/api/v1/...`, in the served model's
+    /// dialect ([`Hub::model`]).
     pub fn router(&self) -> axum::Router {
-        crate::api::router(self.shared())
+        match self.model {
+            Model::RestApiV1 => crate::api::rest::router(self.shared()),
+            _ => crate::api::router(self.shared()),
+        }
     }
 
     /// `router` behind the API's Basic auth and login throttle (for pages
@@ -219,12 +287,17 @@ impl Hub {
 
     /// Starts the dispatcher; the API wakes it on each publication.
     pub fn spawn_dispatcher(&self) -> Dispatcher {
+        let mut options = self.dispatch.clone();
+        if self.model == Model::RestApiV1 {
+            // The Events API reads what the purge leaves.
+            options.retention = options.retention.map(|kept| kept.max(self.events_window));
+        }
         spawn_dispatcher(
             self.store.clone(),
             self.sender.clone(),
             self.waker.clone(),
             self.gate.clone(),
-            self.dispatch.clone(),
+            options,
         )
     }
 

@@ -111,6 +111,7 @@ compile_error!("gladly-webhook-hub needs a store: enable the `sqlite` or the `po
 
 pub mod api;
 pub mod auth;
+pub mod delivery_auth;
 pub mod dispatch;
 pub mod gate;
 mod hub;
@@ -123,5 +124,5 @@ pub mod throttle;
 pub use auth::ApiUsers;
 pub use dispatch::{Dispatcher, DispatcherOptions};
 pub use gate::ChangeGate;
-pub use hub::{BODY_LIMIT, Hub, MAX_WEBHOOKS, RetryNow};
+pub use hub::{BODY_LIMIT, EVENTS_WINDOW, Hub, MAX_WEBHOOKS, RATE_LIMIT, RetryNow};
 pub use store::Store;

@@ -4,6 +4,7 @@
 
 use gladly_webhook_core::Secret;
 use gladly_webhook_core::echo::{escape, redact_url};
+use gladly_webhook_core::model::Model;
 use gladly_webhook_sender::Sender;
 
 /// The body of a PING.
@@ -14,19 +15,30 @@ pub const PING_BODY: &[u8] = br#"{"type":"PING"}"#;
 #[error("{0}")]
 pub struct PingFailed(String);
 
-/// Sends a PING to `url`, signed with `secret`, once, within the sender's
-/// timeout. `Ok` on a 200 answer, and on nothing else.
-pub async fn ping(sender: &Sender, url: &str, secret: &Secret) -> Result<(), PingFailed> {
-    let result = ping_once(sender, url, secret).await;
+/// Sends a PING to `url` as `model` authenticates deliveries (signed with
+/// `secret`, or with the credentials and headers it holds; see
+/// [`crate::delivery_auth`]), once, within the sender's timeout. `Ok` on a
+/// 200 answer, and on nothing else.
+pub async fn ping(
+    sender: &Sender,
+    model: Model,
+    url: &str,
+    secret: &Secret,
+) -> Result<(), PingFailed> {
+    let result = ping_once(sender, model, url, secret).await;
     crate::metrics::ping(result.is_ok());
     result
 }
 
-async fn ping_once(sender: &Sender, url: &str, secret: &Secret) -> Result<(), PingFailed> {
+async fn ping_once(
+    sender: &Sender,
+    model: Model,
+    url: &str,
+    secret: &Secret,
+) -> Result<(), PingFailed> {
     let shown = escape(&redact_url(url), 200);
-    let sender = sender
-        .with_secret(secret.as_bytes())
-        .map_err(|err| PingFailed(format!("the PING to {shown} could not be signed: {err}")))?;
+    let sender = crate::delivery_auth::sender_for(sender, model, secret)
+        .map_err(|err| PingFailed(format!("the PING to {shown} could not be prepared: {err}")))?;
     let report = sender
         .deliver(url, PING_BODY, |_| {})
         .await
@@ -40,7 +52,7 @@ async fn ping_once(sender: &Sender, url: &str, secret: &Secret) -> Result<(), Pi
         // a service through the hub.
         Some(status) => {
             let mut message = format!("the PING to {shown} was answered HTTP {status}, not 200");
-            if status == 401 || status == 403 {
+            if (status == 401 || status == 403) && model == Model::Subscription {
                 message.push_str(
                     "; a receiver that does not know this subscription's secret refuses its PING: \
                      create the subscription with \"active\": false, give the receiver the secret \

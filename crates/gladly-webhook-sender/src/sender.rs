@@ -330,6 +330,35 @@ impl Sender {
         })
     }
 
+    /// The same sender without a signature and without its headers: it
+    /// shares this one's HTTP client (so its connection pool), address
+    /// rule, schedule, timeout and time scale. A service delivering REST
+    /// API 1.0 webhooks derives one per webhook and adds that webhook's
+    /// credentials and headers.
+    ///
+    /// ```
+    /// use gladly_webhook_core::Secret;
+    /// use gladly_webhook_sender::Sender;
+    ///
+    /// let base = Sender::new("whsec_base_0123456789abcdef")?;
+    /// let plain = base.without_signing().secret_header("X-Gladly-Token", &Secret::new("t"))?;
+    /// let request = plain.signed_request("https://example.com/hooks", b"{}")?;
+    /// assert!(!request.headers().contains_key("gladly-authorization"));
+    /// assert_eq!(request.headers()["x-gladly-token"], "t");
+    /// # Ok::<(), gladly_webhook_sender::SenderError>(())
+    /// ```
+    pub fn without_signing(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            addresses: self.addresses.clone(),
+            signer: None,
+            headers: Vec::new(),
+            schedule: self.schedule.clone(),
+            timeout: self.timeout,
+            time_scale: self.time_scale,
+        }
+    }
+
     /// Connects only to addresses `policy` allows (default: globally
     /// routable ones only). The rule is applied to every address a host
     /// name resolves to, at connect time (so DNS rebinding and every

@@ -47,6 +47,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     };
     let (limits, body_timeout) = super::server_limits(&args.server)?;
     let keys = load_keys(args)?;
+    let model = args.api.model();
+    if model == Model::RestApiV1 && args.ui {
+        return Err(CliError::Usage(
+            "--ui shows our user's subscription model: leave it out with --api gladly \
+             (read webhooks with `gladly-webhook webhooks list`)"
+                .to_string(),
+        ));
+    }
     crate::ops::logging::init(args.ops.log_format, tracing::Level::INFO);
 
     runtime()?.block_on(async move {
@@ -83,13 +91,24 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             .login_throttle(LoginThrottle::new(
                 args.failed_login_burst,
                 Duration::from_secs(1),
-            ));
+            ))
+            .model(model)
+            .rate_limit(args.rate_limit)
+            .events_window(args.events_window);
         for network in &args.allow_networks {
             hub = hub.allow_network(*network).map_err(start)?;
         }
         let dispatcher = hub.spawn_dispatcher();
+        let speaks = match model {
+            Model::RestApiV1 => format!(
+                "a local Gladly (REST API 1.0, {} requests/s, Events API over {})",
+                args.rate_limit,
+                humantime::format_duration(args.events_window)
+            ),
+            _ => "the hub API".to_string(),
+        };
         eprintln!(
-            "gladly-webhook: serving the hub API on http://{addr}/api/v1 (store {}, time scale {})",
+            "gladly-webhook: serving {speaks} on http://{addr}/api/v1 (store {}, time scale {})",
             escape(&redact_url(&args.db), 200),
             args.time_scale
         );

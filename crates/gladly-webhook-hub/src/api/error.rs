@@ -107,6 +107,18 @@ impl ApiError {
         }
     }
 
+    /// The same error, listing `problems` (each at its pointer).
+    pub fn with_problems(mut self, problems: Vec<Problem>) -> Self {
+        self.problems = Some(problems);
+        self
+    }
+
+    /// The problems it lists.
+    #[cfg(test)]
+    pub(crate) fn problems(&self) -> &[Problem] {
+        self.problems.as_deref().unwrap_or_default()
+    }
+
     /// 404 for a subscription id.
     pub fn no_webhook(id: &str) -> Self {
         Self::new(
@@ -212,6 +224,16 @@ impl From<PublishError> for ApiError {
     }
 }
 
+/// What an error answer said, kept in its extensions so that a dialect
+/// (REST API 1.0's `{"errors": [...]}`, see [`super::rest`]) can say it in
+/// its own words.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorParts {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) problems: Vec<Problem>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
@@ -220,6 +242,11 @@ impl IntoResponse for ApiError {
             problems: self.problems.as_deref(),
         };
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorParts {
+            code: self.code,
+            message: self.message.clone(),
+            problems: self.problems.clone().unwrap_or_default(),
+        });
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{SecondsFormat, Utc};
-use gladly_webhook_core::event::{EventError, ParsedEvent, event_types, parse_event};
+use gladly_webhook_core::event::{EventError, parse_event};
 use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -60,11 +60,15 @@ pub(super) async fn publish(
     let received = bytes;
     let bytes = fill_envelope(&received, &fields)?;
     let event = match parse_event(&bytes) {
-        Ok(ParsedEvent::Known(event)) => event,
-        // The hub serves our user's subscription model: a REST API 1.0
-        // type is as foreign to it as a type no schema describes.
+        // The hub serves one model: the other model's type is as foreign to
+        // it as a type no schema describes.
+        Ok(event) if event.model() == Some(shared.model) => event,
         Ok(other) => {
-            let known: Vec<&str> = event_types().filter(|t| *t != "PING").collect();
+            let known: Vec<&str> = shared
+                .model
+                .event_types()
+                .filter(|t| *t != "PING")
+                .collect();
             return Err(ApiError::invalid(
                 "the event's type is not one the event schema describes",
                 vec![Problem::new(

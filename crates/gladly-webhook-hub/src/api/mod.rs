@@ -6,6 +6,7 @@ mod body;
 pub(crate) mod error;
 mod events;
 mod openapi;
+pub mod rest;
 mod webhooks;
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::StatusCode;
 
-pub use openapi::openapi_document;
+pub use openapi::{openapi_document, rest_openapi_document};
 
 use crate::hub::Shared;
 use error::ApiError;
@@ -58,7 +59,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// Counts each answered request by its route's pattern (`unmatched` for
 /// the fallbacks), method and status.
-async fn count_request(request: Request, next: Next) -> Response {
+pub(crate) async fn count_request(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let route = request
         .extensions()
@@ -77,16 +78,21 @@ async fn count_request(request: Request, next: Next) -> Response {
 
 /// The query parameters each route takes; any other is a 400 (a typo such
 /// as `?limt=5` would otherwise be ignored without a word).
-fn allowed_query(route: &str) -> &'static [&'static str] {
-    match route {
-        "/api/v1/webhooks/{id}/deliveries" | "/api/v1/deactivations" => &["limit"],
+fn allowed_query(method: &http::Method, route: &str) -> &'static [&'static str] {
+    match (method, route) {
+        (_, "/api/v1/webhooks/{id}/deliveries" | "/api/v1/deactivations") => &["limit"],
+        (&http::Method::GET, "/api/v1/events") => &["startAt", "endAt", "entities"],
         _ => &[],
     }
 }
 
-async fn known_query(route: axum::extract::MatchedPath, request: Request, next: Next) -> Response {
+pub(crate) async fn known_query(
+    route: axum::extract::MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
     if let Some(query) = request.uri().query() {
-        let allowed = allowed_query(route.as_str());
+        let allowed = allowed_query(request.method(), route.as_str());
         for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
             if !allowed.contains(&name.as_ref()) {
                 let takes = if allowed.is_empty() {
@@ -142,7 +148,7 @@ pub(crate) async fn require_user(
     }
 }
 
-async fn not_found(request: Request) -> ApiError {
+pub(crate) async fn not_found(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -153,7 +159,7 @@ async fn not_found(request: Request) -> ApiError {
     )
 }
 
-async fn method_not_allowed(request: Request) -> ApiError {
+pub(crate) async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

@@ -1,7 +1,9 @@
-//! The OpenAPI 3.1 document of this API: `openapi/gladly-hub-api.json` in
-//! this crate (a copy of the repository's `schemas/openapi/`, kept by
-//! `cargo xtask codegen`), which references the vendored JSON Schemas by `$ref`,
-//! served with those schemas bundled in.
+//! The OpenAPI 3.1 documents of the hub's two APIs:
+//! `openapi/gladly-hub-api.json` (our user's subscription model) and
+//! `openapi/gladly-rest-api-v1.json` (the local Gladly) in this crate
+//! (copies of the repository's `schemas/openapi/`, kept by `cargo xtask
+//! codegen`), which reference the vendored JSON Schemas by `$ref`, served
+//! with those schemas bundled in.
 
 use std::sync::OnceLock;
 
@@ -11,10 +13,15 @@ use serde_json::Value;
 
 /// The document as checked in.
 const SOURCE: &str = include_str!("../../openapi/gladly-hub-api.json");
+/// The local Gladly's document as checked in.
+const REST_SOURCE: &str = include_str!("../../openapi/gladly-rest-api-v1.json");
 
-/// The external schemas the document references, and the component each
-/// becomes when bundled.
-const BUNDLED: [(&str, &str, &str); 2] = [
+/// An external schema a document references (its file), the component it
+/// becomes when bundled, and its text.
+type Bundled = (&'static str, &'static str, &'static str);
+
+/// The external schemas the document references.
+const BUNDLED: [Bundled; 2] = [
     (
         "../gladly-webhook-schema.json",
         "Webhook",
@@ -24,6 +31,20 @@ const BUNDLED: [(&str, &str, &str); 2] = [
         "../gladly-webhook-event-schema.json",
         "Event",
         gladly_webhook_core::gladly_schema::event::SCHEMA,
+    ),
+];
+
+/// The external schemas the local Gladly's document references.
+const REST_BUNDLED: [Bundled; 2] = [
+    (
+        "../gladly-rest-api-v1-webhook-schema.json",
+        "Webhook",
+        gladly_webhook_core::gladly_schema::rest::webhook::SCHEMA,
+    ),
+    (
+        "../gladly-rest-api-v1-event-schema.json",
+        "Event",
+        gladly_webhook_core::gladly_schema::rest::event::SCHEMA,
     ),
 ];
 
@@ -38,18 +59,35 @@ const BUNDLED: [(&str, &str, &str); 2] = [
 /// assert!(!doc.to_string().contains("gladly-webhook-schema.json#"));
 /// ```
 pub fn openapi_document() -> Value {
-    let mut doc: Value = match serde_json::from_str(SOURCE) {
+    bundle(SOURCE, &BUNDLED)
+}
+
+/// The local Gladly's OpenAPI document (REST API 1.0,
+/// [`crate::Hub::model`]), bundled as [`openapi_document`] is.
+///
+/// ```
+/// let doc = gladly_webhook_hub::api::rest_openapi_document();
+/// assert_eq!(doc["openapi"], "3.1.0");
+/// assert_eq!(doc["components"]["schemas"]["Webhook"]["title"], "Webhook");
+/// assert!(doc["paths"]["/api/v1/events"]["get"].is_object());
+/// ```
+pub fn rest_openapi_document() -> Value {
+    bundle(REST_SOURCE, &REST_BUNDLED)
+}
+
+fn bundle(source: &str, bundled: &[Bundled]) -> Value {
+    let mut doc: Value = match serde_json::from_str(source) {
         Ok(doc) => doc,
         Err(err) => {
             return serde_json::json!({ "error": format!("the OpenAPI document does not parse: {err}") });
         }
     };
-    rewrite_refs(&mut doc);
+    rewrite_refs(&mut doc, bundled);
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     {
-        for (_, component, text) in BUNDLED {
+        for &(_, component, text) in bundled {
             if let Ok(mut schema) = serde_json::from_str::<Value>(text) {
                 if component == "Event" {
                     let mut publishable = publishable(&schema);
@@ -114,11 +152,11 @@ fn rebase_internal_refs(value: &mut Value, base: &str) {
     }
 }
 
-fn rewrite_refs(value: &mut Value) {
+fn rewrite_refs(value: &mut Value, bundled: &[Bundled]) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(target)) = map.get_mut("$ref") {
-                for (file, component, _) in BUNDLED {
+                for &(file, component, _) in bundled {
                     if let Some(rest) = target.strip_prefix(file) {
                         let pointer = rest.strip_prefix('#').unwrap_or(rest);
                         *target = format!("#/components/schemas/{component}{pointer}");
@@ -126,9 +164,9 @@ fn rewrite_refs(value: &mut Value) {
                     }
                 }
             }
-            map.values_mut().for_each(rewrite_refs);
+            map.values_mut().for_each(|v| rewrite_refs(v, bundled));
         }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, bundled)),
         _ => {}
     }
 }
@@ -136,9 +174,23 @@ fn rewrite_refs(value: &mut Value) {
 /// `GET /api/v1/openapi.json`.
 pub(super) async fn serve() -> Response {
     static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
-    let body =
-        DOCUMENT.get_or_init(|| serde_json::to_vec_pretty(&openapi_document()).unwrap_or_default());
-    let mut response = (StatusCode::OK, body.clone()).into_response();
+    json_document(
+        DOCUMENT.get_or_init(|| serde_json::to_vec_pretty(&openapi_document()).unwrap_or_default()),
+    )
+}
+
+/// `GET /api/v1/openapi.json` of the local Gladly.
+pub(super) async fn serve_rest() -> Response {
+    static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
+    json_document(
+        DOCUMENT.get_or_init(|| {
+            serde_json::to_vec_pretty(&rest_openapi_document()).unwrap_or_default()
+        }),
+    )
+}
+
+fn json_document(body: &[u8]) -> Response {
+    let mut response = (StatusCode::OK, body.to_vec()).into_response();
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

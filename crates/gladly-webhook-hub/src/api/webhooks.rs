@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use gladly_webhook_core::model::Model;
 use gladly_webhook_core::validate::validate_json;
 use gladly_webhook_core::{Policy, Webhook};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -82,9 +83,14 @@ pub(super) async fn create(
         now,
     );
     if stored.active {
-        ping(&shared.sender, &stored.url, &stored.secret)
-            .await
-            .map_err(ping_refused)?;
+        ping(
+            &shared.sender,
+            Model::Subscription,
+            &stored.url,
+            &stored.secret,
+        )
+        .await
+        .map_err(ping_refused)?;
     }
     shared
         .store
@@ -139,9 +145,14 @@ pub(super) async fn update(
     let active = webhook.active.unwrap_or(true);
     let url_changed = url_key(&webhook.url) != url_key(&current.url);
     if active && (!current.active || url_changed) {
-        ping(&shared.sender, &webhook.url, &current.secret)
-            .await
-            .map_err(ping_refused)?;
+        ping(
+            &shared.sender,
+            Model::Subscription,
+            &webhook.url,
+            &current.secret,
+        )
+        .await
+        .map_err(ping_refused)?;
     }
     let change = WebhookChange::new(
         webhook.url,
@@ -280,13 +291,13 @@ fn ping_refused(err: crate::ping::PingFailed) -> ApiError {
 }
 
 /// Now, to the millisecond the store keeps.
-fn now_millis() -> DateTime<Utc> {
+pub(crate) fn now_millis() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
 /// A `modifiedAt` after `previous`, even when the clock says otherwise.
-fn next_modified(previous: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn next_modified(previous: DateTime<Utc>) -> DateTime<Utc> {
     now_millis().max(previous + chrono::Duration::milliseconds(1))
 }
 

@@ -28,6 +28,7 @@ pub(crate) struct Publication {
     pub(crate) body: Vec<u8>,
     pub(crate) received_sha256: String,
     pub(crate) now: DateTime<Utc>,
+    pub(crate) keep_body: bool,
 }
 
 struct Queued {
@@ -120,6 +121,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[Queued]) -> Vec<Result<Publishe
                 &p.body,
                 &p.received_sha256,
                 p.now,
+                p.keep_body,
             )
             .await?;
             savepoint.commit().await?;

@@ -131,6 +131,9 @@ pub enum AttemptOutcome {
 pub struct Store {
     pool: Pool,
     keys: Option<std::sync::Arc<SecretKeys>>,
+    /// Whether an event no subscription receives keeps its body (for the
+    /// Events API).
+    keep_bodies: bool,
     /// SQLite's publications go through one group-committing task.
     #[cfg(feature = "sqlite")]
     publisher: Option<group_commit::Publisher>,
@@ -273,6 +276,7 @@ impl Store {
             sqlite_writes,
             pool: Pool::Sqlite(pool),
             keys: None,
+            keep_bodies: false,
         })
     }
 
@@ -299,6 +303,7 @@ impl Store {
         Ok(Self {
             pool: Pool::Postgres(pool),
             keys: None,
+            keep_bodies: false,
             #[cfg(feature = "sqlite")]
             publisher: None,
             #[cfg(feature = "sqlite")]
@@ -311,6 +316,36 @@ impl Store {
         Err(StoreError::Url(
             "this build has no PostgreSQL store (feature `postgres`)".to_string(),
         ))
+    }
+
+    /// Keeps the body of every published event, not only of those some
+    /// subscription receives (default: dropped, since nothing will send
+    /// it): what the Events API ([`Store::events_between`]) reads.
+    pub fn keep_event_bodies(mut self, keep: bool) -> Self {
+        self.keep_bodies = keep;
+        self
+    }
+
+    /// The models of the stored subscriptions (their names), so a hub can
+    /// refuse a store holding another model's.
+    pub async fn models(&self) -> Result<Vec<String>, StoreError> {
+        on_backend!(self, models())
+    }
+
+    /// Published events' bodies in publish order with their positions:
+    /// those published in `[from, to)`, after position `after_seq`, whose
+    /// type's entity (the part before `/`) is one of `entities` (any when
+    /// empty), at most `limit`. An event whose body was not kept is
+    /// returned with an empty body.
+    pub async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        entities: &[String],
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        on_backend!(self, events_between(from, to, entities, after_seq, limit))
     }
 
     /// Seals subscription secrets at rest with `keys` (the first seals, any
@@ -458,12 +493,20 @@ impl Store {
                 body: body.to_vec(),
                 received_sha256,
                 now,
+                keep_body: self.keep_bodies,
             };
             return publisher.publish(publication).await;
         }
         write_on_backend!(
             self,
-            publish(event_id, event_type, body, &received_sha256, now)
+            publish(
+                event_id,
+                event_type,
+                body,
+                &received_sha256,
+                now,
+                self.keep_bodies
+            )
         )
     }
 

@@ -16,19 +16,21 @@ pub(crate) enum Backend {
 /// The hub's migrations for `backend`, recorded in their own table so the
 /// hub can share a database with a receiver's inbox.
 pub(crate) fn migrator(backend: Backend) -> Migrator {
-    let sql: [&'static str; 2] = match backend {
+    let sql: [&'static str; 3] = match backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => [
             include_str!("../../migrations/sqlite/0001_hub.sql"),
             include_str!("../../migrations/sqlite/0002_due_by_webhook.sql"),
+            include_str!("../../migrations/sqlite/0003_rest_api_webhooks.sql"),
         ],
         #[cfg(feature = "postgres")]
         Backend::Postgres => [
             include_str!("../../migrations/postgres/0001_hub.sql"),
             include_str!("../../migrations/postgres/0002_due_by_webhook.sql"),
+            include_str!("../../migrations/postgres/0003_rest_api_webhooks.sql"),
         ],
     };
-    let names = ["hub", "due by webhook"];
+    let names = ["hub", "due by webhook", "rest api webhooks"];
     let mut migrator = Migrator::with_migrations(
         sql.into_iter()
             .zip(names)
@@ -50,7 +52,8 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
 
 macro_rules! webhook_select {
     ($($rest:literal)*) => {
-        concat!("SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks ", $($rest),*)
+        concat!("SELECT id, model, name, url, events, secret, header_keys, active, created_at, \
+            modified_at, disabled_at_retry_limit FROM hub_webhooks ", $($rest),*)
     };
 }
 
@@ -59,10 +62,19 @@ const GET_WEBHOOK: &str = webhook_select!("WHERE id = $1");
 const FIND_BY_URL_KEY: &str = "SELECT id FROM hub_webhooks WHERE url_key = $1";
 const COUNT_WEBHOOKS: &str = "SELECT COUNT(*) AS n FROM hub_webhooks";
 const INSERT_WEBHOOK: &str = "INSERT INTO hub_webhooks \
-    (id, url, url_key, events, secret, active, created_at, modified_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    (id, url, url_key, events, secret, active, created_at, modified_at, model, name, header_keys) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+/// Enabling a subscription clears `disabled_at_retry_limit`.
 const UPDATE_WEBHOOK: &str = "UPDATE hub_webhooks SET url = $2, url_key = $3, events = $4, \
-    active = $5, secret = COALESCE($6, secret), modified_at = $7 WHERE id = $1";
+    active = $5, secret = COALESCE($6, secret), modified_at = $7, name = $8, \
+    header_keys = COALESCE($9, header_keys), \
+    disabled_at_retry_limit = CASE WHEN $5 THEN NULL ELSE disabled_at_retry_limit END WHERE id = $1";
+/// The models of the stored subscriptions.
+const MODELS: &str = "SELECT DISTINCT model FROM hub_webhooks ORDER BY model";
+/// Published events (their bodies, for the Events API): the head of a
+/// query that adds the time window, the position, the entities, the
+/// publish order and a limit.
+const EVENTS_BETWEEN: &str = "SELECT seq, body FROM hub_events WHERE published_at >= ";
 const DELETE_WEBHOOK: &str = "DELETE FROM hub_webhooks WHERE id = $1";
 const CANCEL_PENDING: &str = "UPDATE hub_deliveries SET state = 'cancelled', finished_at = $2, reason = $3 \
     WHERE webhook_id = $1 AND state = 'pending'";
@@ -122,11 +134,11 @@ const CLAIM_WEBHOOKS_ANY_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, 
 macro_rules! next_deliveries {
     ($($due:literal)?) => {
         concat!("SELECT id, webhook_id, event_seq, event_id, event_type, attempts, next_attempt_at, \
-    published_at, body, url, secret, webhook_modified_at FROM ( \
+    published_at, body, url, secret, model, webhook_modified_at FROM ( \
       SELECT head.*, SUM(size) OVER (ORDER BY event_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before \
       FROM ( \
         SELECT d.id, d.webhook_id, d.event_seq, e.event_id, e.event_type, d.attempts, d.next_attempt_at, \
-          e.published_at, e.body, LENGTH(e.body) AS size, w.url, w.secret, w.modified_at AS webhook_modified_at \
+          e.published_at, e.body, LENGTH(e.body) AS size, w.url, w.secret, w.model, w.modified_at AS webhook_modified_at \
         FROM hub_deliveries d JOIN hub_events e ON e.seq = d.event_seq \
         JOIN hub_webhooks w ON w.id = d.webhook_id \
         WHERE d.webhook_id = $1 AND d.state = 'pending' AND w.lease_token = $2 AND w.active \
@@ -195,7 +207,7 @@ const RETRY: &str = "UPDATE hub_deliveries SET attempts = $2, next_attempt_at = 
     WHERE id = $1 AND state NOT IN ('delivered', 'failed', 'cancelled')";
 const FAILED: &str = "UPDATE hub_deliveries SET state = 'failed', attempts = $2, finished_at = $3, reason = $4 \
     WHERE id = $1 AND state NOT IN ('delivered', 'failed', 'cancelled')";
-const DEACTIVATE: &str = "UPDATE hub_webhooks SET active = FALSE, \
+const DEACTIVATE: &str = "UPDATE hub_webhooks SET active = FALSE, disabled_at_retry_limit = $2, \
     modified_at = CASE WHEN modified_at >= $2 THEN modified_at + 1 ELSE $2 END, \
     lease_until = NULL, lease_token = NULL WHERE id = $1 RETURNING url";
 const INSERT_DEACTIVATION: &str = "INSERT INTO hub_deactivations \
@@ -264,19 +276,29 @@ macro_rules! hub_ops {
                 let events: String = row.try_get("events")?;
                 let events = serde_json::from_str(&events)
                     .map_err(|e| StoreError::Corrupt(format!("events of a subscription: {e}")))?;
+                let header_keys: String = row.try_get("header_keys")?;
+                let header_keys = serde_json::from_str(&header_keys)
+                    .map_err(|e| StoreError::Corrupt(format!("header keys of a subscription: {e}")))?;
+                let model: String = row.try_get("model")?;
+                let model = gladly_webhook_core::model::Model::from_name(&model)
+                    .ok_or_else(|| StoreError::Corrupt(format!("a subscription's model {model:?}")))?;
                 Ok(StoredWebhook {
                     id: row.try_get("id")?,
+                    model,
+                    name: row.try_get("name")?,
                     url: row.try_get("url")?,
                     events,
                     secret: Secret::new(row.try_get::<String, _>("secret")?),
+                    header_keys,
                     active: row.try_get("active")?,
                     created_at: from_millis(row.try_get("created_at")?)?,
                     modified_at: from_millis(row.try_get("modified_at")?)?,
+                    disabled_at_retry_limit: optional_time(row.try_get("disabled_at_retry_limit")?)?,
                 })
             }
 
-            fn events_json(events: &[gladly_webhook_core::EventType]) -> String {
-                serde_json::to_string(events).unwrap_or_else(|_| "[]".to_string())
+            fn strings_json(strings: &[String]) -> String {
+                serde_json::to_string(strings).unwrap_or_else(|_| "[]".to_string())
             }
 
             fn state(text: &str) -> Result<DeliveryState, StoreError> {
@@ -339,11 +361,14 @@ macro_rules! hub_ops {
                     .bind(&w.id)
                     .bind(&w.url)
                     .bind(url_key)
-                    .bind(events_json(&w.events))
+                    .bind(strings_json(&w.events))
                     .bind(w.secret.expose())
                     .bind(w.active)
                     .bind(millis(w.created_at))
                     .bind(millis(w.modified_at))
+                    .bind(w.model.name())
+                    .bind(w.name.as_deref())
+                    .bind(strings_json(&w.header_keys))
                     .execute(&mut *tx)
                     .await;
                 if let Err(err) = inserted {
@@ -362,10 +387,7 @@ macro_rules! hub_ops {
                 url_key: &str,
             ) -> Result<StoredWebhook, WriteError> {
                 let mut tx = pool.begin_with($begin).await?;
-                let row = sqlx::query(concat!(
-                    "SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks WHERE id = $1 ",
-                    $for_update
-                ))
+                let row = sqlx::query(concat!(webhook_select!("WHERE id = $1 "), $for_update))
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -390,10 +412,12 @@ macro_rules! hub_ops {
                     .bind(id)
                     .bind(&change.url)
                     .bind(url_key)
-                    .bind(events_json(&change.events))
+                    .bind(strings_json(&change.events))
                     .bind(change.active)
                     .bind(change.secret.as_ref().map(|s| s.expose().to_string()))
                     .bind(millis(change.modified_at))
+                    .bind(change.name.as_deref())
+                    .bind(change.header_keys.as_deref().map(strings_json))
                     .execute(&mut *tx)
                     .await;
                 if let Err(err) = updated {
@@ -468,10 +492,11 @@ macro_rules! hub_ops {
                 body: &[u8],
                 received_sha256: &str,
                 now: DateTime<Utc>,
+                keep_body: bool,
             ) -> Result<Published, PublishError> {
                 let mut tx = pool.begin_with($begin).await?;
                 let published =
-                    publish_to(&mut tx, None, event_id, event_type, body, received_sha256, now).await?;
+                    publish_to(&mut tx, None, event_id, event_type, body, received_sha256, now, keep_body).await?;
                 tx.commit().await?;
                 Ok(published)
             }
@@ -481,11 +506,7 @@ macro_rules! hub_ops {
             pub(crate) async fn active_webhooks(
                 tx: &mut <$db as sqlx::Database>::Connection,
             ) -> Result<Vec<StoredWebhook>, StoreError> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, url, events, secret, active, created_at, modified_at FROM hub_webhooks \
-                     WHERE active ORDER BY created_at, id ",
-                    $for_share
-                ))
+                let rows = sqlx::query(concat!(webhook_select!("WHERE active ORDER BY created_at, id "), $for_share))
                 .fetch_all(&mut *tx)
                 .await?;
                 rows.iter().map(webhook).collect()
@@ -494,7 +515,9 @@ macro_rules! hub_ops {
             /// [`publish`]'s writes, in the transaction (or savepoint) `tx`
             /// is in (the caller commits): to `subscribers` when given (read
             /// in the same transaction, so still current), else to those it
-            /// reads.
+            /// reads. Without a delivery, the body is kept only when
+            /// `keep_body` (the Events API reads it).
+            #[allow(clippy::too_many_arguments)]
             pub(crate) async fn publish_to(
                 tx: &mut <$db as sqlx::Database>::Connection,
                 subscribers: Option<&[StoredWebhook]>,
@@ -503,6 +526,7 @@ macro_rules! hub_ops {
                 body: &[u8],
                 received_sha256: &str,
                 now: DateTime<Utc>,
+                keep_body: bool,
             ) -> Result<Published, PublishError> {
                 let inserted = sqlx::query(INSERT_EVENT)
                     .bind(event_id)
@@ -555,7 +579,7 @@ macro_rules! hub_ops {
                             .push_bind(at);
                     });
                     insert.build().execute(&mut *tx).await?;
-                } else {
+                } else if !keep_body {
                     // No subscriber: nothing will be delivered, so the body
                     // is not kept (the id and the received body's hash stay,
                     // so a republication is still recognised).
@@ -692,6 +716,12 @@ macro_rules! hub_ops {
                             body: row.try_get("body")?,
                             url: row.try_get("url")?,
                             secret: Secret::new(row.try_get::<String, _>("secret")?),
+                            model: {
+                                let model: String = row.try_get("model")?;
+                                gladly_webhook_core::model::Model::from_name(&model).ok_or_else(|| {
+                                    StoreError::Corrupt(format!("a subscription's model {model:?}"))
+                                })?
+                            },
                             webhook_modified_at: from_millis(row.try_get("webhook_modified_at")?)?,
                         })
                     })
@@ -935,6 +965,43 @@ macro_rules! hub_ops {
             pub(crate) async fn next_due(pool: &Pool) -> Result<Option<DateTime<Utc>>, StoreError> {
                 let due: Option<i64> = sqlx::query(NEXT_DUE).fetch_one(pool).await?.try_get("due")?;
                 optional_time(due)
+            }
+
+            pub(crate) async fn models(pool: &Pool) -> Result<Vec<String>, StoreError> {
+                let rows = sqlx::query(MODELS).fetch_all(pool).await?;
+                rows.iter().map(|row| Ok(row.try_get("model")?)).collect()
+            }
+
+            pub(crate) async fn events_between(
+                pool: &Pool,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                entities: &[String],
+                after_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+                let mut query = sqlx::QueryBuilder::<$db>::new(EVENTS_BETWEEN);
+                query.push_bind(millis(from));
+                query.push(" AND published_at < ");
+                query.push_bind(millis(to));
+                query.push(" AND seq > ");
+                query.push_bind(after_seq);
+                if !entities.is_empty() {
+                    query.push(" AND (");
+                    for (n, entity) in entities.iter().enumerate() {
+                        if n > 0 {
+                            query.push(" OR ");
+                        }
+                        query.push("event_type LIKE ");
+                        query.push_bind(format!("{}/%", entity.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%")));
+                        query.push(" ESCAPE '\\'");
+                    }
+                    query.push(")");
+                }
+                query.push(" ORDER BY seq LIMIT ");
+                query.push_bind(i64::from(limit));
+                let rows = query.build().fetch_all(pool).await?;
+                rows.iter().map(|row| Ok((row.try_get("seq")?, row.try_get("body")?))).collect()
             }
 
             pub(crate) async fn ping(pool: &Pool) -> Result<(), StoreError> {

@@ -4,57 +4,96 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use gladly_webhook_core::gladly_schema::EventType;
+use gladly_webhook_core::model::Model;
 use gladly_webhook_core::{Secret, Webhook};
 use serde::Serialize;
 
-/// A subscription as stored. `Debug` never shows the secret.
+/// A subscription as stored, of either model. `Debug` never shows the
+/// secret.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoredWebhook {
     /// The server-assigned id.
     pub id: String,
+    /// The model it belongs to: our user's subscription (signed
+    /// deliveries) or a REST API 1.0 webhook (credentials and headers).
+    pub model: Model,
+    /// A free label (REST API 1.0 `name`).
+    pub name: Option<String>,
     /// Where its events are POSTed.
     pub url: String,
-    /// The event types it receives.
-    pub events: Vec<EventType>,
-    /// The signing secret.
+    /// The event types it receives, as the model names them.
+    pub events: Vec<String>,
+    /// What authenticates its deliveries: the signing secret (subscription
+    /// model), or the webhook's credentials and header values
+    /// ([`crate::delivery_auth::RestSecrets`], REST API 1.0).
     pub secret: Secret,
-    /// Whether events are delivered to it.
+    /// The names of the headers its deliveries carry (REST API 1.0
+    /// `headerKeys`; their values are in `secret`).
+    pub header_keys: Vec<String>,
+    /// Whether events are delivered to it (`active` / `enabled`).
     pub active: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// When it last changed (`modifiedAt` / `updatedAt`).
     pub modified_at: DateTime<Utc>,
+    /// When the dispatcher deactivated it because its retries ran out,
+    /// until it is enabled again.
+    pub disabled_at_retry_limit: Option<DateTime<Utc>>,
 }
 
 impl StoredWebhook {
-    /// A subscription created at `at` (its `modifiedAt` too).
-    pub fn new(
+    /// A subscription of our user's model created at `at` (its
+    /// `modifiedAt` too).
+    pub fn new<T: ToString>(
         id: impl Into<String>,
         url: impl Into<String>,
-        events: Vec<EventType>,
+        events: impl IntoIterator<Item = T>,
         secret: Secret,
         active: bool,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
             id: id.into(),
+            model: Model::Subscription,
+            name: None,
             url: url.into(),
-            events,
+            events: events.into_iter().map(|t| t.to_string()).collect(),
             secret,
+            header_keys: Vec::new(),
             active,
             created_at: at,
             modified_at: at,
+            disabled_at_retry_limit: None,
         }
     }
 
-    /// The subscription as the schema's [`Webhook`]; the secret only when
-    /// `with_secret` (the answers to a create and a rotation).
+    /// The same subscription in `model`, named `name`, its deliveries
+    /// carrying headers named `header_keys`.
+    pub fn in_model(
+        mut self,
+        model: Model,
+        name: Option<String>,
+        header_keys: Vec<String>,
+    ) -> Self {
+        self.model = model;
+        self.name = name;
+        self.header_keys = header_keys;
+        self
+    }
+
+    /// The subscription as our user's schema's [`Webhook`]; the secret only
+    /// when `with_secret` (the answers to a create and a rotation). An
+    /// event name the schema does not know is left out.
     pub fn to_webhook(&self, with_secret: bool) -> Webhook {
         Webhook {
             id: self.id.clone(),
             url: self.url.clone(),
-            events: self.events.clone(),
+            events: self
+                .events
+                .iter()
+                .filter_map(|t| t.parse::<EventType>().ok())
+                .collect(),
             secret: with_secret.then(|| self.secret.clone()),
             active: Some(self.active),
             created_at: Some(self.created_at),
@@ -64,7 +103,7 @@ impl StoredWebhook {
 
     /// Whether it receives events of `event_type`.
     pub fn subscribes_to(&self, event_type: &str) -> bool {
-        self.events.iter().any(|t| t.to_string() == event_type)
+        self.events.iter().any(|t| t == event_type)
     }
 }
 
@@ -75,35 +114,55 @@ pub struct WebhookChange {
     /// The URL.
     pub url: String,
     /// The event types.
-    pub events: Vec<EventType>,
+    pub events: Vec<String>,
     /// Whether it is active.
     pub active: bool,
-    /// A new secret, when rotating.
+    /// A new secret (or, REST API 1.0, new credentials and headers).
     pub secret: Option<Secret>,
     /// The new `modifiedAt`.
     pub modified_at: DateTime<Utc>,
+    /// The name (REST API 1.0).
+    pub name: Option<String>,
+    /// The header names (REST API 1.0), when they change with `secret`.
+    pub header_keys: Option<Vec<String>>,
 }
 
 impl WebhookChange {
-    /// A change to these fields, the secret kept.
-    pub fn new(
+    /// A change to these fields, the secret, name and headers kept.
+    pub fn new<T: ToString>(
         url: impl Into<String>,
-        events: Vec<EventType>,
+        events: impl IntoIterator<Item = T>,
         active: bool,
         modified_at: DateTime<Utc>,
     ) -> Self {
         Self {
             url: url.into(),
-            events,
+            events: events.into_iter().map(|t| t.to_string()).collect(),
             active,
             secret: None,
             modified_at,
+            name: None,
+            header_keys: None,
         }
     }
 
     /// The same change, with a new secret.
     pub fn with_secret(mut self, secret: Secret) -> Self {
         self.secret = Some(secret);
+        self
+    }
+
+    /// The same change, with this name (`None` removes it).
+    pub fn with_name(mut self, name: Option<String>) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// The same change, with new credentials and headers (REST API 1.0):
+    /// their sealed form and the headers' names.
+    pub fn with_rest_secrets(mut self, secret: Secret, header_keys: Vec<String>) -> Self {
+        self.secret = Some(secret);
+        self.header_keys = Some(header_keys);
         self
     }
 }
@@ -284,7 +343,9 @@ pub struct DueDelivery {
     pub body: Vec<u8>,
     /// The subscription's URL.
     pub url: String,
-    /// The subscription's secret.
+    /// The subscription's model (how its deliveries are authenticated).
+    pub model: Model,
+    /// The subscription's secret (see [`StoredWebhook::secret`]).
     pub secret: Secret,
     /// The subscription's `modifiedAt` when this was read: an attempt goes
     /// out only while it is unchanged ([`crate::gate`]).
@@ -303,6 +364,7 @@ impl fmt::Debug for DueDelivery {
             .field("published_at", &self.published_at)
             .field("body_bytes", &self.body.len())
             .field("url", &gladly_webhook_core::echo::redact_url(&self.url))
+            .field("model", &self.model)
             .field("secret", &self.secret)
             .field("webhook_modified_at", &self.webhook_modified_at)
             .finish()
