@@ -85,6 +85,9 @@ pub struct ApiArgs {
     /// The file holding the API user, `email:token`.
     #[arg(long, value_name = "PATH")]
     pub api_user_file: Option<PathBuf>,
+    /// Accept webhook URLs to loopback (`http://127.0.0.1:...`) when checking a body before sending it: for a local Gladly (`serve --api gladly --allow-insecure-localhost`) delivering to a receiver on this machine. Gladly itself refuses them.
+    #[arg(long)]
+    pub allow_insecure_localhost: bool,
 }
 
 /// A webhook's fields, as flags (`create`, `update`) or a JSON file.

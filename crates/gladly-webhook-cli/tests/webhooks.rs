@@ -1,7 +1,11 @@
-//! `gladly-webhook webhooks ...` against a fake of Gladly's webhook API
-//! on loopback (`gladly_webhook_testkit::fake_gladly`): every command, the
-//! table and JSON lines, credentials and header values sent but never
-//! shown, local validation, Gladly's errors, a wrong token, exit codes.
+//! `gladly-webhook webhooks ...` against the local Gladly (`serve --api
+//! gladly`, on SQLite and PostgreSQL): every command, the table and JSON
+//! lines, credentials and header values sent but never shown, local
+//! validation, Gladly's errors, a wrong token, exit codes. Backfill's
+//! corner cases a real server cannot produce (a malformed line, events
+//! dated in the past) run against a fake of Gladly
+//! (`gladly_webhook_testkit::fake_gladly`); its whole story against the
+//! local Gladly is `local_gladly.rs`.
 
 mod common;
 
@@ -46,118 +50,152 @@ fn webhooks(base: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, Str
     )
 }
 
+/// `serve --api gladly` on `db`: it and its API's base URL.
+fn local_gladly(db: &str) -> (common::Running, String) {
+    let hub = common::Running::start(
+        &[
+            "serve",
+            "--api",
+            "gladly",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            db,
+            "--api-user-env",
+            "HUB_USERS",
+            "--allow-insecure-localhost",
+        ],
+        &[("HUB_USERS", USER)],
+        "serving a local Gladly",
+    );
+    let port = common::announced_port(&hub, " on http://");
+    (hub, format!("http://127.0.0.1:{port}"))
+}
+
 #[test]
-fn every_command_against_the_api() {
-    let fake = FakeGladly::start(USER);
-    let base = fake.base.as_str();
+fn every_command_against_the_local_gladly() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in common::databases(&dir.path().join("hub.db"), "store") {
+        let (_hub, base) = local_gladly(&db);
+        let base = base.as_str();
+        // A receiver on this machine answers the PINGs enabling sends.
+        let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+        let (_receiver, port) = common::listen_without_auth(&inbox);
+        let receiver_url = format!("http://127.0.0.1:{port}/");
 
-    // A body the validation refuses is never sent.
-    let (code, _, err) = webhooks(
-        base,
-        &[
-            "create",
-            "--url",
-            "http://hooks.example.com/",
-            "--event",
-            "CONVERSATION_CLOSED",
-        ],
-        None,
-    );
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("nothing was sent"), "{err}");
-    assert!(err.contains("/url: HttpsRequired"), "{err}");
-    assert!(err.contains("/events/0: Enum"), "{err}");
-    assert_eq!(fake.requests(), 0);
+        // A body the validation refuses is never sent.
+        let (code, _, err) = webhooks(
+            base,
+            &[
+                "create",
+                "--url",
+                "http://hooks.example.com/",
+                "--event",
+                "CONVERSATION_CLOSED",
+            ],
+            None,
+        );
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("nothing was sent"), "{err}");
+        assert!(err.contains("/url: HttpsRequired"), "{err}");
+        assert!(err.contains("/events/0: Enum"), "{err}");
+        assert!(webhooks(base, &["list"], None).1.contains("(no webhook)"));
 
-    // Create from flags; the credentials and header value go to Gladly only.
-    let (code, id, err) = webhooks(
-        base,
-        &[
-            "create",
-            "--name",
-            "CSAT integration",
-            "--url",
-            "https://hooks.example.com/gladly",
-            "--event",
-            "CONVERSATION/CLOSED",
-            "--event",
-            "TASK/CREATED",
-            "--basic-auth-env",
-            "HOOK_BASIC",
-            "--header",
-            "X-Gladly-Token",
-            "--header-value-env",
-            "HOOK_TOKEN",
-        ],
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
-    let id = id.trim().to_string();
-    assert_eq!(id, "wh1");
-    let (code, out, err) = webhooks(base, &["get", &id], None);
-    assert_eq!(code, 0, "{err}");
-    let shown: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(shown["hasCredentials"], true);
-    assert_eq!(shown["headerKeys"][0], "X-Gladly-Token");
-    assert!(!out.contains("pw_basic") && !out.contains("hdr_token"));
+        // Create from flags; the credentials and header value go to the
+        // API only.
+        let (code, id, err) = webhooks(
+            base,
+            &[
+                "create",
+                "--allow-insecure-localhost",
+                "--name",
+                "CSAT integration",
+                "--url",
+                &receiver_url,
+                "--event",
+                "CONVERSATION/CLOSED",
+                "--event",
+                "TASK/CREATED",
+                "--basic-auth-env",
+                "HOOK_BASIC",
+                "--header",
+                "X-Gladly-Token",
+                "--header-value-env",
+                "HOOK_TOKEN",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        let id = id.trim().to_string();
+        let (code, out, err) = webhooks(base, &["get", &id], None);
+        assert_eq!(code, 0, "{err}");
+        let shown: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(shown["hasCredentials"], true);
+        assert_eq!(shown["headerKeys"][0], "X-Gladly-Token");
+        assert!(!out.contains("pw_basic") && !out.contains("hdr_token"));
 
-    // Create from a file on standard input.
-    let file =
-        r#"{"url": "https://hooks.example.com/other", "events": ["TASK/CLOSED"], "enabled": true}"#;
-    let (code, out, err) = webhooks(base, &["create", "--file", "-"], Some(file));
-    assert_eq!((code, out.trim()), (0, "wh2"), "{err}");
+        // Create from a file on standard input.
+        let file = r#"{"url": "https://hooks.example.com/other", "events": ["TASK/CLOSED"]}"#;
+        let (code, other, err) = webhooks(base, &["create", "--file", "-"], Some(file));
+        assert_eq!(code, 0, "{err}");
+        let other = other.trim().to_string();
 
-    // The table, and JSON lines.
-    let (code, out, _) = webhooks(base, &["list"], None);
-    assert_eq!(code, 0);
-    let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("ID  "), "{out}");
-    assert!(
-        lines[1].contains("wh1")
-            && lines[1].contains("CSAT integration")
-            && lines[1].contains(" no "),
-        "{out}"
-    );
-    assert!(
-        lines[1].contains("CONVERSATION/CLOSED,TASK/CREATED"),
-        "{out}"
-    );
-    assert!(
-        lines[2].contains("wh2") && lines[2].contains(" yes "),
-        "{out}"
-    );
-    let (_, out, _) = webhooks(base, &["list", "--format", "json"], None);
-    let ids: Vec<String> = out
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(ids, ["wh1", "wh2"]);
+        // Enabled (its PING answered 200).
+        assert_eq!(webhooks(base, &["enable", &id], None).0, 0);
 
-    // Update, enable; Gladly refuses to delete an enabled webhook.
-    let (code, _, err) = webhooks(base, &["update", &id, "--name", "CSAT v2"], None);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = webhooks(base, &["update", &id], None);
-    assert_eq!(code, 2, "{err}");
-    assert_eq!(webhooks(base, &["enable", &id], None).0, 0);
-    let (code, _, err) = webhooks(base, &["delete", &id], None);
-    assert_eq!(code, 1);
-    assert_eq!(
-        err.trim(),
-        "gladly-webhook: 400: enabled: disable the webhook before deleting it (invalid)"
-    );
-    assert_eq!(webhooks(base, &["disable", &id], None).0, 0);
-    assert_eq!(webhooks(base, &["delete", &id], None).0, 0);
-    let (code, _, err) = webhooks(base, &["get", &id], None);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("404: not found: webhookId: no such webhook"),
-        "{err}"
-    );
+        // The table, and JSON lines.
+        let (code, out, _) = webhooks(base, &["list"], None);
+        assert_eq!(code, 0);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("ID  "), "{out}");
+        assert!(
+            lines[1].contains(&id)
+                && lines[1].contains("CSAT integration")
+                && lines[1].contains(" yes "),
+            "{out}"
+        );
+        assert!(
+            lines[1].contains("CONVERSATION/CLOSED,TASK/CREATED"),
+            "{out}"
+        );
+        assert!(
+            lines[2].contains(&other) && lines[2].contains(" no "),
+            "{out}"
+        );
+        let (_, out, _) = webhooks(base, &["list", "--format", "json"], None);
+        let ids: Vec<String> = out
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ids, [id.clone(), other.clone()]);
+
+        // Update; Gladly refuses to delete an enabled webhook.
+        let (code, _, err) = webhooks(base, &["update", &id, "--name", "CSAT v2"], None);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&webhooks(base, &["get", &id], None).1).unwrap()["name"],
+            "CSAT v2"
+        );
+        let (code, _, err) = webhooks(base, &["update", &id], None);
+        assert_eq!(code, 2, "{err}");
+        let (code, _, err) = webhooks(base, &["delete", &id], None);
+        assert_eq!(code, 1);
+        assert!(
+            err.starts_with("gladly-webhook: 400: enabled: disable the webhook"),
+            "{err}"
+        );
+        assert_eq!(webhooks(base, &["disable", &id], None).0, 0);
+        assert_eq!(webhooks(base, &["delete", &id], None).0, 0);
+        let (code, _, err) = webhooks(base, &["get", &id], None);
+        assert_eq!(code, 1);
+        assert!(err.contains("404: "), "{err}");
+        assert!(err.contains("no webhook has the id"), "{err}");
+    }
 }
 
 #[test]

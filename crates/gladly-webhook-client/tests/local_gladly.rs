@@ -132,7 +132,12 @@ async fn the_typed_routes_against_the_local_gladly() {
             let seen = seen.lock().unwrap();
             assert_eq!(seen.len(), 1);
             assert_eq!(seen[0]["x-gladly-token"], "token_0123456789");
-            assert!(seen[0]["authorization"].to_str().unwrap().starts_with("Basic "));
+            assert!(
+                seen[0]["authorization"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("Basic ")
+            );
         }
         assert!(client.list().await.unwrap()[0].enabled);
 
@@ -141,7 +146,12 @@ async fn the_typed_routes_against_the_local_gladly() {
             panic!("{refused:?}")
         };
         assert_eq!(errors.errors[0].attr.as_deref(), Some("enabled"));
-        assert!(refused.to_string().starts_with("400: enabled: disable the webhook"), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .starts_with("400: enabled: disable the webhook"),
+            "{refused}"
+        );
         // A taken URL is the server's business: its error names the field.
         let ClientError::BadRequest(taken) = client
             .create_json(&json!({"url": url, "events": ["TASK/CREATED"]}))
@@ -155,13 +165,19 @@ async fn the_typed_routes_against_the_local_gladly() {
 
         client.disable(&id).await.unwrap();
         client.delete(&id).await.unwrap();
-        assert!(matches!(client.get(&id).await, Err(ClientError::NotFound(_))));
+        assert!(matches!(
+            client.get(&id).await,
+            Err(ClientError::NotFound(_))
+        ));
         let limit = client.rate_limit().unwrap();
         assert_eq!(limit.limit, Some(10));
         assert!(limit.remaining.is_some());
 
-        let wrong = Client::new(&gladly.base, "ops@example.com:wrong".parse::<ApiUser>().unwrap())
-            .unwrap();
+        let wrong = Client::new(
+            &gladly.base,
+            "ops@example.com:wrong".parse::<ApiUser>().unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             wrong.list().await.unwrap_err().to_string(),
             "401: check the API user and token"

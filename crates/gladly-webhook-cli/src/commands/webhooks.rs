@@ -3,6 +3,7 @@
 
 use gladly_webhook_client::{ApiUser, Client, ClientError};
 use gladly_webhook_core::echo::{escape, redact_url};
+use gladly_webhook_core::validate::Policy;
 use serde_json::{Map, Value, json};
 
 use super::{print, runtime};
@@ -97,7 +98,12 @@ pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
         .expose()
         .parse()
         .map_err(|err| CliError::Usage(format!("the API user in {source}: {err}")))?;
-    Client::new(&api.api, user).map_err(failed)
+    let client = Client::new(&api.api, user).map_err(failed)?;
+    Ok(if api.allow_insecure_localhost {
+        client.validation(Policy::strict().allow_insecure_localhost(true))
+    } else {
+        client
+    })
 }
 
 /// A refusal of the API (or of the local validation) is a judged failure
