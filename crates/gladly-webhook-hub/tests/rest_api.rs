@@ -455,3 +455,38 @@ async fn every_documented_operation_is_served_and_no_other() {
         .await;
     assert_eq!(wrong.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_api_sees_its_own_model_in_a_shared_store() {
+    let store = sqlite();
+    let rest = local_gladly(&store, 0).await;
+    let id = create(
+        &rest,
+        json!({"url": "https://example.com/r", "events": ["TASK/CLOSED"]}),
+    )
+    .await;
+    let ours = common::hub(&store).await;
+    assert_eq!(
+        ours.call("GET", "/api/v1/webhooks", None).await.json,
+        json!([])
+    );
+    for method in ["GET", "DELETE"] {
+        let answer = ours
+            .call(method, &format!("/api/v1/webhooks/{id}"), None)
+            .await;
+        assert_eq!(answer.status, 404, "{method}: {}", answer.text);
+    }
+    let theirs = ours
+        .create("https://example.com/s", &["TASK_CLOSED"], false)
+        .await;
+    let listed = rest.call("GET", "/api/v1/webhooks", None).await.json;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let other = rest
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{}", theirs["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 404);
+}

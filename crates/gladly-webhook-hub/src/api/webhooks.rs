@@ -36,7 +36,13 @@ pub(super) async fn list(
     State(shared): State<Arc<Shared>>,
 ) -> Result<Json<Vec<Webhook>>, ApiError> {
     let webhooks = shared.store.list_webhooks().await?;
-    Ok(Json(webhooks.iter().map(|w| w.to_webhook(false)).collect()))
+    Ok(Json(
+        webhooks
+            .iter()
+            .filter(|w| w.model == Model::Subscription)
+            .map(|w| w.to_webhook(false))
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/webhooks/{id}`: one subscription, no secret.
@@ -170,6 +176,7 @@ pub(super) async fn delete(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    find(&shared, &id).await?;
     let deleted = shared
         .gate
         .change(&id, shared.store.delete_webhook(&id, Utc::now()))
@@ -236,12 +243,13 @@ pub(super) async fn deactivations(
     Ok(Json(shared.store.deactivations(limit).await?))
 }
 
+/// A subscription of this API's model (a REST API 1.0 webhook in the same
+/// store is not this API's to show or change).
 async fn find(shared: &Shared, id: &str) -> Result<StoredWebhook, ApiError> {
-    shared
-        .store
-        .get_webhook(id)
-        .await?
-        .ok_or_else(|| ApiError::no_webhook(id))
+    match shared.store.get_webhook(id).await? {
+        Some(webhook) if webhook.model == Model::Subscription => Ok(webhook),
+        _ => Err(ApiError::no_webhook(id)),
+    }
 }
 
 fn server_field_problems(fields: &Map<String, Value>) -> Vec<Problem> {
