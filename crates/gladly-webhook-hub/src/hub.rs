@@ -153,6 +153,26 @@ impl Hub {
     ///
     /// Subscriptions of the other model in the same store are not shown by
     /// this API; the dispatcher delivers them all the same.
+    ///
+    /// ```no_run
+    /// use gladly_webhook_core::model::Model;
+    /// use gladly_webhook_hub::{ApiUsers, Hub, Store};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A local Gladly for a team's provisioning code and receiver.
+    /// let hub = Hub::new(
+    ///     Store::open("sqlite:local-gladly.db").await?,
+    ///     ApiUsers::parse("ops@example.com:tok_0123456789abcdef")?,
+    /// )?
+    /// .allow_insecure_localhost(true)?
+    /// .model(Model::RestApiV1)
+    /// .rate_limit(10);
+    /// let dispatcher = hub.spawn_dispatcher();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8090").await?;
+    /// axum::serve(listener, hub.router()).await?;
+    /// dispatcher.shutdown(std::time::Duration::from_secs(20)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn model(mut self, model: Model) -> Self {
         self.model = model;
         self.store = self
