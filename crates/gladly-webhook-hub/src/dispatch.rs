@@ -41,7 +41,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::gate::{ChangeGate, Passage};
+use crate::gate::{ChangeGate, CurrentCheck, Passage};
 use crate::store::{AttemptOutcome, AttemptRecord, DeliveryOrder, DueDelivery, Store};
 
 /// How long finished deliveries are kept by default.
@@ -385,6 +385,7 @@ async fn deliver_in_order(
     stopped: &watch::Receiver<bool>,
 ) {
     let started = std::time::Instant::now();
+    let check = CurrentCheck::new(store.clone(), gate.clone(), webhook_id);
     loop {
         let batch = match store.next_deliveries(webhook_id, token, BATCH).await {
             Ok(batch) if !batch.is_empty() => batch,
@@ -406,12 +407,7 @@ async fn deliver_in_order(
                 go_on = false;
                 break;
             }
-            let current = async {
-                store
-                    .still_current(webhook_id, due.webhook_modified_at)
-                    .await
-                    .unwrap_or(false)
-            };
+            let current = check.holds(due.webhook_modified_at);
             let attempt = match gate.pass(webhook_id, current, attempt(sender, due)).await {
                 Passage::Sent(attempt) => attempt,
                 // The subscription changed: what was read for this run may
@@ -491,6 +487,7 @@ async fn deliver_window(
     // its retry wait, by which time a later claim reads it.
     let mut cursor = i64::MIN;
     let mut in_flight: JoinSet<(DueDelivery, Passage<AttemptRecord>)> = JoinSet::new();
+    let check = Arc::new(CurrentCheck::new(store.clone(), gate.clone(), webhook_id));
     let mut delivered: Vec<(String, AttemptRecord)> = Vec::new();
     let mut since = std::time::Instant::now();
     let mut ending = false;
@@ -535,11 +532,10 @@ async fn deliver_window(
                 }
             }
             let Some(due) = queue.pop_front() else { break };
-            let (store, sender, gate) = (store.clone(), Arc::clone(sender), gate.clone());
+            let (check, sender, gate) = (Arc::clone(&check), Arc::clone(sender), gate.clone());
             in_flight.spawn(async move {
                 let webhook_id = due.webhook_id.clone();
-                let current = store.still_current(&webhook_id, due.webhook_modified_at);
-                let current = async { current.await.unwrap_or(false) };
+                let current = check.holds(due.webhook_modified_at);
                 let passage = gate
                     .pass(&webhook_id, current, attempt(&sender, &due))
                     .await;

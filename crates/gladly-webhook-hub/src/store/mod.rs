@@ -635,8 +635,10 @@ impl Store {
     }
 
     /// Records successful attempts of deliveries to one subscription, in
-    /// one transaction that also renews the lease: each `(delivery id,
-    /// attempt)` is delivered (while the lease is held).
+    /// one transaction that also renews the lease (on SQLite, shared with
+    /// the other writes queued meanwhile: group commit, answered after the
+    /// commit): each `(delivery id, attempt)` is delivered (while the lease
+    /// is held).
     pub async fn record_delivered(
         &self,
         webhook_id: &str,
@@ -644,6 +646,17 @@ impl Store {
         lease: Duration,
         delivered: &[(String, AttemptRecord)],
     ) -> Result<(), StoreError> {
+        #[cfg(feature = "sqlite")]
+        if let Some(publisher) = &self.publisher {
+            return publisher
+                .record(group_commit::Delivered {
+                    webhook_id: webhook_id.to_string(),
+                    token,
+                    lease,
+                    delivered: delivered.to_vec(),
+                })
+                .await;
+        }
         write_on_backend!(self, record_delivered(webhook_id, token, lease, delivered))
     }
 

@@ -833,9 +833,23 @@ macro_rules! hub_ops {
                 lease: Duration,
                 delivered: &[(String, AttemptRecord)],
             ) -> Result<(), StoreError> {
+                let mut tx = pool.begin_with($begin).await?;
+                record_delivered_in(&mut tx, webhook_id, token, lease, delivered).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// [`record_delivered`]'s writes, in the transaction (or
+            /// savepoint) `conn` is in (the caller commits).
+            pub(crate) async fn record_delivered_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                webhook_id: &str,
+                token: i64,
+                lease: Duration,
+                delivered: &[(String, AttemptRecord)],
+            ) -> Result<(), StoreError> {
                 // Two statements per chunk, whatever its size: one row
                 // per statement cost a round trip each.
-                let mut tx = pool.begin_with($begin).await?;
                 for chunk in delivered.chunks(RECORD_CHUNK) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(INSERT_ATTEMPTS_HEAD);
                     insert.push_values(chunk, |mut row, (delivery_id, attempt)| {
@@ -847,9 +861,9 @@ macro_rules! hub_ops {
                             .push_bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX));
                     });
                     insert.push(INSERT_ATTEMPTS_TAIL);
-                    insert.build().execute(&mut *tx).await?;
+                    insert.build().execute(&mut *conn).await?;
                 }
-                if hold_lease(&mut tx, webhook_id, token, lease).await? {
+                if hold_lease(&mut *conn, webhook_id, token, lease).await? {
                     let now = millis(Utc::now());
                     for chunk in delivered.chunks(RECORD_CHUNK) {
                         let mut update = sqlx::QueryBuilder::<$db>::new(DELIVERED_MANY_HEAD);
@@ -860,10 +874,9 @@ macro_rules! hub_ops {
                                 .push_bind(i64::from(attempt.number));
                         });
                         update.push(DELIVERED_MANY_TAIL);
-                        update.build().execute(&mut *tx).await?;
+                        update.build().execute(&mut *conn).await?;
                     }
                 }
-                tx.commit().await?;
                 Ok(())
             }
 
