@@ -181,6 +181,38 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_shared_check_sees_a_change_of_this_process_at_once() {
+        use crate::store::{StoredWebhook, WebhookChange};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path().join("hub.db")).await.unwrap();
+        let at = chrono::Utc::now();
+        let at = chrono::DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap();
+        let webhook = StoredWebhook::new(
+            "wh_1",
+            "https://example.com/",
+            ["TASK_CLOSED"],
+            gladly_webhook_core::Secret::new("whsec_0123456789abcdef"),
+            true,
+            at,
+        );
+        store.create_webhook(&webhook, 20).await.unwrap();
+        let gate = ChangeGate::new();
+        let check = CurrentCheck::new(store.clone(), gate.clone(), "wh_1");
+        assert!(check.holds(at).await);
+        // Answered from memory now: the store is not asked again...
+        assert!(check.holds(at).await);
+        // ...until this process changes the subscription: the next check
+        // asks the store, within FRESH or not.
+        let later = at + chrono::Duration::milliseconds(1);
+        let change = WebhookChange::new("https://example.com/", ["TASK_CLOSED"], false, later);
+        gate.change("wh_1", store.update_webhook("wh_1", at, &change))
+            .await
+            .unwrap();
+        assert!(!check.holds(at).await);
+        assert!(!check.holds(later).await, "inactive now");
+    }
+
+    #[tokio::test]
     async fn a_change_abandons_the_attempt_in_flight_and_waits_for_it() {
         let gate = ChangeGate::new();
         let attempt = {
