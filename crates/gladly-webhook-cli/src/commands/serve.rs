@@ -101,9 +101,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         let dispatcher = hub.spawn_dispatcher();
         let speaks = match model {
             Model::RestApiV1 => format!(
-                "a local Gladly (REST API 1.0, {} requests/s, Events API over {})",
+                "a local Gladly (REST API 1.0, {} requests/s, Events API over the last {})",
                 args.rate_limit,
-                humantime::format_duration(args.events_window)
+                hours_or_duration(args.events_window)
             ),
             _ => "the hub API".to_string(),
         };
@@ -136,6 +136,17 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         eprintln!("gladly-webhook: stopped");
         Ok(())
     })
+}
+
+/// `24h` for a whole number of hours (humantime would say `1day`), else
+/// humantime's form.
+fn hours_or_duration(window: Duration) -> String {
+    let secs = window.as_secs();
+    if secs > 0 && secs.is_multiple_of(3600) && window.subsec_nanos() == 0 {
+        format!("{}h", secs / 3600)
+    } else {
+        humantime::format_duration(window).to_string()
+    }
 }
 
 /// The API users from `--api-user-env` or `--api-user-file`.
