@@ -23,9 +23,25 @@ pub fn webhook_id() -> Result<String, RandomError> {
     Ok(format!("wh_{}", hex::encode(random::<10>()?)))
 }
 
-/// A new delivery id: `dlv_` and 24 hex digits (96 random bits).
+/// A new delivery id: `dlv_` and 24 hex digits, the milliseconds since
+/// the Unix epoch (48 bits) and then 48 random bits, as a UUIDv7 is made.
+///
+/// Ids made later sort later, so the store adds each delivery at the end
+/// of its index of ids (and of the attempts' index), where the pages are
+/// already in memory, rather than at a random place: with random ids a
+/// batch of deliveries touched a page of the index per delivery, and the
+/// SQLite store wrote about 20 pages to its log for each delivery.
 pub fn delivery_id() -> Result<String, RandomError> {
-    Ok(format!("dlv_{}", hex::encode(random::<12>()?)))
+    delivery_id_at(chrono::Utc::now())
+}
+
+fn delivery_id_at(at: chrono::DateTime<chrono::Utc>) -> Result<String, RandomError> {
+    // 48 bits of milliseconds last until the year 10889.
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0) & 0xffff_ffff_ffff;
+    let mut bytes = [0u8; 12];
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6..].copy_from_slice(&random::<6>()?);
+    Ok(format!("dlv_{}", hex::encode(bytes)))
 }
 
 /// A new event id: `evt_` and 32 hex digits (128 random bits).
@@ -54,6 +70,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn delivery_ids_sort_by_time_and_differ_within_a_millisecond() {
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+        let earlier = delivery_id_at(at(1_764_000_000_000)).unwrap();
+        let later = delivery_id_at(at(1_764_000_000_001)).unwrap();
+        let much_later = delivery_id_at(at(1_900_000_000_000)).unwrap();
+        assert!(
+            earlier < later && later < much_later,
+            "{earlier} {later} {much_later}"
+        );
+        assert_eq!(&earlier[4..16], "019ab697e800");
+        let same: std::collections::HashSet<String> = (0..1000)
+            .map(|_| delivery_id_at(at(1_764_000_000_000)).unwrap())
+            .collect();
+        assert_eq!(same.len(), 1000);
+    }
+
+    #[test]
     fn secrets_hold_32_random_bytes_and_differ() {
         let a = secret().unwrap();
         let b = secret().unwrap();
@@ -67,6 +100,7 @@ mod tests {
     fn ids_have_their_prefix() {
         assert!(webhook_id().unwrap().starts_with("wh_"));
         assert!(delivery_id().unwrap().starts_with("dlv_"));
+        assert_eq!(delivery_id().unwrap().len(), 4 + 24);
         assert_eq!(event_id().unwrap().len(), 4 + 32);
         assert_ne!(event_id().unwrap(), event_id().unwrap());
     }

@@ -1,25 +1,34 @@
-//! Group commit on SQLite: publications and recorded successes.
+//! Group commit: publications and recorded successes.
 //!
-//! SQLite has one writer at a time and a commit costs an fsync, so one
-//! transaction per publication caps publishing at the disk's fsync rate,
-//! and one per subscription's batch of successes makes twenty
-//! subscriptions' dispatch tasks queue for the writer. Here one task takes
-//! every write queued while it was busy (up to [`MAX_BATCH`]: publications
-//! and the successes of any subscriptions) and makes them in one
-//! transaction, each in a savepoint of its own: one that fails (an id
-//! reused with another body) is rolled back alone, and the others commit.
-//! Each caller is answered only after that commit, so a `202` still means
-//! the event and its deliveries are on disk, and a success is recorded
-//! before its lease may lapse.
+//! A commit costs an fsync, so one transaction per publication caps
+//! publishing at the disk's fsync rate, and one per subscription's batch
+//! of successes makes twenty subscriptions' dispatch tasks queue for the
+//! database. Here one task takes every write queued while it was busy (up
+//! to [`MAX_BATCH`]: publications and the successes of any subscriptions)
+//! and makes them in one transaction, reading the subscriptions once for
+//! all the publications of the batch. Each caller is answered only after
+//! that commit, so a `202` still means the event and its deliveries are on
+//! disk, and a success is recorded before its lease may lapse.
+//!
+//! - **SQLite** (one writer at a time): each write of the batch is in a
+//!   savepoint of its own: one that fails (an id reused with another body)
+//!   is rolled back alone, and the others commit.
+//! - **PostgreSQL**: no savepoints (each is a subtransaction, and past 64 in
+//!   one transaction every other session's snapshots get slower). The
+//!   batch is one transaction; when any write of it fails, the batch is
+//!   rolled back and each write is made again in a transaction of its own,
+//!   so only the one that failed fails. Sharing the read of the
+//!   subscriptions also means one `FOR KEY SHARE` lock per subscription per
+//!   batch, not per publication: many publications locking the same rows at
+//!   once made PostgreSQL build a multixact for each.
 
+#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, SqlitePool};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-use super::ops::sqlite as ops;
 use super::{AttemptRecord, PublishError, Published, StoreError};
 
 /// The most writes made in one transaction.
@@ -52,6 +61,16 @@ enum Job {
     Record(Delivered, oneshot::Sender<Result<(), StoreError>>),
 }
 
+/// Where the task writes.
+pub(crate) enum Target {
+    /// A SQLite pool, and the lock its writes take turns at.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool, Arc<tokio::sync::Mutex<()>>),
+    /// A PostgreSQL pool.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
 /// The handle to the task that writes; the task ends when the last handle
 /// is dropped.
 #[derive(Clone)]
@@ -60,11 +79,10 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    /// Starts the writing task on `pool` (needs a Tokio runtime); it
-    /// takes its turn with the store's other writes at `writes`.
-    pub(crate) fn start(pool: SqlitePool, writes: Arc<Mutex<()>>) -> Self {
+    /// Starts the writing task on `target` (needs a Tokio runtime).
+    pub(crate) fn start(target: Target) -> Self {
         let (queue, receiver) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write_jobs(pool, writes, receiver));
+        tokio::spawn(write_jobs(target, receiver));
         Self { queue }
     }
 
@@ -103,12 +121,17 @@ fn stopped() -> PublishError {
 }
 
 /// The task: one transaction per batch of queued writes.
-async fn write_jobs(pool: SqlitePool, writes: Arc<Mutex<()>>, mut queue: mpsc::Receiver<Job>) {
+async fn write_jobs(target: Target, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let results = {
-            let _turn = writes.lock().await;
-            write_batch(&pool, &batch).await
+        let results = match &target {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(pool, writes) => {
+                let _turn = writes.lock().await;
+                sqlite::write_batch(pool, &batch).await
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => postgres::write_batch(pool, &batch).await,
         };
         for (job, result) in batch.drain(..).zip(results) {
             // A caller that went away (its request was cancelled) is not
@@ -133,33 +156,141 @@ enum Done {
     Recorded(Result<(), StoreError>),
 }
 
-/// Writes `batch` in one transaction: each job's result, or, when the
-/// transaction could not begin or commit, that error for each.
-async fn write_batch(pool: &SqlitePool, batch: &[Job]) -> Vec<Done> {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(err) => return shared_error(err.into(), batch),
-    };
-    // The subscriptions are read once for the batch, when it publishes:
-    // nothing changes them while this transaction holds SQLite's one
-    // write lock.
-    let subscribers = if batch.iter().any(|job| matches!(job, Job::Publish(..))) {
-        match ops::active_webhooks(&mut tx).await {
-            Ok(subscribers) => subscribers,
-            Err(err) => return shared_error(err, batch),
+/// SQLite: one transaction, a savepoint per write.
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use sqlx::{Connection, SqlitePool};
+
+    use super::super::ops::sqlite as ops;
+    use super::{Done, Job, shared_error};
+
+    /// Writes `batch` in one transaction: each job's result, or, when the
+    /// transaction could not begin or commit, that error for each.
+    pub(super) async fn write_batch(pool: &SqlitePool, batch: &[Job]) -> Vec<Done> {
+        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            Err(err) => return shared_error(err.into(), batch),
+        };
+        // The subscriptions are read once for the batch, when it publishes:
+        // nothing changes them while this transaction holds SQLite's one
+        // write lock.
+        let subscribers = if batch.iter().any(|job| matches!(job, Job::Publish(..))) {
+            match ops::active_webhooks(&mut tx).await {
+                Ok(subscribers) => subscribers,
+                Err(err) => return shared_error(err, batch),
+            }
+        } else {
+            Vec::new()
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch {
+            match job {
+                Job::Publish(p, _) => {
+                    let result = async {
+                        // A savepoint: dropped without its commit, it rolls back.
+                        let mut savepoint = tx.begin().await?;
+                        let published = ops::publish_to(
+                            &mut savepoint,
+                            Some(&subscribers),
+                            &p.event_id,
+                            &p.event_type,
+                            &p.body,
+                            &p.received_sha256,
+                            p.now,
+                            p.keep_body,
+                        )
+                        .await?;
+                        savepoint.commit().await?;
+                        Ok(published)
+                    }
+                    .await;
+                    results.push(Done::Published(result));
+                }
+                Job::Record(d, _) => {
+                    let result = async {
+                        let mut savepoint = tx.begin().await?;
+                        ops::record_delivered_in(
+                            &mut savepoint,
+                            &d.webhook_id,
+                            d.token,
+                            d.lease,
+                            &d.delivered,
+                        )
+                        .await?;
+                        savepoint.commit().await?;
+                        Ok(())
+                    }
+                    .await;
+                    results.push(Done::Recorded(result));
+                }
+            }
         }
-    } else {
-        Vec::new()
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        match job {
-            Job::Publish(p, _) => {
-                let result = async {
-                    // A savepoint: dropped without its commit, it rolls back.
-                    let mut savepoint = tx.begin().await?;
+        match tx.commit().await {
+            Ok(()) => results,
+            Err(err) => shared_error(err.into(), batch),
+        }
+    }
+}
+
+/// PostgreSQL: one transaction for the batch; each write alone when any
+/// fails.
+#[cfg(feature = "postgres")]
+mod postgres {
+    use sqlx::PgPool;
+
+    use super::super::StoreError;
+    use super::super::ops::postgres as ops;
+    use super::{Done, Job};
+
+    pub(super) async fn write_batch(pool: &PgPool, batch: &[Job]) -> Vec<Done> {
+        // A batch of one is written alone at once (a second try would
+        // repeat it). When a larger batch fails, nothing of it was
+        // committed: each write is made again, alone, so only what failed
+        // fails.
+        if batch.len() > 1
+            && let Ok(results) = all_together(pool, batch).await
+        {
+            return results;
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch {
+            results.push(match job {
+                Job::Publish(p, _) => Done::Published(
+                    ops::publish(
+                        pool,
+                        &p.event_id,
+                        &p.event_type,
+                        &p.body,
+                        &p.received_sha256,
+                        p.now,
+                        p.keep_body,
+                    )
+                    .await,
+                ),
+                Job::Record(d, _) => Done::Recorded(
+                    ops::record_delivered(pool, &d.webhook_id, d.token, d.lease, &d.delivered)
+                        .await,
+                ),
+            });
+        }
+        results
+    }
+
+    /// The whole batch in one transaction, or the first failure (the
+    /// transaction is then rolled back).
+    async fn all_together(pool: &PgPool, batch: &[Job]) -> Result<Vec<Done>, ()> {
+        let mut tx = pool.begin().await.map_err(drop)?;
+        let subscribers = if batch.iter().any(|job| matches!(job, Job::Publish(..))) {
+            ops::active_webhooks(&mut tx).await.map_err(drop)?
+        } else {
+            Vec::new()
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch {
+            match job {
+                Job::Publish(p, _) => {
                     let published = ops::publish_to(
-                        &mut savepoint,
+                        &mut tx,
                         Some(&subscribers),
                         &p.event_id,
                         &p.event_type,
@@ -168,39 +299,31 @@ async fn write_batch(pool: &SqlitePool, batch: &[Job]) -> Vec<Done> {
                         p.now,
                         p.keep_body,
                     )
-                    .await?;
-                    savepoint.commit().await?;
-                    Ok(published)
+                    .await
+                    .map_err(drop)?;
+                    results.push(Done::Published(Ok(published)));
                 }
-                .await;
-                results.push(Done::Published(result));
-            }
-            Job::Record(d, _) => {
-                let result = async {
-                    let mut savepoint = tx.begin().await?;
+                Job::Record(d, _) => {
                     ops::record_delivered_in(
-                        &mut savepoint,
+                        &mut tx,
                         &d.webhook_id,
                         d.token,
                         d.lease,
                         &d.delivered,
                     )
-                    .await?;
-                    savepoint.commit().await?;
-                    Ok(())
+                    .await
+                    .map_err(drop::<StoreError>)?;
+                    results.push(Done::Recorded(Ok(())));
                 }
-                .await;
-                results.push(Done::Recorded(result));
             }
         }
-    }
-    match tx.commit().await {
-        Ok(()) => results,
-        Err(err) => shared_error(err.into(), batch),
+        tx.commit().await.map_err(drop)?;
+        Ok(results)
     }
 }
 
 /// `err` for each job of `batch`, which shared its transaction.
+#[cfg(feature = "sqlite")]
 fn shared_error(err: StoreError, batch: &[Job]) -> Vec<Done> {
     let err = Arc::new(err);
     batch
