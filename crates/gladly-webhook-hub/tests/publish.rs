@@ -2,7 +2,9 @@
 //! together share one transaction (group commit), and each still gets its
 //! own answer: a republication is recognised, an id reused with another
 //! body is refused alone, and nothing else in its transaction is lost. The
-//! same holds on PostgreSQL, where each publication is its own transaction.
+//! same holds on PostgreSQL, where a batch's events and deliveries are
+//! written by one statement each, and a batch that fails is written again
+//! publication by publication.
 
 mod common;
 
@@ -84,5 +86,68 @@ async fn concurrent_publications_each_get_their_own_answer() {
         let reopened = test_store.open().await;
         let stored = reopened.deliveries("wh_many", 1000).await.unwrap();
         assert_eq!(stored.len(), 101, "{}", test_store.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_new_id_published_at_once_is_created_once() {
+    for test_store in common::stores().await {
+        let name = test_store.name;
+        let store = test_store.open().await;
+        common::create_task_subscription(&store, "wh_twins").await;
+        // Ten publications of a new id with one body, three with another,
+        // and an event no subscription receives, all at once: they may
+        // share a batch, and the first of an id in it is the one created.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..14 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let (id, kind, note) = match n {
+                    0..10 => ("evt_twin", "TASK_CLOSED", "a"),
+                    10..13 => ("evt_twin", "TASK_CLOSED", "another"),
+                    _ => ("evt_nobody", "CONTACT_ENDED", "a"),
+                };
+                let bytes =
+                    format!(r#"{{"id":"{id}","type":"{kind}","content":{{"note":"{note}"}}}}"#);
+                let result = store
+                    .publish(id, kind, bytes.as_bytes(), bytes.as_bytes(), Utc::now())
+                    .await;
+                (note, id, result)
+            });
+        }
+        let mut created = Vec::new();
+        let mut republished = Vec::new();
+        let (mut reused, mut nobody) = (0, 0);
+        while let Some(joined) = tasks.join_next().await {
+            let (note, id, result) = joined.unwrap();
+            match result {
+                Ok(published) if id == "evt_nobody" => {
+                    assert!(
+                        published.created && published.deliveries.is_empty(),
+                        "{name}"
+                    );
+                    nobody += 1;
+                }
+                Ok(published) if published.created => created.push((note, published)),
+                Ok(published) => republished.push((note, published)),
+                Err(PublishError::IdReused) => reused += 1,
+                Err(err) => panic!("{name}: {err}"),
+            }
+        }
+        assert_eq!(nobody, 1, "{name}");
+        assert_eq!(created.len(), 1, "{name}: one of them creates the event");
+        let (first_note, first) = &created[0];
+        assert_eq!(first.deliveries.len(), 1, "{name}");
+        // Whichever body came first, the others with it are republications
+        // answered with its delivery, and those with the other are refused.
+        let same = if *first_note == "a" { 9 } else { 2 };
+        assert_eq!(republished.len(), same, "{name}");
+        assert_eq!(reused, 12 - same, "{name}");
+        for (note, published) in &republished {
+            assert_eq!(note, first_note, "{name}");
+            assert_eq!(published.deliveries[0].id, first.deliveries[0].id, "{name}");
+        }
+        let stored = store.deliveries("wh_twins", 100).await.unwrap();
+        assert_eq!(stored.len(), 1, "{name}: one delivery in all");
     }
 }

@@ -236,11 +236,22 @@ mod sqlite {
 /// fails.
 #[cfg(feature = "postgres")]
 mod postgres {
-    use sqlx::PgPool;
+    use std::collections::HashMap;
 
-    use super::super::StoreError;
+    use sqlx::{PgConnection, PgPool, Row};
+
     use super::super::ops::postgres as ops;
-    use super::{Done, Job};
+    use super::super::ops::{DROP_BODY, INSERT_DELIVERIES};
+    use super::super::{
+        DeliveryState, NewDelivery, PublishError, Published, StoreError, StoredWebhook, millis,
+    };
+    use super::{Done, Job, Publication};
+
+    /// The events of a batch, in one statement (`ON CONFLICT`: an id
+    /// published before is answered as such after).
+    const INSERT_EVENTS_HEAD: &str =
+        "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at) ";
+    const INSERT_EVENTS_TAIL: &str = " ON CONFLICT (event_id) DO NOTHING RETURNING seq, event_id";
 
     pub(super) async fn write_batch(pool: &PgPool, batch: &[Job]) -> Vec<Done> {
         // A batch of one is written alone at once (a second try would
@@ -277,31 +288,34 @@ mod postgres {
     }
 
     /// The whole batch in one transaction, or the first failure (the
-    /// transaction is then rolled back).
+    /// transaction is then rolled back). The publications are written
+    /// together: one statement for their events and one for their
+    /// deliveries, not two for each (the writer's time went on round
+    /// trips: 4 ms a write in batches of 14).
     async fn all_together(pool: &PgPool, batch: &[Job]) -> Result<Vec<Done>, ()> {
         let mut tx = pool.begin().await.map_err(drop)?;
-        let subscribers = if batch.iter().any(|job| matches!(job, Job::Publish(..))) {
-            ops::active_webhooks(&mut tx).await.map_err(drop)?
-        } else {
+        let publications: Vec<&Publication> = batch
+            .iter()
+            .filter_map(|job| match job {
+                Job::Publish(p, _) => Some(p),
+                Job::Record(..) => None,
+            })
+            .collect();
+        let mut published = if publications.is_empty() {
             Vec::new()
-        };
+        } else {
+            let subscribers = ops::active_webhooks(&mut tx).await.map_err(drop)?;
+            publish_all(&mut tx, &subscribers, &publications)
+                .await
+                .map_err(drop)?
+        }
+        .into_iter();
         let mut results = Vec::with_capacity(batch.len());
         for job in batch {
             match job {
-                Job::Publish(p, _) => {
-                    let published = ops::publish_to(
-                        &mut tx,
-                        Some(&subscribers),
-                        &p.event_id,
-                        &p.event_type,
-                        &p.body,
-                        &p.received_sha256,
-                        p.now,
-                        p.keep_body,
-                    )
-                    .await
-                    .map_err(drop)?;
-                    results.push(Done::Published(Ok(published)));
+                Job::Publish(..) => {
+                    let result = published.next().ok_or(())?;
+                    results.push(Done::Published(result));
                 }
                 Job::Record(d, _) => {
                     ops::record_delivered_in(
@@ -319,6 +333,125 @@ mod postgres {
         }
         tx.commit().await.map_err(drop)?;
         Ok(results)
+    }
+
+    /// Rows of deliveries in one `INSERT` (7 parameters each, far under
+    /// PostgreSQL's 65,535).
+    const DELIVERY_ROWS: usize = 1000;
+
+    /// Writes `publications` to `subscribers` in the transaction `tx` is
+    /// in: each one's result, in order (an id published before, or earlier
+    /// in the batch, is answered as a republication or
+    /// [`PublishError::IdReused`]), or the store's error, which spoils the
+    /// transaction.
+    async fn publish_all(
+        tx: &mut PgConnection,
+        subscribers: &[StoredWebhook],
+        publications: &[&Publication],
+    ) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
+        // The first of each id is inserted; a later one in the batch is a
+        // republication of it, answered after.
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        for (n, p) in publications.iter().enumerate() {
+            first_of.entry(p.event_id.as_str()).or_insert(n);
+        }
+        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(INSERT_EVENTS_HEAD);
+        insert.push_values(
+            publications
+                .iter()
+                .enumerate()
+                .filter(|(n, p)| first_of.get(p.event_id.as_str()) == Some(n)),
+            |mut row, (_, p)| {
+                row.push_bind(p.event_id.as_str())
+                    .push_bind(p.event_type.as_str())
+                    .push_bind(p.body.as_slice())
+                    .push_bind(p.received_sha256.as_str())
+                    .push_bind(millis(p.now));
+            },
+        );
+        insert.push(INSERT_EVENTS_TAIL);
+        let mut seqs: HashMap<String, i64> = HashMap::new();
+        for row in insert.build().fetch_all(&mut *tx).await? {
+            seqs.insert(row.try_get("event_id")?, row.try_get("seq")?);
+        }
+
+        let mut results: Vec<Option<Result<Published, PublishError>>> =
+            Vec::with_capacity(publications.len());
+        let mut rows: Vec<(NewDelivery, i64, i64)> = Vec::new();
+        let mut without_deliveries: Vec<i64> = Vec::new();
+        for (n, p) in publications.iter().enumerate() {
+            let created = first_of.get(p.event_id.as_str()) == Some(&n);
+            let Some(&seq) = seqs.get(&p.event_id).filter(|_| created) else {
+                results.push(None);
+                continue;
+            };
+            let mut deliveries = Vec::new();
+            for target in subscribers
+                .iter()
+                .filter(|t| t.subscribes_to(&p.event_type))
+            {
+                let delivery = NewDelivery {
+                    id: crate::ids::delivery_id()?,
+                    webhook_id: target.id.clone(),
+                    url: target.url.clone(),
+                    state: DeliveryState::Pending,
+                };
+                rows.push((delivery.clone(), seq, millis(p.now)));
+                deliveries.push(delivery);
+            }
+            if deliveries.is_empty() && !p.keep_body {
+                without_deliveries.push(seq);
+            }
+            results.push(Some(Ok(Published {
+                created: true,
+                published_at: p.now,
+                deliveries,
+            })));
+        }
+        for chunk in rows.chunks(DELIVERY_ROWS) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(INSERT_DELIVERIES);
+            insert.push_values(chunk, |mut row, (d, seq, at)| {
+                row.push_bind(d.id.as_str())
+                    .push_bind(d.webhook_id.as_str())
+                    .push_bind(*seq)
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(*at)
+                    .push_bind(*at);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        // No subscriber: nothing will be delivered, so the body is not
+        // kept (the id and the received body's hash stay, so a
+        // republication is still recognised).
+        for seq in without_deliveries {
+            sqlx::query(DROP_BODY)
+                .bind(seq)
+                .bind(&b""[..])
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Published before, or earlier in this batch: read back (the
+        // deliveries of this batch are written by now).
+        let mut answered = Vec::with_capacity(publications.len());
+        for (p, result) in publications.iter().zip(results) {
+            answered.push(match result {
+                Some(result) => result,
+                None => match ops::existing_publication(&mut *tx, &p.event_id, &p.received_sha256)
+                    .await
+                {
+                    Ok(Some(published)) => Ok(published),
+                    Ok(None) => {
+                        return Err(StoreError::Corrupt(
+                            "an event id conflicts, but no event has it".to_string(),
+                        ));
+                    }
+                    Err(PublishError::Store(err)) => return Err(err),
+                    Err(other) => Err(other),
+                },
+            });
+        }
+        Ok(answered)
     }
 }
 

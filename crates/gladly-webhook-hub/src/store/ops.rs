@@ -85,7 +85,7 @@ const FIND_EVENT: &str =
     "SELECT seq, received_sha256, published_at FROM hub_events WHERE event_id = $1";
 const INSERT_EVENT: &str = "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at) \
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING seq";
-const INSERT_DELIVERIES: &str = "INSERT INTO hub_deliveries \
+pub(crate) const INSERT_DELIVERIES: &str = "INSERT INTO hub_deliveries \
     (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at) ";
 const EVENT_DELIVERIES: &str = "SELECT d.id, d.webhook_id, d.state, COALESCE(w.url, '') AS url \
     FROM hub_deliveries d LEFT JOIN hub_webhooks w ON w.id = d.webhook_id \
@@ -183,7 +183,7 @@ const BACKLOG: &str = "SELECT w.id, w.active, \
 /// A subscription's pending deliveries waiting for a retry, due at `$2`.
 const MAKE_DUE_NOW: &str = "UPDATE hub_deliveries SET next_attempt_at = $2 \
     WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at > $2";
-const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
+pub(crate) const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
 /// The most bytes of event bodies one batch of deliveries holds (one event
 /// always, whatever its size).
 pub(crate) const BATCH_BYTES: usize = 2 << 20;
@@ -476,7 +476,7 @@ macro_rules! hub_ops {
                 Ok(true)
             }
 
-            async fn existing_publication(
+            pub(crate) async fn existing_publication(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 event_id: &str,
                 received_sha256: &str,
