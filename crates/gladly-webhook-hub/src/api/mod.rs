@@ -148,6 +148,17 @@ pub(crate) async fn require_user(
     }
 }
 
+/// `response` with `Location: /api/v1/webhooks/{webhook_id}`, where the
+/// webhook it created is read (both APIs answer a creation so).
+pub(crate) fn with_location(mut response: Response, webhook_id: &str) -> Response {
+    if let Ok(location) = http::HeaderValue::try_from(format!("/api/v1/webhooks/{webhook_id}")) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    response
+}
+
 pub(crate) async fn not_found(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

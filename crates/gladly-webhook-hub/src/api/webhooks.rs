@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use gladly_webhook_core::model::Model;
 use gladly_webhook_core::validate::validate_json;
 use gladly_webhook_core::{Policy, Webhook};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use super::body;
@@ -107,13 +107,8 @@ pub(super) async fn create(
         active = stored.active,
         "subscription created"
     );
-    let mut response = (StatusCode::CREATED, Json(stored.to_webhook(true))).into_response();
-    if let Ok(location) = HeaderValue::try_from(format!("/api/v1/webhooks/{}", stored.id)) {
-        response
-            .headers_mut()
-            .insert(http::header::LOCATION, location);
-    }
-    Ok(response)
+    let response = (StatusCode::CREATED, Json(stored.to_webhook(true))).into_response();
+    Ok(super::with_location(response, &stored.id))
 }
 
 /// `PATCH /api/v1/webhooks/{id}`: a merge patch (`null` removes a field),
@@ -280,10 +275,16 @@ fn validate_after(
 }
 
 fn invalid(problems: Vec<Problem>) -> ApiError {
+    invalid_resource("subscription", problems)
+}
+
+/// The answer to an invalid `what` (a subscription, a webhook): how many
+/// problems, then each.
+pub(crate) fn invalid_resource(what: &str, problems: Vec<Problem>) -> ApiError {
     let count = problems.len();
     ApiError::invalid(
         format!(
-            "the subscription is not valid: {count} problem{}",
+            "the {what} is not valid: {count} problem{}",
             if count == 1 { "" } else { "s" }
         ),
         problems,

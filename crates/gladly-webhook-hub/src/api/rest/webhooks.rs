@@ -10,7 +10,7 @@ use chrono::Utc;
 use gladly_webhook_core::gladly_schema::rest::{EventType, Webhook};
 use gladly_webhook_core::model::Model;
 use gladly_webhook_core::validate::{RestBody, validate_rest_webhook};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use crate::api::body;
@@ -97,13 +97,8 @@ pub(super) async fn create(
         .await
         .map_err(write_error)?;
     tracing::info!(webhook_id = stored.id, enabled, "webhook created");
-    let mut response = StatusCode::CREATED.into_response();
-    if let Ok(location) = HeaderValue::try_from(format!("/api/v1/webhooks/{}", stored.id)) {
-        response
-            .headers_mut()
-            .insert(http::header::LOCATION, location);
-    }
-    Ok(response)
+    let response = StatusCode::CREATED.into_response();
+    Ok(crate::api::with_location(response, &stored.id))
 }
 
 /// `PATCH /api/v1/webhooks/{webhookId}`: the fields given replace the
@@ -233,15 +228,7 @@ async fn find(shared: &Shared, id: &str) -> Result<StoredWebhook, ApiError> {
 /// The body as JSON, or 400 with every problem at its field.
 fn validated(bytes: &[u8], shared: &Shared, body: RestBody) -> Result<Value, ApiError> {
     validate_rest_webhook(bytes, &shared.policy, body).map_err(|report| {
-        let problems = Problem::from_report(&report);
-        let count = problems.len();
-        ApiError::invalid(
-            format!(
-                "the webhook is not valid: {count} problem{}",
-                if count == 1 { "" } else { "s" }
-            ),
-            problems,
-        )
+        crate::api::webhooks::invalid_resource("webhook", Problem::from_report(&report))
     })
 }
 
