@@ -136,7 +136,7 @@ pub struct Store {
     keep_bodies: bool,
     /// Publications and recorded successes go through one
     /// group-committing task.
-    publisher: Option<group_commit::Publisher>,
+    publisher: group_commit::Publisher,
     /// SQLite's writes, one at a time in this process (see
     /// [`write_on_backend`]).
     #[cfg(feature = "sqlite")]
@@ -277,8 +277,9 @@ impl Store {
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
         let sqlite_writes = std::sync::Arc::new(tokio::sync::Mutex::new(()));
         Ok(Self {
-            publisher: Some(group_commit::Publisher::start(
-                group_commit::Target::Sqlite(pool.clone(), std::sync::Arc::clone(&sqlite_writes)),
+            publisher: group_commit::Publisher::start(group_commit::Target::Sqlite(
+                pool.clone(),
+                std::sync::Arc::clone(&sqlite_writes),
             )),
             sqlite_writes,
             pool: Pool::Sqlite(pool),
@@ -308,9 +309,7 @@ impl Store {
             .await?;
         ops::migrator(ops::Backend::Postgres).run(&pool).await?;
         Ok(Self {
-            publisher: Some(group_commit::Publisher::start(
-                group_commit::Target::Postgres(pool.clone()),
-            )),
+            publisher: group_commit::Publisher::start(group_commit::Target::Postgres(pool.clone())),
             pool: Pool::Postgres(pool),
             keys: None,
             keep_bodies: false,
@@ -479,10 +478,10 @@ impl Store {
     /// pending delivery for each active subscription to its type, in one
     /// transaction (shared with the writes queued meanwhile: group
     /// commit, answered after the commit). `received` is the body as the
-    /// publisher sent it: publishing the same id with the same `received` again (a retry,
-    /// even one whose `timestamp` the hub filled in anew) creates nothing
-    /// and returns the first publication's deliveries; the same id with
-    /// another body is [`PublishError::IdReused`].
+    /// publisher sent it: publishing the same id with the same `received`
+    /// again (a retry, even one whose `timestamp` the hub filled in anew)
+    /// creates nothing and returns the first publication's deliveries; the
+    /// same id with another body is [`PublishError::IdReused`].
     pub async fn publish(
         &self,
         event_id: &str,
@@ -493,28 +492,15 @@ impl Store {
     ) -> Result<Published, PublishError> {
         use sha2::Digest;
         let received_sha256 = hex::encode(sha2::Sha256::digest(received));
-        if let Some(publisher) = &self.publisher {
-            let publication = group_commit::Publication {
-                event_id: event_id.to_string(),
-                event_type: event_type.to_string(),
-                body: body.to_vec(),
-                received_sha256,
-                now,
-                keep_body: self.keep_bodies,
-            };
-            return publisher.publish(publication).await;
-        }
-        write_on_backend!(
-            self,
-            publish(
-                event_id,
-                event_type,
-                body,
-                &received_sha256,
-                now,
-                self.keep_bodies
-            )
-        )
+        let publication = group_commit::Publication {
+            event_id: event_id.to_string(),
+            event_type: event_type.to_string(),
+            body: body.to_vec(),
+            received_sha256,
+            now,
+            keep_body: self.keep_bodies,
+        };
+        self.publisher.publish(publication).await
     }
 
     /// The deliveries to subscription `id`, newest first, at most `limit`,
@@ -643,8 +629,9 @@ impl Store {
 
     /// Records successful attempts of deliveries to one subscription, in
     /// one transaction that also renews the lease (shared with the other
-    /// writes queued meanwhile: group commit, answered after the commit): each `(delivery id, attempt)` is delivered (while the lease
-    /// is held).
+    /// writes queued meanwhile: group commit, answered after the commit):
+    /// each `(delivery id, attempt)` is delivered (while the lease is
+    /// held).
     pub async fn record_delivered(
         &self,
         webhook_id: &str,
@@ -652,17 +639,14 @@ impl Store {
         lease: Duration,
         delivered: &[(String, AttemptRecord)],
     ) -> Result<(), StoreError> {
-        if let Some(publisher) = &self.publisher {
-            return publisher
-                .record(group_commit::Delivered {
-                    webhook_id: webhook_id.to_string(),
-                    token,
-                    lease,
-                    delivered: delivered.to_vec(),
-                })
-                .await;
-        }
-        write_on_backend!(self, record_delivered(webhook_id, token, lease, delivered))
+        self.publisher
+            .record(group_commit::Delivered {
+                webhook_id: webhook_id.to_string(),
+                token,
+                lease,
+                delivered: delivered.to_vec(),
+            })
+            .await
     }
 
     /// Deletes what finished before `before`: delivered, failed and

@@ -503,6 +503,9 @@ macro_rules! hub_ops {
                 Ok(Some(Published { created: false, published_at, deliveries }))
             }
 
+            // Each write alone, as PostgreSQL's group commit makes them when
+            // a batch fails (SQLite's uses a savepoint per write instead).
+            #[cfg_attr(feature = "sqlite", allow(dead_code))]
             pub(crate) async fn publish(
                 pool: &Pool,
                 event_id: &str,
@@ -844,6 +847,9 @@ macro_rules! hub_ops {
                 Ok(renewed.rows_affected() == 1)
             }
 
+            // Each write alone, as PostgreSQL's group commit makes them when
+            // a batch fails (SQLite's uses a savepoint per write instead).
+            #[cfg_attr(feature = "sqlite", allow(dead_code))]
             pub(crate) async fn record_delivered(
                 pool: &Pool,
                 webhook_id: &str,
