@@ -151,3 +151,98 @@ async fn the_same_new_id_published_at_once_is_created_once() {
         assert_eq!(stored.len(), 1, "{name}: one delivery in all");
     }
 }
+
+/// The dispatcher's successes of several subscriptions, recorded at once,
+/// share a batch: each subscription's deliveries are marked delivered
+/// only where its run still holds its lease, and every attempt is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn successes_recorded_together_count_only_where_the_lease_is_held() {
+    use gladly_webhook_hub::store::{AttemptRecord, DeliveryOrder, DeliveryState, StoredWebhook};
+    use std::time::Duration;
+
+    for test_store in common::stores().await {
+        let name = test_store.name;
+        let store = test_store.open().await;
+        for n in 0..4 {
+            let webhook = StoredWebhook::new(
+                format!("wh_rec_{n}"),
+                format!("https://example.com/hooks/{n}"),
+                vec![gladly_webhook_core::EventType::TaskClosed],
+                gladly_webhook_core::Secret::new("whsec_test_0123456789abcdef"),
+                true,
+                Utc::now(),
+            );
+            store.create_webhook(&webhook, 20).await.unwrap();
+        }
+        for n in 0..5 {
+            let id = format!("evt_rec_{n}");
+            let bytes = body(&id, "a");
+            store
+                .publish(&id, "TASK_CLOSED", &bytes, &bytes, Utc::now())
+                .await
+                .unwrap();
+        }
+        let lease = Duration::from_secs(60);
+        let claimed = store
+            .claim_webhooks(Utc::now(), lease, 10, DeliveryOrder::Window)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 4, "{name}");
+
+        // Every subscription records its five successes at once; the
+        // run of `wh_rec_3` lost its lease (another token holds it).
+        let mut tasks = tokio::task::JoinSet::new();
+        for (webhook_id, token) in claimed {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let due = store.next_deliveries(&webhook_id, token, 10).await.unwrap();
+                assert_eq!(due.len(), 5);
+                let delivered: Vec<(String, AttemptRecord)> = due
+                    .into_iter()
+                    .map(|d| (d.id, AttemptRecord::new(1, Utc::now(), Some(200), None, 3)))
+                    .collect();
+                let token = if webhook_id == "wh_rec_3" {
+                    token.wrapping_add(1)
+                } else {
+                    token
+                };
+                store
+                    .record_delivered(&webhook_id, token, lease, &delivered)
+                    .await
+                    .unwrap();
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.unwrap();
+        }
+
+        for n in 0..4 {
+            let webhook_id = format!("wh_rec_{n}");
+            let deliveries = store.deliveries(&webhook_id, 10).await.unwrap();
+            assert_eq!(deliveries.len(), 5, "{name}: {webhook_id}");
+            let expected = if n == 3 {
+                DeliveryState::Pending
+            } else {
+                DeliveryState::Delivered
+            };
+            for delivery in &deliveries {
+                assert_eq!(
+                    delivery.state, expected,
+                    "{name}: {webhook_id}: {}",
+                    delivery.id
+                );
+                assert_eq!(
+                    delivery.attempts.len(),
+                    1,
+                    "{name}: {webhook_id}: {}",
+                    delivery.id
+                );
+                assert_eq!(
+                    delivery.attempts[0].status,
+                    Some(200),
+                    "{name}: {webhook_id}"
+                );
+            }
+        }
+    }
+}

@@ -143,11 +143,7 @@ impl ApiError {
     /// A store failure: logged here, answered without its details.
     pub fn store(err: &StoreError) -> Self {
         tracing::error!(error = %err, "store failure");
-        let cause = match err {
-            StoreError::Batch(shared) => shared.as_ref(),
-            other => other,
-        };
-        match cause {
+        match err {
             StoreError::Database(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",

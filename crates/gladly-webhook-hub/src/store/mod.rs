@@ -44,10 +44,6 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    /// The SQLite transaction this write shared with others (group
-    /// commit) failed: none of them was stored.
-    #[error("{0}")]
-    Batch(std::sync::Arc<StoreError>),
     /// The migrations could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -134,9 +130,12 @@ pub struct Store {
     /// Whether an event no subscription receives keeps its body (for the
     /// Events API).
     keep_bodies: bool,
-    /// Publications and recorded successes go through one
-    /// group-committing task.
+    /// The group-committing writer of publications.
     publisher: group_commit::Publisher,
+    /// The group-committing writer of the dispatcher's successes: the
+    /// publisher itself on SQLite (one write lock), one of its own on
+    /// PostgreSQL.
+    recorder: group_commit::Publisher,
     /// SQLite's writes, one at a time in this process (see
     /// [`write_on_backend`]).
     #[cfg(feature = "sqlite")]
@@ -203,6 +202,28 @@ macro_rules! write_on_backend {
     };
 }
 
+/// A SQLite pool of up to `connections`, closing a connection that a
+/// failed `COMMIT` left in doubt.
+#[cfg(feature = "sqlite")]
+fn sqlite_pool(connections: u32) -> sqlx::sqlite::SqlitePoolOptions {
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(connections)
+        // After a failed COMMIT (a full disk) SQLite may have rolled
+        // back on its own while sqlx still counts the transaction
+        // open, and every later BEGIN on that connection would fail:
+        // such a connection is closed instead of reused. The ping lets
+        // a rollback already queued take effect first.
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Connection;
+                if !conn.is_in_transaction() {
+                    return Ok(true);
+                }
+                Ok(conn.ping().await.is_ok() && !conn.is_in_transaction())
+            })
+        })
+}
+
 impl Store {
     /// Opens the store a URL names: `sqlite:PATH` (or `sqlite://PATH`), a
     /// file created on first use, or a `postgres://` URL. Applies the
@@ -231,9 +252,7 @@ impl Store {
     pub async fn open_sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
         use std::str::FromStr;
 
-        use sqlx::sqlite::{
-            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-        };
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
         create_private(path.as_ref())?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path.as_ref())
@@ -244,10 +263,11 @@ impl Store {
             .foreign_keys(true)
             // A deleted secret is overwritten, not left in a free page.
             .pragma("secure_delete", "ON")
-            // Each write of a group commit is in a savepoint, whose journal
-            // of the pages it changed went to a temporary file past 64 KiB:
-            // 4 of every 5 writes to the disk (800,000 for 44,000
-            // deliveries). In memory it is bounded by one batch.
+            // A statement's journal (of the pages one multi-row write
+            // changed, to undo that statement alone) went to a temporary
+            // file past 64 KiB: with a savepoint per write of a group
+            // commit, 4 of every 5 writes to the disk (800,000 for 44,000
+            // deliveries). In memory it is bounded by one statement.
             .pragma("temp_store", "MEMORY")
             // The outbox rewrites the same pages (each subscription's place
             // in the indexes) commit after commit: copying the log back to
@@ -256,31 +276,20 @@ impl Store {
             .pragma("wal_autocheckpoint", "10000")
             // ... and the log's file is cut back to 64 MiB after it.
             .pragma("journal_size_limit", "67108864");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            // After a failed COMMIT (a full disk) SQLite may have rolled
-            // back on its own while sqlx still counts the transaction
-            // open, and every later BEGIN on that connection would fail:
-            // such a connection is closed instead of reused. The ping lets
-            // a rollback already queued take effect first.
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    use sqlx::Connection;
-                    if !conn.is_in_transaction() {
-                        return Ok(true);
-                    }
-                    Ok(conn.ping().await.is_ok() && !conn.is_in_transaction())
-                })
-            })
-            .connect_with(options)
-            .await?;
+        let pool = sqlite_pool(4).connect_with(options.clone()).await?;
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
         let sqlite_writes = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        // The group-committing writer has a connection of its own, so it
+        // never queues for one behind the dispatcher's reads; SQLite has
+        // one write lock, so one writer makes the publications and the
+        // records.
+        let publisher = group_commit::Publisher::start(group_commit::Target::Sqlite(
+            sqlite_pool(1).connect_lazy_with(options),
+            std::sync::Arc::clone(&sqlite_writes),
+        ));
         Ok(Self {
-            publisher: group_commit::Publisher::start(group_commit::Target::Sqlite(
-                pool.clone(),
-                std::sync::Arc::clone(&sqlite_writes),
-            )),
+            recorder: publisher.clone(),
+            publisher,
             sqlite_writes,
             pool: Pool::Sqlite(pool),
             keys: None,
@@ -296,7 +305,9 @@ impl Store {
     }
 
     /// Connects to PostgreSQL at `url` with a pool of up to 16
-    /// connections, and applies the migrations under PostgreSQL's advisory
+    /// connections, plus one connection for each of the two
+    /// group-committing writers (publications, and the dispatcher's
+    /// records), and applies the migrations under PostgreSQL's advisory
     /// lock, so hubs that start together do not race.
     #[cfg(feature = "postgres")]
     pub async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
@@ -305,11 +316,23 @@ impl Store {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         ops::migrator(ops::Backend::Postgres).run(&pool).await?;
+        // Each writer has a connection of its own: queued behind the
+        // dispatcher's reads for one of the pool's, a writer stalled every
+        // publication (or record) behind it for seconds. Publications and
+        // records are written apart, so a 202 never waits for the
+        // dispatcher's records, and PostgreSQL works both at once.
+        let writer = || {
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_lazy_with(options.clone())
+        };
         Ok(Self {
-            publisher: group_commit::Publisher::start(group_commit::Target::Postgres(pool.clone())),
+            publisher: group_commit::Publisher::start(group_commit::Target::Postgres(writer())),
+            recorder: group_commit::Publisher::start(group_commit::Target::Postgres(writer())),
             pool: Pool::Postgres(pool),
             keys: None,
             keep_bodies: false,
@@ -639,7 +662,7 @@ impl Store {
         lease: Duration,
         delivered: &[(String, AttemptRecord)],
     ) -> Result<(), StoreError> {
-        self.publisher
+        self.recorder
             .record(group_commit::Delivered {
                 webhook_id: webhook_id.to_string(),
                 token,

@@ -83,9 +83,15 @@ const CANCEL_PENDING: &str = "UPDATE hub_deliveries SET state = 'cancelled', fin
 
 const FIND_EVENT: &str =
     "SELECT seq, received_sha256, published_at FROM hub_events WHERE event_id = $1";
-const INSERT_EVENT: &str = "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at) \
-    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING seq";
-pub(crate) const INSERT_DELIVERIES: &str = "INSERT INTO hub_deliveries \
+/// The events of a batch of publications, in one statement (`ON
+/// CONFLICT`: an id published before is answered as such after).
+const INSERT_EVENTS_HEAD: &str =
+    "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at) ";
+const INSERT_EVENTS_TAIL: &str = " ON CONFLICT (event_id) DO NOTHING RETURNING seq, event_id";
+/// Rows of deliveries in one `INSERT` (7 parameters each, far under
+/// SQLite's 32,766 and PostgreSQL's 65,535).
+const DELIVERY_ROWS: usize = 1000;
+const INSERT_DELIVERIES: &str = "INSERT INTO hub_deliveries \
     (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at) ";
 const EVENT_DELIVERIES: &str = "SELECT d.id, d.webhook_id, d.state, COALESCE(w.url, '') AS url \
     FROM hub_deliveries d LEFT JOIN hub_webhooks w ON w.id = d.webhook_id \
@@ -183,7 +189,7 @@ const BACKLOG: &str = "SELECT w.id, w.active, \
 /// A subscription's pending deliveries waiting for a retry, due at `$2`.
 const MAKE_DUE_NOW: &str = "UPDATE hub_deliveries SET next_attempt_at = $2 \
     WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at > $2";
-pub(crate) const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
+const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
 /// The most bytes of event bodies one batch of deliveries holds (one event
 /// always, whatever its size).
 pub(crate) const BATCH_BYTES: usize = 2 << 20;
@@ -209,12 +215,25 @@ const DELIVERED: &str = "UPDATE hub_deliveries SET state = 'delivered', attempts
     WHERE id = $1 AND state NOT IN ('delivered', 'failed', 'cancelled')";
 /// [`DELIVERED`] for many deliveries at once: `$1` is the time, then
 /// `VALUES (id, attempts), ...` (SQLite and PostgreSQL both name a
-/// `VALUES` list's columns `column1`, `column2`).
+/// `VALUES` list's columns `column1`, `column2`), then the same ids again
+/// in an `IN (...)` list, closed by [`DELIVERED_MANY_TAIL`].
+///
+/// The `IN` list is what keeps the plan a primary key lookup per id. With
+/// the join alone, PostgreSQL joined a list of a few hundred ids by hashing
+/// it and scanning the whole table (dead rows included) once per
+/// statement: 0.7 s and more a statement, and the dispatcher's records
+/// fell a minute behind.
 const DELIVERED_MANY_HEAD: &str = "UPDATE hub_deliveries SET state = 'delivered', \
     attempts = v.column2, finished_at = ";
 const DELIVERED_MANY_VALUES: &str = " FROM (";
-const DELIVERED_MANY_TAIL: &str = ") AS v WHERE hub_deliveries.id = v.column1 \
-    AND hub_deliveries.state NOT IN ('delivered', 'failed', 'cancelled')";
+const DELIVERED_MANY_IDS: &str = ") AS v WHERE hub_deliveries.id = v.column1 \
+    AND hub_deliveries.state NOT IN ('delivered', 'failed', 'cancelled') AND hub_deliveries.id IN (";
+const DELIVERED_MANY_TAIL: &str = ")";
+/// Renews many runs' leases at once where they are still held: `VALUES
+/// (webhook id, token, new end), ...`; answers the leases held.
+const LEASES_HELD_HEAD: &str = "UPDATE hub_webhooks SET lease_until = v.column3 FROM (";
+const LEASES_HELD_TAIL: &str = ") AS v WHERE hub_webhooks.id = v.column1 \
+    AND hub_webhooks.lease_token = v.column2 RETURNING id, lease_token";
 const INSERT_ATTEMPTS_HEAD: &str =
     "INSERT INTO hub_attempts (delivery_id, number, at, status, error, duration_ms) ";
 const INSERT_ATTEMPTS_TAIL: &str = " ON CONFLICT (delivery_id, number) DO NOTHING";
@@ -265,6 +284,7 @@ macro_rules! hub_ops {
             use sqlx::Row;
 
             use super::*;
+            use crate::store::group_commit::{Delivered, Publication};
             use crate::store::{
                 AttemptOutcome, AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord,
                 DeliveryState, DueDelivery, NewDelivery, PublishError, Published, StoreError,
@@ -503,28 +523,41 @@ macro_rules! hub_ops {
                 Ok(Some(Published { created: false, published_at, deliveries }))
             }
 
-            // Each write alone, as PostgreSQL's group commit makes them when
-            // a batch fails (SQLite's uses a savepoint per write instead).
-            #[cfg_attr(feature = "sqlite", allow(dead_code))]
-            pub(crate) async fn publish(
+            /// Publishes `publications` and records the successes in
+            /// `records`, in one transaction: each publication's result,
+            /// in order, or the store's error (nothing was committed). A
+            /// publication fails alone only as [`PublishError::IdReused`],
+            /// which spoils nothing.
+            pub(crate) async fn write_together(
                 pool: &Pool,
-                event_id: &str,
-                event_type: &str,
-                body: &[u8],
-                received_sha256: &str,
-                now: DateTime<Utc>,
-                keep_body: bool,
-            ) -> Result<Published, PublishError> {
+                publications: &[&Publication],
+                records: &[&Delivered],
+            ) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
                 let mut tx = pool.begin_with($begin).await?;
-                let published =
-                    publish_to(&mut tx, None, event_id, event_type, body, received_sha256, now, keep_body).await?;
+                let published = if publications.is_empty() {
+                    Vec::new()
+                } else {
+                    let subscribers = active_webhooks(&mut tx).await?;
+                    publish_all(&mut tx, &subscribers, publications).await?
+                };
+                if !records.is_empty() {
+                    record_delivered_in(&mut tx, records).await?;
+                }
                 tx.commit().await?;
                 Ok(published)
             }
 
+            /// One publication in a transaction of its own.
+            pub(crate) async fn publish(pool: &Pool, publication: &Publication) -> Result<Published, PublishError> {
+                write_together(pool, &[publication], &[])
+                    .await?
+                    .pop()
+                    .unwrap_or_else(|| Err(PublishError::Store(StoreError::Corrupt("a publication went unanswered".to_string()))))
+            }
+
             /// The active subscriptions, as a publication reads them (and,
             /// on PostgreSQL, keeps from changing until it commits).
-            pub(crate) async fn active_webhooks(
+            async fn active_webhooks(
                 tx: &mut <$db as sqlx::Database>::Connection,
             ) -> Result<Vec<StoredWebhook>, StoreError> {
                 let rows = sqlx::query(concat!(webhook_select!("WHERE active ORDER BY created_at, id "), $for_share))
@@ -533,84 +566,109 @@ macro_rules! hub_ops {
                 rows.iter().map(webhook).collect()
             }
 
-            /// [`publish`]'s writes, in the transaction (or savepoint) `tx`
-            /// is in (the caller commits): to `subscribers` when given (read
-            /// in the same transaction, so still current), else to those it
-            /// reads. Without a delivery, the body is kept only when
-            /// `keep_body` (the Events API reads it).
-            #[allow(clippy::too_many_arguments)]
-            pub(crate) async fn publish_to(
+            /// Writes `publications` to `subscribers` (read in the same
+            /// transaction, so still current) in the transaction `tx` is
+            /// in: one statement for the events and one per
+            /// [`DELIVERY_ROWS`] deliveries, however many publications
+            /// (one transaction and four statements per publication made
+            /// the writer the bottleneck). Answers each one's result, in
+            /// order: an id published before, or earlier in
+            /// `publications`, is answered as a republication or
+            /// [`PublishError::IdReused`]. A store error spoils the
+            /// transaction. Without a delivery, an event's body is kept
+            /// only when its publication says so (the Events API reads
+            /// it).
+            async fn publish_all(
                 tx: &mut <$db as sqlx::Database>::Connection,
-                subscribers: Option<&[StoredWebhook]>,
-                event_id: &str,
-                event_type: &str,
-                body: &[u8],
-                received_sha256: &str,
-                now: DateTime<Utc>,
-                keep_body: bool,
-            ) -> Result<Published, PublishError> {
-                let inserted = sqlx::query(INSERT_EVENT)
-                    .bind(event_id)
-                    .bind(event_type)
-                    .bind(body)
-                    .bind(received_sha256)
-                    .bind(millis(now))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(inserted) = inserted else {
-                    // Published before (or concurrently, and committed
-                    // first: PostgreSQL waited for it).
-                    return existing_publication(&mut *tx, event_id, received_sha256).await?.ok_or_else(|| {
-                        PublishError::Store(StoreError::Corrupt(
-                            "an event id conflicts, but no event has it".to_string(),
-                        ))
-                    });
-                };
-                let seq: i64 = inserted.try_get("seq")?;
-                let read;
-                let subscribers = match subscribers {
-                    Some(subscribers) => subscribers,
-                    None => {
-                        read = active_webhooks(&mut *tx).await?;
-                        &read[..]
-                    }
-                };
-                let mut deliveries = Vec::new();
-                for target in subscribers {
-                    if target.subscribes_to(event_type) {
-                        deliveries.push(NewDelivery {
-                            id: crate::ids::delivery_id().map_err(StoreError::from)?,
+                subscribers: &[StoredWebhook],
+                publications: &[&Publication],
+            ) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
+                // The first of each id is inserted; a later one is a
+                // republication of it, answered after.
+                let mut first_of: HashMap<&str, usize> = HashMap::new();
+                for (n, p) in publications.iter().enumerate() {
+                    first_of.entry(p.event_id.as_str()).or_insert(n);
+                }
+                let is_first = |n: usize, p: &Publication| first_of.get(p.event_id.as_str()) == Some(&n);
+                let mut insert = sqlx::QueryBuilder::<$db>::new(INSERT_EVENTS_HEAD);
+                insert.push_values(
+                    publications.iter().enumerate().filter(|(n, p)| is_first(*n, p)),
+                    |mut row, (_, p)| {
+                        row.push_bind(p.event_id.as_str())
+                            .push_bind(p.event_type.as_str())
+                            .push_bind(p.body.as_slice())
+                            .push_bind(p.received_sha256.as_str())
+                            .push_bind(millis(p.now));
+                    },
+                );
+                insert.push(INSERT_EVENTS_TAIL);
+                let mut seqs: HashMap<String, i64> = HashMap::new();
+                for row in insert.build().fetch_all(&mut *tx).await? {
+                    seqs.insert(row.try_get("event_id")?, row.try_get("seq")?);
+                }
+
+                let mut results: Vec<Option<Published>> = Vec::with_capacity(publications.len());
+                let mut rows: Vec<(NewDelivery, i64, i64)> = Vec::new();
+                let mut without_deliveries: Vec<i64> = Vec::new();
+                for (n, p) in publications.iter().enumerate() {
+                    let Some(&seq) = seqs.get(&p.event_id).filter(|_| is_first(n, p)) else {
+                        results.push(None);
+                        continue;
+                    };
+                    let mut deliveries = Vec::new();
+                    for target in subscribers.iter().filter(|t| t.subscribes_to(&p.event_type)) {
+                        let delivery = NewDelivery {
+                            id: crate::ids::delivery_id()?,
                             webhook_id: target.id.clone(),
                             url: target.url.clone(),
                             state: DeliveryState::Pending,
-                        });
+                        };
+                        rows.push((delivery.clone(), seq, millis(p.now)));
+                        deliveries.push(delivery);
                     }
+                    if deliveries.is_empty() && !p.keep_body {
+                        without_deliveries.push(seq);
+                    }
+                    results.push(Some(Published { created: true, published_at: p.now, deliveries }));
                 }
-                if !deliveries.is_empty() {
-                    // One statement for all of them.
-                    let at = millis(now);
+                for chunk in rows.chunks(DELIVERY_ROWS) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(INSERT_DELIVERIES);
-                    insert.push_values(&deliveries, |mut row, d| {
-                        row.push_bind(d.id.clone())
-                            .push_bind(d.webhook_id.clone())
-                            .push_bind(seq)
+                    insert.push_values(chunk, |mut row, (d, seq, at)| {
+                        row.push_bind(d.id.as_str())
+                            .push_bind(d.webhook_id.as_str())
+                            .push_bind(*seq)
                             .push_bind("pending")
                             .push_bind(0_i64)
-                            .push_bind(at)
-                            .push_bind(at);
+                            .push_bind(*at)
+                            .push_bind(*at);
                     });
                     insert.build().execute(&mut *tx).await?;
-                } else if !keep_body {
-                    // No subscriber: nothing will be delivered, so the body
-                    // is not kept (the id and the received body's hash stay,
-                    // so a republication is still recognised).
-                    sqlx::query(DROP_BODY)
-                        .bind(seq)
-                        .bind(&b""[..])
-                        .execute(&mut *tx)
-                        .await?;
                 }
-                Ok(Published { created: true, published_at: now, deliveries })
+                // No subscriber: nothing will be delivered, so the body is
+                // not kept (the id and the received body's hash stay, so a
+                // republication is still recognised).
+                for seq in without_deliveries {
+                    sqlx::query(DROP_BODY).bind(seq).bind(&b""[..]).execute(&mut *tx).await?;
+                }
+                // Published before, or earlier in this batch: read back
+                // (this batch's deliveries are written by now).
+                let mut answered = Vec::with_capacity(publications.len());
+                for (p, result) in publications.iter().zip(results) {
+                    answered.push(match result {
+                        Some(published) => Ok(published),
+                        None => match existing_publication(&mut *tx, &p.event_id, &p.received_sha256).await {
+                            Ok(Some(published)) => Ok(published),
+                            Ok(None) => {
+                                return Err(StoreError::Corrupt(
+                                    "an event id conflicts, but no event has it".to_string(),
+                                ));
+                            }
+                            Err(PublishError::Store(err)) => return Err(err),
+                            Err(other) => Err(other),
+                        },
+                    });
+                }
+                Ok(answered)
             }
 
             pub(crate) async fn deliveries(
@@ -847,34 +905,24 @@ macro_rules! hub_ops {
                 Ok(renewed.rows_affected() == 1)
             }
 
-            // Each write alone, as PostgreSQL's group commit makes them when
-            // a batch fails (SQLite's uses a savepoint per write instead).
-            #[cfg_attr(feature = "sqlite", allow(dead_code))]
-            pub(crate) async fn record_delivered(
-                pool: &Pool,
-                webhook_id: &str,
-                token: i64,
-                lease: Duration,
-                delivered: &[(String, AttemptRecord)],
-            ) -> Result<(), StoreError> {
-                let mut tx = pool.begin_with($begin).await?;
-                record_delivered_in(&mut tx, webhook_id, token, lease, delivered).await?;
-                tx.commit().await?;
-                Ok(())
+            /// One subscription's successes in a transaction of their own.
+            pub(crate) async fn record_delivered(pool: &Pool, record: &Delivered) -> Result<(), StoreError> {
+                write_together(pool, &[], &[record]).await.map(drop)
             }
 
-            /// [`record_delivered`]'s writes, in the transaction (or
-            /// savepoint) `conn` is in (the caller commits).
-            pub(crate) async fn record_delivered_in(
+            /// Records the successes of `records` (of any subscriptions) in
+            /// the transaction (or savepoint) `conn` is in; the caller
+            /// commits. Every attempt is kept; the deliveries are marked
+            /// delivered where their run still holds its lease (which is
+            /// renewed). Three statements per chunk, however many
+            /// subscriptions: one per subscription cost a round trip each.
+            async fn record_delivered_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                webhook_id: &str,
-                token: i64,
-                lease: Duration,
-                delivered: &[(String, AttemptRecord)],
+                records: &[&Delivered],
             ) -> Result<(), StoreError> {
-                // Two statements per chunk, whatever its size: one row
-                // per statement cost a round trip each.
-                for chunk in delivered.chunks(RECORD_CHUNK) {
+                let attempts: Vec<&(String, AttemptRecord)> =
+                    records.iter().flat_map(|r| r.delivered.iter()).collect();
+                for chunk in attempts.chunks(RECORD_CHUNK) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(INSERT_ATTEMPTS_HEAD);
                     insert.push_values(chunk, |mut row, (delivery_id, attempt)| {
                         row.push_bind(delivery_id.as_str())
@@ -887,19 +935,40 @@ macro_rules! hub_ops {
                     insert.push(INSERT_ATTEMPTS_TAIL);
                     insert.build().execute(&mut *conn).await?;
                 }
-                if hold_lease(&mut *conn, webhook_id, token, lease).await? {
-                    let now = millis(Utc::now());
-                    for chunk in delivered.chunks(RECORD_CHUNK) {
-                        let mut update = sqlx::QueryBuilder::<$db>::new(DELIVERED_MANY_HEAD);
-                        update.push_bind(now);
-                        update.push(DELIVERED_MANY_VALUES);
-                        update.push_values(chunk, |mut row, (delivery_id, attempt)| {
-                            row.push_bind(delivery_id.as_str())
-                                .push_bind(i64::from(attempt.number));
-                        });
-                        update.push(DELIVERED_MANY_TAIL);
-                        update.build().execute(&mut *conn).await?;
+                let now = Utc::now();
+                let mut held: Vec<(String, i64)> = Vec::new();
+                for chunk in records.chunks(RECORD_CHUNK) {
+                    let mut renew = sqlx::QueryBuilder::<$db>::new(LEASES_HELD_HEAD);
+                    renew.push_values(chunk, |mut row, r| {
+                        row.push_bind(r.webhook_id.as_str())
+                            .push_bind(r.token)
+                            .push_bind(millis_after(now, r.lease));
+                    });
+                    renew.push(LEASES_HELD_TAIL);
+                    for row in renew.build().fetch_all(&mut *conn).await? {
+                        held.push((row.try_get("id")?, row.try_get("lease_token")?));
                     }
+                }
+                let delivered: Vec<&(String, AttemptRecord)> = records
+                    .iter()
+                    .filter(|r| held.iter().any(|(id, token)| *id == r.webhook_id && *token == r.token))
+                    .flat_map(|r| r.delivered.iter())
+                    .collect();
+                for chunk in delivered.chunks(RECORD_CHUNK) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(DELIVERED_MANY_HEAD);
+                    update.push_bind(millis(now));
+                    update.push(DELIVERED_MANY_VALUES);
+                    update.push_values(chunk, |mut row, (delivery_id, attempt)| {
+                        row.push_bind(delivery_id.as_str())
+                            .push_bind(i64::from(attempt.number));
+                    });
+                    update.push(DELIVERED_MANY_IDS);
+                    let mut ids = update.separated(", ");
+                    for (delivery_id, _) in chunk.iter() {
+                        ids.push_bind(delivery_id.as_str());
+                    }
+                    update.push(DELIVERED_MANY_TAIL);
+                    update.build().execute(&mut *conn).await?;
                 }
                 Ok(())
             }
