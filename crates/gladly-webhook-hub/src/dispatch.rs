@@ -460,9 +460,10 @@ struct Lease {
 }
 
 /// Keeps up to `options.max_in_flight` of the subscription's due
-/// deliveries in flight, taken in publish order; each outcome is recorded
-/// on its own (successes together, as in [`deliver_in_order`]), and a
-/// failure holds nothing back. With nothing due and nothing in flight it
+/// deliveries in flight, taken in publish order; a failure is recorded at
+/// once and holds nothing back. Successes are recorded together, in the
+/// background, while the window goes on sending (see [`Successes`]): a run
+/// that waited for each record sent nothing meanwhile. With nothing due and nothing in flight it
 /// waits up to [`LINGER`] for a publication before it ends (giving the
 /// lease up and claiming it again cost two writes). Ends too when the
 /// subscription changes or is deactivated (what is in flight finishes
@@ -488,8 +489,7 @@ async fn deliver_window(
     let mut cursor = i64::MIN;
     let mut in_flight: JoinSet<(DueDelivery, Passage<AttemptRecord>)> = JoinSet::new();
     let check = Arc::new(CurrentCheck::new(store.clone(), gate.clone(), webhook_id));
-    let mut delivered: Vec<(String, AttemptRecord)> = Vec::new();
-    let mut since = std::time::Instant::now();
+    let mut successes = Successes::new(store, webhook_id, token, options.lease);
     let mut ending = false;
     // Whether the store may hold due deliveries past the cursor.
     let mut more = true;
@@ -548,7 +548,8 @@ async fn deliver_window(
             }
             // Nothing due: wait a moment for a publication.
             let linger = LINGER.min(LONGEST_RUN.saturating_sub(started.elapsed()));
-            let flush_in = FLUSH_AFTER.saturating_sub(since.elapsed());
+            // Nothing in flight: what succeeded is recorded now.
+            ending |= !successes.settle().await;
             tokio::select! {
                 changed = published.changed() => {
                     more = true;
@@ -556,20 +557,22 @@ async fn deliver_window(
                         break;
                     }
                 }
-                () = tokio::time::sleep(flush_in), if !delivered.is_empty() => {
-                    ending |= !flush(store, options, webhook_id, token, &mut delivered).await;
-                }
                 () = tokio::time::sleep(linger) => break,
             }
             continue;
         }
-        let flush_in = FLUSH_AFTER.saturating_sub(since.elapsed());
+        let flush_in = successes.record_in();
         let read_in = REREAD_AFTER.saturating_sub(last_read.elapsed());
         let may_read_later = queue.is_empty() && more && !ending && in_flight.len() < window;
         let done = tokio::select! {
             done = in_flight.join_next() => done,
-            () = tokio::time::sleep(flush_in), if !delivered.is_empty() => {
-                ending |= !flush(store, options, webhook_id, token, &mut delivered).await;
+            recorded = successes.recorded(), if successes.recording() => {
+                ending |= !recorded;
+                successes.start_when_due();
+                continue;
+            }
+            () = tokio::time::sleep(flush_in), if successes.waiting() && !successes.recording() => {
+                successes.start();
                 continue;
             }
             () = tokio::time::sleep(read_in), if may_read_later => continue,
@@ -593,22 +596,14 @@ async fn deliver_window(
         let outcome = outcome(options, &attempt);
         log_attempt(&due, &attempt, &outcome);
         if outcome == AttemptOutcome::Delivered {
-            if delivered.is_empty() {
-                since = std::time::Instant::now();
-            }
-            delivered.push((due.id, attempt));
-            if (delivered.len() >= BATCH as usize || since.elapsed() >= FLUSH_AFTER)
-                && !flush(store, options, webhook_id, token, &mut delivered).await
-            {
-                ending = true;
-            }
+            ending |= !successes.push(due.id, attempt).await;
             continue;
         }
         if outcome == AttemptOutcome::Exhausted {
             // The subscription is deactivated with this record: successes
             // first, so they are not cancelled with the rest.
             ending = true;
-            if !flush(store, options, webhook_id, token, &mut delivered).await {
+            if !successes.settle().await {
                 continue;
             }
         }
@@ -627,7 +622,127 @@ async fn deliver_window(
             }
         }
     }
-    flush(store, options, webhook_id, token, &mut delivered).await;
+    successes.settle().await;
+}
+
+/// The most successes a window holds unrecorded while a record of earlier
+/// ones is on its way; past it, the window waits for that record.
+const MOST_UNRECORDED: usize = 4 * BATCH as usize;
+
+/// A window's successes on their way to the store: recorded in the
+/// background, one record at a time, while the window goes on sending. A
+/// run ends only after [`Successes::settle`], so every success is recorded
+/// (or the record failed, and those deliveries are sent again after the
+/// lease) before the lease is given up.
+struct Successes {
+    store: Store,
+    webhook_id: String,
+    token: i64,
+    lease: Duration,
+    /// Not yet handed to the store, and since when.
+    waiting: Vec<(String, AttemptRecord)>,
+    since: std::time::Instant,
+    /// The record on its way (at most one).
+    recording: JoinSet<bool>,
+}
+
+impl Successes {
+    fn new(store: &Store, webhook_id: &str, token: i64, lease: Duration) -> Self {
+        Self {
+            store: store.clone(),
+            webhook_id: webhook_id.to_string(),
+            token,
+            lease,
+            waiting: Vec::new(),
+            since: std::time::Instant::now(),
+            recording: JoinSet::new(),
+        }
+    }
+
+    /// Whether successes wait to be handed to the store.
+    fn waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Whether a record is on its way.
+    fn recording(&self) -> bool {
+        !self.recording.is_empty()
+    }
+
+    /// How long until the oldest waiting success must be recorded.
+    fn record_in(&self) -> Duration {
+        FLUSH_AFTER.saturating_sub(self.since.elapsed())
+    }
+
+    /// Adds a success, and starts recording when a batch is full or its
+    /// oldest has waited [`FLUSH_AFTER`]; waits for the record on its way
+    /// when [`MOST_UNRECORDED`] wait. `false` when a record failed.
+    async fn push(&mut self, delivery_id: String, attempt: AttemptRecord) -> bool {
+        if self.waiting.is_empty() {
+            self.since = std::time::Instant::now();
+        }
+        self.waiting.push((delivery_id, attempt));
+        let mut ok = true;
+        if self.waiting.len() >= MOST_UNRECORDED && self.recording() {
+            ok = self.recorded().await;
+        }
+        self.start_when_due();
+        ok
+    }
+
+    /// Starts recording when a batch is full or has waited long enough.
+    fn start_when_due(&mut self) {
+        if self.waiting.len() >= BATCH as usize || self.record_in().is_zero() {
+            self.start();
+        }
+    }
+
+    /// Starts recording what waits, unless a record is on its way.
+    fn start(&mut self) {
+        if self.recording() || self.waiting.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.waiting);
+        let (store, webhook_id, token, lease) = (
+            self.store.clone(),
+            self.webhook_id.clone(),
+            self.token,
+            self.lease,
+        );
+        self.recording.spawn(async move {
+            match store
+                .record_delivered(&webhook_id, token, lease, &batch)
+                .await
+            {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::warn!(webhook_id, error = %err, "could not record deliveries; they will be sent again after the lease");
+                    false
+                }
+            }
+        });
+    }
+
+    /// Waits for the record on its way (if any): `false` when it failed.
+    async fn recorded(&mut self) -> bool {
+        match self.recording.join_next().await {
+            None | Some(Ok(true)) => true,
+            Some(Ok(false)) => false,
+            Some(Err(err)) => {
+                tracing::error!(webhook_id = self.webhook_id, error = %err, "recording deliveries failed to run; they will be sent again after the lease");
+                false
+            }
+        }
+    }
+
+    /// Records everything: waits for the record on its way, then records
+    /// what waits and waits for that. `false` when a record failed.
+    async fn settle(&mut self) -> bool {
+        let earlier = self.recorded().await;
+        self.start();
+        let rest = self.recorded().await;
+        earlier && rest
+    }
 }
 
 /// What follows once a failed attempt is recorded: the last one
