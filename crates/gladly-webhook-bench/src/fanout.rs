@@ -407,8 +407,6 @@ async fn wait_all(
     }
 }
 
-/// `ANALYZE`: the planner's statistics, as a hub that has run for a while
-/// has them (autovacuum's first pass on PostgreSQL; SQLite's own table).
 /// Makes a new database on the server `url` names (connecting to the
 /// database it names) and returns the URL of the new one.
 pub async fn fresh_database(url: &str) -> Result<String, String> {
@@ -432,6 +430,8 @@ pub async fn fresh_database(url: &str) -> Result<String, String> {
     Ok(parsed.to_string())
 }
 
+/// `ANALYZE`: the planner's statistics, as a hub that has run for a while
+/// has them (autovacuum's first pass on PostgreSQL; SQLite's own table).
 async fn analyze(url: &str) -> Result<(), String> {
     if url.starts_with("postgres") {
         analyze_on::<sqlx::PgConnection>(url).await
