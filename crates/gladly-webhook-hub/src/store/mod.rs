@@ -130,12 +130,9 @@ pub struct Store {
     /// Whether an event no subscription receives keeps its body (for the
     /// Events API).
     keep_bodies: bool,
-    /// The group-committing writer of publications.
+    /// The group-committing writer of publications and of the
+    /// dispatcher's successes.
     publisher: group_commit::Publisher,
-    /// The group-committing writer of the dispatcher's successes: the
-    /// publisher itself on SQLite (one write lock), one of its own on
-    /// PostgreSQL.
-    recorder: group_commit::Publisher,
     /// SQLite's writes, one at a time in this process (see
     /// [`write_on_backend`]).
     #[cfg(feature = "sqlite")]
@@ -280,15 +277,12 @@ impl Store {
         ops::migrator(ops::Backend::Sqlite).run(&pool).await?;
         let sqlite_writes = std::sync::Arc::new(tokio::sync::Mutex::new(()));
         // The group-committing writer has a connection of its own, so it
-        // never queues for one behind the dispatcher's reads; SQLite has
-        // one write lock, so one writer makes the publications and the
-        // records.
+        // never queues for one behind the dispatcher's reads.
         let publisher = group_commit::Publisher::start(group_commit::Target::Sqlite(
             sqlite_pool(1).connect_lazy_with(options),
             std::sync::Arc::clone(&sqlite_writes),
         ));
         Ok(Self {
-            recorder: publisher.clone(),
             publisher,
             sqlite_writes,
             pool: Pool::Sqlite(pool),
@@ -305,10 +299,10 @@ impl Store {
     }
 
     /// Connects to PostgreSQL at `url` with a pool of up to 16
-    /// connections, plus one connection for each of the two
-    /// group-committing writers (publications, and the dispatcher's
-    /// records), and applies the migrations under PostgreSQL's advisory
-    /// lock, so hubs that start together do not race.
+    /// connections, plus one for the group-committing writer of
+    /// publications and the dispatcher's records, and applies the
+    /// migrations under PostgreSQL's advisory lock, so hubs that start
+    /// together do not race.
     #[cfg(feature = "postgres")]
     pub async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
         let options: sqlx::postgres::PgConnectOptions = url.parse()?;
@@ -319,20 +313,15 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         ops::migrator(ops::Backend::Postgres).run(&pool).await?;
-        // Each writer has a connection of its own: queued behind the
-        // dispatcher's reads for one of the pool's, a writer stalled every
-        // publication (or record) behind it for seconds. Publications and
-        // records are written apart, so a 202 never waits for the
-        // dispatcher's records, and PostgreSQL works both at once.
-        let writer = || {
-            sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_lazy_with(options.clone())
-        };
+        // The group-committing writer has a connection of its own: queued
+        // behind the dispatcher's reads for one of the pool's, it stalled
+        // every write of its batch behind it.
+        let writer = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
         Ok(Self {
-            publisher: group_commit::Publisher::start(group_commit::Target::Postgres(writer())),
-            recorder: group_commit::Publisher::start(group_commit::Target::Postgres(writer())),
+            publisher: group_commit::Publisher::start(group_commit::Target::Postgres(writer)),
             pool: Pool::Postgres(pool),
             keys: None,
             keep_bodies: false,
@@ -662,7 +651,7 @@ impl Store {
         lease: Duration,
         delivered: &[(String, AttemptRecord)],
     ) -> Result<(), StoreError> {
-        self.recorder
+        self.publisher
             .record(group_commit::Delivered {
                 webhook_id: webhook_id.to_string(),
                 token,
