@@ -462,10 +462,11 @@ struct Lease {
 /// Keeps up to `options.max_in_flight` of the subscription's due
 /// deliveries in flight, taken in publish order; a failure is recorded at
 /// once and holds nothing back. Successes are recorded together, in the
-/// background, while the window goes on sending (see [`Successes`]): a run
-/// that waited for each record sent nothing meanwhile. With nothing due and nothing in flight it
-/// waits up to [`LINGER`] for a publication before it ends (giving the
-/// lease up and claiming it again cost two writes). Ends too when the
+/// background, while the window goes on sending (see [`Successes`]): a
+/// run that waited for each record sent nothing meanwhile. With nothing
+/// due and nothing in flight it records what succeeded, then waits up to
+/// [`LINGER`] for a publication before it ends (giving the lease up and
+/// claiming it again cost two writes). Ends too when the
 /// subscription changes or is deactivated (what is in flight finishes
 /// first), when a retry it recorded comes due, after [`LONGEST_RUN`] (so
 /// subscriptions beyond the dispatcher's concurrency get their turn), or
