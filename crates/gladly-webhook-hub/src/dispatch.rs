@@ -415,7 +415,7 @@ async fn deliver_in_order(
                 // secret. Record what went out and end the run; the next
                 // claim reads the subscription anew.
                 Passage::Stale | Passage::Abandoned => {
-                    flush(store, options, webhook_id, token, &mut delivered).await;
+                    flush(store, options.lease, webhook_id, token, &mut delivered).await;
                     return;
                 }
             };
@@ -427,13 +427,13 @@ async fn deliver_in_order(
                 }
                 delivered.push((due.id.clone(), attempt));
                 if since.elapsed() >= FLUSH_AFTER
-                    && !flush(store, options, webhook_id, token, &mut delivered).await
+                    && !flush(store, options.lease, webhook_id, token, &mut delivered).await
                 {
                     return;
                 }
                 continue;
             }
-            if !flush(store, options, webhook_id, token, &mut delivered).await {
+            if !flush(store, options.lease, webhook_id, token, &mut delivered).await {
                 return;
             }
             match store
@@ -447,7 +447,7 @@ async fn deliver_in_order(
             }
             return;
         }
-        if !flush(store, options, webhook_id, token, &mut delivered).await || !go_on {
+        if !flush(store, options.lease, webhook_id, token, &mut delivered).await || !go_on {
             return;
         }
     }
@@ -703,25 +703,15 @@ impl Successes {
         if self.recording() || self.waiting.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.waiting);
+        let mut batch = std::mem::take(&mut self.waiting);
         let (store, webhook_id, token, lease) = (
             self.store.clone(),
             self.webhook_id.clone(),
             self.token,
             self.lease,
         );
-        self.recording.spawn(async move {
-            match store
-                .record_delivered(&webhook_id, token, lease, &batch)
-                .await
-            {
-                Ok(()) => true,
-                Err(err) => {
-                    tracing::warn!(webhook_id, error = %err, "could not record deliveries; they will be sent again after the lease");
-                    false
-                }
-            }
-        });
+        self.recording
+            .spawn(async move { flush(&store, lease, &webhook_id, token, &mut batch).await });
     }
 
     /// Waits for the record on its way (if any): `false` when it failed.
@@ -758,7 +748,7 @@ fn recorded(outcome: &AttemptOutcome) {
 /// store failed.
 async fn flush(
     store: &Store,
-    options: &DispatcherOptions,
+    lease: Duration,
     webhook_id: &str,
     token: i64,
     delivered: &mut Vec<(String, AttemptRecord)>,
@@ -767,7 +757,7 @@ async fn flush(
         return true;
     }
     match store
-        .record_delivered(webhook_id, token, options.lease, delivered)
+        .record_delivered(webhook_id, token, lease, delivered)
         .await
     {
         Ok(()) => {

@@ -198,6 +198,13 @@ macro_rules! write_batch {
 }
 use write_batch;
 
+/// What a publication gets when a batch answered fewer than it held.
+pub(crate) fn unanswered() -> Result<Published, PublishError> {
+    Err(PublishError::Store(StoreError::Corrupt(
+        "a publication went unanswered".to_string(),
+    )))
+}
+
 /// The publications and the successes of `batch`, each in order.
 fn split(batch: &[Job]) -> (Vec<&Publication>, Vec<&Delivered>) {
     let mut publications = Vec::new();
@@ -218,11 +225,7 @@ fn answers(batch: &[Job], published: Vec<Result<Published, PublishError>>) -> Ve
     batch
         .iter()
         .map(|job| match job {
-            Job::Publish(..) => Done::Published(published.next().unwrap_or_else(|| {
-                Err(PublishError::Store(StoreError::Corrupt(
-                    "a publication went unanswered".to_string(),
-                )))
-            })),
+            Job::Publish(..) => Done::Published(published.next().unwrap_or_else(unanswered)),
             Job::Record(..) => Done::Recorded(Ok(())),
         })
         .collect()

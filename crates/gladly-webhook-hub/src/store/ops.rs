@@ -552,7 +552,7 @@ macro_rules! hub_ops {
                 write_together(pool, &[publication], &[])
                     .await?
                     .pop()
-                    .unwrap_or_else(|| Err(PublishError::Store(StoreError::Corrupt("a publication went unanswered".to_string()))))
+                    .unwrap_or_else(crate::store::group_commit::unanswered)
             }
 
             /// The active subscriptions, as a publication reads them (and,
