@@ -197,9 +197,17 @@ async fn successes_recorded_together_count_only_where_the_lease_is_held() {
             tasks.spawn(async move {
                 let due = store.next_deliveries(&webhook_id, token, 10).await.unwrap();
                 assert_eq!(due.len(), 5);
+                // Successes at different attempts (a retry that went
+                // through) are recorded together too.
                 let delivered: Vec<(String, AttemptRecord)> = due
                     .into_iter()
-                    .map(|d| (d.id, AttemptRecord::new(1, Utc::now(), Some(200), None, 3)))
+                    .map(|d| {
+                        let number = attempt_number(&d.event_id);
+                        (
+                            d.id,
+                            AttemptRecord::new(number, Utc::now(), Some(200), None, 3),
+                        )
+                    })
                     .collect();
                 let token = if webhook_id == "wh_rec_3" {
                     token.wrapping_add(1)
@@ -242,7 +250,20 @@ async fn successes_recorded_together_count_only_where_the_lease_is_held() {
                     Some(200),
                     "{name}: {webhook_id}"
                 );
+                assert_eq!(
+                    delivery.attempts[0].number,
+                    attempt_number(&delivery.event_id),
+                    "{name}: {webhook_id}: {}",
+                    delivery.id
+                );
             }
         }
     }
+}
+
+/// The attempt at which `successes_recorded_together_...` has an event's
+/// deliveries succeed: 1, 2 or 3 by the event's number.
+fn attempt_number(event_id: &str) -> u32 {
+    let n: u32 = event_id.trim_start_matches("evt_rec_").parse().unwrap();
+    n % 3 + 1
 }
