@@ -216,9 +216,9 @@ const DELIVERED: &str = "UPDATE hub_deliveries SET state = 'delivered', attempts
 /// [`DELIVERED`] for many deliveries that succeeded at the same attempt:
 /// [`DELIVERED_MANY_HEAD`], that attempt's number, [`DELIVERED_MANY_AT`],
 /// the time, [`DELIVERED_MANY_IDS`], the ids separated by commas, and
-/// [`DELIVERED_MANY_TAIL`]. A batch is written as
-/// one statement per attempt number (nearly always one: most deliveries
-/// succeed at their first attempt).
+/// [`DELIVERED_MANY_TAIL`]. A batch is written as one statement per
+/// attempt number (nearly always one: most deliveries succeed at their
+/// first attempt).
 ///
 /// Only the `IN` list names the rows, so the plan is a primary key lookup
 /// per id. Two earlier forms joined a `VALUES (id, attempts)` list: alone,
@@ -960,10 +960,10 @@ macro_rules! hub_ops {
                     .collect();
                 delivered.sort_unstable();
                 for same_number in delivered.chunk_by(|a, b| a.0 == b.0) {
-                    let number = i64::from(same_number[0].0);
+                    let Some(&(number, _)) = same_number.first() else { continue };
                     for chunk in same_number.chunks(RECORD_CHUNK) {
                         let mut update = sqlx::QueryBuilder::<$db>::new(DELIVERED_MANY_HEAD);
-                        update.push_bind(number).push(DELIVERED_MANY_AT).push_bind(millis(now));
+                        update.push_bind(i64::from(number)).push(DELIVERED_MANY_AT).push_bind(millis(now));
                         update.push(DELIVERED_MANY_IDS);
                         let mut ids = update.separated(", ");
                         for (_, delivery_id) in chunk {
