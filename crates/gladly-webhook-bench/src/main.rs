@@ -23,12 +23,12 @@ use clap::{Args, Parser, Subcommand};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::load::{LoadPlan, Scheme};
+use crate::serve::{Server, ServerConfig};
 
 /// The allocator `gladly-webhook serve` uses (the CLI's default
 /// `mimalloc` feature), so the hub is measured as it ships.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use crate::serve::{Server, ServerConfig};
 
 const SECRET: &str = "whsec_bench_0123456789abcdef0123";
 
