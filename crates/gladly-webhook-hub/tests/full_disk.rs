@@ -93,7 +93,7 @@ async fn the_sqlite_hub_store_writes_again_once_the_disk_has_space() {
         let id = format!("evt_{n}");
         let body = body(&id);
         match store
-            .publish(&id, "TASK_CLOSED", &body, &body, Utc::now())
+            .publish(&id, "TASK_CLOSED", Utc::now(), &body, &body, Utc::now())
             .await
         {
             Ok(_) => acknowledged.push(id),
@@ -112,7 +112,7 @@ async fn the_sqlite_hub_store_writes_again_once_the_disk_has_space() {
         let id = format!("after_{n}");
         let body = body(&id);
         let published = store
-            .publish(&id, "TASK_CLOSED", &body, &body, Utc::now())
+            .publish(&id, "TASK_CLOSED", Utc::now(), &body, &body, Utc::now())
             .await;
         assert!(
             published.is_ok(),

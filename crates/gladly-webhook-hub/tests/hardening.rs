@@ -600,7 +600,7 @@ async fn batches_are_bounded_in_bytes_and_undelivered_bodies_are_not_kept() {
             let id = format!("evt_big_{n}");
             let bytes = body(&id, "TASK_CLOSED", 900_000);
             store
-                .publish(&id, "TASK_CLOSED", &bytes, &bytes, Utc::now())
+                .publish(&id, "TASK_CLOSED", Utc::now(), &bytes, &bytes, Utc::now())
                 .await
                 .unwrap();
         }
@@ -629,12 +629,26 @@ async fn batches_are_bounded_in_bytes_and_undelivered_bodies_are_not_kept() {
         // An event nobody subscribes to: its body is not kept.
         let bytes = body("evt_nobody", "CUSTOMER_UPDATED", 500_000);
         let published = store
-            .publish("evt_nobody", "CUSTOMER_UPDATED", &bytes, &bytes, Utc::now())
+            .publish(
+                "evt_nobody",
+                "CUSTOMER_UPDATED",
+                Utc::now(),
+                &bytes,
+                &bytes,
+                Utc::now(),
+            )
             .await
             .unwrap();
         assert!(published.deliveries.is_empty());
         let again = store
-            .publish("evt_nobody", "CUSTOMER_UPDATED", &bytes, &bytes, Utc::now())
+            .publish(
+                "evt_nobody",
+                "CUSTOMER_UPDATED",
+                Utc::now(),
+                &bytes,
+                &bytes,
+                Utc::now(),
+            )
             .await
             .unwrap();
         assert!(!again.created, "a republication is still recognised");

@@ -24,6 +24,7 @@ async fn concurrent_publications_each_get_their_own_answer() {
             .publish(
                 "evt_dup",
                 "TASK_CLOSED",
+                Utc::now(),
                 &body("evt_dup", "a"),
                 &body("evt_dup", "a"),
                 Utc::now(),
@@ -45,7 +46,7 @@ async fn concurrent_publications_each_get_their_own_answer() {
                 };
                 let bytes = body(&id, note);
                 let result = store
-                    .publish(&id, "TASK_CLOSED", &bytes, &bytes, Utc::now())
+                    .publish(&id, "TASK_CLOSED", Utc::now(), &bytes, &bytes, Utc::now())
                     .await;
                 (n, result)
             });
@@ -110,7 +111,14 @@ async fn the_same_new_id_published_at_once_is_created_once() {
                 let bytes =
                     format!(r#"{{"id":"{id}","type":"{kind}","content":{{"note":"{note}"}}}}"#);
                 let result = store
-                    .publish(id, kind, bytes.as_bytes(), bytes.as_bytes(), Utc::now())
+                    .publish(
+                        id,
+                        kind,
+                        Utc::now(),
+                        bytes.as_bytes(),
+                        bytes.as_bytes(),
+                        Utc::now(),
+                    )
                     .await;
                 (note, id, result)
             });
@@ -178,7 +186,7 @@ async fn successes_recorded_together_count_only_where_the_lease_is_held() {
             let id = format!("evt_rec_{n}");
             let bytes = body(&id, "a");
             store
-                .publish(&id, "TASK_CLOSED", &bytes, &bytes, Utc::now())
+                .publish(&id, "TASK_CLOSED", Utc::now(), &bytes, &bytes, Utc::now())
                 .await
                 .unwrap();
         }

@@ -334,6 +334,55 @@ async fn the_events_api_streams_the_window_in_publish_order() {
     }
 }
 
+/// Issue 32: the Events API reads events by their `timestamp` ("when the
+/// event was recorded"), not by when they were published, and streams them
+/// in timestamp order; a real Gladly's smallest `CUSTOMER_PROFILE/CREATED`
+/// (no `initiator`) is accepted at publication.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_api_reads_the_events_timestamps() {
+    for store in stores().await {
+        let hub = local_gladly(&store, 0).await;
+        let now = chrono::Utc::now();
+        let at = |minutes_ago: i64| {
+            (now - chrono::Duration::minutes(minutes_ago))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        // Published in this order, recorded 2 h, 10 min and 30 min ago.
+        for (id, minutes_ago) in [("evt_old", 120), ("evt_late", 10), ("evt_mid", 30)] {
+            let event = json!({"id": id, "type": "CUSTOMER_PROFILE/CREATED",
+                "timestamp": at(minutes_ago), "content": {"customerId": "c1"}});
+            let answer = hub.call("POST", "/api/v1/events", Some(event)).await;
+            assert_eq!(answer.status, 202, "{}", answer.text);
+        }
+        let ids = |query: String| {
+            let hub = &hub;
+            async move {
+                let answer = hub
+                    .call("GET", &format!("/api/v1/events?{query}"), None)
+                    .await;
+                assert_eq!(answer.status, 200, "{query}: {}", answer.text);
+                answer
+                    .text
+                    .lines()
+                    .map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].clone())
+                    .collect::<Vec<Value>>()
+            }
+        };
+        assert_eq!(
+            ids(format!("startAt={}", at(60))).await,
+            [json!("evt_mid"), json!("evt_late")],
+            "{}: the last hour by timestamp, oldest first",
+            store.name
+        );
+        assert_eq!(
+            ids(format!("startAt={}&endAt={}", at(180), at(20))).await,
+            [json!("evt_old"), json!("evt_mid")],
+            "{}",
+            store.name
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_limit_is_told_and_enforced() {
     let store = sqlite();

@@ -368,7 +368,7 @@ impl Receiver {
         event_id: &Option<String>,
         event_type: &str,
     ) -> Receipt {
-        let event = stored_form(parsed.as_ref().err(), body, event_id, event_type);
+        let event = stored_form(&parsed, body, event_id, event_type);
         let dead = event.state == State::Dead;
         match inbox.insert(event).await {
             Ok(Inserted::New) if dead => receipt(Verdict::StoredDead, "stored_dead"),
@@ -417,8 +417,9 @@ where
 /// What a verified body becomes in an inbox, exactly as a [`Receiver`]
 /// stores it (`None` for a `PING`, which is answered, not stored): keyed
 /// by the event's id (by the body's SHA-256 when it has none), `pending`
-/// when it is a well-formed event with a string id, `dead` with the reason
-/// otherwise. What a backfill from Gladly's Events API inserts, so that
+/// when it is a well-formed event with a string id, or of a type whose
+/// schema lets it come without one (Gladly's `AUTOMATION/*`: keyed by its
+/// body's SHA-256), `dead` with the reason otherwise. What a backfill from Gladly's Events API inserts, so that
 /// an event received both ways is stored once.
 ///
 /// ```
@@ -434,6 +435,11 @@ where
 /// let odd = gladly_webhook_receiver::inbox_event(b"not json").unwrap();
 /// assert!(odd.dedup_key.starts_with("sha256:"));
 /// assert_eq!(odd.state, State::Dead);
+/// // Gladly requires no envelope field of an AUTOMATION/* event: handled,
+/// // keyed by its body.
+/// let bare = gladly_webhook_receiver::inbox_event(br#"{"type": "AUTOMATION/MESSAGE_SENT"}"#).unwrap();
+/// assert!(bare.dedup_key.starts_with("sha256:"));
+/// assert_eq!(bare.state, State::Pending);
 /// ```
 pub fn inbox_event(body: &[u8]) -> Option<NewEvent> {
     let parsed = parse_event(body);
@@ -441,27 +447,25 @@ pub fn inbox_event(body: &[u8]) -> Option<NewEvent> {
         return None;
     }
     let (event_id, event_type) = identify(&parsed, body);
-    Some(stored_form(
-        parsed.as_ref().err(),
-        body,
-        &event_id,
-        &event_type,
-    ))
+    Some(stored_form(&parsed, body, &event_id, &event_type))
 }
 
 /// The row a verified body is stored as: see [`inbox_event`].
 fn stored_form(
-    parse_error: Option<&EventError>,
+    parsed: &Result<ParsedEvent, EventError>,
     body: &[u8],
     event_id: &Option<String>,
     event_type: &str,
 ) -> NewEvent {
+    // A typed event is complete without an id where its schema says so
+    // (Gladly's AUTOMATION/*); it is keyed by its body.
+    let typed = matches!(parsed, Ok(event) if event.model().is_some());
     // An id or type with a NUL cannot be stored as text (PostgreSQL
     // refuses it): the event is kept, authentic as it is, as dead with the
     // reason and keyed by its body, on every backend alike.
     let nul = |text: &str| text.contains('\0');
     let unstorable = event_id.as_deref().is_some_and(nul) || nul(event_type);
-    let (state, error) = match parse_error {
+    let (state, error) = match parsed.as_ref().err() {
         _ if unstorable => (
             State::Dead,
             Some(
@@ -469,7 +473,7 @@ fn stored_form(
                     .to_string(),
             ),
         ),
-        None if event_id.is_some() => (State::Pending, None),
+        None if event_id.is_some() || typed => (State::Pending, None),
         None => (State::Dead, Some("the event has no string id".to_string())),
         Some(err) => (
             State::Dead,

@@ -119,9 +119,12 @@ pub(super) async fn publish(
             ),
         ));
     }
+    let now = Utc::now();
+    // Filled in when the publisher gave none, so always there.
+    let occurred_at = event.timestamp().unwrap_or(now);
     let published = shared
         .store
-        .publish(event_id, event_type, &bytes, &received, Utc::now())
+        .publish(event_id, event_type, occurred_at, &bytes, &received, now)
         .await?;
     if published.created {
         shared.waker.wake();

@@ -49,6 +49,8 @@ pub(crate) struct Publication {
     pub(crate) body: Vec<u8>,
     pub(crate) received_sha256: String,
     pub(crate) now: DateTime<Utc>,
+    /// The event's `timestamp`: what the Events API reads it by.
+    pub(crate) occurred_at: DateTime<Utc>,
     pub(crate) keep_body: bool,
 }
 

@@ -31,7 +31,7 @@ use gladly_webhook_core::Secret;
 
 pub use types::{
     AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState,
-    DueDelivery, NewDelivery, Published, StoredWebhook, WebhookChange,
+    DueDelivery, EventsCursor, NewDelivery, Published, StoredWebhook, WebhookChange,
 };
 
 /// Why the store could not do what was asked.
@@ -351,20 +351,20 @@ impl Store {
         on_backend!(self, models())
     }
 
-    /// Published events' bodies in publish order with their positions:
-    /// those published in `[from, to)`, after position `after_seq`, whose
-    /// type's entity (the part before `/`) is one of `entities` (any when
-    /// empty), at most `limit`. An event whose body was not kept is
-    /// returned with an empty body.
+    /// Published events' bodies in the order of their `timestamp`, with
+    /// their cursors: those whose `timestamp` is in `[from, to)`, after
+    /// `after`, whose type's entity (the part before `/`) is one of
+    /// `entities` (any when empty), at most `limit`. An event whose body was
+    /// not kept is returned with an empty body.
     pub async fn events_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         entities: &[String],
-        after_seq: i64,
+        after: EventsCursor,
         limit: u32,
-    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-        on_backend!(self, events_between(from, to, entities, after_seq, limit))
+    ) -> Result<Vec<(EventsCursor, Vec<u8>)>, StoreError> {
+        on_backend!(self, events_between(from, to, entities, after, limit))
     }
 
     /// Seals subscription secrets at rest with `keys` (the first seals, any
@@ -494,10 +494,16 @@ impl Store {
     /// again (a retry, even one whose `timestamp` the hub filled in anew)
     /// creates nothing and returns the first publication's deliveries; the
     /// same id with another body is [`PublishError::IdReused`].
+    /// `occurred_at` is the event's `timestamp`, by which the Events API
+    /// reads it ([`Store::events_between`]).
+    // Each argument is a distinct part of the event; a struct would only
+    // name them twice.
+    #[allow(clippy::too_many_arguments)]
     pub async fn publish(
         &self,
         event_id: &str,
         event_type: &str,
+        occurred_at: DateTime<Utc>,
         body: &[u8],
         received: &[u8],
         now: DateTime<Utc>,
@@ -510,6 +516,7 @@ impl Store {
             body: body.to_vec(),
             received_sha256,
             now,
+            occurred_at,
             keep_body: self.keep_bodies,
         };
         self.publisher.publish(publication).await

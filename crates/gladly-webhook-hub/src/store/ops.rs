@@ -16,13 +16,14 @@ pub(crate) enum Backend {
 /// The hub's migrations for `backend`, recorded in their own table so the
 /// hub can share a database with a receiver's inbox.
 pub(crate) fn migrator(backend: Backend) -> Migrator {
-    let sql: [&'static str; 4] = match backend {
+    let sql: [&'static str; 5] = match backend {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => [
             include_str!("../../migrations/sqlite/0001_hub.sql"),
             include_str!("../../migrations/sqlite/0002_due_by_webhook.sql"),
             include_str!("../../migrations/sqlite/0003_rest_api_webhooks.sql"),
             include_str!("../../migrations/sqlite/0004_queue_plans.sql"),
+            include_str!("../../migrations/sqlite/0005_event_timestamps.sql"),
         ],
         #[cfg(feature = "postgres")]
         Backend::Postgres => [
@@ -30,9 +31,16 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
             include_str!("../../migrations/postgres/0002_due_by_webhook.sql"),
             include_str!("../../migrations/postgres/0003_rest_api_webhooks.sql"),
             include_str!("../../migrations/postgres/0004_queue_plans.sql"),
+            include_str!("../../migrations/postgres/0005_event_timestamps.sql"),
         ],
     };
-    let names = ["hub", "due by webhook", "rest api webhooks", "queue plans"];
+    let names = [
+        "hub",
+        "due by webhook",
+        "rest api webhooks",
+        "queue plans",
+        "event timestamps",
+    ];
     let mut migrator = Migrator::with_migrations(
         sql.into_iter()
             .zip(names)
@@ -76,7 +84,9 @@ const MODELS: &str = "SELECT DISTINCT model FROM hub_webhooks ORDER BY model";
 /// Published events (their bodies, for the Events API): the head of a
 /// query that adds the time window, the position, the entities, the
 /// publish order and a limit.
-const EVENTS_BETWEEN: &str = "SELECT seq, body FROM hub_events WHERE published_at >= ";
+/// The Events API's page: events by their `timestamp` (`occurred_at`),
+/// after a cursor of (`occurred_at`, `seq`), along `hub_events_occurred`.
+const EVENTS_BETWEEN: &str = "SELECT seq, occurred_at, body FROM hub_events WHERE occurred_at >= ";
 const DELETE_WEBHOOK: &str = "DELETE FROM hub_webhooks WHERE id = $1";
 const CANCEL_PENDING: &str = "UPDATE hub_deliveries SET state = 'cancelled', finished_at = $2, reason = $3 \
     WHERE webhook_id = $1 AND state = 'pending'";
@@ -85,8 +95,7 @@ const FIND_EVENT: &str =
     "SELECT seq, received_sha256, published_at FROM hub_events WHERE event_id = $1";
 /// The events of a batch of publications, in one statement (`ON
 /// CONFLICT`: an id published before is answered as such after).
-const INSERT_EVENTS_HEAD: &str =
-    "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at) ";
+const INSERT_EVENTS_HEAD: &str = "INSERT INTO hub_events (event_id, event_type, body, received_sha256, published_at, occurred_at) ";
 const INSERT_EVENTS_TAIL: &str = " ON CONFLICT (event_id) DO NOTHING RETURNING seq, event_id";
 /// Rows of deliveries in one `INSERT` (7 parameters each, far under
 /// SQLite's 32,766 and PostgreSQL's 65,535).
@@ -290,7 +299,7 @@ macro_rules! hub_ops {
             use crate::store::group_commit::{Delivered, Publication};
             use crate::store::{
                 AttemptOutcome, AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord,
-                DeliveryState, DueDelivery, NewDelivery, PublishError, Published, StoreError,
+                DeliveryState, DueDelivery, EventsCursor, NewDelivery, PublishError, Published, StoreError,
                 StoredWebhook, WebhookChange, WriteError, from_millis, millis, millis_after,
             };
 
@@ -601,7 +610,8 @@ macro_rules! hub_ops {
                             .push_bind(p.event_type.as_str())
                             .push_bind(p.body.as_slice())
                             .push_bind(p.received_sha256.as_str())
-                            .push_bind(millis(p.now));
+                            .push_bind(millis(p.now))
+                            .push_bind(millis(p.occurred_at));
                     },
                 );
                 insert.push(INSERT_EVENTS_TAIL);
@@ -1086,15 +1096,18 @@ macro_rules! hub_ops {
                 from: DateTime<Utc>,
                 to: DateTime<Utc>,
                 entities: &[String],
-                after_seq: i64,
+                after: EventsCursor,
                 limit: u32,
-            ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+            ) -> Result<Vec<(EventsCursor, Vec<u8>)>, StoreError> {
                 let mut query = sqlx::QueryBuilder::<$db>::new(EVENTS_BETWEEN);
                 query.push_bind(millis(from));
-                query.push(" AND published_at < ");
+                query.push(" AND occurred_at < ");
                 query.push_bind(millis(to));
-                query.push(" AND seq > ");
-                query.push_bind(after_seq);
+                query.push(" AND (occurred_at, seq) > (");
+                query.push_bind(after.occurred_at_ms);
+                query.push(", ");
+                query.push_bind(after.seq);
+                query.push(")");
                 if !entities.is_empty() {
                     query.push(" AND (");
                     for (n, entity) in entities.iter().enumerate() {
@@ -1107,10 +1120,15 @@ macro_rules! hub_ops {
                     }
                     query.push(")");
                 }
-                query.push(" ORDER BY seq LIMIT ");
+                query.push(" ORDER BY occurred_at, seq LIMIT ");
                 query.push_bind(i64::from(limit));
                 let rows = query.build().fetch_all(pool).await?;
-                rows.iter().map(|row| Ok((row.try_get("seq")?, row.try_get("body")?))).collect()
+                rows.iter()
+                    .map(|row| {
+                        let cursor = EventsCursor { occurred_at_ms: row.try_get("occurred_at")?, seq: row.try_get("seq")? };
+                        Ok((cursor, row.try_get("body")?))
+                    })
+                    .collect()
             }
 
             pub(crate) async fn ping(pool: &Pool) -> Result<(), StoreError> {

@@ -306,6 +306,25 @@ pub struct Published {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// Where a read of the Events API stands: after the event with this
+/// `timestamp` (in milliseconds since the epoch) and store sequence number.
+/// [`EventsCursor::START`] reads from the first event of the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventsCursor {
+    /// The last event's `timestamp`, in milliseconds since the epoch.
+    pub occurred_at_ms: i64,
+    /// The last event's sequence number in the store.
+    pub seq: i64,
+}
+
+impl EventsCursor {
+    /// Before every event.
+    pub const START: Self = Self {
+        occurred_at_ms: i64::MIN,
+        seq: i64::MIN,
+    };
+}
+
 /// Which of a subscription's pending deliveries a dispatcher may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,7 +1,10 @@
 //! What the receiver's tests share: inboxes on both backends, a signed
-//! request, a raw HTTP/1.1 client and a server on loopback.
+//! request, a raw HTTP/1.1 client, a server on loopback, and payloads
+//! made from an event schema.
 
 #![allow(dead_code)]
+
+pub mod payloads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

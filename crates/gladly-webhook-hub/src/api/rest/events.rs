@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::api::error::{ApiError, Problem};
 use crate::hub::Shared;
-use crate::store::Store;
+use crate::store::{EventsCursor, Store};
 
 /// Events read from the store at once: what the answer holds in memory.
 const PAGE: u32 = 500;
@@ -40,27 +40,36 @@ pub(super) async fn stream(
     // a 503 rather than a cut stream.
     let first = shared
         .store
-        .events_between(query.from, query.to, &query.entities, 0, PAGE)
+        .events_between(
+            query.from,
+            query.to,
+            &query.entities,
+            EventsCursor::START,
+            PAGE,
+        )
         .await?;
     let store = shared.store.clone();
-    let pages = futures_util::stream::unfold((Some(first), Some(0_i64)), move |(page, after)| {
-        let store = store.clone();
-        let query = query.clone();
-        async move {
-            let after = after?;
-            let rows = match page {
-                Some(rows) => rows,
-                None => match next_page(&store, &query, after).await {
-                    Ok(rows) => rows,
-                    Err(err) => return Some((Err(err), (None, None))),
-                },
-            };
-            let last = rows.last()?.0;
-            let more = rows.len() >= PAGE as usize;
-            let lines = lines(rows);
-            Some((Ok(lines), (None, more.then_some(last))))
-        }
-    });
+    let pages = futures_util::stream::unfold(
+        (Some(first), Some(EventsCursor::START)),
+        move |(page, after)| {
+            let store = store.clone();
+            let query = query.clone();
+            async move {
+                let after = after?;
+                let rows = match page {
+                    Some(rows) => rows,
+                    None => match next_page(&store, &query, after).await {
+                        Ok(rows) => rows,
+                        Err(err) => return Some((Err(err), (None, None))),
+                    },
+                };
+                let last = rows.last()?.0;
+                let more = rows.len() >= PAGE as usize;
+                let lines = lines(rows);
+                Some((Ok(lines), (None, more.then_some(last))))
+            }
+        },
+    );
     let mut response = Body::from_stream(pages).into_response();
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -72,8 +81,8 @@ pub(super) async fn stream(
 async fn next_page(
     store: &Store,
     query: &EventsQuery,
-    after: i64,
-) -> Result<Vec<(i64, Vec<u8>)>, std::io::Error> {
+    after: EventsCursor,
+) -> Result<Vec<(EventsCursor, Vec<u8>)>, std::io::Error> {
     store
         .events_between(query.from, query.to, &query.entities, after, PAGE)
         .await
@@ -86,7 +95,7 @@ async fn next_page(
 /// One line per event: its body as published, made one line when it was
 /// published over several. An event whose body was not kept (published
 /// before the hub served this model) is left out.
-fn lines(rows: Vec<(i64, Vec<u8>)>) -> Bytes {
+fn lines(rows: Vec<(EventsCursor, Vec<u8>)>) -> Bytes {
     let mut out = Vec::new();
     for (_, body) in rows {
         if body.is_empty() {
@@ -277,10 +286,14 @@ mod tests {
 
     #[test]
     fn bodies_become_lines() {
+        let at = |seq| EventsCursor {
+            occurred_at_ms: 0,
+            seq,
+        };
         let out = lines(vec![
-            (1, b"{\"a\":1}".to_vec()),
-            (2, Vec::new()),
-            (3, b"{\n \"b\": 2\n}".to_vec()),
+            (at(1), b"{\"a\":1}".to_vec()),
+            (at(2), Vec::new()),
+            (at(3), b"{\n \"b\": 2\n}".to_vec()),
         ]);
         assert_eq!(&out[..], b"{\"a\":1}\n{\"b\":2}\n");
     }
