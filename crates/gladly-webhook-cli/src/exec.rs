@@ -159,8 +159,15 @@ async fn run(
     if let Some(reason) = unpassable(id).or_else(|| unpassable(&delivery.event_type)) {
         return Err(format!("cannot start the command: {reason}").into());
     }
-    // The command's own output goes to stderr: stdout is ours.
-    let stdout = std::io::stderr().as_fd().try_clone_to_owned()?;
+    // The command's own output goes to stderr: stdout is ours. With
+    // `--log-format json` both its streams are read and each line said as
+    // a JSON object, so that stderr holds nothing else.
+    let json = crate::say::is_json();
+    let stdout = if json {
+        Stdio::piped()
+    } else {
+        Stdio::from(std::io::stderr().as_fd().try_clone_to_owned()?)
+    };
     let mut sh = tokio::process::Command::new("sh");
     sh.arg("-c")
         .arg(command)
@@ -168,7 +175,7 @@ async fn run(
         .env("GLADLY_EVENT_TYPE", &delivery.event_type)
         .env("GLADLY_ATTEMPT", delivery.attempt.to_string())
         .stdin(Stdio::piped())
-        .stdout(Stdio::from(stdout))
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
@@ -183,7 +190,8 @@ async fn run(
             .id()
             .and_then(|pid| rustix::process::Pid::from_raw(pid as i32)),
     );
-    let tail = StderrTail::follow(child.stderr.take());
+    let tail = Output::follow(child.stderr.take(), "stderr", id, json);
+    let _stdout = Output::follow(child.stdout.take(), "stdout", id, json);
     if let Some(mut stdin) = child.stdin.take() {
         // A command that does not read its input is fine.
         let _ = stdin.write_all(&delivery.body).await;
@@ -221,28 +229,79 @@ async fn run(
 
 /// The most bytes of a failed command's stderr kept in its error.
 const STDERR_TAIL: usize = 1000;
+/// The longest line of a command's output said as one JSON line; a longer
+/// one is said in pieces of this size.
+const JSON_LINE: usize = 16 * 1024;
 
-/// A command's stderr, passed on to ours as it comes, its last
-/// [`STDERR_TAIL`] bytes kept for the error of a failed run (and the
-/// inspector's run history).
-struct StderrTail {
+/// A command's output cut into lines, each said as a JSON object.
+struct JsonLines {
+    stream: &'static str,
+    event_id: String,
+    partial: Vec<u8>,
+}
+
+impl JsonLines {
+    fn new(stream: &'static str, event_id: String) -> Self {
+        Self {
+            stream,
+            event_id,
+            partial: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.partial.extend_from_slice(bytes);
+        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            self.say(&line[..end]);
+        }
+        while self.partial.len() >= JSON_LINE {
+            let piece: Vec<u8> = self.partial.drain(..JSON_LINE).collect();
+            self.say(&piece);
+        }
+    }
+
+    fn finish(mut self) {
+        if !self.partial.is_empty() {
+            let rest = std::mem::take(&mut self.partial);
+            self.say(&rest);
+        }
+    }
+
+    fn say(&self, line: &[u8]) {
+        let line = String::from_utf8_lossy(line);
+        crate::say::command_output(self.stream, &self.event_id, line.trim_end_matches('\r'));
+    }
+}
+
+/// One of a command's output streams, passed on to our stderr as it
+/// comes (as JSON lines when `json`), its last [`STDERR_TAIL`] bytes kept
+/// for the error of a failed run (and the inspector's run history).
+struct Output {
     kept: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     reader: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl StderrTail {
-    fn follow(stderr: Option<tokio::process::ChildStderr>) -> Self {
+impl Output {
+    fn follow<R>(stream: Option<R>, name: &'static str, event_id: &str, json: bool) -> Self
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    {
         use tokio::io::AsyncReadExt;
         let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let reader = stderr.map(|mut stderr| {
+        let event_id = event_id.to_string();
+        let reader = stream.map(|mut stream| {
             let kept = kept.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
-                while let Ok(n) = stderr.read(&mut buf).await {
+                let mut lines = JsonLines::new(name, event_id);
+                while let Ok(n) = stream.read(&mut buf).await {
                     if n == 0 {
                         break;
                     }
-                    {
+                    if json {
+                        lines.push(&buf[..n]);
+                    } else {
                         let mut out = std::io::stderr().lock();
                         let _ = std::io::Write::write_all(&mut out, &buf[..n]);
                     }
@@ -251,6 +310,7 @@ impl StderrTail {
                     let excess = kept.len().saturating_sub(STDERR_TAIL);
                     kept.drain(..excess);
                 }
+                lines.finish();
             })
         });
         Self { kept, reader }

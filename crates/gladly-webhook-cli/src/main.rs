@@ -13,6 +13,7 @@ mod input;
 mod listen_addr;
 mod ops;
 mod raw_request;
+mod say;
 mod secrets;
 mod set_field;
 
@@ -31,6 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    say::init(cli.command.log_format());
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Sign(args) => commands::sign::run(&args),
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("gladly-webhook: {err}");
+            crate::say::error(&err);
             err.exit_code()
         }
     }

@@ -1023,3 +1023,55 @@ fn every_real_event_type_round_trips_from_trigger_to_inbox_show() {
         listener.stop();
     }
 }
+
+/// Issue 32: `listen --secret-env` takes the key the signing side chose,
+/// however short (Gladly's example uses `test-apikey-1`, 13 bytes): it
+/// warns once at start and stores what is signed with it; a delivery
+/// signed with another key is still refused.
+#[test]
+fn listen_accepts_a_short_key_the_signer_chose() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let mut listen = command(&[
+        "listen",
+        "--path",
+        "/hooks/gladly",
+        "--addr",
+        "127.0.0.1:0",
+        "--secret-env",
+        "SHORT_KEY",
+        "--inbox",
+        &inbox,
+    ]);
+    listen.env("SHORT_KEY", "test-apikey-1");
+    let listener = Listener::spawn(listen);
+    let send = |key: &str, id: &str| {
+        let set = format!("/id=\"{id}\"");
+        let output = command(&[
+            "trigger",
+            "CONVERSATION_CLOSED",
+            "--to",
+            &listener.url,
+            "--secret-env",
+            "SHORT_KEY",
+            "--schedule",
+            "none",
+            "--set",
+            &set,
+        ])
+        .env("SHORT_KEY", key)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+        output.status.code()
+    };
+    assert_eq!(send("test-apikey-1", "evt_short_key"), Some(0));
+    assert_ne!(send("test-apikey-2", "evt_other_key"), Some(0));
+    assert_eq!(state(&inbox, "evt_short_key")["state"], "pending");
+    let (code, _, _) = run(&["inbox", "show", "evt_other_key", "--inbox", &inbox]);
+    assert_ne!(code, 0, "the wrongly signed delivery was not stored");
+    let stderr = listener.stderr.lock().unwrap().join("\n");
+    assert_eq!(stderr.matches("is 13 bytes").count(), 1, "{stderr}");
+    assert!(!stderr.contains("test-apikey"), "{stderr}");
+    assert_eq!(listener.stop(), 0);
+}

@@ -116,8 +116,9 @@ fn api_port(hub: &Running) -> u16 {
     announced_port(hub, "hub API on http://")
 }
 
-/// Every line of `log` free of `secrets`; JSON lines (format `json`)
-/// parse.
+/// Every line of `log` free of `secrets`; with format `json`, every line
+/// is a JSON object with a level, the banner and stop lines included
+/// (issue 32).
 fn check_log(what: &str, log: &str, format: &str, secrets: &[&str]) {
     assert!(!log.is_empty(), "{what}: no log at all");
     for line in log.lines() {
@@ -127,7 +128,7 @@ fn check_log(what: &str, log: &str, format: &str, secrets: &[&str]) {
                 "{what}: a secret in a log line: {line}"
             );
         }
-        if format == "json" && !line.starts_with("gladly-webhook:") {
+        if format == "json" {
             let parsed: Value = serde_json::from_str(line)
                 .unwrap_or_else(|err| panic!("{what}: not a JSON line ({err}): {line}"));
             assert!(parsed["level"].is_string(), "{what}: {line}");
@@ -164,7 +165,8 @@ fn metrics_health_and_logs_follow_the_traffic_on_each_backend() {
         let id = created["id"].as_str().unwrap().to_string();
         let secret = created["secret"].as_str().unwrap().to_string();
 
-        let handler = r#"body=$(cat); case "$body" in *cust_dead*) exit 3 ;; esac"#;
+        // The command writes on both its streams: as JSON lines too.
+        let handler = r#"body=$(cat); echo "out $GLADLY_EVENT_ID"; echo "err $GLADLY_EVENT_ID" >&2; case "$body" in *cust_dead*) exit 3 ;; esac"#;
         let listen_addr = format!("127.0.0.1:{listen_port}");
         let mut listen = Running::start(
             &[
@@ -359,6 +361,31 @@ fn metrics_health_and_logs_follow_the_traffic_on_each_backend() {
         ];
         check_log("serve", &hub.stderr(), hub_format, &secrets);
         check_log("listen", &listen.stderr(), listen_format, &secrets);
+        let banner = |log: String| {
+            log.lines()
+                .filter(|l| l.contains("listening on http://"))
+                .count()
+        };
+        assert_eq!(banner(listen.stderr()), 1, "{}", listen.stderr());
+        assert!(listen.stderr().contains("stopped"), "{}", listen.stderr());
+        if listen_format == "json" {
+            let said = listen
+                .stderr()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|l| {
+                    l["fields"]["stream"] == "stderr"
+                        && l["fields"]["line"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("err evt_"))
+                })
+                .count();
+            assert!(
+                said > LOAD,
+                "the command's stderr, line by line: {}",
+                listen.stderr()
+            );
+        }
         // Under load: a line per delivery on each side, at least.
         let lines = |log: String, what: &str| log.lines().filter(|l| l.contains(what)).count();
         assert!(lines(listen.stderr(), "delivery answered") > LOAD);

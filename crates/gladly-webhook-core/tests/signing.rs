@@ -709,3 +709,25 @@ fn signer_refuses_to_sign_the_authorization_header() {
             .is_ok()
     );
 }
+
+/// Issue 32: the key is the signer's choice. Gladly's own signing example
+/// keys its HMAC with `test-apikey-1` (13 bytes); what it signs verifies
+/// (only an empty key is refused, by both sides).
+#[test]
+fn a_short_key_chosen_by_the_signer_signs_and_verifies() {
+    let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 26, 17, 0, 5).unwrap();
+    let mut request = http::Request::post("/lookup")
+        .header("content-type", "application/json")
+        .body(br#"{"query":{"emails":["a@example.com"]}}"#.to_vec())
+        .unwrap();
+    gladly_webhook_core::Signer::new("test-apikey-1")
+        .unwrap()
+        .sign_request_at(&mut request, at)
+        .unwrap();
+    let verifier = gladly_webhook_core::Verifier::new(["test-apikey-1"])
+        .unwrap()
+        .clock(move || at);
+    assert_eq!(verifier.verify_request(&request).unwrap().secret_index(), 0);
+    assert!(gladly_webhook_core::Verifier::new([""]).is_err());
+    assert!(gladly_webhook_core::Signer::new("").is_err());
+}

@@ -22,9 +22,9 @@ pub fn send(args: &SendArgs) -> Result<(), CliError> {
                 "{file} is not a valid event: {why}\n(--allow-invalid sends it anyway)"
             )));
         }
-        eprintln!(
-            "gladly-webhook: warning: {file} is not a valid event, sending it as asked: {why}"
-        );
+        crate::say::warn(format_args!(
+            "{file} is not a valid event, sending it as asked: {why}"
+        ));
     }
     deliver(&args.delivery, body, "gladly")
 }

@@ -49,18 +49,18 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
         let ops =
             crate::ops::Ops::start(&ops_args, crate::ops::Probe::Inbox(inbox.clone())).await?;
         let workers = spawn_workers(inbox, handlers, args.exec.workers, options);
-        eprintln!(
-            "gladly-webhook: {} worker(s) running; Ctrl-C stops them",
+        crate::say::info(format_args!(
+            "{} worker(s) running; Ctrl-C stops them",
             args.exec.workers.max(1)
-        );
+        ));
         shutdown_signal().await;
         ops.drain();
         let report = workers.shutdown(Duration::from_secs(10)).await;
         ops.stop().await;
-        eprintln!(
-            "gladly-webhook: stopped ({} run(s) released)",
+        crate::say::info(format_args!(
+            "stopped ({} run(s) released)",
             report.released
-        );
+        ));
         Ok(())
     })
 }
@@ -111,14 +111,14 @@ fn ui(args: &UiArgs) -> Result<(), CliError> {
             .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?
             .router();
         let server = crate::ops::SideServer::start(args.addr, page, "the inspector page").await?;
-        eprintln!(
-            "gladly-webhook: inspector page on http://{}/ (inbox {}); Ctrl-C stops it",
+        crate::say::info(format_args!(
+            "inspector page on http://{}/ (inbox {}); Ctrl-C stops it",
             server.addr,
             escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200)
-        );
+        ));
         shutdown_signal().await;
         server.stop().await;
-        eprintln!("gladly-webhook: stopped");
+        crate::say::info(format_args!("stopped"));
         Ok(())
     })
 }

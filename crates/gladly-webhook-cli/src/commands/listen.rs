@@ -81,16 +81,20 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             receiver = receiver.wake(workers);
         }
         if rule == "no authentication" {
-            eprintln!(
-                "gladly-webhook: WARNING: --no-auth: every delivery is accepted, authenticated or not"
-            );
+            crate::say::warn(format_args!(
+                "--no-auth: every delivery is accepted, authenticated or not"
+            ));
         }
-        eprintln!(
-            "gladly-webhook: listening on http://{addr}{} ({rule}; inbox {}{})",
+        crate::say::info(format_args!(
+            "listening on http://{addr}{} ({rule}; inbox {}{})",
             args.path,
             escape(&gladly_webhook_core::echo::redact_url(&args.inbox.url), 200),
-            if workers.is_some() { ", running --exec" } else { ", no --exec: events stay pending" }
-        );
+            if workers.is_some() {
+                ", running --exec"
+            } else {
+                ", no --exec: events stay pending"
+            }
+        ));
         let mut app = receiver.standalone_router(&args.path);
         if args.ops.health_routes {
             app = ops.health_routes().merge(app);
@@ -98,11 +102,13 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         let ui = match recent {
             Some(recent) => {
                 let page = ReceiverInspector::new(inbox)
-                    .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?
+                    .map_err(|err| {
+                        CliError::Usage(format!("cannot start the inspector page: {err}"))
+                    })?
                     .recent(recent)
                     .router();
                 let server = SideServer::start(args.ui_addr, page, "the inspector page").await?;
-                eprintln!("gladly-webhook: inspector page on http://{}/", server.addr);
+                crate::say::info(format_args!("inspector page on http://{}/", server.addr));
                 Some(server)
             }
             None => None,
@@ -114,14 +120,14 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if let Some(workers) = workers {
             let report = workers.shutdown(SHUTDOWN_GRACE).await;
             if report.released > 0 {
-                eprintln!(
-                    "gladly-webhook: {} running command(s) stopped at shutdown; their events are pending again",
+                crate::say::info(format_args!(
+                    "{} running command(s) stopped at shutdown; their events are pending again",
                     report.released
-                );
+                ));
             }
         }
         ops.stop().await;
-        eprintln!("gladly-webhook: stopped");
+        crate::say::info(format_args!("stopped"));
         Ok(())
     })
 }

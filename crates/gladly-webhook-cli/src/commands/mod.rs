@@ -142,7 +142,7 @@ pub async fn serve_http(
     let signal = async {
         shutdown_signal().await;
         ops.drain();
-        eprintln!("gladly-webhook: stopping: finishing what is in flight");
+        crate::say::info(format_args!("stopping: finishing what is in flight"));
     };
     gladly_webhook_server::serve(listener, app, limits, signal)
         .await

@@ -107,13 +107,12 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             ),
             _ => "the hub API".to_string(),
         };
-        eprintln!(
-            "gladly-webhook: serving {speaks} on http://{addr}/api/v1 (store {}, time scale {})",
+        crate::say::info(format_args!("serving {speaks} on http://{addr}/api/v1 (store {}, time scale {})",
             escape(&redact_url(&args.db), 200),
             args.time_scale
-        );
+        ));
         if args.ui {
-            eprintln!("gladly-webhook: inspector page on http://{addr}/ui/ (the API's users log in)");
+            crate::say::info(format_args!("inspector page on http://{addr}/ui/ (the API's users log in)"));
         }
         let mut app = hub.router();
         if args.ui {
@@ -133,7 +132,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         dispatcher.shutdown(SHUTDOWN_GRACE).await;
         ops.stop().await;
         served?;
-        eprintln!("gladly-webhook: stopped");
+        crate::say::info(format_args!("stopped"));
         Ok(())
     })
 }

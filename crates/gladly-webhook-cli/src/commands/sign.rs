@@ -19,6 +19,7 @@ pub fn run(args: &SignArgs) -> Result<(), CliError> {
         ));
     };
     let secret = source.load()?;
+    crate::cli::warn_if_short(&secret, source);
     let mut signer = Signer::new(&secret).map_err(|err| CliError::Usage(err.to_string()))?;
     for name in &args.sign_headers {
         let name = HeaderName::try_from(name.as_str()).map_err(|_| {

@@ -56,7 +56,7 @@ pub fn run(command: &WebhooksCommand) -> Result<(), CliError> {
             runtime()?
                 .block_on(client.update(&args.id, &body))
                 .map_err(failed)?;
-            eprintln!("gladly-webhook: {} updated", escape(&args.id, 80));
+            crate::say::info(format_args!("{} updated", escape(&args.id, 80)));
             Ok(())
         }
         WebhooksCommand::Enable(args) => simple(&args.api, &args.id, "enabled", |c, id| {
@@ -83,7 +83,7 @@ fn simple(
     runtime()?
         .block_on(call(client, id.to_string()))
         .map_err(failed)?;
-    eprintln!("gladly-webhook: {} {done}", escape(id, 80));
+    crate::say::info(format_args!("{} {done}", escape(id, 80)));
     Ok(())
 }
 

@@ -23,7 +23,9 @@ pub enum LogFormat {
 pub fn init(format: LogFormat, default: tracing::Level) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|err| {
-            eprintln!("gladly-webhook: RUST_LOG: {err}; logging at {default} instead",);
+            crate::say::warn(format_args!(
+                "RUST_LOG: {err}; logging at {default} instead",
+            ));
             EnvFilter::new(default.as_str())
         }),
         _ => EnvFilter::new(default.as_str()),

@@ -39,10 +39,10 @@ impl Ops {
         if let Some(addr) = args.metrics_addr {
             let app = routes::metrics_routes(ops.probe.clone(), ops.draining.clone());
             let server = SideServer::start(addr, app, "the metrics server").await?;
-            eprintln!(
-                "gladly-webhook: metrics on http://{}/metrics (and /healthz, /readyz)",
+            crate::say::info(format_args!(
+                "metrics on http://{}/metrics (and /healthz, /readyz)",
                 server.addr
-            );
+            ));
             ops.server = Some(server);
         }
         Ok(ops)
