@@ -390,7 +390,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = gladly_webhook_hub::RATE_LIMIT)]
     pub rate_limit: u32,
     /// With `--api gladly`: how far back the Events API reaches (Gladly's: 24h); events are kept at least this long.
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::duration::positive)]
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::duration::events_window)]
     pub events_window: Duration,
 }
 
@@ -458,11 +458,13 @@ fn parse_when(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
-    let ago = crate::duration::positive(text).map_err(|_| {
-        format!("expected a duration ago such as `6h` or an RFC 3339 time, found {text:?}")
+    let ago = crate::duration::positive(text).map_err(|err| {
+        format!("expected a duration ago such as `6h` or an RFC 3339 time, found {text:?}: {err}")
     })?;
-    let ago = chrono::TimeDelta::from_std(ago).map_err(|_| "too far back".to_string())?;
-    Ok(Utc::now() - ago)
+    chrono::TimeDelta::from_std(ago)
+        .ok()
+        .and_then(|ago| Utc::now().checked_sub_signed(ago))
+        .ok_or_else(|| format!("{text} ago is before the first time there is"))
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,15 @@
 
 use std::time::Duration;
 
+/// The longest duration any flag takes: 100 years. Longer is surely a typo,
+/// and past the calendar's range once added to the clock.
+pub const LONGEST: Duration = Duration::from_secs(3_155_760_000); // humantime's `100y`
+
+/// The longest Events API window `serve --api gladly --events-window`
+/// takes: 30 days (Gladly's is 24 hours; events are kept at least this
+/// long).
+pub const LONGEST_EVENTS_WINDOW: Duration = Duration::from_secs(30 * 86_400);
+
 /// The parser of a duration flag (for clap's `value_parser`): a duration
 /// with its unit, more than zero.
 pub fn positive(text: &str) -> Result<Duration, String> {
@@ -24,8 +33,29 @@ pub fn any(text: &str) -> Result<Duration, String> {
             "a unit is required: `{text}s`, `{text}m`, `{text}h` or `{text}d` (a bare number is ambiguous)"
         ));
     }
-    humantime::parse_duration(text)
-        .map_err(|err| format!("{err}; expected a duration such as `90s`, `10m`, `7d` or `1h 30m`"))
+    let duration = humantime::parse_duration(text).map_err(|err| {
+        format!("{err}; expected a duration such as `90s`, `10m`, `7d` or `1h 30m`")
+    })?;
+    if duration > LONGEST {
+        return Err(format!(
+            "{text} is longer than the longest duration a flag takes ({})",
+            humantime::format_duration(LONGEST)
+        ));
+    }
+    Ok(duration)
+}
+
+/// The parser of `--events-window`: a positive duration of at most
+/// [`LONGEST_EVENTS_WINDOW`].
+pub fn events_window(text: &str) -> Result<Duration, String> {
+    let window = positive(text)?;
+    if window > LONGEST_EVENTS_WINDOW {
+        return Err(format!(
+            "the Events API reaches back at most 30d (Gladly's: 24h), found {}",
+            text.trim()
+        ));
+    }
+    Ok(window)
 }
 
 /// How long to keep something: a duration, or forever (`None`).
@@ -62,6 +92,15 @@ mod tests {
                 .unwrap_err()
                 .contains("expected a duration")
         );
+        // Issue 32: beyond the calendar is refused, not a panic later.
+        for huge in ["300000y", "101y", "18446744073709551615s"] {
+            assert!(positive(huge).is_err(), "{huge}");
+        }
+        assert!(positive("100y").is_ok());
+        assert!(events_window("24h").is_ok() && events_window("30d").is_ok());
+        let window = events_window("300000y").unwrap_err();
+        assert!(window.contains("longest"), "{window}");
+        assert!(events_window("31d").unwrap_err().contains("at most 30d"));
         assert_eq!(retention("forever"), Ok(Retention(None)));
         assert_eq!(
             retention("30d"),

@@ -409,6 +409,37 @@ fn a_short_key_chosen_by_the_signer_verifies_with_a_warning() {
     assert!(!err.contains("test-apikey-1") && !sign_err.contains("test-apikey-1"));
 }
 
+/// Issue 32: a duration past the calendar is refused at start with the
+/// flag it came from (`serve --events-window 300000y` started, then every
+/// Events API request panicked).
+#[test]
+fn durations_past_the_calendar_are_refused_at_start() {
+    for (args, says) in [
+        (
+            &["serve", "--api", "gladly", "--events-window", "300000y"][..],
+            "longest duration",
+        ),
+        (
+            &["serve", "--api", "gladly", "--events-window", "31d"][..],
+            "at most 30d",
+        ),
+        (&["serve", "--lease", "300000y"][..], "longest duration"),
+        (
+            &["inbox", "backfill", "--since", "300000y"][..],
+            "longest duration",
+        ),
+    ] {
+        let refused = run(args, b"");
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(says),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        assert!(!refused.stderr.contains("panicked"), "{}", refused.stderr);
+    }
+}
+
 #[test]
 fn malformed_requests_are_exit_2() {
     insta::assert_snapshot!(

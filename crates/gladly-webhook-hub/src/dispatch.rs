@@ -272,6 +272,15 @@ fn order(options: &DispatcherOptions) -> DeliveryOrder {
     }
 }
 
+/// When a lease of `lease` taken now ends; the last time there is for a
+/// lease longer than the calendar.
+fn lease_end(lease: Duration) -> chrono::DateTime<Utc> {
+    chrono::TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|lease| Utc::now().checked_add_signed(lease))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
+
 /// Deletes what finished more than `retention` ago.
 async fn purge(store: &Store, retention: Duration) {
     let Ok(retention) = chrono::Duration::from_std(retention) else {
@@ -348,7 +357,7 @@ async fn work(
         loop {
             tokio::time::sleep(period).await;
             match store
-                .extend_lease(webhook_id, token, Utc::now() + options.lease)
+                .extend_lease(webhook_id, token, lease_end(options.lease))
                 .await
             {
                 Ok(true) => {}
@@ -819,8 +828,15 @@ fn outcome(options: &DispatcherOptions, attempt: &AttemptRecord) -> AttemptOutco
         .saturating_add(1);
     match options.schedule.wait(next) {
         Some(wait) => {
-            let wait = wait.mul_f64(options.time_scale);
-            AttemptOutcome::Retry(attempt.at + wait)
+            // Scaled and added without overflow: a wait past the calendar
+            // is a retry at its last moment.
+            let wait = Duration::try_from_secs_f64(wait.as_secs_f64() * options.time_scale)
+                .unwrap_or(Duration::MAX);
+            let at = chrono::TimeDelta::from_std(wait)
+                .ok()
+                .and_then(|wait| attempt.at.checked_add_signed(wait))
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
+            AttemptOutcome::Retry(at)
         }
         None => AttemptOutcome::Exhausted,
     }
@@ -866,5 +882,29 @@ pub(crate) fn describe(attempt: &AttemptRecord) -> String {
         (Some(status), _) => format!("HTTP {status}"),
         (None, Some(error)) => error.clone(),
         (None, None) => "no answer".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 32: a time scale or a wait past the calendar is a retry at
+    /// its last moment, not a panic.
+    #[test]
+    fn a_wait_past_the_calendar_is_the_last_moment() {
+        let mut options = DispatcherOptions::default();
+        options.time_scale = f64::MAX;
+        let failed = AttemptRecord::new(1, Utc::now(), Some(500), None, 3);
+        assert!(matches!(
+            outcome(&options, &failed),
+            AttemptOutcome::Retry(at) if at == chrono::DateTime::<Utc>::MAX_UTC
+        ));
+        options.time_scale = 1.0;
+        assert!(matches!(
+            outcome(&options, &failed),
+            AttemptOutcome::Retry(at) if at > Utc::now()
+        ));
+        assert_eq!(lease_end(Duration::MAX), chrono::DateTime::<Utc>::MAX_UTC);
     }
 }

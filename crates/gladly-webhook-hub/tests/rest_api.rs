@@ -383,6 +383,26 @@ async fn the_events_api_reads_the_events_timestamps() {
     }
 }
 
+/// Issue 32: an events window past the calendar (a library user's
+/// `Duration::MAX`; the CLI refuses more than 30 days at start) reads from
+/// the first time there is: the Events API answers, it does not panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_window_past_the_calendar_still_answers() {
+    let store = sqlite();
+    let hub = hub_configured(&store, dispatch_options(), |hub| {
+        hub.model(Model::RestApiV1)
+            .rate_limit(0)
+            .events_window(std::time::Duration::MAX)
+    })
+    .await;
+    hub.publish(rest_event("TASK/CLOSED")).await;
+    let answer = hub
+        .call("GET", "/api/v1/events?startAt=1970-01-01T00:00:00Z", None)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text.lines().count(), 1, "{}", answer.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_limit_is_told_and_enforced() {
     let store = sqlite();

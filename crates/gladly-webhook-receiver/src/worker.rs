@@ -239,7 +239,12 @@ impl Workers {
     pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {
         let _ = self.stop_claiming.send(true);
         self.wake.notify_waiters();
-        let deadline = tokio::time::Instant::now() + grace;
+        // A grace of years is as good as forever: a day past which no
+        // handler is waited for (the clock cannot be added more to).
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(grace)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         let mut released = 0;
         let mut still_running = Vec::new();
         for mut task in std::mem::take(&mut self.tasks) {
@@ -422,8 +427,12 @@ impl Worker {
             Outcome::Dead { error }
         } else {
             let wait = self.options.retry.backoff(attempt);
-            let retry_at =
-                Utc::now() + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX);
+            // A wait from configuration, however long, ends at the last
+            // time there is.
+            let retry_at = chrono::TimeDelta::from_std(wait)
+                .ok()
+                .and_then(|wait| Utc::now().checked_add_signed(wait))
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
             Outcome::Retry { error, retry_at }
         }
     }

@@ -496,7 +496,9 @@ impl Sender {
                         (Some(asked), Some(bound)) => asked.min(bound.saturating_mul(2)),
                         _ => wait,
                     };
-                    wait.mul_f64(self.time_scale)
+                    // A scale that would overflow waits as long as there is.
+                    Duration::try_from_secs_f64(wait.as_secs_f64() * self.time_scale)
+                        .unwrap_or(Duration::MAX)
                 });
             }
             on_attempt(&attempt);

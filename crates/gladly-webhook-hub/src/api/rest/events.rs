@@ -150,10 +150,15 @@ impl EventsQuery {
                 "startAt is required: the RFC 3339 time to read from",
             ));
         }
-        let oldest = now - chrono::Duration::from_std(window).unwrap_or(chrono::TimeDelta::MAX);
+        // A window from configuration, however long, reaches back at most
+        // to the first time there is.
+        let oldest = chrono::Duration::from_std(window)
+            .ok()
+            .and_then(|window| now.checked_sub_signed(window))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let grace = chrono::Duration::from_std(GRACE).unwrap_or_default();
         if let Some(from) = from
-            && from < oldest - grace
+            && from < oldest.checked_sub_signed(grace).unwrap_or(oldest)
         {
             problems.push(Problem::new(
                 "/startAt",
