@@ -893,8 +893,10 @@ mod tests {
     /// its last moment, not a panic.
     #[test]
     fn a_wait_past_the_calendar_is_the_last_moment() {
-        let mut options = DispatcherOptions::default();
-        options.time_scale = f64::MAX;
+        let mut options = DispatcherOptions {
+            time_scale: f64::MAX,
+            ..DispatcherOptions::default()
+        };
         let failed = AttemptRecord::new(1, Utc::now(), Some(500), None, 3);
         assert!(matches!(
             outcome(&options, &failed),
