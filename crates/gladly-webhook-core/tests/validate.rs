@@ -524,3 +524,68 @@ fn strict_refuses_every_spelling_of_a_non_public_address() {
         one(ErrorCode::AddressNotAllowed)
     );
 }
+
+/// Issue 32: a REST API 1.0 webhook's `headers` are sent on every
+/// delivery, so one that cannot be sent (a name that is no header name, a
+/// value with NUL, CR or LF) or that the delivery sets itself (framing,
+/// connection, host, content type, a second `Authorization`) is refused at
+/// create and at PATCH, at its pointer, and the value is never echoed.
+#[test]
+fn rest_webhook_headers_that_cannot_be_sent_are_refused() {
+    use gladly_webhook_core::validate::{RESERVED_HEADERS, RestBody, validate_rest_webhook};
+    let policy = Policy::schema();
+    let with_headers = |headers: serde_json::Value| {
+        serde_json::json!({"url": "https://example.com/hooks", "events": ["CONVERSATION/CLOSED"],
+            "headers": headers})
+        .to_string()
+    };
+    for body in [RestBody::Create, RestBody::Update] {
+        let fine = with_headers(serde_json::json!({"X-Gladly-Token": "tok 123\tok"}));
+        assert!(validate_rest_webhook(fine.as_bytes(), &policy, body).is_ok());
+        let mut bad = serde_json::Map::new();
+        bad.insert("bad name".into(), "v".into());
+        bad.insert("X-Nul".into(), "secret\u{0}value".into());
+        bad.insert("X-Split".into(), "secret\r\nX-Injected: 1".into());
+        bad.insert("a/b~c".into(), "v".into());
+        for name in [
+            "Content-Length",
+            "Transfer-Encoding",
+            "Authorization",
+            "Connection",
+            "Upgrade",
+            "Expect",
+            "HOST",
+        ] {
+            bad.insert(name.into(), "3".into());
+        }
+        let text = with_headers(serde_json::Value::Object(bad));
+        let report = validate_rest_webhook(text.as_bytes(), &policy, body).unwrap_err();
+        let mut found: Vec<(String, ErrorCode)> = report
+            .errors()
+            .iter()
+            .map(|e| (e.pointer.clone(), e.code))
+            .collect();
+        found.sort();
+        let mut expected: Vec<(String, ErrorCode)> = [
+            ("/headers/Authorization", ErrorCode::HeaderName),
+            ("/headers/Connection", ErrorCode::HeaderName),
+            ("/headers/Content-Length", ErrorCode::HeaderName),
+            ("/headers/Expect", ErrorCode::HeaderName),
+            ("/headers/HOST", ErrorCode::HeaderName),
+            ("/headers/Transfer-Encoding", ErrorCode::HeaderName),
+            ("/headers/Upgrade", ErrorCode::HeaderName),
+            ("/headers/X-Nul", ErrorCode::HeaderValue),
+            ("/headers/X-Split", ErrorCode::HeaderValue),
+            ("/headers/a~1b~0c", ErrorCode::HeaderName),
+            ("/headers/bad name", ErrorCode::HeaderName),
+        ]
+        .into_iter()
+        .map(|(p, c)| (p.to_string(), c))
+        .collect();
+        expected.sort();
+        assert_eq!(found, expected, "{body:?}");
+        let rendered = report.to_string();
+        assert!(!rendered.contains("secret"), "{rendered}");
+    }
+    assert!(RESERVED_HEADERS.contains(&"content-length"));
+}

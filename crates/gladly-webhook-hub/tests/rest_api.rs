@@ -403,6 +403,60 @@ async fn an_events_window_past_the_calendar_still_answers() {
     assert_eq!(answer.text.lines().count(), 1, "{}", answer.text);
 }
 
+/// Issue 32: write-only `headers` that cannot be sent, or that the delivery
+/// sets itself, are refused at create and at PATCH with 400 in Gladly's
+/// error body, and nothing is stored or changed (they were stored, then
+/// every delivery failed or was truncated).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsendable_and_reserved_headers_are_refused() {
+    for store in stores().await {
+        let hub = local_gladly(&store, 0).await;
+        let name = store.name;
+        for (headers, attr) in [
+            (json!({"Content-Length": "3"}), "headers.Content-Length"),
+            (
+                json!({"Authorization": "Basic eDp5"}),
+                "headers.Authorization",
+            ),
+            (
+                json!({"Transfer-Encoding": "chunked"}),
+                "headers.Transfer-Encoding",
+            ),
+            (json!({"Connection": "close"}), "headers.Connection"),
+            (json!({"X Token": "t"}), "headers.X Token"),
+            (json!({"X-Token": "a\r\nX-Injected: 1"}), "headers.X-Token"),
+            (json!({"X-Token": "a\u{0}b"}), "headers.X-Token"),
+        ] {
+            let mut body = webhook_body("https://example.com/hooks");
+            body["headers"] = headers.clone();
+            let refused = hub.call("POST", "/api/v1/webhooks", Some(body)).await;
+            assert_eq!(refused.status, 400, "{name}: {headers}: {}", refused.text);
+            assert_eq!(
+                first_error(&refused),
+                (attr.to_string(), "invalid".to_string()),
+                "{name}: {headers}"
+            );
+            assert!(!refused.text.contains("X-Injected"), "{}", refused.text);
+        }
+        let listed = hub.call("GET", "/api/v1/webhooks", None).await;
+        assert_eq!(listed.json, json!([]), "{name}: nothing stored");
+
+        let id = create(&hub, webhook_body("https://example.com/hooks")).await;
+        let patched = hub
+            .patch(&id, json!({"headers": {"Upgrade": "websocket"}}))
+            .await;
+        assert_eq!(patched.status, 400, "{name}: {}", patched.text);
+        let one = hub
+            .call("GET", &format!("/api/v1/webhooks/{id}"), None)
+            .await;
+        assert_eq!(
+            one.json["headerKeys"],
+            json!(["X-Gladly-Token"]),
+            "{name}: unchanged"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_limit_is_told_and_enforced() {
     let store = sqlite();

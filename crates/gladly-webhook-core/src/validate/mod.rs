@@ -55,7 +55,7 @@ use gladly_schema::Webhook;
 
 pub use policy::{DEFAULT_MAX_SIZE, Level, MIN_SECRET_LEN, Policy};
 pub use report::{ErrorCode, ValidationError, ValidationReport};
-pub use rest::{RestBody, validate_rest_webhook};
+pub use rest::{RESERVED_HEADERS, RestBody, validate_rest_webhook};
 
 use json::Document;
 use rules::Problems;

@@ -53,6 +53,13 @@ pub enum ErrorCode {
     SecretWhitespace,
     /// `modifiedAt` is before `createdAt` (strict).
     ModifiedBeforeCreated,
+    /// A header of a REST API 1.0 webhook's `headers` cannot be sent: its
+    /// name is not an HTTP header name, or is one the delivery sets itself
+    /// (`Content-Length`, `Authorization`, `Connection`...).
+    HeaderName,
+    /// A header's value cannot be sent: it holds a NUL, CR, LF or another
+    /// control character.
+    HeaderValue,
 }
 
 impl ErrorCode {
@@ -80,6 +87,8 @@ impl ErrorCode {
             Self::SecretTooShort => "SecretTooShort",
             Self::SecretWhitespace => "SecretWhitespace",
             Self::ModifiedBeforeCreated => "ModifiedBeforeCreated",
+            Self::HeaderName => "HeaderName",
+            Self::HeaderValue => "HeaderValue",
         }
     }
 }

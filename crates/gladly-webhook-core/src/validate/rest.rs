@@ -33,6 +33,67 @@ const READ_ONLY: &[&str] = &[
     "disabledAtDueToRetryLimit",
 ];
 
+/// Headers a webhook's `headers` may not set: the delivery sets them itself
+/// (its length, framing, connection and host, its JSON content type, the
+/// Basic `credentials`), and another value would break or forge every
+/// delivery.
+pub const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "connection",
+    "content-length",
+    "content-type",
+    "expect",
+    "host",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// A problem with each header of `headers` that cannot be sent on a
+/// delivery. Values are write-only secrets: a message names the header,
+/// never its value.
+fn check_headers(problems: &mut Problems, headers: &serde_json::Map<String, Value>) {
+    for (name, value) in headers {
+        let pointer = format!("/headers/{}", name.replace('~', "~0").replace('/', "~1"));
+        match http::HeaderName::from_bytes(name.as_bytes()) {
+            Err(_) => problems.add(
+                (0, 0),
+                pointer.clone(),
+                ErrorCode::HeaderName,
+                format!(
+                    "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~), found {}",
+                    echo::quote(name)
+                ),
+            ),
+            Ok(parsed) if RESERVED_HEADERS.contains(&parsed.as_str()) => problems.add(
+                (0, 0),
+                pointer.clone(),
+                ErrorCode::HeaderName,
+                format!(
+                    "expected a header the delivery does not set itself, found {} (reserved: {})",
+                    echo::quote(name),
+                    RESERVED_HEADERS.join(", ")
+                ),
+            ),
+            Ok(_) => {}
+        }
+        if let Some(text) = value.as_str()
+            && http::HeaderValue::from_str(text).is_err()
+        {
+            problems.add(
+                (0, 0),
+                pointer,
+                ErrorCode::HeaderValue,
+                "expected a header value of visible characters, spaces and tabs, found one with a NUL, CR, LF or another control character (the value is not shown)".to_string(),
+            );
+        }
+    }
+}
+
 fn schema(body: RestBody) -> &'static Value {
     static CREATE: OnceLock<Value> = OnceLock::new();
     static UPDATE: OnceLock<Value> = OnceLock::new();
@@ -108,6 +169,9 @@ pub fn validate_rest_webhook(
     }
     for found in diagnose_document(schema(body), &value) {
         problems.add((0, 0), found.pointer, found.code, found.message);
+    }
+    if let Some(headers) = object.get("headers").and_then(Value::as_object) {
+        check_headers(&mut problems, headers);
     }
     if policy.level() == Level::Strict {
         if let Some(text) = object.get("url").and_then(Value::as_str)
