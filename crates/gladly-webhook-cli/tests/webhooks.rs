@@ -220,6 +220,59 @@ fn a_wrong_token_and_an_unreachable_api_say_so() {
     assert!(err.contains("expected https"), "{err}");
 }
 
+/// Issue 32: Gladly's error text reaches the terminal escaped: an answer
+/// whose `attr`, `code` and `detail` hold ESC sequences, an OSC title,
+/// CR and LF (or whose body is not JSON) prints none of them raw, for a
+/// 400, a 404 and an unexpected status alike.
+#[test]
+fn gladly_error_text_is_escaped_before_the_terminal() {
+    use std::io::{Read, Write as _};
+    let hostile = serde_json::json!({"errors": [{
+        "attr": "url\u{1b}]0;owned\u{7}",
+        "code": "in\r\nvalid",
+        "detail": "\u{1b}[31mred\u{1b}[0m\ngladly-webhook: forged line"
+    }]})
+    .to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let answers = [
+        ("400 Bad Request", hostile.clone()),
+        ("404 Not Found", hostile.clone()),
+        (
+            "502 Bad Gateway",
+            "<html>\u{1b}[2J\u{1b}]2;x\u{7}\r\nbad</html>".to_string(),
+        ),
+    ];
+    let server = std::thread::spawn(move || {
+        for (status, body) in answers {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let answer = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).unwrap();
+        }
+    });
+    for args in [
+        &["get", "wh_1", "--allow-insecure-localhost"][..],
+        &["get", "wh_2", "--allow-insecure-localhost"][..],
+        &["list", "--allow-insecure-localhost"][..],
+    ] {
+        let (code, out, err) = webhooks(&base, args, None);
+        assert_ne!(code, 0, "{args:?}");
+        for raw in ['\u{1b}', '\u{7}', '\r'] {
+            assert!(
+                !err.contains(raw) && !out.contains(raw),
+                "{args:?}: {err:?}"
+            );
+        }
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
+    }
+    server.join().unwrap();
+}
+
 /// A REST API 1.0 event of `event_type` with `id`, `minutes` ago.
 fn rest_event(event_type: &str, id: &str, minutes: i64) -> Value {
     let at = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes))

@@ -501,7 +501,10 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
-    serde_json::from_slice(body).map_err(|err| ClientError::Decode(err.to_string()))
+    // serde's message may quote what the server sent: escaped.
+    serde_json::from_slice(body).map_err(|err| {
+        ClientError::Decode(gladly_webhook_core::echo::escape(&err.to_string(), 300))
+    })
 }
 
 /// `/{id}`, the id percent-encoded as a path segment.

@@ -60,22 +60,42 @@ impl ApiErrors {
     }
 }
 
+/// The most characters of one of the server's words shown in a message.
+const SHOWN: usize = 300;
+/// The most entries of an error body shown in a message.
+const SHOWN_ENTRIES: usize = 20;
+
+/// The server's words as a message shows them: control characters
+/// (escape sequences, CR, LF) escaped, so nothing the server sent can move
+/// a terminal's cursor, retitle it or forge a line; shortened.
+fn shown(text: &str) -> String {
+    gladly_webhook_core::echo::escape(text, SHOWN)
+}
+
 impl fmt::Display for ApiErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.errors.is_empty() {
             return f.write_str(self.other.as_deref().unwrap_or("(no details)"));
         }
-        for (i, error) in self.errors.iter().enumerate() {
+        for (i, error) in self.errors.iter().take(SHOWN_ENTRIES).enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             if let Some(attr) = &error.attr {
-                write!(f, "{attr}: ")?;
+                write!(f, "{}: ", shown(attr))?;
             }
-            f.write_str(error.detail.as_deref().unwrap_or("(no detail)"))?;
+            f.write_str(
+                &error
+                    .detail
+                    .as_deref()
+                    .map_or_else(|| "(no detail)".to_string(), shown),
+            )?;
             if let Some(code) = &error.code {
-                write!(f, " ({code})")?;
+                write!(f, " ({})", shown(code))?;
             }
+        }
+        if self.errors.len() > SHOWN_ENTRIES {
+            write!(f, "; and {} more", self.errors.len() - SHOWN_ENTRIES)?;
         }
         Ok(())
     }
