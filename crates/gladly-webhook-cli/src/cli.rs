@@ -268,9 +268,25 @@ pub struct ListenArgs {
     /// Serve the inspector page (every delivery answered and why, the inbox's events, their runs, replay) on --ui-addr.
     #[arg(long)]
     pub ui: bool,
-    /// Where --ui listens: loopback unless told otherwise (the page shows event bodies and replays events).
+    /// Where --ui listens: loopback unless told otherwise (the page shows event bodies and replays events; another address needs --ui-allow-remote and --ui-login-env).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081", value_parser = crate::listen_addr::parse, requires = "ui")]
     pub ui_addr: std::net::SocketAddr,
+    #[command(flatten)]
+    pub ui_access: UiAccessArgs,
+}
+
+/// Who may reach an inspector page (`listen --ui`, `inbox ui`).
+#[derive(Debug, Args)]
+pub struct UiAccessArgs {
+    /// Let the page listen on an address other than loopback (`0.0.0.0:8081`): it then asks for the login of --ui-login-env.
+    #[arg(long)]
+    pub ui_allow_remote: bool,
+    /// The environment variable holding `user:password`, the login the page asks for (required with --ui-allow-remote).
+    #[arg(long, value_name = "NAME")]
+    pub ui_login_env: Option<String>,
+    /// A host name (`name:port`) people reach the page by, beside localhost, 127.0.0.1, [::1] and the address it listens on (repeatable); a request naming any other Host is refused, against DNS rebinding.
+    #[arg(long = "ui-host", value_name = "HOST")]
+    pub ui_hosts: Vec<String>,
 }
 
 /// How deliveries that are not signed prove they come from Gladly: a REST
@@ -471,9 +487,11 @@ fn parse_when(text: &str) -> Result<DateTime<Utc>, String> {
 pub struct UiArgs {
     #[command(flatten)]
     pub inbox: InboxArgs,
-    /// Where the page listens: loopback unless told otherwise.
+    /// Where the page listens: loopback unless told otherwise (another address needs --ui-allow-remote and --ui-login-env).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081", value_parser = crate::listen_addr::parse)]
     pub addr: std::net::SocketAddr,
+    #[command(flatten)]
+    pub access: UiAccessArgs,
 }
 
 #[derive(Debug, Args)]

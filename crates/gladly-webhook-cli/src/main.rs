@@ -16,6 +16,7 @@ mod raw_request;
 mod say;
 mod secrets;
 mod set_field;
+mod ui_access;
 
 use std::process::ExitCode;
 

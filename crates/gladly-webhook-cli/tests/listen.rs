@@ -1075,3 +1075,120 @@ fn listen_accepts_a_short_key_the_signer_chose() {
     assert!(!stderr.contains("test-apikey"), "{stderr}");
     assert_eq!(listener.stop(), 0);
 }
+
+/// Issue 32: an inspector page beyond loopback is an explicit choice with
+/// a login: `listen --ui --ui-addr 0.0.0.0:...` and `inbox ui --addr
+/// 0.0.0.0:...` are refused without `--ui-allow-remote`, which needs
+/// `--ui-login-env`; with both the page asks for the login, and it
+/// answers only to the host names it was started with.
+#[test]
+fn an_inspector_page_beyond_loopback_needs_an_opt_in_and_a_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    for args in [
+        &[
+            "listen",
+            "--no-auth",
+            "--addr",
+            "127.0.0.1:0",
+            "--inbox",
+            &inbox,
+            "--ui",
+            "--ui-addr",
+            "0.0.0.0:0",
+        ][..],
+        &[
+            "listen",
+            "--no-auth",
+            "--addr",
+            "127.0.0.1:0",
+            "--inbox",
+            &inbox,
+            "--ui",
+            "--ui-addr",
+            "[::]:0",
+        ][..],
+        &["inbox", "ui", "--inbox", &inbox, "--addr", "0.0.0.0:0"][..],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("--ui-allow-remote"), "{args:?}: {err}");
+        let mut remote = args.to_vec();
+        remote.push("--ui-allow-remote");
+        let (code, _, err) = run(&remote);
+        assert_eq!(code, 2, "{remote:?}: {err}");
+        assert!(err.contains("needs --ui-login-env"), "{remote:?}: {err}");
+    }
+
+    let mut listen = command(&[
+        "listen",
+        "--no-auth",
+        "--addr",
+        "127.0.0.1:0",
+        "--inbox",
+        &inbox,
+        "--ui",
+        "--ui-addr",
+        "0.0.0.0:0",
+        "--ui-allow-remote",
+        "--ui-login-env",
+        "UI_LOGIN",
+        "--ui-host",
+        "inspector.internal",
+    ]);
+    listen.env("UI_LOGIN", "ops:a long page password");
+    let listener = Listener::spawn(listen);
+    let port: u16 = wait_for_line(&listener, "inspector page on http://")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let get = |host: &str, auth: Option<&str>| {
+        let mut headers = vec![("Host", host.to_string())];
+        if let Some(auth) = auth {
+            headers.push(("Authorization", auth.to_string()));
+        }
+        raw_get(port, "/", &headers)
+    };
+    // base64("ops:a long page password").
+    let login = "Basic b3BzOmEgbG9uZyBwYWdlIHBhc3N3b3Jk";
+    assert!(get(&format!("127.0.0.1:{port}"), None).starts_with("HTTP/1.1 401"));
+    assert!(get(&format!("127.0.0.1:{port}"), Some(login)).starts_with("HTTP/1.1 200"));
+    assert!(get("inspector.internal", Some(login)).starts_with("HTTP/1.1 200"));
+    assert!(get("attacker.example", Some(login)).starts_with("HTTP/1.1 403"));
+    let stderr = listener.stderr.lock().unwrap().join("\n");
+    assert!(!stderr.contains("a long page password"), "{stderr}");
+    assert_eq!(listener.stop(), 0);
+}
+
+/// The rest of the first stderr line of `listener` that holds `marker`,
+/// waited for up to 30 s.
+fn wait_for_line(listener: &Listener, marker: &str) -> String {
+    let mut found = None;
+    wait_until(Duration::from_secs(30), || {
+        found = listener.stderr.lock().unwrap().iter().find_map(|l| {
+            l.split(marker)
+                .nth(1)
+                .map(|rest| rest.split(' ').next().unwrap_or_default().to_string())
+        });
+        found.is_some()
+    });
+    found.unwrap_or_else(|| panic!("no {marker:?}"))
+}
+
+/// A GET of `path` on loopback `port` with `headers`: the whole answer.
+fn raw_get(port: u16, path: &str, headers: &[(&str, String)]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}

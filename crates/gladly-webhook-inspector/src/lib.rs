@@ -29,4 +29,4 @@ mod layout;
 pub mod receiver;
 pub mod security;
 
-pub use security::{CsrfToken, InspectorError};
+pub use security::{AllowedHosts, CsrfToken, InspectorError, PageLogin};

@@ -34,12 +34,16 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::layout::{badge, csrf_field, error, html_response, page, pretty_body, segment, time};
-use crate::security::CsrfToken;
+use crate::security::{AllowedHosts, CsrfToken, PageLogin};
 
 /// The most bytes of a body an event page shows.
 const BODY_SHOWN: usize = 256 * 1024;
 /// Rows a list shows.
 const ROWS: u32 = 200;
+/// The most characters of an event's id or type (or a header's value) the
+/// ring keeps and a list shows: a delivery can name a 500 KB id, and the
+/// live list is fetched every second.
+const SHOWN_ID: usize = 200;
 
 /// One delivery as the page lists it.
 #[derive(Clone)]
@@ -49,7 +53,10 @@ struct Entry {
     verdict: Verdict,
     reason: &'static str,
     event_type: Option<String>,
+    /// At most [`SHOWN_ID`] characters of the id.
     event_id: Option<String>,
+    /// Whether `event_id` is the whole id (a link to the event can be made).
+    whole_id: bool,
     headers: Vec<(String, String)>,
 }
 
@@ -81,9 +88,17 @@ impl RecentDeliveries {
             status: receipt.status.as_u16(),
             verdict: receipt.verdict,
             reason: receipt.reason,
-            event_type: receipt.event_type.clone(),
-            event_id: receipt.event_id.clone(),
-            headers: receipt.headers.clone(),
+            event_type: receipt.event_type.as_deref().map(|t| short(t, SHOWN_ID)),
+            event_id: receipt.event_id.as_deref().map(|id| short(id, SHOWN_ID)),
+            whole_id: receipt
+                .event_id
+                .as_deref()
+                .is_none_or(|id| id.chars().count() <= SHOWN_ID),
+            headers: receipt
+                .headers
+                .iter()
+                .map(|(name, value)| (short(name, SHOWN_ID), short(value, SHOWN_ID)))
+                .collect(),
         };
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         if ring.len() == self.capacity {
@@ -122,7 +137,9 @@ impl RecentDeliveries {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .find(|e| e.event_id.as_deref() == Some(event_id) && !e.headers.is_empty())
+            .find(|e| {
+                e.whole_id && e.event_id.as_deref() == Some(event_id) && !e.headers.is_empty()
+            })
             .map(|e| e.headers.clone())
     }
 }
@@ -142,6 +159,8 @@ pub struct ReceiverInspector {
     inbox: Arc<dyn Inbox>,
     recent: Option<RecentDeliveries>,
     csrf: CsrfToken,
+    hosts: AllowedHosts,
+    login: Option<PageLogin>,
 }
 
 impl ReceiverInspector {
@@ -151,7 +170,24 @@ impl ReceiverInspector {
             inbox,
             recent: None,
             csrf: CsrfToken::generate()?,
+            hosts: AllowedHosts::loopback(),
+            login: None,
         })
+    }
+
+    /// Answers only requests whose `Host` is one of `hosts` (default:
+    /// [`AllowedHosts::loopback`]); give the address the page listens on
+    /// ([`AllowedHosts::local`]) and the names people reach it by.
+    pub fn hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.hosts = hosts;
+        self
+    }
+
+    /// Asks for `login` (HTTP Basic) before anything: for a page served
+    /// beyond this machine.
+    pub fn login(mut self, login: PageLogin) -> Self {
+        self.login = Some(login);
+        self
     }
 
     /// Also lists the deliveries `recent` holds.
@@ -163,7 +199,9 @@ impl ReceiverInspector {
     /// The page's routes: `/`, `/events/{key}`, the live fragments, the
     /// replay actions and the assets.
     pub fn router(self) -> Router {
-        Router::new()
+        let hosts = self.hosts.clone();
+        let login = self.login.clone();
+        let mut router = Router::new()
             .route("/", get(index))
             .route("/live/deliveries", get(live_deliveries))
             .route("/live/events", get(live_events))
@@ -173,8 +211,19 @@ impl ReceiverInspector {
             .route("/events/{key}/rerun", post(rerun))
             .route("/assets/inspector.css", get(crate::layout::css))
             .route("/assets/inspector.js", get(crate::layout::js))
+            .with_state(Arc::new(self));
+        if let Some(login) = login {
+            router = router.layer(axum::middleware::from_fn_with_state(
+                login,
+                crate::security::require_login,
+            ));
+        }
+        router
+            .layer(axum::middleware::from_fn_with_state(
+                hosts,
+                crate::security::check_host,
+            ))
             .layer(axum::middleware::from_fn(crate::security::headers))
-            .with_state(Arc::new(self))
     }
 }
 
@@ -291,7 +340,7 @@ fn deliveries_rows(recent: &RecentDeliveries) -> Markup {
                 td { (e.event_type.as_deref().unwrap_or("-")) }
                 td {
                     @match (&e.event_id, e.verdict) {
-                        (Some(id), Verdict::Stored | Verdict::Duplicate | Verdict::StoredDead) => {
+                        (Some(id), Verdict::Stored | Verdict::Duplicate | Verdict::StoredDead) if e.whole_id => {
                             a href={ "/events/" (segment(id)) } { (id) }
                         }
                         (Some(id), _) => { (id) }
@@ -328,8 +377,15 @@ async fn events_rows(shared: &ReceiverInspector, query: &EventsQuery) -> Result<
                 td { (time(row.received_at)) }
                 td { (badge(state_class(row.state), row.state.as_str())) }
                 td { (row.attempts) }
-                td { (row.event_type) }
-                td { a href={ "/events/" (segment(&row.dedup_key)) } { (row.event_id.as_deref().unwrap_or(&row.dedup_key)) } }
+                td { (short(&row.event_type, SHOWN_ID)) }
+                td {
+                    @let shown = short(row.event_id.as_deref().unwrap_or(&row.dedup_key), SHOWN_ID);
+                    @if row.dedup_key.chars().count() <= SHOWN_ID {
+                        a href={ "/events/" (segment(&row.dedup_key)) } { (shown) }
+                    } @else {
+                        (shown) " " span.muted { "(too long to link: gladly-webhook inbox show)" }
+                    }
+                }
                 td.wide { (row.last_error.as_deref().map(|e| short(e, 120)).unwrap_or_default()) }
             }
         }

@@ -1,10 +1,12 @@
 //! What keeps the pages safe to open: a Content-Security-Policy without
-//! inline script, no framing, no caching, and a CSRF token on every form
-//! that changes something.
+//! inline script, no framing, no caching, a CSRF token on every form that
+//! changes something, the `Host` names a page answers to (against DNS
+//! rebinding), and a login for a page served beyond this machine.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,6 +19,9 @@ pub enum InspectorError {
     /// The operating system's random source failed: no CSRF token.
     #[error("the operating system's random source failed: {0}")]
     Random(String),
+    /// A page login that cannot be used (never holds the password).
+    #[error("the page's login: {0}")]
+    Login(String),
 }
 
 /// The policy every answer carries: scripts, styles, requests and forms to
@@ -84,6 +89,165 @@ impl std::fmt::Debug for CsrfToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CsrfToken(****)")
     }
+}
+
+/// The `Host` names a page answers to: a request naming any other is
+/// refused (403), so that a web page whose domain an attacker rebinds to
+/// this machine's address cannot read the page or take its CSRF token.
+///
+/// ```
+/// use gladly_webhook_inspector::security::AllowedHosts;
+///
+/// let hosts = AllowedHosts::local("127.0.0.1:8081".parse().unwrap()).with("inspector.internal:8081");
+/// assert!(hosts.allows("127.0.0.1:8081") && hosts.allows("localhost:8081") && hosts.allows("[::1]:8081"));
+/// assert!(hosts.allows("INSPECTOR.internal:8081"));
+/// assert!(!hosts.allows("attacker.example:8081") && !hosts.allows("localhost:9999"));
+/// assert!(AllowedHosts::loopback().allows("localhost:1234"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AllowedHosts {
+    /// Exact `host[:port]` values, lowercase.
+    names: Arc<[String]>,
+    /// Whether `localhost`, `127.0.0.1` and `[::1]` are allowed on any port.
+    loopback_any_port: bool,
+}
+
+impl AllowedHosts {
+    /// `localhost`, `127.0.0.1` and `[::1]`, on any port: what a page
+    /// mounted in an application answers to unless told otherwise.
+    pub fn loopback() -> Self {
+        Self {
+            names: Arc::from([]),
+            loopback_any_port: true,
+        }
+    }
+
+    /// A page listening on `addr`: `localhost`, `127.0.0.1` and `[::1]`
+    /// with its port, and `addr` itself.
+    pub fn local(addr: SocketAddr) -> Self {
+        let port = addr.port();
+        let mut names: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .map(|host| format!("{host}:{port}"))
+            .collect();
+        if !addr.ip().is_unspecified() {
+            names.push(addr.to_string());
+        }
+        Self {
+            names: names.into(),
+            loopback_any_port: false,
+        }
+    }
+
+    /// Also `host` (`name:port`, or `name` for port 80), as the operator
+    /// names how people reach the page.
+    pub fn with(self, host: &str) -> Self {
+        let mut names = self.names.to_vec();
+        names.push(host.trim().to_ascii_lowercase());
+        Self {
+            names: names.into(),
+            loopback_any_port: self.loopback_any_port,
+        }
+    }
+
+    /// Whether a request whose `Host` is `host` is answered.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        if self.names.iter().any(|name| *name == host) {
+            return true;
+        }
+        if !self.loopback_any_port {
+            return false;
+        }
+        let name = match host.rsplit_once(':') {
+            Some((name, port))
+                if !name.is_empty()
+                    && port.bytes().all(|b| b.is_ascii_digit())
+                    && !host.ends_with(']') =>
+            {
+                name
+            }
+            _ => host.as_str(),
+        };
+        matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+    }
+}
+
+/// Middleware: refuses (403) a request whose `Host` the [`AllowedHosts`]
+/// do not name, or that has none.
+pub async fn check_host(
+    State(hosts): State<AllowedHosts>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    match host {
+        Some(host) if hosts.allows(host) => next.run(request).await,
+        _ => (
+            StatusCode::FORBIDDEN,
+            "refused: this page answers only to the host names it was started with (see --ui-host)",
+        )
+            .into_response(),
+    }
+}
+
+/// The user name and password a page served beyond this machine asks for
+/// (HTTP Basic), checked as a receiver checks Gladly's Basic credentials
+/// (a digest compared in constant time). `Debug` shows neither.
+#[derive(Clone)]
+pub struct PageLogin(gladly_webhook_core::auth::DeliveryAuth);
+
+impl PageLogin {
+    /// The login `user:password` (the first colon separates them; the
+    /// password may hold more); an error for a pair without a colon, or
+    /// with an empty user or password.
+    pub fn parse(pair: &gladly_webhook_core::Secret) -> Result<Self, InspectorError> {
+        match pair.expose().split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                gladly_webhook_core::auth::DeliveryAuth::basic_pair(pair)
+                    .map(Self)
+                    .map_err(|err| InspectorError::Login(err.to_string()))
+            }
+            _ => Err(InspectorError::Login(
+                "expected `user:password`, with neither empty".to_string(),
+            )),
+        }
+    }
+
+    /// Whether the request carries this login.
+    fn admits(&self, request: &Request) -> bool {
+        self.0
+            .check(request.method(), request.uri(), request.headers(), b"")
+            .is_ok()
+    }
+}
+
+impl std::fmt::Debug for PageLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageLogin(****)")
+    }
+}
+
+/// Middleware: answers 401 with a Basic challenge unless the request
+/// carries the [`PageLogin`].
+pub async fn require_login(
+    State(login): State<PageLogin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if login.admits(&request) {
+        return next.run(request).await;
+    }
+    let mut answer = (StatusCode::UNAUTHORIZED, "log in to see this page").into_response();
+    answer.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"gladly-webhook inspector\", charset=\"UTF-8\""),
+    );
+    answer
 }
 
 /// Middleware: the security headers on every answer.

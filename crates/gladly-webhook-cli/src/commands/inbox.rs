@@ -105,11 +105,12 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
 
 fn ui(args: &UiArgs) -> Result<(), CliError> {
     crate::ops::logging::init(crate::ops::logging::LogFormat::Text, tracing::Level::WARN);
+    let access = crate::ui_access::UiAccess::check(&args.access, args.addr, "--addr")?;
     runtime()?.block_on(async {
         let inbox = open_existing_inbox(&args.inbox.url).await?;
         let page = gladly_webhook_inspector::receiver::ReceiverInspector::new(inbox)
-            .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?
-            .router();
+            .map_err(|err| CliError::Usage(format!("cannot start the inspector page: {err}")))?;
+        let page = |bound| access.apply(page, bound).router();
         let server = crate::ops::SideServer::start(args.addr, page, "the inspector page").await?;
         crate::say::info(format_args!(
             "inspector page on http://{}/ (inbox {}); Ctrl-C stops it",

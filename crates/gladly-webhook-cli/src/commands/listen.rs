@@ -54,6 +54,10 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
             args.path
         )));
     }
+    let ui_access = args
+        .ui
+        .then(|| crate::ui_access::UiAccess::check(&args.ui_access, args.ui_addr, "--ui-addr"))
+        .transpose()?;
     crate::ops::logging::init(args.ops.log_format, tracing::Level::WARN);
 
     runtime()?.block_on(async move {
@@ -99,19 +103,19 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if args.ops.health_routes {
             app = ops.health_routes().merge(app);
         }
-        let ui = match recent {
-            Some(recent) => {
+        let ui = match (recent, &ui_access) {
+            (Some(recent), Some(access)) => {
                 let page = ReceiverInspector::new(inbox)
                     .map_err(|err| {
                         CliError::Usage(format!("cannot start the inspector page: {err}"))
                     })?
-                    .recent(recent)
-                    .router();
+                    .recent(recent);
+                let page = |bound| access.apply(page, bound).router();
                 let server = SideServer::start(args.ui_addr, page, "the inspector page").await?;
                 crate::say::info(format_args!("inspector page on http://{}/", server.addr));
                 Some(server)
             }
-            None => None,
+            _ => None,
         };
         super::serve_http(listener, app, limits, &ops).await?;
         if let Some(ui) = ui {

@@ -38,7 +38,7 @@ impl Ops {
         };
         if let Some(addr) = args.metrics_addr {
             let app = routes::metrics_routes(ops.probe.clone(), ops.draining.clone());
-            let server = SideServer::start(addr, app, "the metrics server").await?;
+            let server = SideServer::start(addr, |_| app, "the metrics server").await?;
             crate::say::info(format_args!(
                 "metrics on http://{}/metrics (and /healthz, /readyz)",
                 server.addr
@@ -80,13 +80,15 @@ pub struct SideServer {
 }
 
 impl SideServer {
-    /// Binds `addr` and serves `app` there; `what` names it in errors.
+    /// Binds `addr` and serves there what `app` makes for the address
+    /// bound; `what` names it in errors.
     pub async fn start(
         addr: SocketAddr,
-        app: axum::Router,
+        app: impl FnOnce(SocketAddr) -> axum::Router,
         what: &'static str,
     ) -> Result<Self, CliError> {
         let (listener, local) = crate::commands::bind(addr).await?;
+        let app = app(local);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = gladly_webhook_server::Limits::default().max_connections(64);
         let task = tokio::spawn(async move {
