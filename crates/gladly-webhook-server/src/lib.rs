@@ -15,7 +15,11 @@
 //!   connection is answered `503` with `Retry-After` and closed at once,
 //! - a bound on the **request head's size** ([`Limits::max_header_bytes`]),
 //! - **graceful shutdown**: on the signal, no new connection is accepted,
-//!   idle ones are closed, and requests in flight get a grace period.
+//!   idle ones are closed, and requests in flight get a grace period;
+//! - a **lingering close**: a connection answered early (413, 401, 408)
+//!   closes its write side, then reads and drops what its client still
+//!   sends (for at most 5 s and 64 MiB) before it closes, so a client that
+//!   writes its whole request before reading gets the answer, not a reset.
 //!
 //! Bodies are the handler's to read; [`body::read_body`] reads one whole
 //! within a size limit and a deadline, and against a shared
@@ -55,6 +59,8 @@
 pub mod body;
 #[cfg(feature = "serve")]
 mod limits;
+#[cfg(feature = "serve")]
+mod linger;
 #[cfg(feature = "serve")]
 mod serve;
 

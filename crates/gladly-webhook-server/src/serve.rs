@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use tower_layer::Layer;
 
 use crate::Limits;
+use crate::linger::Lingering;
 
 /// What a connection past [`Limits::max_connections`] reads before it is
 /// closed.
@@ -59,8 +60,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         // Handlers see the peer as axum's `ConnectInfo` (per-peer limits).
         let service = Extension(ConnectInfo(peer)).layer(app.clone());
-        let connection =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = builder.serve_connection(
+            TokioIo::new(Lingering::new(stream)),
+            TowerToHyperService::new(service),
+        );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A client's failure (reset, timeout, malformed head) ends its

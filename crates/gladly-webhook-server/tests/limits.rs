@@ -227,3 +227,65 @@ async fn the_budget_bounds_bodies_buffered_at_once() {
         BodyError::TooLarge { limit: 1 << 20 }
     );
 }
+
+/// Issue 32, the lingering close itself: after an early refusal the server
+/// closes its write side and keeps reading (and dropping) what the client
+/// still sends, so a client that goes on writing its body after the answer
+/// came is not reset: every write succeeds, and its own close is met with
+/// an end of stream. Without it the socket is closed with the body unread,
+/// and the client's next writes fail with a reset or a broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_early_refusal_the_rest_of_the_body_is_drained_not_reset() {
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(|| async {
+            (
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                [(http::header::CONNECTION, "close")],
+                "body_too_large",
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, app, quick(), std::future::pending()));
+    let outcome = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let size = 8 * 1024 * 1024;
+        let head = format!("POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {size}\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        // The whole answer, up to the server's end of stream.
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        std::thread::sleep(Duration::from_millis(100));
+        // The body the client had started to send, in pieces.
+        let piece = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        let mut failed = None;
+        while sent < size {
+            match stream.write_all(&piece) {
+                Ok(()) => sent += piece.len(),
+                Err(err) => {
+                    failed = Some(err.kind());
+                    break;
+                }
+            }
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        (answer, sent, failed)
+    })
+    .await
+    .unwrap();
+    let (answer, sent, failed) = outcome;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(
+        (sent, failed),
+        (8 * 1024 * 1024, None),
+        "the body was drained, not reset"
+    );
+}
