@@ -1197,7 +1197,7 @@ fn raw_get(port: u16, path: &str, headers: &[(&str, String)]) -> String {
 /// (Python's `http.client` here; many JVM clients do the same) reads the
 /// 413 for a body over the limit, 20 times of 20, instead of a broken pipe
 /// or a reset: `listen` closes its side, then drains what still arrives
-/// (for at most 5 s and 64 MiB). 2 MiB fits in this machine's loopback
+/// (for at most 5 s and 64 MiB, and half a second of silence). 2 MiB fits in this machine's loopback
 /// socket buffers, so its write ends before the reset comes; 24 MiB does
 /// not: without the lingering close its first try fails with a broken
 /// pipe.

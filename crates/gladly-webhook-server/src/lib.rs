@@ -18,7 +18,7 @@
 //!   idle ones are closed, and requests in flight get a grace period;
 //! - a **lingering close**: a connection answered early (413, 401, 408)
 //!   closes its write side, then reads and drops what its client still
-//!   sends (for at most 5 s and 64 MiB) before it closes, so a client that
+//!   sends (for at most 5 s and 64 MiB, and half a second of silence) before it closes, so a client that
 //!   writes its whole request before reading gets the answer, not a reset.
 //!
 //! Bodies are the handler's to read; [`body::read_body`] reads one whole

@@ -8,8 +8,9 @@
 //! it reads (Python's `http.client`, many JVM clients) then sees a broken
 //! pipe or a reset instead of the answer. So on shutdown the write side is
 //! closed first (the client reads the answer and an end of stream), and
-//! what keeps arriving is read and dropped until the client closes, or for
-//! at most [`LINGER_TIME`] and [`LINGER_BYTES`].
+//! what keeps arriving is read and dropped until the client closes, or
+//! nothing comes for [`LINGER_IDLE`] (an idle kept-alive client), or for at
+//! most [`LINGER_TIME`] and [`LINGER_BYTES`].
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -21,6 +22,8 @@ use tokio::time::Sleep;
 
 /// The longest a closing connection reads what its client still sends.
 pub const LINGER_TIME: Duration = Duration::from_secs(5);
+/// The longest a closing connection waits for more from its client.
+pub const LINGER_IDLE: Duration = Duration::from_millis(500);
 /// The most bytes a closing connection reads and drops.
 pub const LINGER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -34,6 +37,7 @@ enum State {
     Open,
     Draining {
         deadline: Pin<Box<Sleep>>,
+        idle: Pin<Box<Sleep>>,
         discarded: usize,
     },
     Closed,
@@ -94,14 +98,16 @@ impl AsyncWrite for Lingering {
                     ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
                     this.state = State::Draining {
                         deadline: Box::pin(tokio::time::sleep(LINGER_TIME)),
+                        idle: Box::pin(tokio::time::sleep(LINGER_IDLE)),
                         discarded: 0,
                     };
                 }
                 State::Draining {
                     deadline,
+                    idle,
                     discarded,
                 } => {
-                    if deadline.as_mut().poll(cx).is_ready() {
+                    if deadline.as_mut().poll(cx).is_ready() || idle.as_mut().poll(cx).is_ready() {
                         this.state = State::Closed;
                         continue;
                     }
@@ -114,6 +120,8 @@ impl AsyncWrite for Lingering {
                             this.state = State::Closed;
                         }
                         Poll::Ready(Ok(())) => {
+                            idle.as_mut()
+                                .reset(tokio::time::Instant::now() + LINGER_IDLE);
                             *discarded += buf.filled().len();
                             if *discarded >= LINGER_BYTES {
                                 this.state = State::Closed;
