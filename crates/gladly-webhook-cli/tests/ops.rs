@@ -1039,3 +1039,52 @@ fn the_deployment_files_agree_with_the_binary() {
     assert!(dockerfile.contains("-o 65532 -g 65532"));
     assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/gladly-webhook\"]"));
 }
+
+/// Issue 32: a flood of idle connections from one peer fills the metrics
+/// address's cap (64) and the main address's (`--max-connections 8`);
+/// `/readyz` and `/healthz` are still answered 200 on both, 60 times of 60
+/// (they were 503: busy), while anything else past the cap is still 503.
+#[test]
+fn health_routes_stay_answerable_under_a_connection_flood() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let mut listen = Running::start(
+        &[
+            "listen",
+            "--no-auth",
+            "--addr",
+            "127.0.0.1:0",
+            "--inbox",
+            &inbox,
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--health-routes",
+            "--max-connections",
+            "8",
+        ],
+        &[],
+        "listening on",
+    );
+    let main = listen_port(&listen);
+    let metrics = metrics_port(&listen);
+    let mut flood = Vec::new();
+    for (port, cap) in [(metrics, 64), (main, 8)] {
+        for _ in 0..cap {
+            flood.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
+        }
+    }
+    // The cap is reached: a request that is not a probe is refused.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(http(metrics, "GET", "/metrics", &[], "").0, 503);
+    for port in [metrics, main] {
+        let ready = (0..60)
+            .filter(|n| {
+                let path = if n % 2 == 0 { "/readyz" } else { "/healthz" };
+                http(port, "GET", path, &[], "").0 == 200
+            })
+            .count();
+        assert_eq!(ready, 60, "port {port}");
+    }
+    drop(flood);
+    assert_eq!(listen.stop(), 0, "{}", listen.stderr());
+}

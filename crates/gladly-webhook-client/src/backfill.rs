@@ -25,6 +25,8 @@
 use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesOrdered;
 use gladly_webhook_receiver::inbox::{Inbox, InboxError, Inserted, State};
 
 use crate::client::{Client, EVENTS_RETENTION, EventLine, EventsQuery};
@@ -33,6 +35,10 @@ use crate::error::ClientError;
 /// How far behind real time the Events API may run: a window ends this
 /// long ago at the latest, so the next run misses nothing.
 pub const EVENTS_LAG: TimeDelta = TimeDelta::seconds(15);
+
+/// Events stored between two checkpoints of the cursor: a run stopped
+/// halfway resumes from its last checkpoint ([`Window::resume`]).
+pub const CHECKPOINT_EVERY: u64 = 1000;
 
 /// Which events to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +126,22 @@ pub enum BackfillError {
     Inbox(#[from] InboxError),
 }
 
+/// Inserts a backfill has under way at once.
+const IN_FLIGHT: usize = 64;
+
+/// An insert's outcome, whether its event was stored dead, and its
+/// `timestamp`.
+type Settled = (Result<Inserted, InboxError>, bool, Option<DateTime<Utc>>);
+
+/// The `timestamp` of an event's body, when it has one that reads.
+fn timestamp_of(body: &[u8]) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        timestamp: Option<DateTime<Utc>>,
+    }
+    serde_json::from_slice::<Envelope>(body).ok()?.timestamp
+}
+
 /// A backfill of one API into one inbox.
 pub struct Backfill<'a> {
     client: &'a Client,
@@ -152,13 +174,43 @@ impl<'a> Backfill<'a> {
         self
     }
 
+    /// Counts a settled insert, and checkpoints the cursor at its event's
+    /// `timestamp` every [`CHECKPOINT_EVERY`] events.
+    async fn settle(
+        &self,
+        (inserted, dead, at): Settled,
+        report: &mut BackfillReport,
+        since_checkpoint: &mut u64,
+    ) -> Result<(), BackfillError> {
+        match inserted? {
+            _ if dead => report.malformed += 1,
+            Inserted::New => report.new += 1,
+            _ => report.duplicate += 1,
+        }
+        *since_checkpoint += 1;
+        if *since_checkpoint >= CHECKPOINT_EVERY
+            && let Some(at) = at
+        {
+            self.inbox
+                .set_cursor(&self.cursor_name(), &at.to_rfc3339())
+                .await?;
+            *since_checkpoint = 0;
+        }
+        Ok(())
+    }
+
     /// The cursor's name in the inbox: one per API.
     fn cursor_name(&self) -> String {
         format!("backfill {}", self.client.base())
     }
 
-    /// Reads the window and inserts its events; on success the cursor
-    /// moves to the window's end, for [`Window::resume`].
+    /// Reads the window and inserts its events, checkpointing the cursor
+    /// every [`CHECKPOINT_EVERY`] events at the last stored event's
+    /// `timestamp` (the Events API streams in timestamp order, so every
+    /// earlier event is stored; a resumed run reads that instant again and
+    /// the inbox keeps each event once); on success the cursor moves to
+    /// the window's end. A run that stops halfway (killed, a timeout)
+    /// resumes from its last checkpoint with [`Window::resume`].
     pub async fn run(self, window: Window) -> Result<BackfillReport, BackfillError> {
         let now = Utc::now();
         let oldest = now - TimeDelta::from_std(EVENTS_RETENTION).unwrap_or(TimeDelta::MAX);
@@ -203,7 +255,24 @@ impl<'a> Backfill<'a> {
             duplicate: 0,
             malformed: 0,
         };
-        while let Some(line) = stream.next().await? {
+        // Up to IN_FLIGHT inserts at once (the inbox commits them together),
+        // settled in stream order: once an event's insert is settled, every
+        // earlier one is, so its timestamp is a safe checkpoint.
+        let mut inserts = FuturesOrdered::new();
+        let mut since_checkpoint = 0;
+        loop {
+            let line = match stream.next().await {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(err) => {
+                    // What was read is stored before the error is told.
+                    while let Some(settled) = inserts.next().await {
+                        self.settle(settled, &mut report, &mut since_checkpoint)
+                            .await?;
+                    }
+                    return Err(err.into());
+                }
+            };
             report.read += 1;
             let body = match line {
                 EventLine::Event(body) => body,
@@ -217,11 +286,19 @@ impl<'a> Backfill<'a> {
                 continue;
             };
             let dead = event.state == State::Dead;
-            match self.inbox.insert(event).await? {
-                _ if dead => report.malformed += 1,
-                Inserted::New => report.new += 1,
-                _ => report.duplicate += 1,
+            let at = timestamp_of(&body);
+            let inbox = self.inbox;
+            inserts.push_back(async move { (inbox.insert(event).await, dead, at) });
+            if inserts.len() >= IN_FLIGHT
+                && let Some(settled) = inserts.next().await
+            {
+                self.settle(settled, &mut report, &mut since_checkpoint)
+                    .await?;
             }
+        }
+        while let Some(settled) = inserts.next().await {
+            self.settle(settled, &mut report, &mut since_checkpoint)
+                .await?;
         }
         self.inbox
             .set_cursor(&self.cursor_name(), &until.to_rfc3339())

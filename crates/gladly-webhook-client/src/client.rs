@@ -14,6 +14,10 @@ use crate::user::ApiUser;
 
 /// How long a call may take by default (connecting, sending, reading).
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest an Events API stream may take whole (a day's events of a
+/// large organization, read and stored); within it, no read may wait longer
+/// than the client's timeout.
+pub const STREAM_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// The largest answer read.
 const MAX_ANSWER: usize = 8 << 20;
 /// Redirects followed, on the same host only.
@@ -75,6 +79,8 @@ pub enum EventLine {
 /// [`MAX_EVENT_LINE`] bytes held).
 pub struct EventStream {
     response: reqwest::Response,
+    /// When the request was sent: which timeout fired.
+    started: Instant,
     client: Client,
     buffer: Vec<u8>,
     /// Inside a line too long, until its newline.
@@ -124,15 +130,38 @@ impl EventStream {
                 }
                 return Ok(Some(EventLine::Event(line)));
             }
-            match self
-                .response
-                .chunk()
-                .await
-                .map_err(|err| self.client.transport(err))?
-            {
+            match self.response.chunk().await.map_err(|err| {
+                if err.is_timeout() {
+                    self.timed_out()
+                } else {
+                    self.client.transport(err)
+                }
+            })? {
                 Some(chunk) => self.buffer.extend_from_slice(&chunk),
                 None => self.done = true,
             }
+        }
+    }
+}
+
+impl EventStream {
+    /// Which of the stream's two timeouts fired: the whole stream's, or
+    /// the wait for its next bytes.
+    fn timed_out(&self) -> ClientError {
+        let reason = if self.started.elapsed() >= STREAM_TIMEOUT {
+            format!(
+                "the Events API stream took longer than {} min, its whole allowed time",
+                STREAM_TIMEOUT.as_secs() / 60
+            )
+        } else {
+            format!(
+                "the Events API stream sent nothing for {} s (its idle timeout, the client's timeout)",
+                self.client.timeout.as_secs_f64()
+            )
+        };
+        ClientError::Transport {
+            base: self.client.base.as_str().to_string(),
+            reason,
         }
     }
 }
@@ -161,6 +190,8 @@ pub struct Client {
     retry: RetryPolicy,
     policy: Policy,
     limit: Arc<Mutex<Option<(RateLimit, Instant)>>>,
+    /// A call's whole time, and a stream's longest wait between reads.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -181,7 +212,9 @@ impl Client {
         Self::with_timeout(base, user, TIMEOUT)
     }
 
-    /// [`Client::new`] with another timeout per call.
+    /// [`Client::new`] with another timeout per call. An Events API stream
+    /// ([`Client::events`]) is not bounded by it whole, but each of its
+    /// reads is, and the whole by [`STREAM_TIMEOUT`].
     pub fn with_timeout(base: &str, user: ApiUser, timeout: Duration) -> Result<Self, ClientError> {
         let base = parse_base(base)?;
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -200,6 +233,8 @@ impl Client {
             .no_proxy()
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
+            // Between two reads of an answer: what bounds a stream.
+            .read_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("gladly-webhook-client/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -217,6 +252,7 @@ impl Client {
             retry: RetryPolicy::default(),
             policy,
             limit: Arc::new(Mutex::new(None)),
+            timeout,
         })
     }
 
@@ -351,12 +387,24 @@ impl Client {
         url: &str,
         body: Option<Vec<u8>>,
     ) -> Result<reqwest::Response, ClientError> {
+        self.send_within(method, url, body, self.timeout).await
+    }
+
+    /// [`Client::send`], the whole answer (a stream's too) within `whole`.
+    async fn send_within(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        whole: Duration,
+    ) -> Result<reqwest::Response, ClientError> {
         let mut retries = 0;
         loop {
             self.wait_for_the_limit().await;
             let mut request = self
                 .http
                 .request(method.clone(), url)
+                .timeout(whole)
                 .header(header::AUTHORIZATION, self.user.authorization());
             if let Some(body) = &body {
                 request = request
@@ -418,9 +466,13 @@ impl Client {
                 pairs.append_pair("entities", entity);
             }
         }
-        let response = self.send(Method::GET, url.as_str(), None).await?;
+        let started = Instant::now();
+        let response = self
+            .send_within(Method::GET, url.as_str(), None, STREAM_TIMEOUT)
+            .await?;
         Ok(EventStream {
             response,
+            started,
             client: self.clone(),
             buffer: Vec::new(),
             skipping: false,

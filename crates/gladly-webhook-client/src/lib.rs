@@ -49,6 +49,7 @@ mod user;
 
 pub use client::{
     Client, EVENTS_RETENTION, EventLine, EventStream, EventsQuery, MAX_EVENT_LINE, RateLimit,
+    STREAM_TIMEOUT,
 };
 pub use error::{ApiError, ApiErrors, ClientError};
 pub use retry::RetryPolicy;

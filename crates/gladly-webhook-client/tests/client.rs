@@ -11,6 +11,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use futures_util::StreamExt as _;
 use gladly_webhook_client::{ApiUser, Client, ClientError, RetryPolicy};
 use gladly_webhook_testkit::fake_gladly::FakeGladly;
 use serde_json::json;
@@ -171,4 +172,145 @@ async fn events_are_read_line_by_line() {
         });
     }
     assert_eq!(lines, [r#"{"id":"e1"}"#, "(too long)", r#"{"id":"e3"}"#]);
+}
+
+/// An Events API that streams `events` lines from `startAt` on (each a
+/// `CUSTOMER_PROFILE/CREATED`, a millisecond apart from an hour ago, in
+/// timestamp order) in chunks of `chunk` lines, `gap` apart. With
+/// `cut_first`, its first answer breaks after that many lines, as a run
+/// killed halfway would stop; later answers are whole.
+async fn paced_events(
+    events: usize,
+    chunk: usize,
+    gap: Duration,
+    cut_first: Option<usize>,
+) -> String {
+    let first_at = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    let cut = std::sync::Arc::new(std::sync::Mutex::new(cut_first));
+    let app = Router::new().route(
+        "/api/v1/events",
+        get(move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+            let cut = cut.lock().unwrap().take();
+            async move {
+                let start_at = url_start_at(query.as_deref());
+                let from = usize::try_from((start_at - first_at).num_milliseconds().max(0))
+                    .unwrap_or(usize::MAX)
+                    .min(events);
+                let chunks = (from..events).step_by(chunk).map(move |first| {
+                    let lines: String = (first..(first + chunk).min(events))
+                        .map(|n| {
+                            let at = first_at + chrono::TimeDelta::milliseconds(n as i64);
+                            format!(
+                                "{{\"id\":\"evt_{n:05}\",\"type\":\"CUSTOMER_PROFILE/CREATED\",\"timestamp\":\"{}\",\"content\":{{\"customerId\":\"c{n}\"}}}}\n",
+                                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                            )
+                        })
+                        .collect();
+                    (first, lines)
+                });
+                let body = futures_util::stream::iter(chunks).then(move |(first, lines)| async move {
+                    tokio::time::sleep(gap).await;
+                    match cut {
+                        Some(cut) if first >= cut => Err(std::io::Error::other("cut")),
+                        _ => Ok::<_, std::io::Error>(lines),
+                    }
+                });
+                (
+                    [(header::CONTENT_TYPE, "application/x-jsonlines")],
+                    axum::body::Body::from_stream(body),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    start(app).await
+}
+
+/// The `startAt` of an Events API query.
+fn url_start_at(query: Option<&str>) -> chrono::DateTime<chrono::Utc> {
+    let text = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("startAt="))
+        .expect("startAt");
+    let text = text.replace("%3A", ":").replace("%2B", "+");
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .expect("an RFC 3339 startAt")
+        .with_timezone(&chrono::Utc)
+}
+
+async fn sqlite_inbox(dir: &tempfile::TempDir) -> gladly_webhook_receiver::inbox::SqliteInbox {
+    gladly_webhook_receiver::inbox::SqliteInbox::open(dir.path().join("inbox.db"))
+        .await
+        .unwrap()
+}
+
+/// Issue 32: a stream longer than the client's timeout, with no pause
+/// longer than it, is read whole: 30,000 events in one run (the timeout
+/// covered the whole stream and the inserts, and a run of that size failed
+/// every time at ~23,000 with no cursor saved). A pause longer than the
+/// timeout is reported as the stream's idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_events_stream_is_bounded_per_read_not_whole() {
+    use gladly_webhook_client::backfill::{Backfill, Window};
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = sqlite_inbox(&dir).await;
+    let since = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+    let timeout = Duration::from_millis(700);
+    // 30 chunks 60 ms apart: about 2 s in all, nearly 3 times the timeout.
+    let base = paced_events(30_000, 1_000, Duration::from_millis(60), None).await;
+    let client = Client::with_timeout(&base, USER.parse().unwrap(), timeout).unwrap();
+    let report = Backfill::new(&client, &inbox)
+        .run(Window::since(since))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.read, report.new, report.malformed),
+        (30_000, 30_000, 0),
+        "{report}"
+    );
+
+    let silent = paced_events(10, 5, Duration::from_millis(1500), None).await;
+    let client = Client::with_timeout(&silent, USER.parse().unwrap(), timeout).unwrap();
+    let err = Backfill::new(&client, &inbox)
+        .run(Window::since(since))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sent nothing for 0.7 s (its idle timeout"),
+        "{err}"
+    );
+}
+
+/// Issue 32: a run that stops halfway (its stream broken after 12,000 of
+/// 20,000 events) has checkpointed its cursor as it stored them; the next
+/// run without a start resumes from the checkpoint, reads only the rest
+/// (from the last checkpointed instant on), and the inbox holds each event
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_halfway_resumes_from_its_checkpoint() {
+    use gladly_webhook_client::backfill::{Backfill, CHECKPOINT_EVERY, Window};
+    use gladly_webhook_receiver::inbox::Inbox as _;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = sqlite_inbox(&dir).await;
+    let since = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+    let base = paced_events(20_000, 1_000, Duration::from_millis(5), Some(12_000)).await;
+    let client = Client::new(&base, USER.parse().unwrap()).unwrap();
+    let stopped = Backfill::new(&client, &inbox)
+        .run(Window::since(since))
+        .await;
+    assert!(stopped.is_err(), "{stopped:?}");
+    assert_eq!(inbox.stats().await.unwrap().pending, 12_000);
+
+    let resumed = Backfill::new(&client, &inbox)
+        .run(Window::resume())
+        .await
+        .unwrap();
+    assert_eq!(resumed.new, 8_000, "{resumed}");
+    assert!(
+        resumed.read <= 8_000 + CHECKPOINT_EVERY,
+        "from the checkpoint, not the start: {resumed}"
+    );
+    assert_eq!(inbox.stats().await.unwrap().pending, 20_000);
 }

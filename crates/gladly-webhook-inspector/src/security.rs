@@ -153,7 +153,7 @@ impl AllowedHosts {
     /// Whether a request whose `Host` is `host` is answered.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim().to_ascii_lowercase();
-        if self.names.iter().any(|name| *name == host) {
+        if self.names.contains(&host) {
             return true;
         }
         if !self.loopback_any_port {

@@ -28,6 +28,13 @@ pub struct Limits {
     /// How long requests in flight get to finish on shutdown (default
     /// 10 s).
     pub shutdown_grace: Duration,
+    /// Paths whose `GET` or `HEAD` is answered past the connection cap, on
+    /// connections of their own (see [`Limits::reserve_for`]); none by
+    /// default.
+    pub reserved_paths: Vec<String>,
+    /// How many connections past the cap may serve the reserved paths at
+    /// once.
+    pub reserved_connections: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +44,8 @@ impl Default for Limits {
             max_connections: 512,
             max_header_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            reserved_paths: Vec::new(),
+            reserved_connections: 0,
         }
     }
 }
@@ -57,6 +66,25 @@ impl Limits {
     /// Sets [`Limits::max_header_bytes`] (at least 8 KiB, hyper's floor).
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes.max(8192);
+        self
+    }
+
+    /// Keeps `connections` connections past the cap for requests to
+    /// `paths` (health and readiness probes), so that a flood of idle
+    /// connections cannot make a healthy server look dead: a connection
+    /// that finds the cap reached may still send, within a second, a
+    /// `GET` or `HEAD` of one of `paths`, which is answered (one request,
+    /// then closed); anything else is answered `503` as before.
+    ///
+    /// ```
+    /// use gladly_webhook_server::Limits;
+    ///
+    /// let limits = Limits::default().reserve_for(&["/healthz", "/readyz"], 8);
+    /// assert_eq!(limits.reserved_connections, 8);
+    /// ```
+    pub fn reserve_for(mut self, paths: &[&str], connections: usize) -> Self {
+        self.reserved_paths = paths.iter().map(|p| p.to_string()).collect();
+        self.reserved_connections = connections;
         self
     }
 

@@ -39,6 +39,11 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true);
+    // Probes past the cap: one request per connection.
+    let reserved = Arc::new(Semaphore::new(limits.reserved_connections));
+    let paths: Arc<[String]> = limits.reserved_paths.clone().into();
+    let mut probe_builder = builder.clone();
+    probe_builder.keep_alive(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -54,7 +59,19 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
+            match reserved.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let probe = Probe {
+                        paths: paths.clone(),
+                        builder: probe_builder.clone(),
+                        app: app.clone(),
+                    };
+                    tokio::spawn(probe.serve_or_refuse(stream, peer, permit));
+                }
+                Err(_) => {
+                    tokio::spawn(refuse(stream));
+                }
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -80,6 +97,76 @@ pub async fn serve(
         tracing::warn!("requests still in flight after the shutdown grace; closing them");
     }
     Ok(())
+}
+
+/// How long a connection past the cap has to show it is a probe.
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What serves a connection past the cap that asks for a reserved path.
+struct Probe {
+    paths: Arc<[String]>,
+    builder: hyper::server::conn::http1::Builder,
+    app: axum::Router,
+}
+
+impl Probe {
+    /// Serves `stream` (one request) when its request line, sent within
+    /// [`PROBE_WAIT`], is a `GET` or `HEAD` of a reserved path; refuses it
+    /// otherwise. `permit` is held until then.
+    async fn serve_or_refuse(
+        self,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let asks = tokio::time::timeout(PROBE_WAIT, self.asks_reserved(&stream))
+            .await
+            .unwrap_or(false);
+        if !asks {
+            drop(permit);
+            return refuse(stream).await;
+        }
+        let service = Extension(ConnectInfo(peer)).layer(self.app);
+        let connection = self.builder.serve_connection(
+            TokioIo::new(Lingering::new(stream)),
+            TowerToHyperService::new(service),
+        );
+        let _ = tokio::time::timeout(PROBE_WAIT * 5, connection).await;
+        drop(permit);
+    }
+
+    /// Whether the request line waiting on `stream` (peeked, not read)
+    /// asks for a reserved path.
+    async fn asks_reserved(&self, stream: &TcpStream) -> bool {
+        let mut line = [0u8; 256];
+        loop {
+            let Ok(n) = stream.peek(&mut line).await else {
+                return false;
+            };
+            if n == 0 {
+                return false;
+            }
+            if let Some(end) = line[..n].iter().position(|b| *b == b'\n') {
+                return self.is_reserved(&line[..end]);
+            }
+            if n == line.len() {
+                return false;
+            }
+            // Part of the line: wait for more to arrive.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Whether `line` (`GET /readyz HTTP/1.1`) asks for a reserved path.
+    fn is_reserved(&self, line: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(line);
+        let mut parts = text.trim_end().split(' ');
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        let path = target.split('?').next().unwrap_or(target);
+        matches!(method, "GET" | "HEAD") && self.paths.iter().any(|p| p == path)
+    }
 }
 
 /// Answers a connection past the cap with 503 and closes it, within a

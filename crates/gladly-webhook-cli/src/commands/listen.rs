@@ -47,7 +47,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     };
     let options = exec::worker_options(&args.exec, lines)?;
     let format = args.format;
-    let (limits, body_timeout) = super::server_limits(&args.server)?;
+    let (limits, body_timeout) = super::server_limits(&args.server, args.ops.health_routes)?;
     if args.ops.health_routes && matches!(args.path.as_str(), "/healthz" | "/readyz") {
         return Err(CliError::Usage(format!(
             "--path {} is one of the --health-routes: choose another path",

@@ -115,18 +115,24 @@ pub async fn bind(
     Ok((listener, local))
 }
 
-/// The server limits the flags give, and the body timeout.
+/// The server limits the flags give, and the body timeout; with
+/// `health_routes`, the probes are answered past the connection cap.
 pub fn server_limits(
     args: &crate::cli::ServerArgs,
+    health_routes: bool,
 ) -> Result<(gladly_webhook_server::Limits, std::time::Duration), CliError> {
     if args.max_connections == 0 || args.body_budget == 0 {
         return Err(CliError::Usage(
             "--max-connections and --body-budget must be at least 1".to_string(),
         ));
     }
-    let limits = gladly_webhook_server::Limits::default()
+    let mut limits = gladly_webhook_server::Limits::default()
         .header_read_timeout(args.header_timeout)
         .max_connections(args.max_connections);
+    if health_routes {
+        use crate::ops::routes::{PROBE_CONNECTIONS, PROBE_PATHS};
+        limits = limits.reserve_for(PROBE_PATHS, PROBE_CONNECTIONS);
+    }
     Ok((limits, args.body_timeout))
 }
 

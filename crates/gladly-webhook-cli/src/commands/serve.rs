@@ -45,7 +45,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     } else {
         usize::from(args.max_in_flight)
     };
-    let (limits, body_timeout) = super::server_limits(&args.server)?;
+    let (limits, body_timeout) = super::server_limits(&args.server, args.ops.health_routes)?;
     let keys = load_keys(args)?;
     let model = args.api.model();
     if model == Model::RestApiV1 && args.ui {

@@ -90,7 +90,9 @@ impl SideServer {
         let (listener, local) = crate::commands::bind(addr).await?;
         let app = app(local);
         let (stop, stopped) = oneshot::channel::<()>();
-        let limits = gladly_webhook_server::Limits::default().max_connections(64);
+        let limits = gladly_webhook_server::Limits::default()
+            .max_connections(64)
+            .reserve_for(routes::PROBE_PATHS, routes::PROBE_CONNECTIONS);
         let task = tokio::spawn(async move {
             let signal = async {
                 let _ = stopped.await;

@@ -127,6 +127,13 @@ struct Shared {
     draining: Arc<AtomicBool>,
 }
 
+/// The probe paths, answered past a server's connection cap on
+/// [`PROBE_CONNECTIONS`] connections of their own, so that a flood of idle
+/// connections cannot make a healthy command look dead.
+pub const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
+/// Connections kept past the cap for [`PROBE_PATHS`].
+pub const PROBE_CONNECTIONS: usize = 8;
+
 /// `/metrics`, `/healthz` and `/readyz`, for the metrics address.
 pub fn metrics_routes(probe: Probe, draining: Arc<AtomicBool>) -> Router {
     Router::new()
