@@ -271,3 +271,110 @@ fn a_disabled_webhook_is_recovered_by_backfill() {
         );
     }
 }
+
+/// The resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// Issue 32: clients that never read their Events API answer pin little:
+/// 10 stalled streams (two per API user) over 200 events of 1 MB raise
+/// the local Gladly's resident memory by less than 100 MiB (each held a
+/// 500-event page: 10 took it from 74 MiB to 3.2 GB), and a user's fifth
+/// stream in progress is answered 429.
+#[test]
+fn stalled_events_streams_pin_a_bounded_page() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("hub.db").display());
+    let users: Vec<String> = (0..5)
+        .map(|n| format!("user{n}@example.com:tok_stream_user_{n}_0123456789"))
+        .collect();
+    let hub = Running::start(
+        &[
+            "serve",
+            "--api",
+            "gladly",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            &db,
+            "--api-user-env",
+            "HUB_USERS",
+            "--rate-limit",
+            "0",
+        ],
+        &[("HUB_USERS", &users.join("\n"))],
+        "serving a local Gladly",
+    );
+    let port = announced_port(&hub, " on http://");
+    let auth = |n: usize| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(&users[n])
+        )
+    };
+    let start = (chrono::Utc::now() - chrono::TimeDelta::minutes(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let filler = "x".repeat(1_000_000);
+    for n in 0..200 {
+        let event = serde_json::json!({"type": "CUSTOMER_PROFILE/UPDATED",
+            "content": {"customerId": format!("c{n}"), "note": filler}});
+        let (status, answer) = http(
+            port,
+            "POST",
+            "/api/v1/events",
+            &[("Authorization", &auth(0))],
+            &event.to_string(),
+        );
+        assert_eq!(status, 202, "{answer}");
+    }
+    let before = rss(hub.pid());
+    let request = |n: usize| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "GET /api/v1/events?startAt={start} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\r\n",
+            auth(n)
+        )
+        .unwrap();
+        stream
+    };
+    // Two per user, never read.
+    let stalled: Vec<std::net::TcpStream> = (0..10).map(|n| request(n % 5)).collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = rss(hub.pid());
+    let grown = after.saturating_sub(before);
+    eprintln!(
+        "10 stalled streams: {} MiB to {} MiB resident",
+        before >> 20,
+        after >> 20
+    );
+    assert!(
+        grown < 100 * 1024 * 1024,
+        "10 stalled streams grew the local Gladly by {} MiB ({} to {} MiB)",
+        grown >> 20,
+        before >> 20,
+        after >> 20
+    );
+    // Two more for user 0 reach the cap of 4 in progress; a fifth is 429.
+    let more: Vec<std::net::TcpStream> = (0..2).map(|_| request(0)).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, answer) = http(
+        port,
+        "GET",
+        &format!("/api/v1/events?startAt={start}"),
+        &[("Authorization", &auth(0))],
+        "",
+    );
+    let head: String = answer.chars().take(300).collect();
+    assert_eq!(status, 429, "{head}");
+    assert!(answer.contains("too_many_streams"), "{head}");
+    drop((stalled, more));
+}

@@ -39,6 +39,7 @@ pub(crate) struct Shared {
     pub(crate) model: Model,
     pub(crate) rate: Arc<crate::api::rest::RateLimit>,
     pub(crate) events_window: Duration,
+    pub(crate) streams: Arc<crate::api::rest::StreamSlots>,
 }
 
 /// Makes a subscription's deliveries that wait for a retry due now (see
@@ -100,6 +101,7 @@ pub struct Hub {
     model: Model,
     rate: Arc<crate::api::rest::RateLimit>,
     events_window: Duration,
+    streams: Arc<crate::api::rest::StreamSlots>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -136,6 +138,7 @@ impl Hub {
             model: Model::Subscription,
             rate: Arc::new(crate::api::rest::RateLimit::per_second(RATE_LIMIT)),
             events_window: EVENTS_WINDOW,
+            streams: Arc::default(),
         })
     }
 
@@ -274,6 +277,7 @@ impl Hub {
             model: self.model,
             rate: self.rate.clone(),
             events_window: self.events_window,
+            streams: self.streams.clone(),
         })
     }
 

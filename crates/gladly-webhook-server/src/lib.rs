@@ -16,6 +16,9 @@
 //! - a bound on the **request head's size** ([`Limits::max_header_bytes`]),
 //! - **graceful shutdown**: on the signal, no new connection is accepted,
 //!   idle ones are closed, and requests in flight get a grace period;
+//! - a **write timeout** ([`Limits::write_timeout`]): a client that stops
+//!   reading its answer for that long loses its connection, and with it
+//!   whatever the answer held in memory;
 //! - a **lingering close**: a connection answered early (413, 401, 408)
 //!   closes its write side, then reads and drops what its client still
 //!   sends (for at most 5 s and 64 MiB, and half a second of silence) before it closes, so a client that
@@ -60,9 +63,9 @@ pub mod body;
 #[cfg(feature = "serve")]
 mod limits;
 #[cfg(feature = "serve")]
-mod linger;
-#[cfg(feature = "serve")]
 mod serve;
+#[cfg(feature = "serve")]
+mod stream;
 
 #[cfg(feature = "serve")]
 pub use limits::Limits;

@@ -20,6 +20,9 @@ pub struct Limits {
     /// longest a kept-alive connection may wait for its next request
     /// (default 10 s).
     pub header_read_timeout: Duration,
+    /// The longest a write to a client may wait (default 30 s): a client
+    /// that stops reading its answer loses its connection.
+    pub write_timeout: Duration,
     /// The most connections open at once (default 512); past it a new
     /// connection is answered `503` and closed.
     pub max_connections: usize,
@@ -41,6 +44,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             max_connections: 512,
             max_header_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
@@ -54,6 +58,12 @@ impl Limits {
     /// Sets [`Limits::header_read_timeout`].
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Limits::write_timeout`].
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tower_layer::Layer;
 
 use crate::Limits;
-use crate::linger::Lingering;
+use crate::stream::ServedStream;
 
 /// What a connection past [`Limits::max_connections`] reads before it is
 /// closed.
@@ -44,6 +44,7 @@ pub async fn serve(
     let paths: Arc<[String]> = limits.reserved_paths.clone().into();
     let mut probe_builder = builder.clone();
     probe_builder.keep_alive(false);
+    let write_timeout = limits.write_timeout;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -65,6 +66,7 @@ pub async fn serve(
                         paths: paths.clone(),
                         builder: probe_builder.clone(),
                         app: app.clone(),
+                        write_timeout,
                     };
                     tokio::spawn(probe.serve_or_refuse(stream, peer, permit));
                 }
@@ -78,7 +80,7 @@ pub async fn serve(
         // Handlers see the peer as axum's `ConnectInfo` (per-peer limits).
         let service = Extension(ConnectInfo(peer)).layer(app.clone());
         let connection = builder.serve_connection(
-            TokioIo::new(Lingering::new(stream)),
+            TokioIo::new(ServedStream::new(stream, write_timeout)),
             TowerToHyperService::new(service),
         );
         let connection = graceful.watch(connection);
@@ -107,6 +109,7 @@ struct Probe {
     paths: Arc<[String]>,
     builder: hyper::server::conn::http1::Builder,
     app: axum::Router,
+    write_timeout: std::time::Duration,
 }
 
 impl Probe {
@@ -128,7 +131,7 @@ impl Probe {
         }
         let service = Extension(ConnectInfo(peer)).layer(self.app);
         let connection = self.builder.serve_connection(
-            TokioIo::new(Lingering::new(stream)),
+            TokioIo::new(ServedStream::new(stream, self.write_timeout)),
             TowerToHyperService::new(service),
         );
         let _ = tokio::time::timeout(PROBE_WAIT * 5, connection).await;

@@ -289,3 +289,56 @@ async fn after_an_early_refusal_the_rest_of_the_body_is_drained_not_reset() {
         "the body was drained, not reset"
     );
 }
+
+/// Issue 32: a client that stops reading its answer loses its connection
+/// after the write timeout, and with it whatever the answer held: the
+/// body of a large answer that is never read is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_nobody_reads_is_dropped_after_the_write_timeout() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Set when the answer's body is dropped.
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let guard = Dropped(flag.clone());
+            async move {
+                // 256 MiB in 1 MiB chunks, far more than socket buffers hold.
+                let chunks = (0..256).map(move |_| {
+                    let _held = &guard;
+                    Ok::<_, std::io::Error>(vec![b'x'; 1 << 20])
+                });
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = quick().write_timeout(Duration::from_millis(300));
+    tokio::spawn(serve(listener, app, limits, std::future::pending()));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Never read: the answer is dropped within a few write timeouts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dropped.load(Ordering::SeqCst) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the unread answer is still held"
+    );
+    drop(stream);
+}

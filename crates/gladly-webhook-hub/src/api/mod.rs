@@ -118,6 +118,11 @@ pub(crate) async fn known_query(
 /// Basic auth. A peer whose logins failed too often is answered 429 with
 /// `Retry-After` until its bucket refills; each failure is logged with the
 /// user it claimed and the peer, never the token.
+/// The API user a request was authenticated as (its email), for the
+/// handlers that bound what one user may hold.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiUser(pub(crate) String);
+
 pub(crate) async fn require_user(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -135,7 +140,12 @@ pub(crate) async fn require_user(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match shared.users.authenticate(header) {
-        Some(_) => next.run(request).await,
+        Some(email) => {
+            let user = ApiUser(email.to_string());
+            let mut request = request;
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
         None => {
             shared.logins.failed(peer);
             crate::metrics::login_failed();

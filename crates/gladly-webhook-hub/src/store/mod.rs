@@ -354,8 +354,9 @@ impl Store {
     /// Published events' bodies in the order of their `timestamp`, with
     /// their cursors: those whose `timestamp` is in `[from, to)`, after
     /// `after`, whose type's entity (the part before `/`) is one of
-    /// `entities` (any when empty), at most `limit`. An event whose body was
-    /// not kept is returned with an empty body.
+    /// `entities` (any when empty), at most `limit` of them and at most
+    /// `max_bytes` of bodies (but at least one event). An event whose body
+    /// was not kept is returned with an empty body.
     pub async fn events_between(
         &self,
         from: DateTime<Utc>,
@@ -363,8 +364,12 @@ impl Store {
         entities: &[String],
         after: EventsCursor,
         limit: u32,
+        max_bytes: usize,
     ) -> Result<Vec<(EventsCursor, Vec<u8>)>, StoreError> {
-        on_backend!(self, events_between(from, to, entities, after, limit))
+        on_backend!(
+            self,
+            events_between(from, to, entities, after, limit, max_bytes)
+        )
     }
 
     /// Seals subscription secrets at rest with `keys` (the first seals, any

@@ -86,7 +86,9 @@ const MODELS: &str = "SELECT DISTINCT model FROM hub_webhooks ORDER BY model";
 /// publish order and a limit.
 /// The Events API's page: events by their `timestamp` (`occurred_at`),
 /// after a cursor of (`occurred_at`, `seq`), along `hub_events_occurred`.
-const EVENTS_BETWEEN: &str = "SELECT seq, occurred_at, body FROM hub_events WHERE occurred_at >= ";
+const EVENTS_BETWEEN: &str = "SELECT seq, occurred_at, CAST(LENGTH(body) AS BIGINT) AS size FROM hub_events WHERE occurred_at >= ";
+/// The bodies of a page the sizes of [`EVENTS_BETWEEN`] chose.
+const EVENT_BODIES: &str = "SELECT seq, body FROM hub_events WHERE seq IN ";
 const DELETE_WEBHOOK: &str = "DELETE FROM hub_webhooks WHERE id = $1";
 const CANCEL_PENDING: &str = "UPDATE hub_deliveries SET state = 'cancelled', finished_at = $2, reason = $3 \
     WHERE webhook_id = $1 AND state = 'pending'";
@@ -1098,6 +1100,7 @@ macro_rules! hub_ops {
                 entities: &[String],
                 after: EventsCursor,
                 limit: u32,
+                max_bytes: usize,
             ) -> Result<Vec<(EventsCursor, Vec<u8>)>, StoreError> {
                 let mut query = sqlx::QueryBuilder::<$db>::new(EVENTS_BETWEEN);
                 query.push_bind(millis(from));
@@ -1122,13 +1125,37 @@ macro_rules! hub_ops {
                 }
                 query.push(" ORDER BY occurred_at, seq LIMIT ");
                 query.push_bind(i64::from(limit));
-                let rows = query.build().fetch_all(pool).await?;
-                rows.iter()
-                    .map(|row| {
-                        let cursor = EventsCursor { occurred_at_ms: row.try_get("occurred_at")?, seq: row.try_get("seq")? };
-                        Ok((cursor, row.try_get("body")?))
-                    })
-                    .collect()
+                // Sizes first, then the bodies of as many as fit in max_bytes:
+                // a page of large events is never read whole into memory.
+                let mut page: Vec<EventsCursor> = Vec::new();
+                let mut bytes = 0_usize;
+                for row in query.build().fetch_all(pool).await? {
+                    let size: i64 = row.try_get("size")?;
+                    let size = usize::try_from(size).unwrap_or(usize::MAX);
+                    if !page.is_empty() && bytes.saturating_add(size) > max_bytes {
+                        break;
+                    }
+                    bytes = bytes.saturating_add(size);
+                    page.push(EventsCursor { occurred_at_ms: row.try_get("occurred_at")?, seq: row.try_get("seq")? });
+                }
+                if page.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut bodies = sqlx::QueryBuilder::<$db>::new(EVENT_BODIES);
+                bodies.push("(");
+                let mut seqs = bodies.separated(", ");
+                for cursor in &page {
+                    seqs.push_bind(cursor.seq);
+                }
+                bodies.push(")");
+                let mut found: HashMap<i64, Vec<u8>> = HashMap::new();
+                for row in bodies.build().fetch_all(pool).await? {
+                    found.insert(row.try_get("seq")?, row.try_get("body")?);
+                }
+                Ok(page
+                    .into_iter()
+                    .filter_map(|cursor| Some((cursor, found.remove(&cursor.seq)?)))
+                    .collect())
             }
 
             pub(crate) async fn ping(pool: &Pool) -> Result<(), StoreError> {

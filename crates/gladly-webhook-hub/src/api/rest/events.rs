@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -12,12 +13,17 @@ use gladly_webhook_core::echo::quote;
 use gladly_webhook_core::model::Model;
 use http::{HeaderValue, StatusCode};
 
+use super::streams::MAX_STREAMS_PER_USER;
+use crate::api::ApiUser;
 use crate::api::error::{ApiError, Problem};
 use crate::hub::Shared;
 use crate::store::{EventsCursor, Store};
 
-/// Events read from the store at once: what the answer holds in memory.
+/// The most events read from the store at once.
 const PAGE: u32 = 500;
+/// The most bytes of events read from the store at once (but at least one
+/// event): what an answer holds in memory while its client reads it.
+const PAGE_BYTES: usize = 2 * 1024 * 1024;
 /// How much older than the window `startAt` may be and still be read
 /// (from the window's start): a client asking for "the last 24 hours"
 /// computes `startAt` a moment before the server reads it.
@@ -33,9 +39,20 @@ struct EventsQuery {
 
 pub(super) async fn stream(
     State(shared): State<Arc<Shared>>,
+    Extension(user): Extension<ApiUser>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = EventsQuery::parse(query.as_deref(), shared.events_window, Utc::now())?;
+    // Held by the answer until it ends or its client goes away.
+    let Some(slot) = shared.streams.take(&user.0) else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!(
+                "this API user has {MAX_STREAMS_PER_USER} Events API answers in progress; read or close one first"
+            ),
+        ));
+    };
     // The first page before the answer starts, so that a store failure is
     // a 503 rather than a cut stream.
     let first = shared
@@ -46,12 +63,15 @@ pub(super) async fn stream(
             &query.entities,
             EventsCursor::START,
             PAGE,
+            PAGE_BYTES,
         )
         .await?;
     let store = shared.store.clone();
     let pages = futures_util::stream::unfold(
         (Some(first), Some(EventsCursor::START)),
         move |(page, after)| {
+            // The answer's slot lives as long as the stream.
+            let _held = &slot;
             let store = store.clone();
             let query = query.clone();
             async move {
@@ -63,10 +83,11 @@ pub(super) async fn stream(
                         Err(err) => return Some((Err(err), (None, None))),
                     },
                 };
+                // An empty page ends the answer (a page may be short for
+                // its bytes, not only at the end).
                 let last = rows.last()?.0;
-                let more = rows.len() >= PAGE as usize;
                 let lines = lines(rows);
-                Some((Ok(lines), (None, more.then_some(last))))
+                Some((Ok(lines), (None, Some(last))))
             }
         },
     );
@@ -84,7 +105,14 @@ async fn next_page(
     after: EventsCursor,
 ) -> Result<Vec<(EventsCursor, Vec<u8>)>, std::io::Error> {
     store
-        .events_between(query.from, query.to, &query.entities, after, PAGE)
+        .events_between(
+            query.from,
+            query.to,
+            &query.entities,
+            after,
+            PAGE,
+            PAGE_BYTES,
+        )
         .await
         .map_err(|err| {
             tracing::error!(error = %err, "the Events API could not read the store");

@@ -36,6 +36,7 @@
 
 mod events;
 mod rate;
+mod streams;
 mod webhooks;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
 pub use rate::RateLimit;
+pub use streams::{MAX_STREAMS_PER_USER, StreamSlots};
 
 use super::error::{ApiError, ErrorParts, Problem};
 use crate::hub::Shared;

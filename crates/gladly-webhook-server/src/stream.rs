@@ -1,4 +1,12 @@
-//! [`Lingering`]: a connection that, once the server is done with it,
+//! [`ServedStream`]: a client's connection as the server writes to and
+//! closes it.
+//!
+//! **A write timeout.** A write that cannot go on for
+//! [`Limits::write_timeout`](crate::Limits::write_timeout) (a client that
+//! stopped reading its answer) fails, and the connection ends: an answer
+//! in progress (a stream of events) holds its memory no longer than that.
+//!
+//! **A lingering close.** Once the server is done with the connection, it
 //! reads and discards what the client still sends before closing, as
 //! nginx's lingering close does.
 //!
@@ -27,10 +35,14 @@ pub const LINGER_IDLE: Duration = Duration::from_millis(500);
 /// The most bytes a closing connection reads and drops.
 pub const LINGER_BYTES: usize = 64 * 1024 * 1024;
 
-/// A TCP stream that lingers on shutdown (see the module docs).
-pub(crate) struct Lingering {
+/// A TCP stream with a write timeout, that lingers on shutdown (see the
+/// module docs).
+pub(crate) struct ServedStream {
     stream: TcpStream,
     state: State,
+    write_timeout: Duration,
+    /// Armed while a write waits.
+    write_deadline: Option<Pin<Box<Sleep>>>,
 }
 
 enum State {
@@ -43,16 +55,47 @@ enum State {
     Closed,
 }
 
-impl Lingering {
-    pub(crate) fn new(stream: TcpStream) -> Self {
+impl ServedStream {
+    pub(crate) fn new(stream: TcpStream, write_timeout: Duration) -> Self {
         Self {
             stream,
             state: State::Open,
+            write_timeout,
+            write_deadline: None,
+        }
+    }
+
+    /// `poll` of a write: ready clears the deadline; pending arms it, and
+    /// past it the write fails with `TimedOut`.
+    fn timed<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        match poll(Pin::new(&mut self.stream), cx) {
+            Poll::Ready(result) => {
+                self.write_deadline = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let timeout = self.write_timeout;
+                let deadline = self
+                    .write_deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    self.write_deadline = None;
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client read nothing for the write timeout",
+                    )));
+                }
+                Poll::Pending
+            }
         }
     }
 }
 
-impl AsyncRead for Lingering {
+impl AsyncRead for ServedStream {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -62,13 +105,13 @@ impl AsyncRead for Lingering {
     }
 }
 
-impl AsyncWrite for Lingering {
+impl AsyncWrite for ServedStream {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        self.timed(cx, |stream, cx| stream.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -76,7 +119,7 @@ impl AsyncWrite for Lingering {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        self.timed(cx, |stream, cx| stream.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -84,7 +127,7 @@ impl AsyncWrite for Lingering {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        self.timed(cx, |stream, cx| stream.poll_flush(cx))
     }
 
     /// Closes the write side, then drains the read side (see the module
@@ -95,7 +138,7 @@ impl AsyncWrite for Lingering {
         loop {
             match &mut this.state {
                 State::Open => {
-                    ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+                    ready!(this.timed(cx, |stream, cx| stream.poll_shutdown(cx)))?;
                     this.state = State::Draining {
                         deadline: Box::pin(tokio::time::sleep(LINGER_TIME)),
                         idle: Box::pin(tokio::time::sleep(LINGER_IDLE)),
