@@ -19,7 +19,10 @@
 //! parts. Every answer carries a Content-Security-Policy that allows
 //! scripts, styles and requests from the page's own origin only (no inline
 //! script), and the write actions are `POST` forms with a CSRF token.
-//! Nothing is fetched from elsewhere.
+//! Nothing is fetched from elsewhere. The receiver's page answers only to
+//! the host names it is given ([`AllowedHosts`]; loopback names by
+//! default), so a site whose domain is rebound to this machine cannot read
+//! it, and may ask for a login ([`PageLogin`]) when served beyond it.
 
 #[cfg(feature = "hub")]
 pub mod hub;

@@ -10,7 +10,7 @@
 //! | `GET /api/v1/webhooks/{webhookId}` | `200`; `404` |
 //! | `PATCH /api/v1/webhooks/{webhookId}` | `204`; `400`; `404` |
 //! | `DELETE /api/v1/webhooks/{webhookId}` | `204`; `400` while it is enabled; `404` |
-//! | `GET /api/v1/events?startAt&endAt&entities` | `200`, `application/x-jsonlines`: the events published in `[startAt, endAt)` (`endAt` defaults to now) within the events window (24 h), in publish order, of the entities asked (the part of the type before `/`); `400` |
+//! | `GET /api/v1/events?startAt&endAt&entities` | `200`, `application/x-jsonlines`: the events whose `timestamp` is in `[startAt, endAt)` (`endAt` defaults to now) within the events window (24 h), in timestamp order, of the entities asked (the part of the type before `/`), read a page of at most 2 MiB at a time; `400`; `429` `too_many_streams` past [`MAX_STREAMS_PER_USER`] answers in progress for one API user |
 //! | `POST /api/v1/events` | publication for tests, as in the default model, of `NOUN/VERB` types |
 //! | `GET /api/v1/openapi.json` | this API's OpenAPI 3.1 document, without credentials |
 //!
