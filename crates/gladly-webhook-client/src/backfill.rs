@@ -29,8 +29,9 @@ use futures_util::StreamExt as _;
 use futures_util::stream::FuturesOrdered;
 use gladly_webhook_receiver::inbox::{Inbox, InboxError, Inserted, State};
 
-use crate::client::{Client, EVENTS_RETENTION, EventLine, EventsQuery};
+use crate::client::Client;
 use crate::error::ClientError;
+use crate::events::{EVENTS_RETENTION, EventLine, EventsQuery};
 
 /// How far behind real time the Events API may run: a window ends this
 /// long ago at the latest, so the next run misses nothing.

@@ -9,166 +9,16 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::Value;
 
 use crate::error::{ApiErrors, ClientError};
+use crate::events::{EventStream, EventsQuery, STREAM_TIMEOUT, rfc3339};
 use crate::retry::RetryPolicy;
 use crate::user::ApiUser;
 
 /// How long a call may take by default (connecting, sending, reading).
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest an Events API stream may take whole (a day's events of a
-/// large organization, read and stored); within it, no read may wait longer
-/// than the client's timeout.
-pub const STREAM_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// The largest answer read.
 const MAX_ANSWER: usize = 8 << 20;
 /// Redirects followed, on the same host only.
 const MAX_REDIRECTS: usize = 3;
-
-/// The longest line of the Events API read as one event.
-pub const MAX_EVENT_LINE: usize = 1 << 20;
-
-/// How far back Gladly's Events API reaches.
-pub const EVENTS_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// A window of Gladly's Events API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct EventsQuery {
-    /// From (`startAt`).
-    pub start_at: chrono::DateTime<chrono::Utc>,
-    /// Until (`endAt`), or now.
-    pub end_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Only these entities (the part of a type before `/`: `CONVERSATION`,
-    /// `TASK`...); all when empty.
-    pub entities: Vec<String>,
-}
-
-impl EventsQuery {
-    /// The events since `start_at`, of every entity.
-    pub fn since(start_at: chrono::DateTime<chrono::Utc>) -> Self {
-        Self {
-            start_at,
-            end_at: None,
-            entities: Vec::new(),
-        }
-    }
-
-    /// Until `end_at`.
-    pub fn until(mut self, end_at: chrono::DateTime<chrono::Utc>) -> Self {
-        self.end_at = Some(end_at);
-        self
-    }
-
-    /// Only `entities`.
-    pub fn entities(mut self, entities: impl IntoIterator<Item = String>) -> Self {
-        self.entities = entities.into_iter().collect();
-        self
-    }
-}
-
-/// One line of the Events API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EventLine {
-    /// An event's JSON, as sent (without its newline).
-    Event(Vec<u8>),
-    /// A line longer than [`MAX_EVENT_LINE`], skipped.
-    TooLong,
-}
-
-/// The Events API's answer, read a line at a time (at most
-/// [`MAX_EVENT_LINE`] bytes held).
-pub struct EventStream {
-    response: reqwest::Response,
-    /// When the request was sent: which timeout fired.
-    started: Instant,
-    client: Client,
-    buffer: Vec<u8>,
-    /// Inside a line too long, until its newline.
-    skipping: bool,
-    done: bool,
-}
-
-impl std::fmt::Debug for EventStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
-            .field("buffered", &self.buffer.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl EventStream {
-    /// The next line (empty lines skipped), or `None` at the end.
-    pub async fn next(&mut self) -> Result<Option<EventLine>, ClientError> {
-        loop {
-            if let Some(newline) = self.buffer.iter().position(|b| *b == b'\n') {
-                let mut line: Vec<u8> = self.buffer.drain(..=newline).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                if std::mem::take(&mut self.skipping) {
-                    continue;
-                }
-                if line.len() > MAX_EVENT_LINE {
-                    return Ok(Some(EventLine::TooLong));
-                }
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                return Ok(Some(EventLine::Event(line)));
-            }
-            if self.buffer.len() > MAX_EVENT_LINE {
-                self.buffer.clear();
-                if !std::mem::replace(&mut self.skipping, true) {
-                    return Ok(Some(EventLine::TooLong));
-                }
-            }
-            if self.done {
-                let line = std::mem::take(&mut self.buffer);
-                if std::mem::take(&mut self.skipping) || line.iter().all(u8::is_ascii_whitespace) {
-                    return Ok(None);
-                }
-                return Ok(Some(EventLine::Event(line)));
-            }
-            match self.response.chunk().await.map_err(|err| {
-                if err.is_timeout() {
-                    self.timed_out()
-                } else {
-                    self.client.transport(err)
-                }
-            })? {
-                Some(chunk) => self.buffer.extend_from_slice(&chunk),
-                None => self.done = true,
-            }
-        }
-    }
-}
-
-impl EventStream {
-    /// Which of the stream's two timeouts fired: the whole stream's, or
-    /// the wait for its next bytes.
-    fn timed_out(&self) -> ClientError {
-        let reason = if self.started.elapsed() >= STREAM_TIMEOUT {
-            format!(
-                "the Events API stream took longer than {} min, its whole allowed time",
-                STREAM_TIMEOUT.as_secs() / 60
-            )
-        } else {
-            format!(
-                "the Events API stream sent nothing for {} s (its idle timeout, the client's timeout)",
-                self.client.timeout.as_secs_f64()
-            )
-        };
-        ClientError::Transport {
-            base: self.client.base.as_str().to_string(),
-            reason,
-        }
-    }
-}
-
-fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 /// The rate limit the last answer announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +42,18 @@ pub struct Client {
     limit: Arc<Mutex<Option<(RateLimit, Instant)>>>,
     /// A call's whole time, and a stream's longest wait between reads.
     timeout: Duration,
+}
+
+impl Client {
+    /// The base URL, as the API's errors name it.
+    pub(crate) fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// A call's whole time, and a stream's longest wait between reads.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -470,14 +332,7 @@ impl Client {
         let response = self
             .send_within(Method::GET, url.as_str(), None, STREAM_TIMEOUT)
             .await?;
-        Ok(EventStream {
-            response,
-            started,
-            client: self.clone(),
-            buffer: Vec::new(),
-            skipping: false,
-            done: false,
-        })
+        Ok(EventStream::new(response, started, self.clone()))
     }
 
     /// With no call left in this second, waits for the next one.
@@ -512,7 +367,7 @@ impl Client {
         }
     }
 
-    fn transport(&self, err: reqwest::Error) -> ClientError {
+    pub(crate) fn transport(&self, err: reqwest::Error) -> ClientError {
         let reason = if err.is_timeout() {
             "no answer in time".to_string()
         } else if err.is_connect() {

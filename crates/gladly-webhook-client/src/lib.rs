@@ -44,13 +44,14 @@
 pub mod backfill;
 mod client;
 mod error;
+mod events;
 mod retry;
 mod user;
 
-pub use client::{
-    Client, EVENTS_RETENTION, EventLine, EventStream, EventsQuery, MAX_EVENT_LINE, RateLimit,
-    STREAM_TIMEOUT,
-};
+pub use client::{Client, RateLimit};
 pub use error::{ApiError, ApiErrors, ClientError};
+pub use events::{
+    EVENTS_RETENTION, EventLine, EventStream, EventsQuery, MAX_EVENT_LINE, STREAM_TIMEOUT,
+};
 pub use retry::RetryPolicy;
 pub use user::{ApiUser, ApiUserError};
