@@ -53,25 +53,35 @@ pub fn command_output(stream: &str, event_id: &str, text: &str) {
 }
 
 fn line(level: &str, prefix: &str, message: &str, output: Option<(&str, &str, &str)>) {
-    let text = if is_json() {
-        let mut fields = serde_json::json!({ "message": message });
-        if let Some((stream, event_id, text)) = output {
-            fields["stream"] = stream.into();
-            fields["event_id"] = event_id.into();
-            fields["line"] = text.into();
-        }
-        serde_json::json!({
-            "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
-            "level": level,
-            "fields": fields,
-            "target": "gladly_webhook",
-        })
-        .to_string()
-    } else {
-        format!("gladly-webhook: {prefix}{message}")
-    };
+    let text = render(is_json(), level, prefix, message, output);
     // Standard error gone (a closed pipe) is no reason to stop.
     let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// One line, as JSON or as text.
+fn render(
+    json: bool,
+    level: &str,
+    prefix: &str,
+    message: &str,
+    output: Option<(&str, &str, &str)>,
+) -> String {
+    if !json {
+        return format!("gladly-webhook: {prefix}{message}");
+    }
+    let mut fields = serde_json::json!({ "message": message });
+    if let Some((stream, event_id, text)) = output {
+        fields["stream"] = stream.into();
+        fields["event_id"] = event_id.into();
+        fields["line"] = text.into();
+    }
+    serde_json::json!({
+        "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        "level": level,
+        "fields": fields,
+        "target": "gladly_webhook",
+    })
+    .to_string()
 }
 
 #[cfg(test)]
@@ -79,10 +89,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_lines_carry_the_message_and_escape_it() {
-        init(LogFormat::Json);
-        assert!(is_json());
-        init(LogFormat::Text);
-        assert!(!is_json());
+    fn json_lines_are_one_object_whatever_the_text() {
+        let out = Some(("stderr", "evt_1", "a\nb\u{1b}[31m"));
+        let line = render(true, "INFO", "", "the command wrote a line", out);
+        assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed["level"], "INFO");
+        assert_eq!(parsed["fields"]["line"], "a\nb\u{1b}[31m");
+        assert_eq!(parsed["fields"]["event_id"], "evt_1");
+        let warned = render(true, "WARN", "warning: ", "short key", None);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&warned).unwrap()["fields"]["message"],
+            "short key"
+        );
+        assert_eq!(
+            render(false, "WARN", "warning: ", "short key", None),
+            "gladly-webhook: warning: short key"
+        );
     }
 }
