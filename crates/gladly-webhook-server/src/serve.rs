@@ -174,7 +174,10 @@ impl Probe {
 
 /// Answers a connection past the cap with 503 and closes it, within a
 /// second whatever the client does.
-async fn refuse(mut stream: TcpStream) {
+/// The close lingers (see [`ServedStream`]) within that second, so a client
+/// still writing its request reads the 503 rather than a reset.
+async fn refuse(stream: TcpStream) {
+    let mut stream = ServedStream::new(stream, std::time::Duration::from_secs(1));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
         let _ = stream.write_all(BUSY).await;
         let _ = stream.shutdown().await;
