@@ -200,14 +200,32 @@ fn metrics_health_and_logs_follow_the_traffic_on_each_backend() {
             let (status, body) = http(port, "GET", "/readyz", &[], "");
             assert_eq!((status, body.as_str()), (200, "ready\n"), "{port}");
         }
-        // Before any traffic: no delivery counted.
-        assert_eq!(
-            value(
-                &scrape(listen_metrics),
-                r#"gladly_receiver_deliveries_total{verdict="stored",reason="stored",status="200"}"#
-            ),
-            None
-        );
+        // Before any traffic (issue 37): every counter is there, at 0, so
+        // an alert sees a 0 rather than "no data".
+        let before = scrape(listen_metrics);
+        for series in [
+            r#"gladly_receiver_deliveries_total{verdict="stored",reason="stored",status="200"}"#,
+            r#"gladly_receiver_deliveries_total{verdict="rejected",reason="signature_mismatch",status="401"}"#,
+            r#"gladly_receiver_deliveries_total{verdict="unavailable",reason="inbox_unavailable",status="503"}"#,
+            r#"gladly_worker_runs_total{outcome="dead"}"#,
+            "gladly_worker_leases_lost_total",
+        ] {
+            assert_eq!(value(&before, series), Some(0.0), "{series}\n{before}");
+        }
+        let hub_before = scrape(hub_metrics);
+        for series in [
+            "gladly_hub_events_published_total",
+            r#"gladly_hub_attempts_total{outcome="exhausted",status_class="5xx"}"#,
+            "gladly_hub_deactivations_total",
+            r#"gladly_hub_pings_total{result="failed"}"#,
+            "gladly_hub_login_failures_total",
+        ] {
+            assert_eq!(
+                value(&hub_before, series),
+                Some(0.0),
+                "{series}\n{hub_before}"
+            );
+        }
 
         // Activation PINGs listen; then the load, one event its handler
         // fails, one failed login and one delivery signed wrongly.

@@ -92,6 +92,27 @@ pub fn describe() {
     );
 }
 
+/// Makes every counter's series exist at 0 before anything happened
+/// (publications, attempts by outcome and status class, deactivations,
+/// PINGs, failed logins; API requests appear per route as they come), so
+/// that alerts and rates see a 0, not "no data". Adds nothing to a series
+/// that has a value; a no-op without a recorder.
+pub fn zero() {
+    ::metrics::counter!(PUBLICATIONS).increment(0);
+    ::metrics::counter!(ATTEMPTS, "outcome" => "delivered", "status_class" => "2xx").increment(0);
+    for outcome in ["retry", "exhausted"] {
+        for class in ["3xx", "4xx", "5xx", "other", "none"] {
+            ::metrics::counter!(ATTEMPTS, "outcome" => outcome, "status_class" => class)
+                .increment(0);
+        }
+    }
+    ::metrics::counter!(DEACTIVATIONS).increment(0);
+    for result in ["ok", "failed"] {
+        ::metrics::counter!(PINGS, "result" => result).increment(0);
+    }
+    ::metrics::counter!(LOGIN_FAILURES).increment(0);
+}
+
 /// Records one answered API request.
 pub(crate) fn api_request(route: &str, method: &http::Method, status: u16, took: Duration) {
     let route = route.to_string();

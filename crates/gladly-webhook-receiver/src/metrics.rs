@@ -10,14 +10,16 @@
 //! ```
 //! use gladly_webhook_receiver::metrics;
 //!
-//! // Once, after installing a recorder: HELP text and units for each name.
+//! // Once, after installing a recorder: HELP text and units for each name,
+//! // and each counter's series at 0.
 //! metrics::describe();
+//! metrics::zero();
 //! assert_eq!(metrics::DELIVERIES, "gladly_receiver_deliveries_total");
 //! ```
 
 use std::time::Duration;
 
-use crate::receive::Receipt;
+use crate::receive::{Receipt, Verdict};
 use crate::worker::RunReport;
 
 /// Counter: deliveries answered, by `verdict` (`stored`, `duplicate`,
@@ -65,6 +67,48 @@ pub fn describe() {
         Unit::Count,
         "Runs stopped because another worker claimed their event after the lease ran out."
     );
+}
+
+/// The (verdict, reason) pairs [`zero`] makes: each verdict with its
+/// reason, and the two refusals an alert most likely names.
+const ZEROED: &[(Verdict, &str)] = &[
+    (Verdict::Stored, "stored"),
+    (Verdict::Duplicate, "duplicate"),
+    (Verdict::Ping, "ping"),
+    (Verdict::StoredDead, "stored_dead"),
+    (Verdict::Handled, "handled"),
+    (Verdict::HandlerFailed, "handler_failed"),
+    (Verdict::Malformed, "malformed_event"),
+    (Verdict::Rejected, "signature_mismatch"),
+    (Verdict::Rejected, "bad_credentials"),
+    (Verdict::MethodNotAllowed, "method_not_allowed"),
+    (Verdict::NotFound, "not_found"),
+    (Verdict::TooLarge, "body_too_large"),
+    (Verdict::BodyTimeout, "body_timeout"),
+    (Verdict::Busy, "busy"),
+    (Verdict::Unreadable, "body_unreadable"),
+    (Verdict::Unavailable, "inbox_unavailable"),
+];
+
+/// Makes every counter's series exist at 0 before anything happened (each
+/// verdict with its reason and status, each run outcome, lost leases), so
+/// that alerts and rates see a 0, not "no data". Adds nothing to a series
+/// that has a value; a no-op without a recorder.
+pub fn zero() {
+    for (verdict, reason) in ZEROED {
+        let status = crate::receive::receipt(*verdict, reason).status.as_u16();
+        ::metrics::counter!(
+            DELIVERIES,
+            "verdict" => verdict.as_str(),
+            "reason" => *reason,
+            "status" => status_label(status),
+        )
+        .increment(0);
+    }
+    for outcome in ["done", "retry", "dead", "released"] {
+        ::metrics::counter!(RUNS, "outcome" => outcome).increment(0);
+    }
+    ::metrics::counter!(LEASES_LOST).increment(0);
 }
 
 /// Records one answered delivery.

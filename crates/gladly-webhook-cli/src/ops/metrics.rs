@@ -22,7 +22,8 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
-/// Installs the recorder (once per process) and describes every metric.
+/// Installs the recorder (once per process), describes every metric and
+/// makes every counter's series exist at 0.
 /// Must run inside the runtime: it starts the recorder's upkeep.
 pub fn install() -> Result<(), CliError> {
     if HANDLE.get().is_some() {
@@ -38,6 +39,8 @@ pub fn install() -> Result<(), CliError> {
         .map_err(failed)?;
     gladly_webhook_receiver::metrics::describe();
     gladly_webhook_hub::metrics::describe();
+    gladly_webhook_receiver::metrics::zero();
+    gladly_webhook_hub::metrics::zero();
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(UPKEEP_EVERY);
