@@ -86,7 +86,7 @@ pub struct HealthArgs {
 pub struct ApiArgs {
     /// The API's base URL: `https://acme.gladly.com`, the sandbox `https://acme.gladly.qa`, or a local hub (`http://127.0.0.1:8090`).
     #[arg(long = "api", value_name = "URL", env = "GLADLY_API_URL")]
-    pub api: String,
+    pub api: Option<String>,
     /// The environment variable holding the API user, `email:token`.
     #[arg(
         long,
@@ -574,9 +574,9 @@ pub struct StatsArgs {
 /// How a delivery is sent.
 #[derive(Debug, Args)]
 pub struct DeliveryArgs {
-    /// The endpoint.
+    /// The endpoint (required).
     #[arg(long, value_name = "URL")]
-    pub to: String,
+    pub to: Option<String>,
     /// The signing secret, to sign as our user's model does (at most one).
     #[command(flatten)]
     pub secret: SecretArgs,
@@ -623,9 +623,13 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct TriggerArgs {
+    /// Print the event types `trigger` has an example of, one a line with its model, and exit.
+    #[arg(long, exclusive = true)]
+    pub list: bool,
     /// The event type, of our model (`CONVERSATION_CLOSED`) or of Gladly's REST API 1.0
     /// (`CONVERSATION/CLOSED`), or `PING`; case and `-` are forgiven.
-    pub event_type: String,
+    #[arg(required_unless_present = "list")]
+    pub event_type: Option<String>,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
     /// Set a field the example has: `POINTER=JSON`, e.g. `--set '/content/customerId="cust_9"'` (single quotes keep the JSON string's double quotes; repeatable).

@@ -99,6 +99,20 @@ pub fn example_types(model: Model) -> Vec<&'static str> {
     }
 }
 
+/// The type with an example closest to `asked` (case and `-` forgiven),
+/// when one is close enough to be a slip: at most a third of its letters
+/// differ.
+pub fn closest_type(asked: &str) -> Option<&'static str> {
+    let asked = asked.trim().to_ascii_uppercase().replace('-', "_");
+    [Model::Subscription, Model::RestApiV1]
+        .into_iter()
+        .flat_map(example_types)
+        .map(|known| (strsim::levenshtein(&asked, known), known))
+        .filter(|(distance, known)| *distance > 0 && *distance * 3 <= known.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known)
+}
+
 #[cfg(test)]
 mod tests {
     use gladly_webhook_core::event::{parse_event, schema_problems};

@@ -1042,3 +1042,115 @@ fn an_unreachable_postgres_names_the_cause() {
     assert!(!stats.stderr.contains("a-password"), "{}", stats.stderr);
     assert!(!stats.stderr.contains("timed out"), "{}", stats.stderr);
 }
+
+/// Issue 37 (item 6): the CLI's edges say what to do: a misspelled type
+/// gets "did you mean", `trigger --list` lists the types with their
+/// model, a URL without its scheme says so, an inbox in a folder that does
+/// not exist names the folder, and a missing `--api` names
+/// `GLADLY_API_URL`.
+#[test]
+fn cli_edges_say_what_to_do() {
+    let typo = run(
+        &[
+            "trigger",
+            "CONVERSATION_CLOSD",
+            "--to",
+            "http://127.0.0.1:9/",
+            "--no-auth",
+        ],
+        b"",
+    );
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("did you mean CONVERSATION_CLOSED?"),
+        "{}",
+        typo.stderr
+    );
+    let real = run(
+        &[
+            "trigger",
+            "conversation/closd",
+            "--to",
+            "http://127.0.0.1:9/",
+            "--no-auth",
+        ],
+        b"",
+    );
+    assert!(
+        real.stderr.contains("did you mean CONVERSATION/CLOSED?"),
+        "{}",
+        real.stderr
+    );
+    let far = run(
+        &[
+            "trigger",
+            "NOPE",
+            "--to",
+            "http://127.0.0.1:9/",
+            "--no-auth",
+        ],
+        b"",
+    );
+    assert!(far.stderr.contains("trigger --list"), "{}", far.stderr);
+
+    let listed = run(&["trigger", "--list"], b"");
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let lines = listed.stdout();
+    assert_eq!(lines.lines().count(), 63, "{lines}");
+    assert!(
+        lines.contains("CONVERSATION_CLOSED\tsubscription\n"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("CONVERSATION/CLOSED\trest-api-v1\n"),
+        "{lines}"
+    );
+    let no_to = run(&["trigger", "PING"], b"");
+    assert_eq!(no_to.code, 2);
+    assert!(
+        no_to.stderr.contains("--to URL is required"),
+        "{}",
+        no_to.stderr
+    );
+
+    let bare = run(
+        &["trigger", "PING", "--to", "127.0.0.1:9/hooks", "--no-auth"],
+        b"",
+    );
+    assert!(
+        bare.stderr
+            .contains("expected an absolute URL with its scheme, such as http://127.0.0.1:9/hooks"),
+        "{}",
+        bare.stderr
+    );
+
+    let folder = run(
+        &[
+            "listen",
+            "--no-auth",
+            "--inbox",
+            "sqlite:/nonexistent-gladly/dir/a.db",
+        ],
+        b"",
+    );
+    assert_eq!(folder.code, 2, "{}", folder.stderr);
+    assert!(
+        folder
+            .stderr
+            .contains("the folder /nonexistent-gladly/dir does not exist"),
+        "{}",
+        folder.stderr
+    );
+
+    let no_api = Command::new(env!("CARGO_BIN_EXE_gladly-webhook"))
+        .args(["webhooks", "list"])
+        .env_remove("GLADLY_API_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&no_api.stderr);
+    assert_eq!(no_api.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("give --api URL or set GLADLY_API_URL"),
+        "{err}"
+    );
+}

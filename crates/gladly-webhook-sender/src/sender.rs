@@ -628,16 +628,17 @@ fn client(addresses: &AddressPolicy) -> Result<reqwest::Client, SenderError> {
 }
 
 fn parse_url(url: &str) -> Result<url::Url, SenderError> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        SenderError::Url(format!(
-            "{}: {e}",
-            escape(&gladly_webhook_core::echo::redact_url(url), 200)
-        ))
+    let shown = escape(&gladly_webhook_core::echo::redact_url(url), 200);
+    let parsed = url::Url::parse(url).map_err(|e| match e {
+        // `127.0.0.1:8080/hooks`, `example.com/hooks`: no scheme.
+        url::ParseError::RelativeUrlWithoutBase => SenderError::Url(format!(
+            "{shown}: expected an absolute URL with its scheme, such as http://{shown} or https://{shown}"
+        )),
+        other => SenderError::Url(format!("{shown}: {other}")),
     })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(SenderError::Url(format!(
-            "{}: expected an http or https URL with a host",
-            escape(&gladly_webhook_core::echo::redact_url(url), 200)
+            "{shown}: expected an http or https URL with a host"
         )));
     }
     Ok(parsed)

@@ -47,13 +47,18 @@ fn not_an_event(body: &[u8]) -> Option<String> {
 }
 
 pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
-    let Some((event_type, _model, mut event)) = example(&args.event_type) else {
-        let ours = example_types(Model::Subscription).join(", ");
-        let real = example_types(Model::RestApiV1).join(", ");
+    let asked = match (&args.event_type, args.list) {
+        (Some(asked), false) => asked,
+        _ => return list_types(),
+    };
+    let Some((event_type, _model, mut event)) = example(asked) else {
+        let hint = match crate::examples::closest_type(asked) {
+            Some(close) => format!("did you mean {close}?"),
+            None => "`gladly-webhook trigger --list` lists them".to_string(),
+        };
         return Err(CliError::Usage(format!(
-            "no example event of type {}: expected one of our model's {ours}, \
-             or one of Gladly's REST API 1.0 {real}",
-            quote(&args.event_type),
+            "no example event of type {}: {hint}",
+            quote(asked),
         )));
     };
     event["id"] = Value::from(format!("evt_{:016x}", fastrand::u64(..)));
@@ -68,8 +73,24 @@ pub fn trigger(args: &TriggerArgs) -> Result<(), CliError> {
     deliver(&args.delivery, body, "none")
 }
 
+/// `trigger --list`: each type with an example, and its model.
+fn list_types() -> Result<(), CliError> {
+    let mut out = String::new();
+    for model in [Model::Subscription, Model::RestApiV1] {
+        for event_type in example_types(model) {
+            out.push_str(&format!("{event_type}\t{}\n", model.name()));
+        }
+    }
+    super::print(out.as_bytes())
+}
+
 /// Delivers `body` by `args`, on `default_schedule` unless `--schedule` names one.
 fn deliver(args: &DeliveryArgs, body: Vec<u8>, default_schedule: &str) -> Result<(), CliError> {
+    let Some(to) = args.to.as_deref() else {
+        return Err(CliError::Usage(
+            "--to URL is required: the endpoint to deliver to".to_string(),
+        ));
+    };
     let sources = args.secret.sources();
     let secret = match sources.as_slice() {
         [] => None,
@@ -140,10 +161,10 @@ fn deliver(args: &DeliveryArgs, body: Vec<u8>, default_schedule: &str) -> Result
     }
 
     if args.dry_run {
-        let request = sender.signed_request(&args.to, &body).map_err(usage)?;
+        let request = sender.signed_request(to, &body).map_err(usage)?;
         return print(&render(&request));
     }
-    let report = runtime()?.block_on(sender.deliver(&args.to, &body, |attempt| {
+    let report = runtime()?.block_on(sender.deliver(to, &body, |attempt| {
         eprintln!("{attempt}");
     }));
     let report = report.map_err(usage)?;
@@ -160,14 +181,14 @@ fn deliver(args: &DeliveryArgs, body: Vec<u8>, default_schedule: &str) -> Result
             )?;
             Err(CliError::Rejected(format!(
                 "not delivered: {} answered 410 Gone",
-                escape(&gladly_webhook_core::echo::redact_url(&args.to), 200)
+                escape(&gladly_webhook_core::echo::redact_url(to), 200)
             )))
         }
         _ => {
             print(format!("gave up after {count} attempt{plural}\n").as_bytes())?;
             Err(CliError::Rejected(format!(
                 "not delivered to {}",
-                escape(&gladly_webhook_core::echo::redact_url(&args.to), 200)
+                escape(&gladly_webhook_core::echo::redact_url(to), 200)
             )))
         }
     }

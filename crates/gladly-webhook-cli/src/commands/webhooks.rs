@@ -89,6 +89,11 @@ fn simple(
 
 /// The client for `--api` as the API user from the environment or a file.
 pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
+    let base = api.api.as_deref().ok_or_else(|| {
+        CliError::Usage(
+            "which Gladly? give --api URL or set GLADLY_API_URL (https://ORG.gladly.com, the sandbox https://ORG.gladly.qa, or a local hub such as http://127.0.0.1:8090)".to_string(),
+        )
+    })?;
     let source = match &api.api_user_file {
         Some(path) => SecretSource::file(path.clone(), 1),
         None => SecretSource::env(api.api_user_env.clone(), 1),
@@ -98,7 +103,7 @@ pub fn client(api: &ApiArgs) -> Result<Client, CliError> {
         .expose()
         .parse()
         .map_err(|err| CliError::Usage(format!("the API user in {source}: {err}")))?;
-    let client = Client::new(&api.api, user).map_err(failed)?;
+    let client = Client::new(base, user).map_err(failed)?;
     Ok(if api.allow_insecure_localhost {
         client.validation(Policy::strict().allow_insecure_localhost(true))
     } else {

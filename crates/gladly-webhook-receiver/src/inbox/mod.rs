@@ -292,6 +292,15 @@ pub enum InboxError {
     /// A row holds something this version cannot read.
     #[error("the inbox holds an unreadable row: {0}")]
     Corrupt(String),
+    /// The inbox's file cannot be created or opened (its folder does not
+    /// exist, a permission is missing...).
+    #[error("cannot open the inbox file {path}: {reason}")]
+    File {
+        /// The file's path.
+        path: String,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 impl From<sqlx::Error> for InboxError {

@@ -215,7 +215,22 @@ fn create_private(path: &Path) -> Result<(), InboxError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let io = |err: std::io::Error| InboxError::Corrupt(format!("{}: {err}", path.display()));
+        let io = |err: std::io::Error| {
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let reason = match folder {
+                Some(folder) if err.kind() == std::io::ErrorKind::NotFound && !folder.exists() => {
+                    format!(
+                        "the folder {} does not exist (create it first)",
+                        folder.display()
+                    )
+                }
+                _ => err.to_string(),
+            };
+            InboxError::File {
+                path: path.display().to_string(),
+                reason,
+            }
+        };
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
