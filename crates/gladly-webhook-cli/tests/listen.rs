@@ -1256,3 +1256,27 @@ print(read)
     }
     assert_eq!(listener.stop(), 0);
 }
+
+/// Issue 37 (item 6): `--ui-addr` on a port in use is refused before
+/// `listen` says it is listening, and the error names `--ui-addr`.
+#[test]
+fn a_ui_port_in_use_is_told_as_ui_addrs() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ui_addr = busy.local_addr().unwrap().to_string();
+    let (code, _, err) = run(&[
+        "listen",
+        "--no-auth",
+        "--addr",
+        "127.0.0.1:0",
+        "--inbox",
+        &inbox,
+        "--ui",
+        "--ui-addr",
+        &ui_addr,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("--ui-addr {ui_addr}")), "{err}");
+    assert!(!err.contains("listening on http://"), "{err}");
+}

@@ -84,6 +84,24 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if let Some(workers) = &workers {
             receiver = receiver.wake(workers);
         }
+        let ui = match (recent, &ui_access) {
+            (Some(recent), Some(access)) => {
+                let page = ReceiverInspector::new(inbox.clone())
+                    .map_err(|err| {
+                        CliError::Usage(format!("cannot start the inspector page: {err}"))
+                    })?
+                    .recent(recent);
+                let page = |bound| access.apply(page, bound).router();
+                // Before the first line says "listening": a port in use is
+                // told as --ui-addr's.
+                let server = SideServer::start(args.ui_addr, page, "the inspector page")
+                    .await
+                    .map_err(|err| CliError::Usage(format!("--ui-addr {}: {err}", args.ui_addr)))?;
+                crate::say::info(format_args!("inspector page on http://{}/", server.addr));
+                Some(server)
+            }
+            _ => None,
+        };
         if rule == "no authentication" {
             crate::say::warn(format_args!(
                 "--no-auth: every delivery is accepted, authenticated or not"
@@ -103,20 +121,6 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if args.ops.health_routes {
             app = ops.health_routes().merge(app);
         }
-        let ui = match (recent, &ui_access) {
-            (Some(recent), Some(access)) => {
-                let page = ReceiverInspector::new(inbox)
-                    .map_err(|err| {
-                        CliError::Usage(format!("cannot start the inspector page: {err}"))
-                    })?
-                    .recent(recent);
-                let page = |bound| access.apply(page, bound).router();
-                let server = SideServer::start(args.ui_addr, page, "the inspector page").await?;
-                crate::say::info(format_args!("inspector page on http://{}/", server.addr));
-                Some(server)
-            }
-            _ => None,
-        };
         super::serve_http(listener, app, limits, &ops).await?;
         if let Some(ui) = ui {
             ui.stop().await;
