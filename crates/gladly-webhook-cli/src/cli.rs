@@ -56,6 +56,24 @@ pub enum Command {
     Webhooks(WebhooksCommand),
     /// Ask a running command's /readyz (or any http URL) whether it is ready: exit 0 on a 2xx, 1 otherwise, 2 when nothing answers. For container health checks (the image has no curl).
     Health(HealthArgs),
+    /// Print a shell completion script: `gladly-webhook completions bash > /etc/bash_completion.d/gladly-webhook`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one per command into a folder: `gladly-webhook man | man -l -`.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `gladly-webhook.1` and one page per command (`gladly-webhook-listen.1`...) into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 impl Command {

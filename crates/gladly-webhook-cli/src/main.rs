@@ -47,6 +47,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Webhooks(command) => commands::webhooks::run(&command),
         Command::Health(args) => commands::health::run(&args),
+        Command::Completions(args) => commands::docs::completions(&args),
+        Command::Man(args) => commands::docs::man(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

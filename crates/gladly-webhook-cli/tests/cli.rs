@@ -1154,3 +1154,49 @@ fn cli_edges_say_what_to_do() {
         "{err}"
     );
 }
+
+/// Issue 37 (item 6): shell completions and manual pages, made by clap's
+/// generators from the command line itself: the bash script parses (`bash
+/// -n`) and completes the commands and their flags; `man` prints a roff
+/// page, `man --out-dir` writes one per command.
+#[test]
+fn completions_and_manual_pages_come_from_the_command_line() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = run(&["completions", shell], b"");
+        assert_eq!(script.code, 0, "{shell}: {}", script.stderr);
+        let text = script.stdout();
+        assert!(
+            text.contains("listen") && text.contains("ui-addr"),
+            "{shell}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bash = dir.path().join("gladly-webhook.bash");
+    std::fs::write(&bash, run(&["completions", "bash"], b"").stdout).unwrap();
+    let parsed = Command::new("bash").arg("-n").arg(&bash).output().unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+
+    let page = run(&["man"], b"");
+    assert_eq!(page.code, 0, "{}", page.stderr);
+    assert!(
+        page.stdout().contains(".TH gladly-webhook 1"),
+        "{}",
+        page.stdout()
+    );
+    assert!(page.stdout().contains("listen"));
+    let pages = dir.path().join("man");
+    let written = run(&["man", "--out-dir", pages.to_str().unwrap()], b"");
+    assert_eq!(written.code, 0, "{}", written.stderr);
+    for name in [
+        "gladly-webhook.1",
+        "gladly-webhook-listen.1",
+        "gladly-webhook-inbox-backfill.1",
+    ] {
+        let text = std::fs::read_to_string(pages.join(name)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{name}");
+    }
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod deliver;
+pub mod docs;
 pub mod event;
 pub mod health;
 pub mod inbox;
