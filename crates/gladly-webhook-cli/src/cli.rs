@@ -595,6 +595,9 @@ pub struct DeliveryArgs {
     /// The endpoint (required).
     #[arg(long, value_name = "URL")]
     pub to: Option<String>,
+    /// text: attempts on stderr, the outcome on stdout; json: one object per attempt, then the outcome's, on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
     /// The signing secret, to sign as our user's model does (at most one).
     #[command(flatten)]
     pub secret: SecretArgs,
@@ -796,6 +799,9 @@ pub struct VerifyArgs {
     pub tolerance: Duration,
     /// The raw HTTP/1.1 request as received, or `-`.
     pub request: PathBuf,
+    /// text (lines) or json (one object).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -804,6 +810,9 @@ pub struct EventArgs {
     pub limits: LimitArgs,
     /// The event payload (JSON), or `-`.
     pub file: PathBuf,
+    /// text (lines) or json (one object).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1200,3 +1200,68 @@ fn completions_and_manual_pages_come_from_the_command_line() {
         assert!(text.starts_with(".ie") || text.contains(".TH"), "{name}");
     }
 }
+
+/// Issue 37 (item 6): `event`, `verify`, `send` and `trigger` take
+/// `--format json`: one object a line on stdout, for scripts.
+#[test]
+fn event_verify_and_trigger_speak_json() {
+    let event = run(
+        &[
+            "event",
+            "--format",
+            "json",
+            "examples/events/task-updated.json",
+        ],
+        b"",
+    );
+    assert_eq!(event.code, 0, "{}", event.stderr);
+    let parsed: serde_json::Value = serde_json::from_str(event.stdout().trim()).unwrap();
+    assert_eq!(parsed["type"], "TASK_UPDATED");
+    assert_eq!(parsed["model"], "subscription");
+    assert_eq!(parsed["ids"]["taskId"], "task_3");
+
+    let verified = run(
+        &[
+            "verify",
+            "--format",
+            "json",
+            "--secret-env",
+            "GLADLY_SECRET",
+            "--now",
+            "2026-11-26T17:01:00Z",
+            "examples/signed-request.http",
+        ],
+        b"",
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let parsed: serde_json::Value = serde_json::from_str(verified.stdout().trim()).unwrap();
+    assert_eq!(parsed["verified"], true);
+    assert_eq!(parsed["event"]["id"], "evt_0001");
+    assert_eq!(parsed["secret"], "$GLADLY_SECRET");
+
+    // Nothing listens on this port: one attempt, then the outcome.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    let sent = run(
+        &[
+            "trigger",
+            "PING",
+            "--to",
+            &to,
+            "--no-auth",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(sent.code, 1, "{}", sent.stderr);
+    let lines: Vec<serde_json::Value> = sent
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["attempt"], 1);
+    assert_eq!(lines[1]["outcome"], "gave_up");
+}

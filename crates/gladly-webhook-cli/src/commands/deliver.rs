@@ -8,7 +8,7 @@ use http::HeaderName;
 use serde_json::Value;
 
 use super::{print, runtime};
-use crate::cli::{DeliveryArgs, SendArgs, TriggerArgs};
+use crate::cli::{DeliveryArgs, OutputFormat, SendArgs, TriggerArgs};
 use crate::error::CliError;
 use crate::examples::{example, example_types};
 use crate::input;
@@ -164,34 +164,67 @@ fn deliver(args: &DeliveryArgs, body: Vec<u8>, default_schedule: &str) -> Result
         let request = sender.signed_request(to, &body).map_err(usage)?;
         return print(&render(&request));
     }
+    let json = args.format == OutputFormat::Json;
     let report = runtime()?.block_on(sender.deliver(to, &body, |attempt| {
-        eprintln!("{attempt}");
+        if json {
+            super::emit(&attempt_json(attempt).to_string());
+        } else {
+            eprintln!("{attempt}");
+        }
     }));
     let report = report.map_err(usage)?;
     let count = report.attempts.len();
     let plural = if count == 1 { "" } else { "s" };
+    let outcome = |name: &str| {
+        let line = serde_json::json!({"outcome": name, "attempts": count}).to_string();
+        print(format!("{line}\n").as_bytes())
+    };
     match report.outcome {
+        Outcome::Delivered if json => outcome("delivered"),
         Outcome::Delivered => {
             print(format!("delivered after {count} attempt{plural}\n").as_bytes())
         }
         Outcome::Gone => {
-            print(
-                format!("gone: the endpoint answered 410 after {count} attempt{plural}\n")
-                    .as_bytes(),
-            )?;
+            if json {
+                outcome("gone")?;
+            } else {
+                print(
+                    format!("gone: the endpoint answered 410 after {count} attempt{plural}\n")
+                        .as_bytes(),
+                )?;
+            }
             Err(CliError::Rejected(format!(
                 "not delivered: {} answered 410 Gone",
                 escape(&gladly_webhook_core::echo::redact_url(to), 200)
             )))
         }
         _ => {
-            print(format!("gave up after {count} attempt{plural}\n").as_bytes())?;
+            if json {
+                outcome("gave_up")?;
+            } else {
+                print(format!("gave up after {count} attempt{plural}\n").as_bytes())?;
+            }
             Err(CliError::Rejected(format!(
                 "not delivered to {}",
                 escape(&gladly_webhook_core::echo::redact_url(to), 200)
             )))
         }
     }
+}
+
+/// An attempt as `--format json` prints it.
+fn attempt_json(attempt: &gladly_webhook_sender::Attempt) -> Value {
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    serde_json::json!({
+        "attempt": attempt.number,
+        "of": attempt.of,
+        "status": attempt.status,
+        "error": attempt.error,
+        "durationMs": millis(attempt.duration),
+        "retryAfterMs": attempt.retry_after.map(millis),
+        "body": (!attempt.body.is_empty()).then_some(&attempt.body),
+        "nextInMs": attempt.next_in.map(millis),
+    })
 }
 
 /// A signed request as raw HTTP/1.1, as `sign` writes one.

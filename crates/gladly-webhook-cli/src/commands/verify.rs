@@ -4,7 +4,7 @@ use gladly_webhook_core::VerifyEventError;
 use gladly_webhook_core::echo::escape;
 
 use super::print;
-use crate::cli::VerifyArgs;
+use crate::cli::{OutputFormat, VerifyArgs};
 use crate::error::CliError;
 use crate::input;
 use crate::raw_request::{MAX_HEAD, RawRequest};
@@ -27,6 +27,27 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         Err(other) => return Err(CliError::Rejected(format!("rejected: {other}"))),
     };
 
+    if args.format == OutputFormat::Json {
+        let (event, problem) = match &event {
+            Ok(event) => (
+                Some(serde_json::json!({
+                    "type": event.event_type(),
+                    "id": event.id(),
+                    "model": event.model().map(|m| m.name()),
+                })),
+                None,
+            ),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        let line = serde_json::json!({
+            "verified": true,
+            "signedAt": verified.signed_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "secret": sources[verified.secret_index()].to_string(),
+            "event": event,
+            "notAnEvent": problem,
+        });
+        return print(format!("{line}\n").as_bytes());
+    }
     let mut out = format!(
         "verified\nsigned-at: {}\nsecret: {}\n",
         verified
