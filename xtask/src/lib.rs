@@ -14,6 +14,7 @@
 pub mod bench_report;
 pub mod codegen;
 pub mod copies;
+pub mod doc_deps;
 pub mod fanout_report;
 pub mod msrv;
 pub mod receive_report;

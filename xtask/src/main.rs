@@ -27,6 +27,8 @@ enum Command {
     },
     /// Check that each crate's `rust-version` is at least every dependency's.
     Msrv,
+    /// Check that each crate's docs list every crate their first example names.
+    DocDeps,
     /// Run the benchmarks and write BENCHMARKS.md.
     BenchReport {
         /// Do not run the micro-benchmarks: write their part from the last results.
@@ -79,6 +81,9 @@ fn main() -> ExitCode {
                 println!("codegen: generated files and copies are up to date");
             }),
         Command::Msrv => xtask::msrv::check(&workspace_root()),
+        Command::DocDeps => xtask::doc_deps::ensure(&workspace_root()).map(|()| {
+            println!("doc-deps: each crate's first example uses only the crates its docs list");
+        }),
         Command::BenchReport {
             no_run,
             only,

@@ -62,6 +62,7 @@
 //! [dependencies]
 //! # `sqlite` (the default) embeds the inbox; add "postgres" for several machines.
 //! gladly-webhook-receiver = { version = "0.1", features = ["sqlite", "axum"] }
+//! gladly-webhook-core = "0.1"
 //! axum = { version = "0.8", default-features = false, features = ["http1", "tokio"] }
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }
 //! ```
