@@ -6,11 +6,13 @@ use fluent_uri::Uri;
 
 /// Parses `text` as an absolute URI (RFC 3986 `URI`: scheme, `:`,
 /// hierarchical part, optional query and fragment).
+#[cfg_attr(not(feature = "validate"), allow(dead_code))]
 pub(crate) fn parse_uri(text: &str) -> Option<Uri<&str>> {
     Uri::parse(text).ok()
 }
 
 /// The fields of an RFC 3339 `date-time`, as written.
+#[cfg_attr(not(feature = "validate"), allow(dead_code))]
 struct DateTimeFields {
     year: u32,
     month: u32,
@@ -32,6 +34,7 @@ pub(crate) fn is_date_time(text: &str) -> bool {
 
 /// `text` as a UTC time, if it is an RFC 3339 `date-time`. Built from the
 /// fields already checked, rather than parsed a second time.
+#[cfg_attr(not(feature = "validate"), allow(dead_code))]
 pub(crate) fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
     let f = date_time_fields(text)?;
     if f.second == 60 {

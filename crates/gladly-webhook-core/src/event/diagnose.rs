@@ -15,6 +15,7 @@ use crate::model::Model;
 use crate::validate::ErrorCode;
 
 /// A problem with its kind, as the walker finds it.
+#[cfg_attr(not(feature = "validate"), allow(dead_code))]
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
     pub(crate) pointer: String,
@@ -44,6 +45,7 @@ pub(crate) fn diagnose(model: Model, branch: &Value, payload: &Value) -> Vec<Pro
 
 /// The problems of `value` against the whole schema `root` (its `$defs`
 /// resolve references), with their kinds.
+#[cfg_attr(not(feature = "validate"), allow(dead_code))]
 pub(crate) fn diagnose_document(root: &Value, value: &Value) -> Vec<Found> {
     let mut problems = Vec::new();
     walk(root, root, value, &mut String::new(), &mut problems);

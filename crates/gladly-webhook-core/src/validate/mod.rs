@@ -45,19 +45,28 @@
 //! # Ok::<(), gladly_webhook_core::validate::ValidationReport>(())
 //! ```
 
+#[cfg(feature = "validate")]
 mod json;
+#[cfg(feature = "validate")]
 mod policy;
 mod report;
+#[cfg(feature = "validate")]
 mod rest;
+#[cfg(feature = "validate")]
 mod rules;
 
+#[cfg(feature = "validate")]
 use gladly_schema::Webhook;
 
+#[cfg(feature = "validate")]
 pub use policy::{DEFAULT_MAX_SIZE, Level, MIN_SECRET_LEN, Policy};
 pub use report::{ErrorCode, ValidationError, ValidationReport};
+#[cfg(feature = "validate")]
 pub use rest::{RESERVED_HEADERS, RestBody, validate_rest_webhook};
 
+#[cfg(feature = "validate")]
 use json::Document;
+#[cfg(feature = "validate")]
 use rules::Problems;
 
 /// Validates a subscription document given as bytes: the typed
@@ -85,6 +94,7 @@ use rules::Problems;
 ///     ("/active", ErrorCode::Type),
 /// ]);
 /// ```
+#[cfg(feature = "validate")]
 pub fn validate_json(bytes: &[u8], policy: &Policy) -> Result<Webhook, ValidationReport> {
     check_size(bytes.len(), policy)?;
     let text = std::str::from_utf8(bytes).map_err(|err| {
@@ -109,11 +119,13 @@ pub fn validate_json(bytes: &[u8], policy: &Policy) -> Result<Webhook, Validatio
 /// let report = validate_str("[1, 2]", &Policy::default()).unwrap_err();
 /// assert_eq!(report.to_string(), "(root): Type: expected an object, found an array of 2 items");
 /// ```
+#[cfg(feature = "validate")]
 pub fn validate_str(text: &str, policy: &Policy) -> Result<Webhook, ValidationReport> {
     check_size(text.len(), policy)?;
     validate_text(text, policy)
 }
 
+#[cfg(feature = "validate")]
 fn check_size(len: usize, policy: &Policy) -> Result<(), ValidationReport> {
     if len > policy.size_limit() {
         return Err(ValidationReport::single(
@@ -129,6 +141,7 @@ fn check_size(len: usize, policy: &Policy) -> Result<(), ValidationReport> {
 }
 
 /// The report of a document that is not JSON (or nests too deep).
+#[cfg(feature = "validate")]
 pub(crate) fn not_json(err: &serde_json::Error) -> ValidationReport {
     let message = err.to_string();
     let code = if message.starts_with("recursion limit exceeded") {
@@ -139,6 +152,7 @@ pub(crate) fn not_json(err: &serde_json::Error) -> ValidationReport {
     ValidationReport::single("", code, format!("expected a JSON document: {message}"))
 }
 
+#[cfg(feature = "validate")]
 fn validate_text(text: &str, policy: &Policy) -> Result<Webhook, ValidationReport> {
     let document = json::read(text).map_err(|err| not_json(&err))?;
     let properties = match &document {
@@ -159,6 +173,7 @@ fn validate_text(text: &str, policy: &Policy) -> Result<Webhook, ValidationRepor
 }
 
 /// Validation of a subscription built in code.
+#[cfg(feature = "validate")]
 pub trait ValidateWebhook {
     /// Checks the subscription against `policy`: `Ok`, or every problem.
     ///
@@ -186,6 +201,7 @@ pub trait ValidateWebhook {
     fn validate(&self, policy: &Policy) -> Result<(), ValidationReport>;
 }
 
+#[cfg(feature = "validate")]
 impl ValidateWebhook for Webhook {
     fn validate(&self, policy: &Policy) -> Result<(), ValidationReport> {
         let mut problems = Problems::default();

@@ -278,9 +278,11 @@ pub enum InboxError {
     /// The database refused or could not be reached: nothing was changed
     /// (a receiver answers 503, and Gladly retries). Shared: a failed
     /// group commit fails every write in it.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error("the inbox database failed: {0}")]
     Database(std::sync::Arc<sqlx::Error>),
     /// The migrations could not be applied on open.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error("the inbox's migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The inbox URL is not one this build can open.
@@ -303,6 +305,7 @@ pub enum InboxError {
     },
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl From<sqlx::Error> for InboxError {
     fn from(err: sqlx::Error) -> Self {
         Self::Database(std::sync::Arc::new(err))
