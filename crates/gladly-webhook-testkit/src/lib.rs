@@ -4,14 +4,16 @@
 //! names (`.ci/start-postgres` starts one). Each test gets a database of
 //! its own, [`TestDatabase`], dropped when the test ends, even when it
 //! fails. Without the variable the PostgreSQL half of a test is skipped
-//! and a note says so on the terminal (once per test binary, past the
-//! test harness's capture); under CI (`CI` set) a missing variable fails
-//! the test instead, so PostgreSQL never goes untested there.
+//! and a line says so on the terminal, past the test harness's capture:
+//! `skipped: the PostgreSQL inbox of TEST (N in this binary so far)`, once
+//! per test; under CI (`CI` set) a missing variable fails the test
+//! instead, so PostgreSQL never goes untested there.
 
 pub mod fake_gladly;
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::sync::Once;
+use std::sync::Mutex;
 
 /// The variable naming the PostgreSQL server to test on.
 pub const DATABASE_URL_VARIABLE: &str = "GLADLY_TEST_DATABASE_URL";
@@ -36,17 +38,27 @@ pub fn admin_url(what: &str) -> Option<String> {
     }
 }
 
-/// Says once per test binary, on the real standard error (the harness
-/// captures `eprintln!`, not this), that PostgreSQL is not tested.
+/// Says, on the real standard error (the harness captures `eprintln!`, not
+/// this), which test ran without its PostgreSQL half: once per test (libtest
+/// names each test's thread after it), with the count so far in this test
+/// binary, so that what was not tested is seen and counted, not passed
+/// over.
 fn note_skipped(what: &str) {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "note: {DATABASE_URL_VARIABLE} is not set: the PostgreSQL {what} is not tested \
-             (eval \"$(.ci/start-postgres)\" starts a server; see the README)"
-        );
-    });
+    static SKIPPED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("(a test)")
+        .to_string();
+    let mut skipped = SKIPPED.lock().unwrap_or_else(|p| p.into_inner());
+    if !skipped.insert(test.clone()) {
+        return;
+    }
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "skipped: the PostgreSQL {what} of {test} ({} in this binary so far): {DATABASE_URL_VARIABLE} is not set \
+         (eval \"$(.ci/start-postgres)\" starts a server; see the README)",
+        skipped.len()
+    );
 }
 
 /// A fresh database on the test server, dropped (with its connections) when
