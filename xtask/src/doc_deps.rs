@@ -49,22 +49,67 @@ pub fn check(root: &Path) -> Result<Vec<Missing>> {
     Ok(missing)
 }
 
-/// The crates the first example after the `[dependencies]` lines of
-/// `docs` names and the lines leave out (`own` is always there); `None`
-/// when nothing is left out or the docs have no lines.
-pub fn missing_in(docs: &str, own: &str) -> Option<Vec<String>> {
+/// A crate's docs as a reader copies them: the `[dependencies]` lines and
+/// the first example after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstExample {
+    /// The lines of the ```toml block, `[dependencies]` included.
+    pub toml: Vec<String>,
+    /// The example's lines, hidden ones (`# ...`) as the code they are.
+    pub code: Vec<String>,
+}
+
+/// The `[dependencies]` lines of `docs` (a crate's `//!` docs) and the first
+/// example after them, if the docs have both.
+pub fn first_example(docs: &str) -> Option<FirstExample> {
     let lines: Vec<&str> = docs
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("//!"))
         .map(|l| l.strip_prefix(' ').unwrap_or(l))
         .collect();
-    let toml_at = lines.iter().position(|l| l.trim() == "```toml")?;
-    let toml_end = toml_at
-        + 1
-        + lines[toml_at + 1..]
+    let fence = |from: usize, open: bool| {
+        lines[from..]
             .iter()
-            .position(|l| l.trim() == "```")?;
-    let mut listed: BTreeSet<String> = lines[toml_at + 1..toml_end]
+            .position(|l| {
+                let l = l.trim_start();
+                if open {
+                    l.starts_with("```") && !l.contains("toml")
+                } else {
+                    l.trim_end() == "```"
+                }
+            })
+            .map(|at| from + at)
+    };
+    let toml_at = lines.iter().position(|l| l.trim() == "```toml")?;
+    let toml_end = fence(toml_at + 1, false)?;
+    let example_at = fence(toml_end + 1, true)?;
+    let example_end = fence(example_at + 1, false)?;
+    let code = lines[example_at + 1..example_end]
+        .iter()
+        .map(|l| match l.strip_prefix('#') {
+            // A hidden line: code the reader does not see but compiles.
+            Some(rest) if rest.is_empty() || rest.starts_with(' ') => {
+                rest.strip_prefix(' ').unwrap_or(rest).to_string()
+            }
+            _ => (*l).to_string(),
+        })
+        .collect();
+    Some(FirstExample {
+        toml: lines[toml_at + 1..toml_end]
+            .iter()
+            .map(|l| (*l).to_string())
+            .collect(),
+        code,
+    })
+}
+
+/// The crates the first example after the `[dependencies]` lines of
+/// `docs` names and the lines leave out (`own` is always there); `None`
+/// when nothing is left out or the docs have no lines.
+pub fn missing_in(docs: &str, own: &str) -> Option<Vec<String>> {
+    let example = first_example(docs)?;
+    let mut listed: BTreeSet<String> = example
+        .toml
         .iter()
         .filter(|l| !l.trim_start().starts_with('#') && !l.trim_start().starts_with('['))
         .filter_map(|l| l.split('=').next())
@@ -72,18 +117,8 @@ pub fn missing_in(docs: &str, own: &str) -> Option<Vec<String>> {
         .filter(|name| !name.is_empty())
         .collect();
     listed.insert(own.to_string());
-    let example_at = toml_end
-        + 1
-        + lines[toml_end + 1..]
-            .iter()
-            .position(|l| l.trim_start().starts_with("```") && !l.contains("toml"))?;
-    let example_end = example_at
-        + 1
-        + lines[example_at + 1..]
-            .iter()
-            .position(|l| l.trim() == "```")?;
-    let named = named_crates(&lines[example_at + 1..example_end]);
-    let left_out: Vec<String> = named
+    let code: Vec<&str> = example.code.iter().map(String::as_str).collect();
+    let left_out: Vec<String> = named_crates(&code)
         .into_iter()
         .filter(|name| !listed.contains(name) && !ALWAYS.contains(&name.as_str()))
         .collect();

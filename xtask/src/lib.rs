@@ -15,6 +15,7 @@ pub mod bench_report;
 pub mod codegen;
 pub mod copies;
 pub mod doc_deps;
+pub mod doc_examples;
 pub mod fanout_report;
 pub mod msrv;
 pub mod receive_report;

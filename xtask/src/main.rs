@@ -29,6 +29,8 @@ enum Command {
     Msrv,
     /// Check that each crate's docs list every crate their first example names.
     DocDeps,
+    /// Build each crate's first example as an outside crate, from its docs' [dependencies] lines.
+    DocExamples,
     /// Run the benchmarks and write BENCHMARKS.md.
     BenchReport {
         /// Do not run the micro-benchmarks: write their part from the last results.
@@ -83,6 +85,12 @@ fn main() -> ExitCode {
         Command::Msrv => xtask::msrv::check(&workspace_root()),
         Command::DocDeps => xtask::doc_deps::ensure(&workspace_root()).map(|()| {
             println!("doc-deps: each crate's first example uses only the crates its docs list");
+        }),
+        Command::DocExamples => xtask::doc_examples::build(&workspace_root()).map(|built| {
+            println!(
+                "doc-examples: the first examples of {} build from their docs' [dependencies] lines",
+                built.join(", ")
+            );
         }),
         Command::BenchReport {
             no_run,

@@ -19,10 +19,24 @@
 //!   only on the same host; the API user's token never appears in `Debug`,
 //!   `Display`, logs or errors.
 //!
+//! # Use
+//!
+//! ```toml
+//! [dependencies]
+//! # `inbox` adds `backfill`: the Events API into a receiver's inbox.
+//! gladly-webhook-client = "0.1"
+//! serde_json = "1"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! A complete program: create a webhook, enable it (Gladly PINGs its URL),
+//! list them all.
+//!
 //! ```no_run
 //! use gladly_webhook_client::{ApiUser, Client};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let user: ApiUser = "ops@example.com:tok_0123456789".parse()?;
 //! let client = Client::new("https://acme.gladly.com", user)?;
 //! let id = client
@@ -37,7 +51,8 @@
 //! for webhook in client.list().await? {
 //!     println!("{:?} {} enabled={}", webhook.id, webhook.url, webhook.enabled);
 //! }
-//! # Ok(()) }
+//! Ok(())
+//! }
 //! ```
 
 #[cfg(feature = "inbox")]
