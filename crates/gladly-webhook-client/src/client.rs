@@ -44,18 +44,6 @@ pub struct Client {
     timeout: Duration,
 }
 
-impl Client {
-    /// The base URL, as the API's errors name it.
-    pub(crate) fn base_url(&self) -> &str {
-        self.base.as_str()
-    }
-
-    /// A call's whole time, and a stream's longest wait between reads.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
-    }
-}
-
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
@@ -135,6 +123,11 @@ impl Client {
     /// The base URL.
     pub fn base(&self) -> &str {
         self.base.as_str()
+    }
+
+    /// A call's whole time, and a stream's longest wait between reads.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The rate limit the last answer announced, if any.

@@ -160,7 +160,7 @@ impl EventStream {
             )
         };
         ClientError::Transport {
-            base: self.client.base_url().to_string(),
+            base: self.client.base().to_string(),
             reason,
         }
     }

@@ -175,6 +175,25 @@ async fn the_signature_and_no_rule() {
     assert_eq!((status, body.as_str()), (200, "stored"));
 }
 
+/// A receiver on `backend`'s inbox that takes Basic credentials
+/// `gladly:correct horse battery`, woken `workers` running `handlers`, on
+/// loopback: the workers, the address, and the `Authorization` value.
+async fn basic_receiver(
+    backend: &common::TestInbox,
+    handlers: gladly_webhook_receiver::Handlers,
+    workers: usize,
+) -> (gladly_webhook_receiver::Workers, SocketAddr, Vec<u8>) {
+    use gladly_webhook_receiver::{WorkerOptions, spawn_workers};
+    let options = WorkerOptions::default().poll_interval(Duration::from_millis(20));
+    let workers = spawn_workers(Arc::clone(&backend.inbox), handlers, workers, options);
+    let rule = DeliveryAuth::basic("gladly", Secret::new("correct horse battery"));
+    let app = Receiver::with_inbox(rule, Arc::clone(&backend.inbox))
+        .wake(&workers)
+        .router("/hooks");
+    let addr = serve(app).await;
+    (workers, addr, basic("gladly:correct horse battery"))
+}
+
 /// A real-style delivery end to end on every backend: `CONVERSATION/CLOSED`
 /// with Basic credentials is stored, and a worker hands its content, typed
 /// by the REST API 1.0 types, to the handler registered for it; our user's
@@ -184,7 +203,7 @@ async fn the_signature_and_no_rule() {
 async fn real_events_reach_their_typed_handlers_on_every_backend() {
     use gladly_webhook_core::gladly_schema::{event, rest};
     use gladly_webhook_receiver::inbox::State;
-    use gladly_webhook_receiver::{Delivery, Handlers, WorkerOptions, spawn_workers};
+    use gladly_webhook_receiver::{Delivery, Handlers};
     use std::sync::Mutex;
 
     for backend in backends().await {
@@ -213,14 +232,7 @@ async fn real_events_reach_their_typed_handlers_on_every_backend() {
                     Ok(())
                 }
             });
-        let options = WorkerOptions::default().poll_interval(Duration::from_millis(20));
-        let workers = spawn_workers(Arc::clone(&backend.inbox), handlers, 1, options);
-        let rule = DeliveryAuth::basic("gladly", Secret::new("correct horse battery"));
-        let app = Receiver::with_inbox(rule, Arc::clone(&backend.inbox))
-            .wake(&workers)
-            .router("/hooks");
-        let addr = serve(app).await;
-        let auth = basic("gladly:correct horse battery");
+        let (workers, addr, auth) = basic_receiver(&backend, handlers, 1).await;
         let closed = br#"{"id":"evt_real_1","type":"CONVERSATION/CLOSED","timestamp":"2019-07-03T04:30:12.07Z",
             "initiator":{"id":"agent_1","type":"AGENT"},
             "content":{"customerId":"cust_1","conversationId":"conv_1","context":{"assignee":{"inboxId":"inbox_1"}}}}"#;
@@ -290,7 +302,7 @@ where
 async fn every_real_event_type_smallest_and_full_reaches_its_typed_handler() {
     use common::payloads::{Fill, payloads};
     use gladly_webhook_core::gladly_schema::rest::event as rest;
-    use gladly_webhook_receiver::{Handlers, WorkerOptions, spawn_workers};
+    use gladly_webhook_receiver::Handlers;
 
     let registrations: [fn(Handlers, &Seen) -> Handlers; 52] = [
         on::<rest::AgentAvailabilityUpdated>,
@@ -376,14 +388,7 @@ async fn every_real_event_type_smallest_and_full_reaches_its_typed_handler() {
             .fold(Handlers::new(), |handlers, register| {
                 register(handlers, &seen)
             });
-        let options = WorkerOptions::default().poll_interval(Duration::from_millis(20));
-        let workers = spawn_workers(Arc::clone(&backend.inbox), handlers, 2, options);
-        let rule = DeliveryAuth::basic("gladly", Secret::new("correct horse battery"));
-        let app = Receiver::with_inbox(rule, Arc::clone(&backend.inbox))
-            .wake(&workers)
-            .router("/hooks");
-        let addr = serve(app).await;
-        let auth = basic("gladly:correct horse battery");
+        let (workers, addr, auth) = basic_receiver(&backend, handlers, 2).await;
         for (event_type, payload) in smallest.iter().chain(&full) {
             let body = serde_json::to_vec(payload).unwrap();
             let (status, answer, _) = post(addr, &[("Authorization", &auth)], &body).await;
