@@ -8,6 +8,9 @@
 //! - `msrv` checks each crate's `rust-version` against its dependencies';
 //!   see [`msrv`].
 //!
+//! - `package-check` packages every publishable crate and checks the
+//!   packages together; see [`package_check`].
+//!
 //! `codegen` also keeps the [`copies`] of workspace files that published
 //! crates embed.
 
@@ -18,5 +21,6 @@ pub mod doc_deps;
 pub mod doc_examples;
 pub mod fanout_report;
 pub mod msrv;
+pub mod package_check;
 pub mod receive_report;
 pub mod sections;

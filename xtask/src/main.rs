@@ -31,6 +31,13 @@ enum Command {
     DocDeps,
     /// Build each crate's first example as an outside crate, from its docs' [dependencies] lines.
     DocExamples,
+    /// Package every publishable crate and check the packages together,
+    /// as a registry would hold them.
+    PackageCheck {
+        /// Package uncommitted changes too.
+        #[arg(long)]
+        allow_dirty: bool,
+    },
     /// Run the benchmarks and write BENCHMARKS.md.
     BenchReport {
         /// Do not run the micro-benchmarks: write their part from the last results.
@@ -92,6 +99,15 @@ fn main() -> ExitCode {
                 built.join(", ")
             );
         }),
+        Command::PackageCheck { allow_dirty } => {
+            xtask::package_check::check(&workspace_root(), allow_dirty).map(|checked| {
+                println!(
+                    "package-check: {} packages build as a registry would hold them: {}",
+                    checked.len(),
+                    checked.join(", ")
+                );
+            })
+        }
         Command::BenchReport {
             no_run,
             only,

@@ -1,0 +1,4 @@
+//! The crate's integration tests, one binary (one link of the crate and
+//! its dependencies) with a module per concern.
+
+mod webhook;

@@ -1,0 +1,12 @@
+//! The crate's integration tests, one binary (one link of the crate and
+//! its dependencies) with a module per concern.
+
+mod cli;
+mod common;
+mod inspector;
+mod listen;
+mod local_gladly;
+mod ops;
+mod readme;
+mod serve;
+mod webhooks;

@@ -1,0 +1,5 @@
+//! The crate's integration tests, one binary (one link of the crate and
+//! its dependencies) with a module per concern.
+
+mod client;
+mod local_gladly;

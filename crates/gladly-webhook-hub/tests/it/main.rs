@@ -1,0 +1,11 @@
+//! The crate's integration tests, one binary (one link of the crate and
+//! its dependencies) with a module per concern.
+
+mod api;
+mod common;
+mod dispatch;
+mod full_disk;
+mod hardening;
+mod openapi;
+mod publish;
+mod rest_api;

@@ -1,0 +1,7 @@
+//! The crate's integration tests, one binary (one link of the crate and
+//! its dependencies) with a module per concern.
+
+mod bench_report;
+mod codegen;
+mod fanout_report;
+mod receive_report;
