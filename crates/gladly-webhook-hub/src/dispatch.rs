@@ -846,7 +846,7 @@ fn outcome(options: &DispatcherOptions, attempt: &AttemptRecord) -> AttemptOutco
 fn log_attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &AttemptOutcome) {
     crate::metrics::attempt(due, attempt, outcome);
     let url = redact_url(&due.url);
-    let result = describe(attempt);
+    let result = attempt.summary();
     match outcome {
         AttemptOutcome::Delivered => tracing::info!(
             delivery_id = due.id,
@@ -873,15 +873,6 @@ fn log_attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &AttemptOutc
             result,
             "last attempt failed: the subscription is deactivated"
         ),
-    }
-}
-
-/// An attempt's result in a few words: the status, or what went wrong.
-pub(crate) fn describe(attempt: &AttemptRecord) -> String {
-    match (attempt.status, &attempt.error) {
-        (Some(status), _) => format!("HTTP {status}"),
-        (None, Some(error)) => error.clone(),
-        (None, None) => "no answer".to_string(),
     }
 }
 

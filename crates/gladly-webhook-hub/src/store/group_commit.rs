@@ -30,55 +30,23 @@
 //! batch, not per publication: many publications locking the same rows at
 //! once made PostgreSQL build a multixact for each.
 
-#[cfg(feature = "sqlite")]
-use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AttemptRecord, PublishError, Published, StoreError};
+use super::backend::Pool;
+use super::publish::{Publication, write_together};
+use super::successes::Delivered;
+use super::{PublishError, Published, StoreError, WriteTurns};
 
 /// The most writes made in one transaction.
 pub(crate) const MAX_BATCH: usize = 256;
 
-/// One publication, as [`super::Store::publish`] hands it over.
-pub(crate) struct Publication {
-    pub(crate) event_id: String,
-    pub(crate) event_type: String,
-    pub(crate) body: Vec<u8>,
-    pub(crate) received_sha256: String,
-    pub(crate) now: DateTime<Utc>,
-    /// The event's `timestamp`: what the Events API reads it by.
-    pub(crate) occurred_at: DateTime<Utc>,
-    pub(crate) keep_body: bool,
-}
-
-/// A subscription's successes, as [`super::Store::record_delivered`]
-/// hands them over.
-pub(crate) struct Delivered {
-    pub(crate) webhook_id: String,
-    pub(crate) token: i64,
-    pub(crate) lease: Duration,
-    pub(crate) delivered: Vec<(String, AttemptRecord)>,
-}
-
+/// A write queued for the task, with where its answer goes.
 enum Job {
     Publish(
         Publication,
         oneshot::Sender<Result<Published, PublishError>>,
     ),
     Record(Delivered, oneshot::Sender<Result<(), StoreError>>),
-}
-
-/// Where the task writes.
-pub(crate) enum Target {
-    /// A SQLite pool, and the lock its writes take turns at.
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool, Arc<tokio::sync::Mutex<()>>),
-    /// A PostgreSQL pool.
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
 }
 
 /// The handle to the task that writes; the task ends when the last handle
@@ -89,10 +57,11 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    /// Starts the writing task on `target` (needs a Tokio runtime).
-    pub(crate) fn start(target: Target) -> Self {
+    /// Starts the writing task on `pool`, taking this process's write
+    /// turns (needs a Tokio runtime).
+    pub(crate) fn start(pool: Pool, turns: WriteTurns) -> Self {
         let (queue, receiver) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write_jobs(target, receiver));
+        tokio::spawn(write_jobs(pool, turns, receiver));
         Self { queue }
     }
 
@@ -131,17 +100,12 @@ fn stopped() -> PublishError {
 }
 
 /// The task: one transaction per batch of queued writes.
-async fn write_jobs(target: Target, mut queue: mpsc::Receiver<Job>) {
+async fn write_jobs(pool: Pool, turns: WriteTurns, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let results = match &target {
-            #[cfg(feature = "sqlite")]
-            Target::Sqlite(pool, writes) => {
-                let _turn = writes.lock().await;
-                write_batch!(super::ops::sqlite, pool, &batch)
-            }
-            #[cfg(feature = "postgres")]
-            Target::Postgres(pool) => write_batch!(super::ops::postgres, pool, &batch),
+        let results = {
+            let _turn = turns.take(&pool).await;
+            write_batch(&pool, &batch).await
         };
         for (job, result) in batch.drain(..).zip(results) {
             // A caller that went away (its request was cancelled) is not
@@ -166,42 +130,32 @@ enum Done {
     Recorded(Result<(), StoreError>),
 }
 
-/// Writes `batch` with the ops of one backend: all of it in one
-/// transaction, or, when that fails (the store's error: nothing of it was
-/// committed), each write again in a transaction of its own, so only what
-/// fails fails. A batch of one is written alone at once (a second try
-/// would repeat it).
-macro_rules! write_batch {
-    ($ops:path, $pool:expr, $batch:expr) => {{
-        use $ops as ops;
-        let (pool, batch): (_, &[Job]) = ($pool, $batch);
-        let (publications, records) = split(batch);
-        let together = if batch.len() > 1 {
-            ops::write_together(pool, &publications, &records)
-                .await
-                .ok()
-        } else {
-            None
-        };
-        match together {
-            Some(published) => answers(batch, published),
-            None => {
-                let mut results = Vec::with_capacity(batch.len());
-                for job in batch {
-                    results.push(match job {
-                        Job::Publish(p, _) => Done::Published(ops::publish(pool, p).await),
-                        Job::Record(d, _) => Done::Recorded(ops::record_delivered(pool, d).await),
-                    });
-                }
-                results
-            }
-        }
-    }};
+/// Writes `batch`: all of it in one transaction, or, when that fails (the
+/// store's error: nothing of it was committed), each write again in a
+/// transaction of its own, so only what fails fails. A batch of one is
+/// written alone at once (a second try would repeat it).
+async fn write_batch(pool: &Pool, batch: &[Job]) -> Vec<Done> {
+    let (publications, records) = split(batch);
+    if batch.len() > 1
+        && let Ok(published) = write_together(pool, &publications, &records).await
+    {
+        return answers(batch, published);
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(match job {
+            Job::Publish(p, _) => Done::Published(match write_together(pool, &[p], &[]).await {
+                Ok(mut published) => published.pop().unwrap_or_else(unanswered),
+                Err(err) => Err(err.into()),
+            }),
+            Job::Record(d, _) => Done::Recorded(write_together(pool, &[], &[d]).await.map(drop)),
+        });
+    }
+    results
 }
-use write_batch;
 
 /// What a publication gets when a batch answered fewer than it held.
-pub(crate) fn unanswered() -> Result<Published, PublishError> {
+fn unanswered() -> Result<Published, PublishError> {
     Err(PublishError::Store(StoreError::Corrupt(
         "a publication went unanswered".to_string(),
     )))

@@ -193,13 +193,18 @@ impl DeliveryState {
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        Some(match text {
+    /// The state a row holds.
+    pub(crate) fn read(text: &str) -> Result<Self, super::StoreError> {
+        Ok(match text {
             "pending" => Self::Pending,
             "delivered" => Self::Delivered,
             "failed" => Self::Failed,
             "cancelled" => Self::Cancelled,
-            _ => return None,
+            _ => {
+                return Err(super::StoreError::Corrupt(format!(
+                    "delivery state {text:?}"
+                )));
+            }
         })
     }
 }
@@ -244,6 +249,16 @@ impl AttemptRecord {
             status,
             error,
             duration_ms,
+        }
+    }
+
+    /// The attempt's result in a few words: the status, or what went
+    /// wrong.
+    pub fn summary(&self) -> String {
+        match (self.status, &self.error) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "no answer".to_string(),
         }
     }
 }

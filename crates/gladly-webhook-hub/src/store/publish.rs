@@ -1,0 +1,321 @@
+//! Publications (`hub_events`, and the `hub_deliveries` they make): an
+//! event and one pending delivery per subscription to its type, written
+//! together, many publications in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::backend::{Conn, Pool, on};
+use super::successes::{Delivered, record_in};
+use super::webhooks::{Columns, select_webhooks, webhook};
+use super::{
+    DeliveryState, NewDelivery, PublishError, Published, Store, StoreError, StoredWebhook,
+    backend::PerBackend, from_millis, millis,
+};
+
+/// One publication, as [`Store::publish`] hands it to the writer.
+pub(crate) struct Publication {
+    pub(crate) event_id: String,
+    pub(crate) event_type: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) received_sha256: String,
+    pub(crate) now: DateTime<Utc>,
+    /// The event's `timestamp`: what the Events API reads it by.
+    pub(crate) occurred_at: DateTime<Utc>,
+    pub(crate) keep_body: bool,
+}
+
+impl Store {
+    /// Publishes an event: stores `body` (as it will be sent) and one
+    /// pending delivery for each active subscription to its type, in one
+    /// transaction (shared with the writes queued meanwhile: group
+    /// commit, answered after the commit). `received` is the body as the
+    /// publisher sent it: publishing the same id with the same `received`
+    /// again (a retry, even one whose `timestamp` the hub filled in anew)
+    /// creates nothing and returns the first publication's deliveries; the
+    /// same id with another body is [`PublishError::IdReused`].
+    /// `occurred_at` is the event's `timestamp`, by which the Events API
+    /// reads it ([`Store::events_between`]).
+    // Each argument is a distinct part of the event; a struct would only
+    // name them twice.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn publish(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        occurred_at: DateTime<Utc>,
+        body: &[u8],
+        received: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Published, PublishError> {
+        use sha2::Digest;
+        let publication = Publication {
+            event_id: event_id.to_string(),
+            event_type: event_type.to_string(),
+            body: body.to_vec(),
+            received_sha256: hex::encode(sha2::Sha256::digest(received)),
+            now,
+            occurred_at,
+            keep_body: self.keep_bodies,
+        };
+        self.publisher.publish(publication).await
+    }
+}
+
+/// Publishes `publications` and records the successes in `records`, in
+/// one transaction: each publication's result, in order, or the store's
+/// error (nothing was committed). A publication fails alone only as
+/// [`PublishError::IdReused`], which spoils nothing.
+pub(super) async fn write_together(
+    pool: &Pool,
+    publications: &[&Publication],
+    records: &[&Delivered],
+) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
+    on!(pool, |pool, dialect| {
+        let mut tx = pool.begin_with(dialect.begin()).await?;
+        let published = if publications.is_empty() {
+            Vec::new()
+        } else {
+            let subscribers = active_webhooks(Conn::from(&mut *tx)).await?;
+            publish_all(Conn::from(&mut *tx), &subscribers, publications).await?
+        };
+        if !records.is_empty() {
+            record_in(Conn::from(&mut *tx), records).await?;
+        }
+        tx.commit().await?;
+        Ok(published)
+    })
+}
+
+/// The active subscriptions, as a publication reads them; on PostgreSQL
+/// kept from being changed or deleted until it commits (`FOR KEY SHARE`,
+/// which a lease's `UPDATE` does not wait for, so claims and publications
+/// never deadlock), so a deactivation or a deletion sees, and cancels, the
+/// deliveries the publication made.
+const ACTIVE_WEBHOOKS: PerBackend = PerBackend {
+    sqlite: select_webhooks!("WHERE active ORDER BY created_at, id"),
+    postgres: select_webhooks!("WHERE active ORDER BY created_at, id FOR KEY SHARE"),
+};
+
+async fn active_webhooks(conn: Conn<'_>) -> Result<Vec<StoredWebhook>, StoreError> {
+    let rows: Vec<Columns> = on!(conn, |conn, dialect| {
+        sqlx::query_as(dialect.pick(&ACTIVE_WEBHOOKS))
+            .fetch_all(conn)
+            .await?
+    });
+    rows.into_iter().map(webhook).collect()
+}
+
+/// The events of a batch of publications, in one statement (`ON CONFLICT`:
+/// an id published before is answered as such after).
+const INSERT_EVENTS_HEAD: &str = "INSERT INTO hub_events \
+    (event_id, event_type, body, received_sha256, published_at, occurred_at) ";
+const INSERT_EVENTS_TAIL: &str = " ON CONFLICT (event_id) DO NOTHING RETURNING seq, event_id";
+/// Rows of deliveries in one `INSERT` (7 parameters each, far under
+/// SQLite's 32,766 and PostgreSQL's 65,535).
+const DELIVERY_ROWS: usize = 1000;
+const INSERT_DELIVERIES: &str = "INSERT INTO hub_deliveries \
+    (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at) ";
+const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
+
+/// Writes `publications` to `subscribers` (read in the same transaction,
+/// so still current) in the transaction `conn` is in: one statement for the
+/// events and one per [`DELIVERY_ROWS`] deliveries, however many
+/// publications (one transaction and four statements per publication made
+/// the writer the bottleneck). Answers each one's result, in order: an id
+/// published before, or earlier in `publications`, is answered as a
+/// republication or [`PublishError::IdReused`]. A store error spoils the
+/// transaction. Without a delivery, an event's body is kept only when its
+/// publication says so (the Events API reads it).
+async fn publish_all(
+    conn: Conn<'_>,
+    subscribers: &[StoredWebhook],
+    publications: &[&Publication],
+) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
+    // The first of each id is inserted; a later one is a republication of
+    // it, answered after.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    for (n, p) in publications.iter().enumerate() {
+        first_of.entry(p.event_id.as_str()).or_insert(n);
+    }
+    let is_first = |n: usize, p: &Publication| first_of.get(p.event_id.as_str()) == Some(&n);
+    let firsts = || {
+        publications
+            .iter()
+            .enumerate()
+            .filter(|(n, p)| is_first(*n, p))
+    };
+    on!(conn, |conn| {
+        let mut insert = sqlx::QueryBuilder::new(INSERT_EVENTS_HEAD);
+        insert.push_values(firsts(), |mut row, (_, p)| {
+            row.push_bind(p.event_id.as_str())
+                .push_bind(p.event_type.as_str())
+                .push_bind(p.body.as_slice())
+                .push_bind(p.received_sha256.as_str())
+                .push_bind(millis(p.now))
+                .push_bind(millis(p.occurred_at));
+        });
+        insert.push(INSERT_EVENTS_TAIL);
+        let inserted: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *conn).await?;
+        let seqs: HashMap<String, i64> = inserted.into_iter().map(|(seq, id)| (id, seq)).collect();
+
+        let mut results: Vec<Option<Published>> = Vec::with_capacity(publications.len());
+        let mut rows: Vec<(NewDelivery, i64, i64)> = Vec::new();
+        let mut without_deliveries: Vec<i64> = Vec::new();
+        for (n, p) in publications.iter().enumerate() {
+            let Some(&seq) = seqs.get(&p.event_id).filter(|_| is_first(n, p)) else {
+                results.push(None);
+                continue;
+            };
+            let mut deliveries = Vec::new();
+            for target in subscribers
+                .iter()
+                .filter(|t| t.subscribes_to(&p.event_type))
+            {
+                let delivery = NewDelivery {
+                    id: crate::ids::delivery_id()?,
+                    webhook_id: target.id.clone(),
+                    url: target.url.clone(),
+                    state: DeliveryState::Pending,
+                };
+                rows.push((delivery.clone(), seq, millis(p.now)));
+                deliveries.push(delivery);
+            }
+            if deliveries.is_empty() && !p.keep_body {
+                without_deliveries.push(seq);
+            }
+            results.push(Some(Published {
+                created: true,
+                published_at: p.now,
+                deliveries,
+            }));
+        }
+        for chunk in rows.chunks(DELIVERY_ROWS) {
+            let mut insert = sqlx::QueryBuilder::new(INSERT_DELIVERIES);
+            insert.push_values(chunk, |mut row, (d, seq, at)| {
+                row.push_bind(d.id.as_str())
+                    .push_bind(d.webhook_id.as_str())
+                    .push_bind(*seq)
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(*at)
+                    .push_bind(*at);
+            });
+            insert.build().execute(&mut *conn).await?;
+        }
+        // No subscriber: nothing will be delivered, so the body is not kept
+        // (the id and the received body's hash stay, so a republication is
+        // still recognised).
+        for seq in without_deliveries {
+            sqlx::query(DROP_BODY)
+                .bind(seq)
+                .bind(&b""[..])
+                .execute(&mut *conn)
+                .await?;
+        }
+        // Published before, or earlier in this batch: read back (this
+        // batch's deliveries are written by now).
+        let mut answered = Vec::with_capacity(publications.len());
+        for (p, result) in publications.iter().zip(results) {
+            answered.push(match result {
+                Some(published) => Ok(published),
+                None => republished(Conn::from(&mut *conn), p).await?,
+            });
+        }
+        Ok(answered)
+    })
+}
+
+/// A publication whose id is already stored, answered from what is.
+async fn republished(
+    conn: Conn<'_>,
+    p: &Publication,
+) -> Result<Result<Published, PublishError>, StoreError> {
+    match existing_publication(conn, &p.event_id, &p.received_sha256).await {
+        Ok(Some(published)) => Ok(Ok(published)),
+        Ok(None) => Err(StoreError::Corrupt(
+            "an event id conflicts, but no event has it".to_string(),
+        )),
+        Err(PublishError::Store(err)) => Err(err),
+        Err(other) => Ok(Err(other)),
+    }
+}
+
+const FIND_EVENT: &str =
+    "SELECT seq, received_sha256, published_at FROM hub_events WHERE event_id = $1";
+const EVENT_DELIVERIES: &str = "SELECT d.id, d.webhook_id, COALESCE(w.url, ''), d.state \
+    FROM hub_deliveries d LEFT JOIN hub_webhooks w ON w.id = d.webhook_id \
+    WHERE d.event_seq = $1 ORDER BY d.id";
+
+/// A row of [`FIND_EVENT`].
+type EventColumns = (i64, String, i64);
+/// A row of [`EVENT_DELIVERIES`].
+type DeliveryColumns = (String, String, String, String);
+
+/// The publication of `event_id`, if there was one with the same received
+/// body's hash ([`PublishError::IdReused`] if with another).
+async fn existing_publication(
+    conn: Conn<'_>,
+    event_id: &str,
+    received_sha256: &str,
+) -> Result<Option<Published>, PublishError> {
+    let found: Option<(EventColumns, Vec<DeliveryColumns>)> = on!(conn, |conn| {
+        let event: Option<EventColumns> = sqlx::query_as(FIND_EVENT)
+            .bind(event_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match event {
+            Some(event) => {
+                let deliveries = sqlx::query_as(EVENT_DELIVERIES)
+                    .bind(event.0)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                Some((event, deliveries))
+            }
+            None => None,
+        }
+    });
+    let Some(((_, stored_sha256, published_at), deliveries)) = found else {
+        return Ok(None);
+    };
+    if stored_sha256 != received_sha256 {
+        return Err(PublishError::IdReused);
+    }
+    let deliveries = deliveries
+        .into_iter()
+        .map(|(id, webhook_id, url, state)| {
+            Ok(NewDelivery {
+                id,
+                webhook_id,
+                url,
+                state: DeliveryState::read(&state)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some(Published {
+        created: false,
+        published_at: from_millis(published_at)?,
+        deliveries,
+    }))
+}
+
+/// This file's statements, for the test that prepares them all (a
+/// builder's with two rows).
+#[cfg(test)]
+pub(super) fn statements(dialect: super::backend::Dialect) -> Vec<String> {
+    vec![
+        dialect.pick(&ACTIVE_WEBHOOKS).to_string(),
+        format!(
+            "{INSERT_EVENTS_HEAD}VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)\
+             {INSERT_EVENTS_TAIL}"
+        ),
+        format!(
+            "{INSERT_DELIVERIES}VALUES ($1, $2, $3, $4, $5, $6, $7), \
+             ($8, $9, $10, $11, $12, $13, $14)"
+        ),
+        DROP_BODY.to_string(),
+        FIND_EVENT.to_string(),
+        EVENT_DELIVERIES.to_string(),
+    ]
+}
