@@ -49,7 +49,7 @@ pub enum ApiUsersError {
 /// assert_eq!(users.authenticate(Some(header)), Some("ops@example.com"));
 /// assert_eq!(users.authenticate(Some("Basic b3BzQGV4YW1wbGUuY29tOndyb25n")), None);
 /// assert!(!format!("{users:?}").contains("tok_"));
-/// # Ok::<(), gladly_webhook_hub::auth::ApiUsersError>(())
+/// # Ok::<(), gladly_webhook_hub::ApiUsersError>(())
 /// ```
 #[derive(Clone)]
 pub struct ApiUsers {

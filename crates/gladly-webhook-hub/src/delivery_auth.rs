@@ -19,19 +19,6 @@ use serde::{Deserialize, Serialize};
 /// A REST API 1.0 webhook's write-only fields: Basic `credentials` and
 /// `headers`, which every delivery carries and no answer shows. `Debug`
 /// shows the user name and the header names only.
-///
-/// ```
-/// use gladly_webhook_hub::delivery_auth::RestSecrets;
-///
-/// let body = serde_json::json!({"credentials": {"username": "gladly", "password": "pw"},
-///                               "headers": {"X-Gladly-Token": "tok"}});
-/// let secrets = RestSecrets::from_body(&body);
-/// assert!(secrets.has_credentials());
-/// assert_eq!(secrets.header_keys(), ["X-Gladly-Token"]);
-/// assert!(!format!("{secrets:?}").contains("pw") && !format!("{secrets:?}").contains("tok"));
-/// let stored = secrets.to_secret();
-/// assert_eq!(RestSecrets::from_secret(&stored).unwrap(), secrets);
-/// ```
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,6 +169,19 @@ pub fn sender_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_round_trip_and_debug_hides_them() {
+        let body = serde_json::json!({"credentials": {"username": "gladly", "password": "pw"},
+                                      "headers": {"X-Gladly-Token": "tok"}});
+        let secrets = RestSecrets::from_body(&body);
+        assert!(secrets.has_credentials());
+        assert_eq!(secrets.header_keys(), ["X-Gladly-Token"]);
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("pw") && !shown.contains("tok"), "{shown}");
+        let stored = secrets.to_secret();
+        assert_eq!(RestSecrets::from_secret(&stored).unwrap(), secrets);
+    }
 
     #[test]
     fn rest_deliveries_carry_credentials_and_headers_unsigned() {

@@ -9,10 +9,12 @@ use gladly_webhook_core::model::Model;
 use gladly_webhook_sender::{Schedule, Sender, SenderError};
 use gladly_webhook_server::body::{BodyBudget, BodyLimits};
 
+use crate::api::state::Shared;
 use crate::auth::ApiUsers;
 use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
 use crate::gate::ChangeGate;
 use crate::store::Store;
+use crate::subscriptions::{Rules, Subscriptions};
 use crate::throttle::LoginThrottle;
 
 /// The most subscriptions an organization holds, as Gladly allows.
@@ -24,52 +26,6 @@ pub const EVENTS_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Requests a second Gladly answers an organization (REST API 1.0), and
 /// the local one by default.
 pub const RATE_LIMIT: u32 = 10;
-
-/// What the API handlers share.
-pub(crate) struct Shared {
-    pub(crate) store: Store,
-    pub(crate) users: ApiUsers,
-    pub(crate) sender: Sender,
-    pub(crate) policy: Policy,
-    pub(crate) max_webhooks: usize,
-    pub(crate) body: BodyLimits,
-    pub(crate) waker: Waker,
-    pub(crate) gate: ChangeGate,
-    pub(crate) logins: Arc<LoginThrottle>,
-    pub(crate) model: Model,
-    pub(crate) rate: Arc<crate::api::rest::RateLimit>,
-    pub(crate) events_window: Duration,
-    pub(crate) streams: Arc<crate::api::rest::StreamSlots>,
-}
-
-/// Makes a subscription's deliveries that wait for a retry due now (see
-/// [`Hub::retry_now`]).
-#[derive(Clone)]
-pub struct RetryNow {
-    store: Store,
-    waker: Waker,
-}
-
-impl RetryNow {
-    /// Makes `webhook_id`'s pending deliveries due now and wakes the
-    /// dispatcher; how many there were.
-    pub async fn apply(&self, webhook_id: &str) -> Result<u64, crate::store::StoreError> {
-        let n = self
-            .store
-            .make_due_now(webhook_id, chrono::Utc::now())
-            .await?;
-        if n > 0 {
-            self.waker.wake();
-        }
-        Ok(n)
-    }
-}
-
-impl std::fmt::Debug for RetryNow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RetryNow")
-    }
-}
 
 /// A subscription service: the REST API ([`Hub::router`]) and the
 /// dispatcher that delivers what it publishes ([`Hub::spawn_dispatcher`]),
@@ -178,10 +134,6 @@ impl Hub {
     /// ```
     pub fn model(mut self, model: Model) -> Self {
         self.model = model;
-        self.store = self
-            .store
-            .clone()
-            .keep_event_bodies(model == Model::RestApiV1);
         self
     }
 
@@ -263,18 +215,29 @@ impl Hub {
         self
     }
 
+    /// The use cases on this hub's subscriptions (what both API dialects
+    /// and the inspector call): create, change, delete, rotate,
+    /// re-activate, retry now, publish.
+    pub fn subscriptions(&self) -> Subscriptions {
+        Subscriptions {
+            store: self.store.clone(),
+            sender: self.sender.clone(),
+            gate: self.gate.clone(),
+            waker: self.waker.clone(),
+            rules: Rules::of(self.model),
+            max: MAX_WEBHOOKS,
+            event_limit: self.body.max_bytes,
+        }
+    }
+
     fn shared(&self) -> Arc<Shared> {
         Arc::new(Shared {
+            subscriptions: self.subscriptions(),
             store: self.store.clone(),
             users: self.users.clone(),
-            sender: self.sender.clone(),
             policy: self.policy.clone(),
-            max_webhooks: MAX_WEBHOOKS,
             body: self.body.clone(),
-            waker: self.waker.clone(),
-            gate: self.gate.clone(),
             logins: self.logins.clone(),
-            model: self.model,
             rate: self.rate.clone(),
             events_window: self.events_window,
             streams: self.streams.clone(),
@@ -300,22 +263,11 @@ impl Hub {
         ))
     }
 
-    /// A handle that makes a subscription's deliveries waiting for a retry
-    /// due now, and wakes the dispatcher.
-    pub fn retry_now(&self) -> RetryNow {
-        RetryNow {
-            store: self.store.clone(),
-            waker: self.waker.clone(),
-        }
-    }
-
     /// Starts the dispatcher; the API wakes it on each publication.
     pub fn spawn_dispatcher(&self) -> Dispatcher {
         let mut options = self.dispatch.clone();
-        if self.model == Model::RestApiV1 {
-            // The Events API reads what the purge leaves.
-            options.retention = options.retention.map(|kept| kept.max(self.events_window));
-        }
+        // The Events API reads what the purge leaves.
+        options.retention = Rules::of(self.model).retention(options.retention, self.events_window);
         spawn_dispatcher(
             self.store.clone(),
             self.sender.clone(),

@@ -15,7 +15,7 @@
 //!   the event schema and stored with one **delivery** per active
 //!   subscription to their type, in one transaction: the outbox.
 //! - The **dispatcher** works the outbox by Gladly's rules (see
-//!   [`dispatch`]): a 2xx within 15 s, the first attempt and four more
+//!   [`DispatcherOptions`]): a 2xx within 15 s, the first attempt and four more
 //!   (after 30 s, 5 min, 30 min, 1 h), then the subscription is
 //!   deactivated and the deactivation recorded. Up to 8 deliveries to one
 //!   subscription are in flight at once, each retried on its own schedule,
@@ -41,7 +41,7 @@
 //!
 //! Every route but the OpenAPI document answers 401 without credentials,
 //! and 429 with `Retry-After` to a peer whose logins failed too often (see
-//! [`throttle`]); an unknown query parameter is 400 `invalid_query`; a
+//! [`LoginThrottle`]); an unknown query parameter is 400 `invalid_query`; a
 //! body must be `application/json` (415), arrive whole within the body
 //! timeout (408) and fit the body budget (503 `busy`); an unknown route is
 //! 404, a wrong method 405. Errors are JSON: `{"error": code, "message":
@@ -59,7 +59,8 @@
 //!   bytes of the answer.
 //! - **After a change.** Once `DELETE`, a deactivation, a URL change or a
 //!   rotation is answered, no delivery goes out that it forbids
-//!   ([`gate`]).
+//!   (the change gate: a change waits for the attempts in flight, which
+//!   are abandoned and made again under the new state).
 //! - **Secrets at rest** are sealed with XChaCha20-Poly1305 when the store
 //!   is given keys ([`store::SecretKeys`]); SQLite files are created 0600
 //!   with `secure_delete` on.
@@ -110,19 +111,27 @@
 compile_error!("gladly-webhook-hub needs a store: enable the `sqlite` or the `postgres` feature");
 
 pub mod api;
-pub mod auth;
-pub mod delivery_auth;
-pub mod dispatch;
-pub mod gate;
+mod auth;
+mod delivery_auth;
+mod dispatch;
+mod gate;
 mod hub;
-pub mod ids;
+mod ids;
 pub mod metrics;
-pub mod ping;
+mod ping;
+mod problem;
 pub mod store;
-pub mod throttle;
+mod subscriptions;
+#[doc(hidden)]
+pub mod testing;
+mod throttle;
 
-pub use auth::ApiUsers;
-pub use dispatch::{Dispatcher, DispatcherOptions};
-pub use gate::ChangeGate;
-pub use hub::{BODY_LIMIT, EVENTS_WINDOW, Hub, MAX_WEBHOOKS, RATE_LIMIT, RetryNow};
+pub use auth::{ApiUsers, ApiUsersError, MAX_USERS, MAX_USERS_BYTES, MIN_TOKEN_LEN};
+pub use dispatch::{DEFAULT_RETENTION, Dispatcher, DispatcherOptions};
+pub use hub::{BODY_LIMIT, EVENTS_WINDOW, Hub, MAX_WEBHOOKS, RATE_LIMIT};
+pub use ids::RandomError;
+pub use ping::{PING_BODY, PingFailed};
+pub use problem::Problem;
 pub use store::Store;
+pub use subscriptions::{Draft, Publication, PublicationError, SubscriptionError, Subscriptions};
+pub use throttle::LoginThrottle;

@@ -21,20 +21,18 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Form, Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gladly_webhook_core::echo::redact_url;
 use gladly_webhook_hub::store::{DeliveryRecord, DeliveryState, StoredWebhook};
-use gladly_webhook_hub::{Hub, RetryNow, Store};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use gladly_webhook_hub::{Hub, PublicationError, Store, SubscriptionError, Subscriptions};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tower::ServiceExt;
 
-use crate::layout::{badge, csrf_field, error, html_response, page, pretty_body, segment, time};
+use crate::layout::{badge, csrf_field, error, html_response, page, segment, time};
 use crate::security::CsrfToken;
 
 /// Where the page is mounted.
@@ -49,8 +47,7 @@ const DELIVERIES: u32 = 50;
 #[derive(Clone)]
 pub struct HubInspector {
     store: Store,
-    api: Router,
-    retry: RetryNow,
+    subscriptions: Subscriptions,
     csrf: CsrfToken,
     samples: Arc<Vec<(String, serde_json::Value)>>,
 }
@@ -60,8 +57,7 @@ impl HubInspector {
     pub fn new(hub: &Hub) -> Result<Self, crate::security::InspectorError> {
         Ok(Self {
             store: hub.store().clone(),
-            api: hub.router(),
-            retry: hub.retry_now(),
+            subscriptions: hub.subscriptions(),
             csrf: CsrfToken::generate()?,
             samples: Arc::new(Vec::new()),
         })
@@ -326,49 +322,11 @@ struct ActionForm {
     event_type: Option<String>,
 }
 
-/// Calls the hub's API as the user who asked: the same credentials, the
-/// same peer (for the login throttle). Its status and body.
-async fn call_api(
-    shared: &HubInspector,
-    from: &HeaderMap,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
-    method: Method,
-    path: &str,
-    body: String,
-) -> (StatusCode, String) {
-    let mut request = Request::new(Body::from(body));
-    *request.method_mut() = method;
-    *request.uri_mut() = match path.parse() {
-        Ok(uri) => uri,
-        Err(_) => return (StatusCode::BAD_REQUEST, "not a path".to_string()),
-    };
-    let headers = request.headers_mut();
-    if let Some(auth) = from.get(header::AUTHORIZATION) {
-        headers.insert(header::AUTHORIZATION, auth.clone());
-    }
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(axum::Extension(peer)) = peer {
-        request.extensions_mut().insert(peer);
-    }
-    let Ok(response) = shared.api.clone().oneshot(request).await;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap_or_default();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The API's answer as a page: back to `next` on success, else what it said.
-fn outcome(status: StatusCode, body: &str, next: &str, what: &str) -> Response {
-    if status.is_success() {
-        return Redirect::to(next).into_response();
-    }
+/// A refusal as a page: what was refused, why, and the way back.
+fn refused(status: StatusCode, why: &str, next: &str, what: &str) -> Response {
     let body = html! {
         p.notice { (what) " was refused: HTTP " (status.as_u16()) }
-        pre { code { (pretty_body(body.as_bytes(), 64 * 1024)) } }
+        pre { code { (why) } }
         p { a href=(next) { "back" } }
     };
     let mut response = html_response(page(BASE, "refused", NAV, body));
@@ -376,32 +334,53 @@ fn outcome(status: StatusCode, body: &str, next: &str, what: &str) -> Response {
     response
 }
 
+/// The status a change's refusal is answered with, as the API answers it.
+fn change_status(err: &SubscriptionError) -> StatusCode {
+    match err {
+        SubscriptionError::NotFound | SubscriptionError::DeletedMeanwhile => StatusCode::NOT_FOUND,
+        SubscriptionError::PingFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        SubscriptionError::DuplicateUrl { .. }
+        | SubscriptionError::TooMany { .. }
+        | SubscriptionError::Conflict => StatusCode::CONFLICT,
+        SubscriptionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The status a publication's refusal is answered with, as the API
+/// answers it.
+fn publication_status(err: &PublicationError) -> StatusCode {
+    match err {
+        PublicationError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        PublicationError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        PublicationError::IdReused => StatusCode::CONFLICT,
+        PublicationError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 async fn activate(
     State(shared): Shared,
     Path(id): Path<String>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
     if let Err(refused) = shared.csrf.check(&headers, &form.csrf) {
         return refused.into_response();
     }
-    let path = format!("/api/v1/webhooks/{}", segment(&id));
-    let (status, body) = call_api(
-        &shared,
-        &headers,
-        peer,
-        Method::PATCH,
-        &path,
-        r#"{"active":true}"#.to_string(),
-    )
-    .await;
-    outcome(
-        status,
-        &body,
-        &format!("{BASE}/webhooks/{}", segment(&id)),
-        "Re-activation",
-    )
+    let back = format!("{BASE}/webhooks/{}", segment(&id));
+    match shared.subscriptions.activate(&id).await {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(err) => {
+            tracing::info!(webhook_id = id, error = %err, "re-activation refused");
+            refused(
+                change_status(&err),
+                &err.to_string(),
+                &back,
+                "Re-activation",
+            )
+        }
+    }
 }
 
 async fn retry_now(
@@ -413,7 +392,7 @@ async fn retry_now(
     if let Err(refused) = shared.csrf.check(&headers, &form.csrf) {
         return refused.into_response();
     }
-    match shared.retry.apply(&id).await {
+    match shared.subscriptions.retry_now(&id).await {
         Ok(_) => Redirect::to(&format!("{BASE}/webhooks/{}", segment(&id))).into_response(),
         Err(err) => store_failed(&err),
     }
@@ -421,7 +400,6 @@ async fn retry_now(
 
 async fn send_test_event(
     State(shared): Shared,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
@@ -433,19 +411,22 @@ async fn send_test_event(
         return error(StatusCode::BAD_REQUEST, "no sample of this type");
     };
     // A fresh id and time: the hub fills them in when absent.
-    let mut event = sample.clone();
-    if let Some(object) = event.as_object_mut() {
-        object.remove("id");
-        object.remove("timestamp");
+    let mut fields = sample.as_object().cloned().unwrap_or_default();
+    fields.remove("id");
+    fields.remove("timestamp");
+    let event = serde_json::Value::Object(fields.clone()).to_string();
+    let back = format!("{BASE}/");
+    match shared
+        .subscriptions
+        .publish(event.as_bytes(), &fields)
+        .await
+    {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(err) => refused(
+            publication_status(&err),
+            &err.to_string(),
+            &back,
+            "The test event",
+        ),
     }
-    let (status, body) = call_api(
-        &shared,
-        &headers,
-        peer,
-        Method::POST,
-        "/api/v1/events",
-        event.to_string(),
-    )
-    .await;
-    outcome(status, &body, &format!("{BASE}/"), "The test event")
 }

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use gladly_webhook_core::echo::{escape, quote, redact_url};
-use gladly_webhook_hub::auth::MAX_USERS_BYTES;
+use gladly_webhook_hub::LoginThrottle;
+use gladly_webhook_hub::MAX_USERS_BYTES;
 use gladly_webhook_hub::store::SecretKeys;
-use gladly_webhook_hub::throttle::LoginThrottle;
 use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
 
 use gladly_webhook_server::body::BodyBudget;

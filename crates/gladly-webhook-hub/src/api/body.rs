@@ -1,14 +1,50 @@
 //! Request bodies: read under the size limit, then read as JSON.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::{FromRequest, Request};
 use gladly_webhook_server::body::{BodyError, BodyLimits, read_body};
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::state::Shared;
+
+/// A request's JSON body, read under the API's limits ([`read`]): its
+/// bytes as sent, and its members (400 when it is not JSON, 422 when it is
+/// not an object).
+pub(crate) struct JsonObject {
+    /// The body as sent.
+    pub(crate) bytes: Vec<u8>,
+    /// Its members.
+    pub(crate) fields: Map<String, Value>,
+}
+
+impl FromRequest<Arc<Shared>> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        let JsonBytes(bytes) = JsonBytes::from_request(request, shared).await?;
+        let fields = object(&bytes)?;
+        Ok(Self { bytes, fields })
+    }
+}
+
+/// A request's JSON body as sent, read under the API's limits ([`read`]),
+/// for a dialect that validates the bytes as they are.
+pub(crate) struct JsonBytes(pub(crate) Vec<u8>);
+
+impl FromRequest<Arc<Shared>> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        Ok(Self(read(&parts.headers, body, &shared.body).await?))
+    }
+}
 
 /// How much of a body over the limit is read and dropped before the 413
 /// is answered, so a client still writing it reads the answer rather than
@@ -26,7 +62,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// `+json` type), else 415: a browser sends `text/plain`, form and
 /// multipart bodies across sites with cached Basic credentials, and none of
 /// them may write.
-pub async fn read(
+pub(crate) async fn read(
     headers: &HeaderMap,
     body: Body,
     limits: &BodyLimits,
@@ -104,7 +140,7 @@ async fn drain(body: &mut Body, read: usize) {
 }
 
 /// The body as JSON, or 400 saying where it stops being JSON.
-pub fn json(bytes: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn json(bytes: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(bytes).map_err(|err| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -118,7 +154,7 @@ pub fn json(bytes: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// The body as a JSON object, or 400 (not JSON) or 422 (not an object).
-pub fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match json(bytes)? {
         Value::Object(map) => Ok(map),
         other => Err(ApiError::invalid(
@@ -133,7 +169,7 @@ pub fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// A value's JSON type, in words.
-pub fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -2,42 +2,12 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use gladly_webhook_core::ValidationReport;
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
+pub use crate::problem::Problem;
 use crate::store::{PublishError, StoreError, WriteError};
-
-/// One problem with a request body, at its JSON pointer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// The RFC 6901 pointer of the offending value (`""` for the body).
-    pub pointer: String,
-    /// What kind of problem (`Required`, `Enum`, `ReadOnly`...).
-    pub code: String,
-    /// What was expected and what was found.
-    pub message: String,
-}
-
-impl Problem {
-    /// A problem.
-    pub fn new(pointer: &str, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.to_string(),
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
-
-    /// The problems of a subscription's validation report.
-    pub fn from_report(report: &ValidationReport) -> Vec<Self> {
-        report
-            .errors()
-            .iter()
-            .map(|e| Self::new(&e.pointer, e.code.as_str(), e.message.clone()))
-            .collect()
-    }
-}
+use crate::subscriptions::{PublicationError, SubscriptionError};
 
 /// The most problems a 422 lists.
 pub const MAX_PROBLEMS: usize = 100;
@@ -50,6 +20,9 @@ pub struct ApiError {
     message: String,
     problems: Option<Vec<Problem>>,
     retry_after: Option<u64>,
+    /// The request's field the error is about (REST API 1.0 names it in
+    /// `attr`; the default body does not show it).
+    attr: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -69,7 +42,14 @@ impl ApiError {
             message: message.into(),
             problems: None,
             retry_after: None,
+            attr: None,
         }
+    }
+
+    /// The same error, about the request's field `attr`.
+    pub(crate) fn about(mut self, attr: &'static str) -> Self {
+        self.attr = Some(attr);
+        self
     }
 
     /// 429: too many failed logins from this peer; try again after `wait`.
@@ -175,6 +155,66 @@ impl From<crate::ids::RandomError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to an invalid `what` (a subscription, a webhook): how
+    /// many problems, then each.
+    pub(crate) fn invalid_resource(what: &str, problems: Vec<Problem>) -> Self {
+        let count = problems.len();
+        Self::invalid(
+            format!(
+                "the {what} is not valid: {count} problem{}",
+                if count == 1 { "" } else { "s" }
+            ),
+            problems,
+        )
+    }
+
+    /// A subscription use case's error about subscription `id`, in our
+    /// user's API's words.
+    pub(crate) fn subscription(err: SubscriptionError, id: &str) -> Self {
+        match err {
+            SubscriptionError::NotFound => Self::no_webhook(id),
+            SubscriptionError::PingFailed(err) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "ping_failed",
+                err.to_string(),
+            ),
+            SubscriptionError::DuplicateUrl { existing } => {
+                WriteError::DuplicateUrl { existing }.into()
+            }
+            SubscriptionError::TooMany { max } => WriteError::TooMany { max }.into(),
+            SubscriptionError::Conflict => WriteError::Conflict.into(),
+            SubscriptionError::DeletedMeanwhile => WriteError::NotFound.into(),
+            SubscriptionError::Random(err) => err.into(),
+            SubscriptionError::Store(err) => Self::store(&err),
+            // Not in this model (REST API 1.0 webhooks only), but answered.
+            SubscriptionError::StillActive | SubscriptionError::Unreadable => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the hub failed; its log says why",
+            ),
+        }
+    }
+
+    /// A publication's error, in the API's words (both dialects publish
+    /// alike).
+    pub(crate) fn publication(err: PublicationError) -> Self {
+        match err {
+            PublicationError::Invalid { message, problems } => Self::invalid(message, problems),
+            PublicationError::TooLarge { size, limit } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the event as delivered (with the id and timestamp the hub adds) is {size} bytes; it must be at most {limit} bytes"
+                ),
+            ),
+            PublicationError::IdReused => PublishError::IdReused.into(),
+            PublicationError::Random(err) => err.into(),
+            PublicationError::Store(err) => Self::store(&err),
+        }
+    }
+}
+
 impl From<WriteError> for ApiError {
     fn from(err: WriteError) -> Self {
         match err {
@@ -226,6 +266,7 @@ impl From<PublishError> for ApiError {
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorParts {
     pub(crate) code: &'static str,
+    pub(crate) attr: Option<&'static str>,
     pub(crate) message: String,
     pub(crate) problems: Vec<Problem>,
 }
@@ -240,6 +281,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         response.extensions_mut().insert(ErrorParts {
             code: self.code,
+            attr: self.attr,
             message: self.message.clone(),
             problems: self.problems.clone().unwrap_or_default(),
         });

@@ -6,7 +6,10 @@ mod body;
 pub(crate) mod error;
 mod events;
 mod openapi;
+mod rate;
 pub mod rest;
+pub(crate) mod state;
+mod streams;
 mod webhooks;
 
 use std::sync::Arc;
@@ -20,8 +23,8 @@ use http::StatusCode;
 
 pub use openapi::{openapi_document, rest_openapi_document};
 
-use crate::hub::Shared;
 use error::ApiError;
+use state::Shared;
 
 /// The API's routes, every one but the OpenAPI document behind Basic auth.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {

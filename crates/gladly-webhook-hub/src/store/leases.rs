@@ -48,7 +48,7 @@ impl Store {
     /// `lease`: their ids with the lease token. In [`DeliveryOrder::Publish`]
     /// a subscription is due when its oldest pending delivery is; in
     /// [`DeliveryOrder::Window`], when any of them is.
-    pub async fn claim_webhooks(
+    pub(crate) async fn claim_webhooks(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
@@ -82,7 +82,7 @@ const STILL_CURRENT: &str =
 
 impl Store {
     /// Extends a lease to `until`; `false` when it was lost.
-    pub async fn extend_lease(
+    pub(crate) async fn extend_lease(
         &self,
         webhook_id: &str,
         token: i64,
@@ -102,7 +102,7 @@ impl Store {
     }
 
     /// Gives a lease up.
-    pub async fn release(&self, webhook_id: &str, token: i64) -> Result<(), StoreError> {
+    pub(crate) async fn release(&self, webhook_id: &str, token: i64) -> Result<(), StoreError> {
         let _turn = self.turn().await;
         on!(self.pool(), |pool| {
             sqlx::query(RELEASE)
@@ -116,7 +116,7 @@ impl Store {
 
     /// Whether subscription `webhook_id` is active and last modified at
     /// `modified_at`: the check before every attempt.
-    pub async fn still_current(
+    pub(crate) async fn still_current(
         &self,
         webhook_id: &str,
         modified_at: DateTime<Utc>,

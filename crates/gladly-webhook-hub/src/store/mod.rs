@@ -53,7 +53,7 @@ use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
 
 pub use error::{PublishError, StoreError, WriteError};
-pub use outbox::AttemptOutcome;
+pub(crate) use outbox::AttemptOutcome;
 pub use sealed::{KeysError, SecretKeys};
 pub use types::{
     AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState,
@@ -146,6 +146,12 @@ impl Store {
     pub fn keep_event_bodies(mut self, keep: bool) -> Self {
         self.keep_bodies = keep;
         self
+    }
+
+    /// Whether the body of every published event is kept (see
+    /// [`Store::keep_event_bodies`]).
+    pub fn keeps_event_bodies(&self) -> bool {
+        self.keep_bodies
     }
 
     /// Seals subscription secrets at rest with `keys` (the first seals, any

@@ -18,7 +18,7 @@ use super::{
 /// What became of a delivery attempt, as the dispatcher records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum AttemptOutcome {
+pub(crate) enum AttemptOutcome {
     /// A 2xx answer: the delivery is done.
     Delivered,
     /// A failure with attempts left: try again at this time.
@@ -130,7 +130,7 @@ impl Store {
     /// The oldest pending deliveries (at most `limit`, in publish order) to
     /// a subscription this lease holds, with what sending them needs; none
     /// when the lease is lost.
-    pub async fn next_deliveries(
+    pub(crate) async fn next_deliveries(
         &self,
         webhook_id: &str,
         token: i64,
@@ -144,7 +144,7 @@ impl Store {
     /// `after_seq` (a [`DueDelivery::seq`]), at most `limit`, in publish
     /// order, to a subscription this lease holds: what a windowed
     /// dispatcher sends next.
-    pub async fn due_deliveries_after(
+    pub(crate) async fn due_deliveries_after(
         &self,
         webhook_id: &str,
         token: i64,
@@ -202,7 +202,7 @@ impl Store {
     /// cancels its other pending deliveries and records the deactivation.
     /// The delivery's state changes only while the lease is held; the
     /// attempt is recorded regardless (it happened).
-    pub async fn record_attempt(
+    pub(crate) async fn record_attempt(
         &self,
         delivery: &DueDelivery,
         token: i64,
@@ -327,7 +327,7 @@ const NEXT_DUE_AT: &str = "SELECT MIN((SELECT MIN(d.next_attempt_at) FROM hub_de
 impl Store {
     /// Makes `webhook_id`'s pending deliveries that wait for a retry due
     /// at `now` (a "retry now" after the receiver was fixed); how many.
-    pub async fn make_due_now(
+    pub(crate) async fn make_due_now(
         &self,
         webhook_id: &str,
         now: DateTime<Utc>,
@@ -344,7 +344,7 @@ impl Store {
     }
 
     /// When the earliest pending delivery to an active subscription is due.
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(crate) async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let due: Option<i64> = on!(self.pool(), |pool| {
             sqlx::query_scalar(NEXT_DUE_AT).fetch_one(pool).await?
         });

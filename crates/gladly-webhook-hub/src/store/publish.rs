@@ -49,6 +49,32 @@ impl Store {
         received: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Published, PublishError> {
+        let keep_body = self.keep_bodies;
+        self.publish_keeping(
+            event_id,
+            event_type,
+            occurred_at,
+            body,
+            received,
+            now,
+            keep_body,
+        )
+        .await
+    }
+
+    /// [`Store::publish`], keeping the event's body even when no
+    /// subscription receives it if `keep_body` (the Events API reads it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn publish_keeping(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        occurred_at: DateTime<Utc>,
+        body: &[u8],
+        received: &[u8],
+        now: DateTime<Utc>,
+        keep_body: bool,
+    ) -> Result<Published, PublishError> {
         use sha2::Digest;
         let publication = Publication {
             event_id: event_id.to_string(),
@@ -57,7 +83,7 @@ impl Store {
             received_sha256: hex::encode(sha2::Sha256::digest(received)),
             now,
             occurred_at,
-            keep_body: self.keep_bodies,
+            keep_body,
         };
         self.publisher.publish(publication).await
     }

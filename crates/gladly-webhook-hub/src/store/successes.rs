@@ -24,7 +24,7 @@ impl Store {
     /// writes queued meanwhile: group commit, answered after the commit):
     /// each `(delivery id, attempt)` is delivered (while the lease is
     /// held).
-    pub async fn record_delivered(
+    pub(crate) async fn record_delivered(
         &self,
         webhook_id: &str,
         token: i64,

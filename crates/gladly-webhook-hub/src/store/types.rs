@@ -26,7 +26,7 @@ pub struct StoredWebhook {
     pub events: Vec<String>,
     /// What authenticates its deliveries: the signing secret (subscription
     /// model), or the webhook's credentials and header values
-    /// ([`crate::delivery_auth::RestSecrets`], REST API 1.0).
+    /// (REST API 1.0: the credentials and headers, as JSON).
     pub secret: Secret,
     /// The names of the headers its deliveries carry (REST API 1.0
     /// `headerKeys`; their values are in `secret`).
@@ -382,7 +382,7 @@ pub struct DueDelivery {
     /// The subscription's secret (see [`StoredWebhook::secret`]).
     pub secret: Secret,
     /// The subscription's `modifiedAt` when this was read: an attempt goes
-    /// out only while it is unchanged ([`crate::gate`]).
+    /// out only while it is unchanged (the change gate).
     pub webhook_modified_at: DateTime<Utc>,
 }
 

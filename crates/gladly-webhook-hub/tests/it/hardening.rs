@@ -1,6 +1,7 @@
 //! Issue 17 ("safe to expose"): each test here failed before its fix.
 
 use crate::common;
+use gladly_webhook_hub::testing::DispatcherSide;
 
 use std::time::Duration;
 
@@ -525,7 +526,7 @@ async fn writes_need_json_problems_are_capped_and_urls_normalised() {
 /// refills; before, 2000 wrong tokens went through in 0.3 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_are_throttled_per_peer() {
-    use gladly_webhook_hub::throttle::LoginThrottle;
+    use gladly_webhook_hub::LoginThrottle;
     use gladly_webhook_hub::{ApiUsers, Hub};
     let store = sqlite();
     let users = ApiUsers::parse(&format!("{}:{}", common::EMAIL, common::TOKEN)).unwrap();

@@ -7,6 +7,7 @@
 //! publication by publication.
 
 use crate::common;
+use gladly_webhook_hub::testing::DispatcherSide;
 
 use chrono::Utc;
 use gladly_webhook_hub::store::PublishError;

@@ -13,10 +13,10 @@ use gladly_webhook_core::echo::quote;
 use gladly_webhook_core::model::Model;
 use http::{HeaderValue, StatusCode};
 
-use super::streams::MAX_STREAMS_PER_USER;
 use crate::api::ApiUser;
 use crate::api::error::{ApiError, Problem};
-use crate::hub::Shared;
+use crate::api::state::Shared;
+use crate::api::streams::MAX_STREAMS_PER_USER;
 use crate::store::{EventsCursor, Store};
 
 /// The most events read from the store at once.

@@ -35,8 +35,6 @@
 //!   Publication, which is not Gladly's, is not counted.
 
 mod events;
-mod rate;
-mod streams;
 mod webhooks;
 
 use std::sync::Arc;
@@ -50,11 +48,11 @@ use axum::routing::get;
 use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
-pub use rate::RateLimit;
-pub use streams::{MAX_STREAMS_PER_USER, StreamSlots};
+pub use super::rate::RateLimit;
+pub use super::streams::{MAX_STREAMS_PER_USER, StreamSlots};
 
 use super::error::{ApiError, ErrorParts, Problem};
-use crate::hub::Shared;
+use super::state::Shared;
 
 /// The local Gladly's routes, every one but the OpenAPI document behind
 /// Basic auth.
@@ -162,17 +160,9 @@ fn entries(parts: &ErrorParts) -> Vec<GladlyError> {
     if !parts.problems.is_empty() {
         return parts.problems.iter().map(problem_entry).collect();
     }
-    let attr = match parts.code {
-        "duplicate_url" | "ping_failed" => Some("url".to_string()),
-        _ => None,
-    };
-    let code = match parts.code {
-        "duplicate_url" => "taken",
-        other => other,
-    };
     vec![GladlyError {
-        attr,
-        code: code.to_string(),
+        attr: parts.attr.map(str::to_string),
+        code: parts.code.to_string(),
         detail: parts.message.clone(),
     }]
 }

@@ -1,0 +1,166 @@
+//! The subscriptions' use cases, under both API dialects and the
+//! inspector: create, change, delete, rotate, re-activate, retry, publish,
+//! with their rules (the limit, one subscription per URL, the PING on
+//! enabling or moving, the change gate). Each dialect (`api` for our
+//! user's model, `api::rest` for REST API 1.0) parses its requests into
+//! these calls and answers their typed errors in its own words.
+
+mod publish;
+mod rules;
+mod write;
+
+use chrono::Utc;
+use gladly_webhook_sender::Sender;
+
+pub use publish::{Publication, PublicationError};
+pub(crate) use rules::Rules;
+pub use write::Draft;
+
+use crate::dispatch::Waker;
+use crate::gate::ChangeGate;
+use crate::ping::PingFailed;
+use crate::store::{Deactivation, DeliveryRecord, Store, StoreError, StoredWebhook, WriteError};
+
+/// Why a subscription could not be read, created or changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubscriptionError {
+    /// No subscription of the served model has this id.
+    #[error("no subscription has this id")]
+    NotFound,
+    /// Another subscription has this URL.
+    #[error("another subscription (id {existing}) has this URL")]
+    DuplicateUrl {
+        /// The id of the subscription holding the URL (empty when it was
+        /// taken by a concurrent write).
+        existing: String,
+    },
+    /// The most subscriptions allowed exist already.
+    #[error("at most {max} subscriptions are allowed")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+    /// The subscription changed since it was read.
+    #[error("the subscription changed meanwhile")]
+    Conflict,
+    /// The subscription was deleted while it was being changed.
+    #[error("the subscription was deleted meanwhile")]
+    DeletedMeanwhile,
+    /// The PING to the subscription's URL was not answered 200.
+    #[error(transparent)]
+    PingFailed(#[from] PingFailed),
+    /// The model does not delete an active subscription (REST API 1.0).
+    #[error("the subscription is active; deactivate it before deleting it")]
+    StillActive,
+    /// The stored credentials of a REST API 1.0 webhook do not read back.
+    #[error("the stored credentials do not read back")]
+    Unreadable,
+    /// No random bytes for an id or a secret.
+    #[error(transparent)]
+    Random(#[from] crate::ids::RandomError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<WriteError> for SubscriptionError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::DuplicateUrl { existing } => Self::DuplicateUrl { existing },
+            WriteError::TooMany { max } => Self::TooMany { max },
+            WriteError::NotFound => Self::DeletedMeanwhile,
+            WriteError::Conflict => Self::Conflict,
+            WriteError::Store(err) => Self::Store(err),
+        }
+    }
+}
+
+/// The subscriptions of one hub and what changing them involves: the
+/// store, the sender of PINGs, the change gate and the dispatcher's waker.
+/// Cheap to clone; [`crate::Hub::subscriptions`] hands one out.
+#[derive(Clone)]
+pub struct Subscriptions {
+    pub(crate) store: Store,
+    pub(crate) sender: Sender,
+    pub(crate) gate: ChangeGate,
+    pub(crate) waker: Waker,
+    pub(crate) rules: Rules,
+    /// The most subscriptions.
+    pub(crate) max: usize,
+    /// The largest event, as delivered, a publication may store.
+    pub(crate) event_limit: usize,
+}
+
+impl std::fmt::Debug for Subscriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriptions")
+            .field("model", &self.rules.model)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscriptions {
+    /// The served model's subscriptions, oldest first (a subscription of
+    /// the other model in the same store is not this API's to show).
+    pub async fn list(&self) -> Result<Vec<StoredWebhook>, StoreError> {
+        let all = self.store.list_webhooks().await?;
+        Ok(all
+            .into_iter()
+            .filter(|w| w.model == self.rules.model)
+            .collect())
+    }
+
+    /// The served model's subscription `id`.
+    pub async fn find(&self, id: &str) -> Result<StoredWebhook, SubscriptionError> {
+        match self.store.get_webhook(id).await? {
+            Some(webhook) if webhook.model == self.rules.model => Ok(webhook),
+            _ => Err(SubscriptionError::NotFound),
+        }
+    }
+
+    /// Deletes subscription `id` and cancels its pending deliveries, once no
+    /// attempt to it is in flight.
+    pub async fn delete(&self, id: &str) -> Result<(), SubscriptionError> {
+        let current = self.find(id).await?;
+        if current.active && !self.rules.deletes_active {
+            return Err(SubscriptionError::StillActive);
+        }
+        let deleted = self
+            .gate
+            .change(id, self.store.delete_webhook(id, Utc::now()))
+            .await?;
+        if !deleted {
+            return Err(SubscriptionError::NotFound);
+        }
+        self.gate.forget(id);
+        tracing::info!(webhook_id = id, "subscription deleted");
+        Ok(())
+    }
+
+    /// Subscription `id`'s deliveries, newest first, at most `limit`.
+    pub async fn deliveries(
+        &self,
+        id: &str,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, SubscriptionError> {
+        self.find(id).await?;
+        Ok(self.store.deliveries(id, limit).await?)
+    }
+
+    /// The deactivations the dispatcher made, newest first, at most `limit`.
+    pub async fn deactivations(&self, limit: u32) -> Result<Vec<Deactivation>, StoreError> {
+        self.store.deactivations(limit).await
+    }
+
+    /// Makes `id`'s pending deliveries that wait for a retry due now and
+    /// wakes the dispatcher; how many there were.
+    pub async fn retry_now(&self, id: &str) -> Result<u64, StoreError> {
+        let n = self.store.make_due_now(id, Utc::now()).await?;
+        if n > 0 {
+            self.waker.wake();
+        }
+        Ok(n)
+    }
+}

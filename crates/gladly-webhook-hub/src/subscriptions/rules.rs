@@ -1,0 +1,53 @@
+//! What differs between the two models a hub serves, in one place.
+
+use std::time::Duration;
+
+use gladly_webhook_core::model::Model;
+
+/// The rules of the model a hub serves: everything the use cases, the
+/// store and the dispatcher do differently for our user's subscriptions
+/// and for REST API 1.0 webhooks (the API's words and answers are each
+/// dialect's own, in `api` and `api::rest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rules {
+    /// The model.
+    pub(crate) model: Model,
+    /// Whether an active subscription may be deleted (Gladly refuses to
+    /// delete an enabled webhook).
+    pub(crate) deletes_active: bool,
+    /// Whether the Events API serves what was published: the bodies of
+    /// events no subscription receives are kept, and the purge keeps events
+    /// for the Events API's window.
+    pub(crate) serves_events_api: bool,
+}
+
+impl Rules {
+    /// The rules of `model`.
+    pub(crate) fn of(model: Model) -> Self {
+        match model {
+            Model::RestApiV1 => Self {
+                model,
+                deletes_active: false,
+                serves_events_api: true,
+            },
+            _ => Self {
+                model,
+                deletes_active: true,
+                serves_events_api: false,
+            },
+        }
+    }
+
+    /// How long the purge keeps what finished: `retention`, and at least
+    /// the Events API's `window` where the model serves it.
+    pub(crate) fn retention(
+        &self,
+        retention: Option<Duration>,
+        window: Duration,
+    ) -> Option<Duration> {
+        match self.serves_events_api {
+            true => retention.map(|kept| kept.max(window)),
+            false => retention,
+        }
+    }
+}
