@@ -1,0 +1,142 @@
+//! One attempt of a delivery and what follows from it: sent with its
+//! subscription's authentication, its outcome by the schedule, logged and
+//! counted.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use gladly_webhook_core::echo::redact_url;
+use gladly_webhook_sender::Sender;
+use tracing::Instrument;
+
+use super::DispatcherOptions;
+use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery};
+
+/// Sends `due` once, signed with its subscription's secret.
+pub(super) async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
+    let span = tracing::info_span!(
+        "gladly.attempt",
+        delivery_id = due.id,
+        webhook_id = due.webhook_id,
+        event_id = due.event_id,
+        attempt = due.attempts.saturating_add(1),
+    );
+    attempt_once(sender, due).instrument(span).await
+}
+
+async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
+    let number = due.attempts.saturating_add(1);
+    let at = Utc::now();
+    let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
+    let sender = match crate::delivery_auth::sender_for(sender, due.model, &due.secret) {
+        Ok(sender) => sender,
+        Err(err) => return failed(err.to_string()),
+    };
+    match sender.deliver(&due.url, &due.body, |_| {}).await {
+        Ok(report) => match report.attempts.into_iter().next() {
+            // Only the status, the address rule or "unreachable": never
+            // bytes of the answer nor a connection error's detail, which
+            // would tell an API user what listens where.
+            Some(sent) => AttemptRecord::new(
+                number,
+                at,
+                sent.status,
+                sent.status.is_none().then(|| sent.summary()),
+                u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
+            ),
+            None => failed("no attempt was made".to_string()),
+        },
+        Err(err) => failed(err.to_string()),
+    }
+}
+
+/// What follows from an attempt: done, another try later, or the end.
+pub(super) fn outcome(options: &DispatcherOptions, attempt: &AttemptRecord) -> AttemptOutcome {
+    if attempt.status.is_some_and(|s| (200..300).contains(&s)) {
+        return AttemptOutcome::Delivered;
+    }
+    let next = usize::try_from(attempt.number)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    match options.schedule.wait(next) {
+        Some(wait) => {
+            // Scaled and added without overflow: a wait past the calendar
+            // is a retry at its last moment.
+            let wait = Duration::try_from_secs_f64(wait.as_secs_f64() * options.time_scale)
+                .unwrap_or(Duration::MAX);
+            let at = chrono::TimeDelta::from_std(wait)
+                .ok()
+                .and_then(|wait| attempt.at.checked_add_signed(wait))
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
+            AttemptOutcome::Retry(at)
+        }
+        None => AttemptOutcome::Exhausted,
+    }
+}
+
+/// Logs an attempt and records it in the metrics.
+pub(super) fn log_attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &AttemptOutcome) {
+    crate::metrics::attempt(due, attempt, outcome);
+    let url = redact_url(&due.url);
+    let result = attempt.summary();
+    match outcome {
+        AttemptOutcome::Delivered => tracing::info!(
+            delivery_id = due.id,
+            webhook_id = due.webhook_id,
+            event_id = due.event_id,
+            attempt = attempt.number,
+            duration_ms = attempt.duration_ms,
+            url,
+            result,
+            "delivered"
+        ),
+        AttemptOutcome::Retry(at) => tracing::info!(
+            delivery_id = due.id, webhook_id = due.webhook_id, event_id = due.event_id,
+            attempt = attempt.number, duration_ms = attempt.duration_ms, url, result,
+            next_attempt_at = %at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "delivery failed; retrying"
+        ),
+        AttemptOutcome::Exhausted => tracing::warn!(
+            delivery_id = due.id,
+            webhook_id = due.webhook_id,
+            event_id = due.event_id,
+            attempt = attempt.number,
+            url,
+            result,
+            "last attempt failed: the subscription is deactivated"
+        ),
+    }
+}
+
+/// What follows once a failed attempt is recorded: the last one
+/// deactivated its subscription.
+pub(super) fn recorded(outcome: &AttemptOutcome) {
+    if *outcome == AttemptOutcome::Exhausted {
+        crate::metrics::deactivated();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 32: a time scale or a wait past the calendar is a retry at
+    /// its last moment, not a panic.
+    #[test]
+    fn a_wait_past_the_calendar_is_the_last_moment() {
+        let mut options = DispatcherOptions {
+            time_scale: f64::MAX,
+            ..DispatcherOptions::default()
+        };
+        let failed = AttemptRecord::new(1, Utc::now(), Some(500), None, 3);
+        assert!(matches!(
+            outcome(&options, &failed),
+            AttemptOutcome::Retry(at) if at == chrono::DateTime::<Utc>::MAX_UTC
+        ));
+        options.time_scale = 1.0;
+        assert!(matches!(
+            outcome(&options, &failed),
+            AttemptOutcome::Retry(at) if at > Utc::now()
+        ));
+    }
+}
