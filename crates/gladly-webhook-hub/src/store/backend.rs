@@ -49,6 +49,13 @@ pub(crate) type Pool = Db<SqlitePool, PgPool>;
 /// A connection inside a transaction, handed to the code that writes in it.
 pub(crate) type Conn<'a> = Db<&'a mut SqliteConnection, &'a mut PgConnection>;
 
+impl Conn<'_> {
+    /// The same connection, lent for one call.
+    pub(crate) fn reborrow(&mut self) -> Conn<'_> {
+        on!(self, |conn| Conn::from(&mut **conn))
+    }
+}
+
 #[cfg(feature = "sqlite")]
 impl<'a> From<&'a mut SqliteConnection> for Conn<'a> {
     fn from(conn: &'a mut SqliteConnection) -> Self {

@@ -155,7 +155,7 @@ const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
 /// transaction. Without a delivery, an event's body is kept only when its
 /// publication says so (the Events API reads it).
 async fn publish_all(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     subscribers: &[StoredWebhook],
     publications: &[&Publication],
 ) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
@@ -165,16 +165,89 @@ async fn publish_all(
     for (n, p) in publications.iter().enumerate() {
         first_of.entry(p.event_id.as_str()).or_insert(n);
     }
-    let is_first = |n: usize, p: &Publication| first_of.get(p.event_id.as_str()) == Some(&n);
-    let firsts = || {
-        publications
+    let firsts: Vec<&Publication> = publications
+        .iter()
+        .enumerate()
+        .filter(|(n, p)| first_of.get(p.event_id.as_str()) == Some(n))
+        .map(|(_, p)| *p)
+        .collect();
+    let seqs = insert_events(conn.reborrow(), &firsts).await?;
+    let mut plan = Plan::default();
+    for (n, p) in publications.iter().enumerate() {
+        let first = first_of.get(p.event_id.as_str()) == Some(&n);
+        match seqs.get(&p.event_id).filter(|_| first) {
+            Some(&seq) => plan.add(p, seq, subscribers)?,
+            None => plan.results.push(None),
+        }
+    }
+    insert_deliveries(conn.reborrow(), &plan.rows).await?;
+    drop_bodies(conn.reborrow(), &plan.without_deliveries).await?;
+    // Published before, or earlier in this batch: read back (this batch's
+    // deliveries are written by now).
+    let mut answered = Vec::with_capacity(publications.len());
+    for (p, result) in publications.iter().zip(plan.results) {
+        answered.push(match result {
+            Some(published) => Ok(published),
+            None => republished(conn.reborrow(), p).await?,
+        });
+    }
+    Ok(answered)
+}
+
+/// What a batch's new events make: each publication's answer (`None` for
+/// a republication, answered from the store after), the delivery rows,
+/// and the events whose bodies nothing will send.
+#[derive(Default)]
+struct Plan {
+    results: Vec<Option<Published>>,
+    rows: Vec<(NewDelivery, i64, i64)>,
+    without_deliveries: Vec<i64>,
+}
+
+impl Plan {
+    /// The new event `p`, stored as `seq`: a pending delivery to each of
+    /// `subscribers` that subscribes to its type.
+    fn add(
+        &mut self,
+        p: &Publication,
+        seq: i64,
+        subscribers: &[StoredWebhook],
+    ) -> Result<(), StoreError> {
+        let mut deliveries = Vec::new();
+        for target in subscribers
             .iter()
-            .enumerate()
-            .filter(|(n, p)| is_first(*n, p))
-    };
-    on!(conn, |conn| {
+            .filter(|t| t.subscribes_to(&p.event_type))
+        {
+            let delivery = NewDelivery {
+                id: crate::ids::delivery_id()?,
+                webhook_id: target.id.clone(),
+                url: target.url.clone(),
+                state: DeliveryState::Pending,
+            };
+            self.rows.push((delivery.clone(), seq, millis(p.now)));
+            deliveries.push(delivery);
+        }
+        if deliveries.is_empty() && !p.keep_body {
+            self.without_deliveries.push(seq);
+        }
+        self.results.push(Some(Published {
+            created: true,
+            published_at: p.now,
+            deliveries,
+        }));
+        Ok(())
+    }
+}
+
+/// Inserts the events of `publications` (one per id) in one statement: the
+/// sequence number of each inserted, by id (an id stored before is not).
+async fn insert_events(
+    conn: Conn<'_>,
+    publications: &[&Publication],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let inserted: Vec<(i64, String)> = on!(conn, |conn| {
         let mut insert = sqlx::QueryBuilder::new(INSERT_EVENTS_HEAD);
-        insert.push_values(firsts(), |mut row, (_, p)| {
+        insert.push_values(publications, |mut row, p| {
             row.push_bind(p.event_id.as_str())
                 .push_bind(p.event_type.as_str())
                 .push_bind(p.body.as_slice())
@@ -183,40 +256,18 @@ async fn publish_all(
                 .push_bind(millis(p.occurred_at));
         });
         insert.push(INSERT_EVENTS_TAIL);
-        let inserted: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *conn).await?;
-        let seqs: HashMap<String, i64> = inserted.into_iter().map(|(seq, id)| (id, seq)).collect();
+        insert.build_query_as().fetch_all(conn).await?
+    });
+    Ok(inserted.into_iter().map(|(seq, id)| (id, seq)).collect())
+}
 
-        let mut results: Vec<Option<Published>> = Vec::with_capacity(publications.len());
-        let mut rows: Vec<(NewDelivery, i64, i64)> = Vec::new();
-        let mut without_deliveries: Vec<i64> = Vec::new();
-        for (n, p) in publications.iter().enumerate() {
-            let Some(&seq) = seqs.get(&p.event_id).filter(|_| is_first(n, p)) else {
-                results.push(None);
-                continue;
-            };
-            let mut deliveries = Vec::new();
-            for target in subscribers
-                .iter()
-                .filter(|t| t.subscribes_to(&p.event_type))
-            {
-                let delivery = NewDelivery {
-                    id: crate::ids::delivery_id()?,
-                    webhook_id: target.id.clone(),
-                    url: target.url.clone(),
-                    state: DeliveryState::Pending,
-                };
-                rows.push((delivery.clone(), seq, millis(p.now)));
-                deliveries.push(delivery);
-            }
-            if deliveries.is_empty() && !p.keep_body {
-                without_deliveries.push(seq);
-            }
-            results.push(Some(Published {
-                created: true,
-                published_at: p.now,
-                deliveries,
-            }));
-        }
+/// Inserts the pending deliveries `rows` (`(delivery, event seq, now)`),
+/// [`DELIVERY_ROWS`] to a statement.
+async fn insert_deliveries(
+    conn: Conn<'_>,
+    rows: &[(NewDelivery, i64, i64)],
+) -> Result<(), StoreError> {
+    on!(conn, |conn| {
         for chunk in rows.chunks(DELIVERY_ROWS) {
             let mut insert = sqlx::QueryBuilder::new(INSERT_DELIVERIES);
             insert.push_values(chunk, |mut row, (d, seq, at)| {
@@ -230,27 +281,24 @@ async fn publish_all(
             });
             insert.build().execute(&mut *conn).await?;
         }
-        // No subscriber: nothing will be delivered, so the body is not kept
-        // (the id and the received body's hash stay, so a republication is
-        // still recognised).
-        for seq in without_deliveries {
+    });
+    Ok(())
+}
+
+/// Empties the bodies of the events `seqs`: no subscriber, so nothing will
+/// be delivered (the id and the received body's hash stay, so a
+/// republication is still recognised).
+async fn drop_bodies(conn: Conn<'_>, seqs: &[i64]) -> Result<(), StoreError> {
+    on!(conn, |conn| {
+        for seq in seqs {
             sqlx::query(DROP_BODY)
                 .bind(seq)
                 .bind(&b""[..])
                 .execute(&mut *conn)
                 .await?;
         }
-        // Published before, or earlier in this batch: read back (this
-        // batch's deliveries are written by now).
-        let mut answered = Vec::with_capacity(publications.len());
-        for (p, result) in publications.iter().zip(results) {
-            answered.push(match result {
-                Some(published) => Ok(published),
-                None => republished(Conn::from(&mut *conn), p).await?,
-            });
-        }
-        Ok(answered)
-    })
+    });
+    Ok(())
 }
 
 /// A publication whose id is already stored, answered from what is.

@@ -3,7 +3,7 @@
 //! delivery per active subscription to its type, and the dispatcher woken.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use gladly_webhook_core::event::{EventError, parse_event};
+use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
 use serde_json::{Map, Value};
 
 use super::Subscriptions;
@@ -87,74 +87,12 @@ impl Subscriptions {
         received: &[u8],
         fields: &Map<String, Value>,
     ) -> Result<Publication, PublicationError> {
-        if let Some(Value::String(t)) = fields.get("type")
-            && t == "PING"
-        {
-            return Err(invalid(
-                "PING is not published: the hub sends it when a subscription is created, re-activated or moved",
-                vec![Problem::new(
-                    "/type",
-                    "Enum",
-                    "expected an event type other than PING",
-                )],
-            ));
-        }
-        check_storable(fields)?;
-        let bytes = fill_envelope(received, fields)?;
-        let event = match parse_event(&bytes) {
-            // The hub serves one model: the other model's type is as
-            // foreign to it as a type no schema describes.
-            Ok(event) if event.model() == Some(self.rules.model) => event,
-            Ok(other) => {
-                let known: Vec<&str> = self
-                    .rules
-                    .model
-                    .event_types()
-                    .filter(|t| *t != "PING")
-                    .collect();
-                return Err(invalid(
-                    "the event's type is not one the event schema describes",
-                    vec![Problem::new(
-                        "/type",
-                        "Enum",
-                        format!(
-                            "expected one of {}, found {}",
-                            known.join(", "),
-                            gladly_webhook_core::echo::quote(other.event_type())
-                        ),
-                    )],
-                ));
-            }
-            Err(err) => return Err(event_problems(err)),
-        };
-        // The typed reader forgives a `null` where the schema wants a
-        // value; receivers validating against the schema would not.
-        let strict = serde_json::from_slice::<Value>(&bytes)
-            .map(|value| gladly_webhook_core::event::schema_problems(&value))
-            .unwrap_or_default();
-        if !strict.is_empty() {
-            return Err(invalid(
-                "the event does not fit the event schema",
-                strict
-                    .iter()
-                    .map(|p| Problem::new(&p.pointer, "Schema", p.message.clone()))
-                    .collect(),
-            ));
-        }
+        let (bytes, event) = self.checked(received, fields)?;
         let (Some(event_id), event_type) = (event.id(), event.event_type()) else {
             return Err(
                 StoreError::Corrupt("the event has no id after filling it".to_string()).into(),
             );
         };
-        // The limit holds for the body as delivered: receivers (`listen`
-        // among them) refuse more with 413, and the subscription would be
-        // deactivated for an event the hub accepted.
-        if bytes.len() > self.event_limit {
-            return Err(PublicationError::TooLarge {
-                size: bytes.len(),
-                limit: self.event_limit,
-            });
-        }
         let now = Utc::now();
         // Filled in when the publisher gave none, so always there.
         let occurred_at = event.timestamp().unwrap_or(now);
@@ -188,6 +126,83 @@ impl Subscriptions {
             created: published.created,
             deliveries: published.deliveries,
         })
+    }
+
+    /// The event as it will be delivered (`id` and `timestamp` filled in),
+    /// and read: refused when it is a PING, cannot be stored, is not of the
+    /// served model, does not fit its schema, or is too large.
+    fn checked(
+        &self,
+        received: &[u8],
+        fields: &Map<String, Value>,
+    ) -> Result<(Vec<u8>, ParsedEvent), PublicationError> {
+        if let Some(Value::String(t)) = fields.get("type")
+            && t == "PING"
+        {
+            return Err(invalid(
+                "PING is not published: the hub sends it when a subscription is created, re-activated or moved",
+                vec![Problem::new(
+                    "/type",
+                    "Enum",
+                    "expected an event type other than PING",
+                )],
+            ));
+        }
+        check_storable(fields)?;
+        let bytes = fill_envelope(received, fields)?;
+        let event = match parse_event(&bytes) {
+            // The hub serves one model: the other model's type is as
+            // foreign to it as a type no schema describes.
+            Ok(event) if event.model() == Some(self.rules.model) => event,
+            Ok(other) => return Err(self.foreign_type(other.event_type())),
+            Err(err) => return Err(event_problems(err)),
+        };
+        // The typed reader forgives a `null` where the schema wants a
+        // value; receivers validating against the schema would not.
+        let strict = serde_json::from_slice::<Value>(&bytes)
+            .map(|value| gladly_webhook_core::event::schema_problems(&value))
+            .unwrap_or_default();
+        if !strict.is_empty() {
+            return Err(invalid(
+                "the event does not fit the event schema",
+                strict
+                    .iter()
+                    .map(|p| Problem::new(&p.pointer, "Schema", p.message.clone()))
+                    .collect(),
+            ));
+        }
+        // The limit holds for the body as delivered: receivers (`listen`
+        // among them) refuse more with 413, and the subscription would be
+        // deactivated for an event the hub accepted.
+        if bytes.len() > self.event_limit {
+            return Err(PublicationError::TooLarge {
+                size: bytes.len(),
+                limit: self.event_limit,
+            });
+        }
+        Ok((bytes, event))
+    }
+
+    /// The refusal of an event of a type the served model does not have.
+    fn foreign_type(&self, found: &str) -> PublicationError {
+        let known: Vec<&str> = self
+            .rules
+            .model
+            .event_types()
+            .filter(|t| *t != "PING")
+            .collect();
+        invalid(
+            "the event's type is not one the event schema describes",
+            vec![Problem::new(
+                "/type",
+                "Enum",
+                format!(
+                    "expected one of {}, found {}",
+                    known.join(", "),
+                    gladly_webhook_core::echo::quote(found)
+                ),
+            )],
+        )
     }
 }
 
