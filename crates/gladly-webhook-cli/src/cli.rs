@@ -79,12 +79,12 @@ pub struct ManArgs {
 impl Command {
     /// How the command's log lines, and what the tool says on standard
     /// error, are written (`--log-format`; text for commands without it).
-    pub fn log_format(&self) -> crate::ops::logging::LogFormat {
+    pub fn log_format(&self) -> crate::say::LogFormat {
         match self {
             Self::Listen(args) => args.ops.log_format,
             Self::Serve(args) => args.ops.log_format,
             Self::Inbox(InboxCommand::Work(args)) => args.log_format,
-            _ => crate::ops::logging::LogFormat::Text,
+            _ => crate::say::LogFormat::Text,
         }
     }
 }
@@ -339,7 +339,7 @@ pub struct OpsArgs {
     pub health_routes: bool,
     /// Log lines on stderr as text or one JSON object per line (`listen` then prints its --exec run lines on stdout; what a command writes stays its own); filter with RUST_LOG (e.g. `RUST_LOG=debug`, `RUST_LOG=gladly_webhook_hub=debug,warn`).
     #[arg(long, value_enum, default_value = "text")]
-    pub log_format: crate::ops::logging::LogFormat,
+    pub log_format: crate::say::LogFormat,
 }
 
 /// What a server lets its clients hold (`listen`, `serve`).
@@ -526,7 +526,7 @@ pub struct WorkArgs {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Log lines on stderr as text or one JSON object per line; filter with RUST_LOG.
     #[arg(long, value_enum, default_value = "text")]
-    pub log_format: crate::ops::logging::LogFormat,
+    pub log_format: crate::say::LogFormat,
 }
 
 #[derive(Debug, Args)]

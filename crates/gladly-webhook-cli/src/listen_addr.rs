@@ -38,6 +38,26 @@ pub fn parse(text: &str) -> Result<SocketAddr, String> {
     .to_string())
 }
 
+/// Listens on `addr`: the socket and the address it got (the port, when
+/// `addr` asked for port 0).
+pub async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), crate::error::CliError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| crate::error::CliError::Io {
+            path: format!("listening on {addr}"),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| crate::error::CliError::Io {
+            path: "the listening socket".to_string(),
+            source,
+        })?;
+    Ok((listener, local))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,16 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{SecondsFormat, Utc};
+use clap::ValueEnum;
 
-use crate::ops::logging::LogFormat;
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `time LEVEL span{fields}: message fields`, for people.
+    Text,
+    /// One JSON object per line, with the current span's fields.
+    Json,
+}
 
 /// Whether lines are JSON; set once, before the command runs.
 static JSON: AtomicBool = AtomicBool::new(false);

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{ApiErrors, ClientError};
 use crate::events::{EventStream, EventsQuery, STREAM_TIMEOUT, rfc3339};
+use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
 use crate::user::ApiUser;
 
@@ -19,16 +20,6 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_ANSWER: usize = 8 << 20;
 /// Redirects followed, on the same host only.
 const MAX_REDIRECTS: usize = 3;
-
-/// The rate limit the last answer announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RateLimit {
-    /// `Ratelimit-Limit-Second`: calls allowed per second.
-    pub limit: Option<u32>,
-    /// `Ratelimit-Remaining-Second`: calls left in this second.
-    pub remaining: Option<u32>,
-}
 
 /// A client of Gladly's webhook API. Cheap to clone: clones share the
 /// connection pool and the rate limit seen.
@@ -325,7 +316,12 @@ impl Client {
         let response = self
             .send_within(Method::GET, url.as_str(), None, STREAM_TIMEOUT)
             .await?;
-        Ok(EventStream::new(response, started, self.clone()))
+        Ok(EventStream::new(
+            response,
+            started,
+            self.base().to_string(),
+            self.timeout(),
+        ))
     }
 
     /// With no call left in this second, waits for the next one.
@@ -361,20 +357,7 @@ impl Client {
     }
 
     pub(crate) fn transport(&self, err: reqwest::Error) -> ClientError {
-        let reason = if err.is_timeout() {
-            "no answer in time".to_string()
-        } else if err.is_connect() {
-            "the connection failed (refused, unreachable, or TLS)".to_string()
-        } else if err.is_redirect() {
-            "too many redirects".to_string()
-        } else {
-            // Without the URL: it is the base, said already.
-            err.without_url().to_string()
-        };
-        ClientError::Transport {
-            base: self.base.as_str().to_string(),
-            reason,
-        }
+        ClientError::transport(self.base.as_str(), err)
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use gladly_webhook_core::validate::ValidationReport;
 use serde::Deserialize;
 
-use crate::client::RateLimit;
+use crate::rate_limit::RateLimit;
 
 /// One entry of Gladly's error body: the field (`attr`), a code and a
 /// sentence.
@@ -150,4 +150,24 @@ pub enum ClientError {
     /// The client's own configuration (the base URL...).
     #[error("{0}")]
     Config(String),
+}
+
+impl ClientError {
+    /// A request to `base` that got no answer, said without the URL (the
+    /// base is said already) and without a connection error's detail.
+    pub(crate) fn transport(base: &str, err: reqwest::Error) -> Self {
+        let reason = if err.is_timeout() {
+            "no answer in time".to_string()
+        } else if err.is_connect() {
+            "the connection failed (refused, unreachable, or TLS)".to_string()
+        } else if err.is_redirect() {
+            "too many redirects".to_string()
+        } else {
+            err.without_url().to_string()
+        };
+        Self::Transport {
+            base: base.to_string(),
+            reason,
+        }
+    }
 }

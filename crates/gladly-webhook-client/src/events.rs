@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::Client;
 use crate::error::ClientError;
 
 /// The longest an Events API stream may take whole (a day's events of a
@@ -69,7 +68,10 @@ pub struct EventStream {
     response: reqwest::Response,
     /// When the request was sent: which timeout fired.
     started: Instant,
-    client: Client,
+    /// The API's base URL, for errors.
+    base: String,
+    /// The longest wait for the next bytes (the client's timeout).
+    idle: Duration,
     buffer: Vec<u8>,
     /// Inside a line too long, until its newline.
     skipping: bool,
@@ -85,12 +87,19 @@ impl std::fmt::Debug for EventStream {
 }
 
 impl EventStream {
-    /// The answer `response` to a request sent at `started` by `client`.
-    pub(crate) fn new(response: reqwest::Response, started: Instant, client: Client) -> Self {
+    /// The answer `response` to a request to `base` sent at `started`,
+    /// waiting at most `idle` for its next bytes.
+    pub(crate) fn new(
+        response: reqwest::Response,
+        started: Instant,
+        base: String,
+        idle: Duration,
+    ) -> Self {
         Self {
             response,
             started,
-            client,
+            base,
+            idle,
             buffer: Vec::new(),
             skipping: false,
             done: false,
@@ -134,7 +143,7 @@ impl EventStream {
                 if err.is_timeout() {
                     self.timed_out()
                 } else {
-                    self.client.transport(err)
+                    ClientError::transport(&self.base, err)
                 }
             })? {
                 Some(chunk) => self.buffer.extend_from_slice(&chunk),
@@ -156,11 +165,11 @@ impl EventStream {
         } else {
             format!(
                 "the Events API stream sent nothing for {} s (its idle timeout, the client's timeout)",
-                self.client.timeout().as_secs_f64()
+                self.idle.as_secs_f64()
             )
         };
         ClientError::Transport {
-            base: self.client.base().to_string(),
+            base: self.base.clone(),
             reason,
         }
     }

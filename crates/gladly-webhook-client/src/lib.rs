@@ -60,13 +60,15 @@ pub mod backfill;
 mod client;
 mod error;
 mod events;
+mod rate_limit;
 mod retry;
 mod user;
 
-pub use client::{Client, RateLimit};
+pub use client::Client;
 pub use error::{ApiError, ApiErrors, ClientError};
 pub use events::{
     EVENTS_RETENTION, EventLine, EventStream, EventsQuery, MAX_EVENT_LINE, STREAM_TIMEOUT,
 };
+pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
 pub use user::{ApiUser, ApiUserError};

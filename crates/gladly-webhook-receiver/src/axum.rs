@@ -15,9 +15,9 @@ use gladly_webhook_core::event::{EventError, ParsedEvent, parse_event};
 use gladly_webhook_core::{Verified, Verifier};
 use gladly_webhook_server::body::{BodyBudget, BodyLimits};
 
+use crate::receipt::{Receipt, Verdict, receipt};
 use crate::receive::{
-    DEFAULT_BODY_LIMIT, Receipt, Receiver, Verdict, answer, original_uri, read_body, receipt,
-    reject_reason,
+    DEFAULT_BODY_LIMIT, Receiver, answer, original_uri, read_body, reject_reason,
 };
 
 impl Receiver {

@@ -173,6 +173,7 @@ mod axum;
 mod handlers;
 pub mod inbox;
 pub mod metrics;
+mod receipt;
 mod receive;
 mod service;
 mod worker;
@@ -181,8 +182,9 @@ mod worker;
 pub use crate::axum::{Rejection, Verification, VerifiedEvent};
 pub use gladly_webhook_core::auth::DeliveryAuth;
 pub use handlers::{BoxError, Delivery, Handlers};
+pub use receipt::{Receipt, Verdict};
 pub use receive::{
-    DEFAULT_BODY_LIMIT, MAX_SHOWN_HEADERS, Receipt, Receiver, Verdict, auth_reason, inbox_event,
-    masked_headers, reject_reason,
+    DEFAULT_BODY_LIMIT, MAX_SHOWN_HEADERS, Receiver, auth_reason, inbox_event, masked_headers,
+    reject_reason,
 };
 pub use worker::{RetryPolicy, RunReport, ShutdownReport, WorkerOptions, Workers, spawn_workers};

@@ -19,8 +19,7 @@
 
 use std::time::Duration;
 
-use crate::receive::{Receipt, Verdict};
-use crate::worker::RunReport;
+use crate::receipt::{Verdict, receipt};
 
 /// Counter: deliveries answered, by `verdict` (`stored`, `duplicate`,
 /// `rejected`, `too_large`, `unavailable`...), `reason` (the short code
@@ -96,7 +95,7 @@ const ZEROED: &[(Verdict, &str)] = &[
 /// that has a value; a no-op without a recorder.
 pub fn zero() {
     for (verdict, reason) in ZEROED {
-        let status = crate::receive::receipt(*verdict, reason).status.as_u16();
+        let status = receipt(*verdict, reason).status.as_u16();
         ::metrics::counter!(
             DELIVERIES,
             "verdict" => verdict.as_str(),
@@ -111,22 +110,21 @@ pub fn zero() {
     ::metrics::counter!(LEASES_LOST).increment(0);
 }
 
-/// Records one answered delivery.
-pub(crate) fn delivery(receipt: &Receipt, took: Duration) {
-    let verdict = receipt.verdict.as_str();
+/// Records one answered delivery: its verdict, the reason answered and
+/// the status.
+pub(crate) fn delivery(verdict: &'static str, reason: &'static str, status: u16, took: Duration) {
     ::metrics::counter!(
         DELIVERIES,
         "verdict" => verdict,
-        "reason" => receipt.reason,
-        "status" => status_label(receipt.status.as_u16()),
+        "reason" => reason,
+        "status" => status_label(status),
     )
     .increment(1);
     ::metrics::histogram!(REQUEST_DURATION, "verdict" => verdict).record(took.as_secs_f64());
 }
 
-/// Records one finished run.
-pub(crate) fn run(report: &RunReport, took: Duration) {
-    let outcome = crate::worker::outcome_name(&report.outcome);
+/// Records one finished run, by its outcome's name.
+pub(crate) fn run(outcome: &'static str, took: Duration) {
     ::metrics::counter!(RUNS, "outcome" => outcome).increment(1);
     ::metrics::histogram!(RUN_DURATION, "outcome" => outcome).record(took.as_secs_f64());
 }

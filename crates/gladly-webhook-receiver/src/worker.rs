@@ -414,7 +414,7 @@ impl Worker {
             outcome,
             recorded,
         };
-        crate::metrics::run(&report, started.elapsed());
+        crate::metrics::run(outcome_name(&report.outcome), started.elapsed());
         if let Some(hook) = &self.options.on_outcome {
             (hook.0)(&report);
         }

@@ -67,7 +67,7 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
 
 fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
     use gladly_webhook_client::backfill::{Backfill, BackfillError, Window};
-    crate::ops::logging::init(crate::ops::logging::LogFormat::Text, tracing::Level::WARN);
+    crate::ops::logging::init(crate::say::LogFormat::Text, tracing::Level::WARN);
     let client = super::webhooks::client(&args.api)?;
     let mut window = match args.since {
         Some(since) => Window::since(since),
@@ -104,7 +104,7 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
 }
 
 fn ui(args: &UiArgs) -> Result<(), CliError> {
-    crate::ops::logging::init(crate::ops::logging::LogFormat::Text, tracing::Level::WARN);
+    crate::ops::logging::init(crate::say::LogFormat::Text, tracing::Level::WARN);
     let access = crate::ui_access::UiAccess::check(&args.access, args.addr, "--addr")?;
     runtime()?.block_on(async {
         let inbox = open_existing_inbox(&args.inbox.url).await?;

@@ -12,8 +12,8 @@ use super::{open_inbox, runtime};
 use crate::cli::{ListenArgs, OutputFormat};
 use crate::error::CliError;
 use crate::exec;
-use crate::ops::logging::LogFormat;
 use crate::ops::{Ops, Probe, SideServer};
+use crate::say::LogFormat;
 use gladly_webhook_inspector::receiver::{ReceiverInspector, RecentDeliveries};
 
 /// Deliveries `--ui` keeps in memory.
@@ -62,7 +62,7 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
 
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no inbox file behind.
-        let (listener, addr) = super::bind(args.addr).await?;
+        let (listener, addr) = crate::listen_addr::bind(args.addr).await?;
         let inbox = open_inbox(&args.inbox.url).await?;
         let ops = Ops::start(&args.ops, Probe::Inbox(inbox.clone())).await?;
         let workers = handlers.map(|h| spawn_workers(inbox.clone(), h, args.exec.workers, options));

@@ -98,24 +98,6 @@ pub fn emit(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-/// Listens on `addr`: the socket and the address it got (the port, when
-/// `addr` asked for port 0).
-pub async fn bind(
-    addr: std::net::SocketAddr,
-) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), CliError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| CliError::Io {
-            path: format!("listening on {addr}"),
-            source,
-        })?;
-    let local = listener.local_addr().map_err(|source| CliError::Io {
-        path: "the listening socket".to_string(),
-        source,
-    })?;
-    Ok((listener, local))
-}
-
 /// The server limits the flags give, and the body timeout; with
 /// `health_routes`, the probes are answered past the connection cap.
 pub fn server_limits(

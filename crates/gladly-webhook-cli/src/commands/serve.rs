@@ -59,7 +59,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
 
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no store file behind.
-        let (listener, addr) = super::bind(args.addr).await?;
+        let (listener, addr) = crate::listen_addr::bind(args.addr).await?;
         let mut store = Store::open(&args.db).await.map_err(|err| {
             CliError::Usage(format!(
                 "cannot open the store {}: {err}",

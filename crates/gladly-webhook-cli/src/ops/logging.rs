@@ -5,17 +5,9 @@
 //! What is logged never holds a secret: the libraries log ids, statuses,
 //! reason codes and redacted URLs (no userinfo, no query).
 
-use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// `time LEVEL span{fields}: message fields`, for people.
-    Text,
-    /// One JSON object per line, with the current span's fields.
-    Json,
-}
+use crate::say::LogFormat;
 
 /// Logs to standard error at `default` and above, unless `RUST_LOG` says
 /// otherwise (e.g. `RUST_LOG=gladly_webhook_hub=debug,info`). A `RUST_LOG`

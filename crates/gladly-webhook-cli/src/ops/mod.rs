@@ -87,7 +87,7 @@ impl SideServer {
         app: impl FnOnce(SocketAddr) -> axum::Router,
         what: &'static str,
     ) -> Result<Self, CliError> {
-        let (listener, local) = crate::commands::bind(addr).await?;
+        let (listener, local) = crate::listen_addr::bind(addr).await?;
         let app = app(local);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = gladly_webhook_server::Limits::default()

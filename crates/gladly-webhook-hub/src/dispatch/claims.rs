@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use super::run::{Lease, Run};
 use super::{DispatcherOptions, Waker};
 use crate::gate::ChangeGate;
-use crate::store::{DeliveryOrder, Store};
+use crate::store::Store;
 
 /// How often the dispatcher purges what outlived the retention.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -80,7 +80,7 @@ async fn claim(store: &Store, options: &DispatcherOptions, room: usize) -> Vec<L
         return Vec::new();
     }
     let limit = u32::try_from(room).unwrap_or(u32::MAX);
-    let order = order(options);
+    let order = options.order();
     match store
         .claim_webhooks(Utc::now(), options.lease, limit, order)
         .await
@@ -115,15 +115,6 @@ async fn next_wait(store: &Store, options: &DispatcherOptions, claimed_any: bool
             tracing::warn!(error = %err, "the dispatcher could not read the outbox; retrying");
             options.poll
         }
-    }
-}
-
-/// How `options` deliver: strictly in publish order with a window of 1.
-pub(super) fn order(options: &DispatcherOptions) -> DeliveryOrder {
-    if options.max_in_flight <= 1 {
-        DeliveryOrder::Publish
-    } else {
-        DeliveryOrder::Window
     }
 }
 

@@ -44,7 +44,7 @@ use gladly_webhook_sender::{Schedule, Sender};
 use tokio::sync::{Notify, watch};
 
 use crate::gate::ChangeGate;
-use crate::store::Store;
+use crate::store::{DeliveryOrder, Store};
 
 /// How long finished deliveries are kept by default.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
@@ -79,6 +79,18 @@ pub struct DispatcherOptions {
     /// are kept (default 30 days; `None` keeps them forever). The
     /// dispatcher purges older ones when it starts and every hour.
     pub retention: Option<Duration>,
+}
+
+impl DispatcherOptions {
+    /// How these options deliver: strictly in publish order with a window
+    /// of 1.
+    pub(crate) fn order(&self) -> DeliveryOrder {
+        if self.max_in_flight <= 1 {
+            DeliveryOrder::Publish
+        } else {
+            DeliveryOrder::Window
+        }
+    }
 }
 
 impl Default for DispatcherOptions {

@@ -11,7 +11,6 @@ use tokio::sync::watch;
 
 use super::DispatcherOptions;
 use super::attempt::recorded;
-use super::claims::order;
 use super::{in_order, window};
 use crate::gate::ChangeGate;
 use crate::store::{AttemptOutcome, AttemptRecord, DeliveryOrder, DueDelivery, Store};
@@ -60,7 +59,7 @@ impl Run {
     /// `published` changes on each publication.
     pub(super) async fn work(self, published: watch::Receiver<u64>) {
         let deliver = async {
-            match order(&self.options) {
+            match self.options.order() {
                 DeliveryOrder::Window => window::deliver(&self, published).await,
                 _ => in_order::deliver(&self).await,
             }
