@@ -9,7 +9,10 @@
 //! per test; under CI (`CI` set) a missing variable fails the test
 //! instead, so PostgreSQL never goes untested there.
 
+pub mod disk;
 pub mod fake_gladly;
+pub mod hosts;
+pub mod wait;
 
 use std::collections::BTreeSet;
 use std::io::Write;

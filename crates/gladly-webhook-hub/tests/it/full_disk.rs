@@ -3,65 +3,10 @@
 //! 6). Needs a small tmpfs (`mount -t tmpfs`, as root): where mounting is
 //! not permitted the test says so and passes, except under `CI`.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use chrono::Utc;
 use gladly_webhook_core::{EventType, Secret};
 use gladly_webhook_hub::Store;
 use gladly_webhook_hub::store::StoredWebhook;
-
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let mounted = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if mounted {
-            return Some(Self { dir });
-        }
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but a tmpfs cannot be mounted (run as root): the full-disk recovery would go untested"
-        );
-        eprintln!(
-            "skipping the full-disk test: mounting a tmpfs is not permitted here (run as root)"
-        );
-        None
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let chunk = vec![0u8; 4096];
-    while file.write_all(&chunk).is_ok() {}
-    let _ = file.sync_all();
-    path
-}
 
 fn body(id: &str) -> Vec<u8> {
     let padding = "x".repeat(8 * 1024);
@@ -71,12 +16,10 @@ fn body(id: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_hub_store_writes_again_once_the_disk_has_space() {
-    let Some(fs) = Tmpfs::mount("2m") else {
+    let Some(fs) = gladly_webhook_testkit::disk::Tmpfs::mount("2m") else {
         return;
     };
-    let store = Store::open_sqlite(fs.dir.path().join("hub.db"))
-        .await
-        .unwrap();
+    let store = Store::open_sqlite(fs.path().join("hub.db")).await.unwrap();
     let webhook = StoredWebhook::new(
         "wh_1",
         "https://example.com/hooks",
@@ -86,7 +29,7 @@ async fn the_sqlite_hub_store_writes_again_once_the_disk_has_space() {
         Utc::now(),
     );
     store.create_webhook(&webhook, 20).await.unwrap();
-    let filler = fill(fs.dir.path());
+    let filler = gladly_webhook_testkit::disk::fill(fs.path());
     let mut acknowledged = Vec::new();
     let mut refused = 0;
     for n in 0..400 {

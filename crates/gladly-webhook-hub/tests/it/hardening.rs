@@ -15,30 +15,7 @@ use serde_json::json;
 async fn ssrf_every_non_public_spelling_is_refused_at_create() {
     let store = sqlite();
     let hub = hub_configured(&store, dispatch_options(), |hub| hub).await;
-    for host in [
-        "127.0.0.1",
-        "localhost",
-        "[::1]",
-        "0.0.0.0",
-        "0",
-        "127.1",
-        "2130706433",
-        "0x7f000001",
-        "017700000001",
-        "%31%32%37.0.0.1",
-        "10.0.0.1",
-        "172.16.0.1",
-        "192.168.1.1",
-        "100.64.0.1",
-        "169.254.169.254",
-        "[fe80::1]",
-        "[fd00:ec2::254]",
-        "metadata.google.internal",
-        "[fd00::1]",
-        "[::ffff:127.0.0.1]",
-        "[64:ff9b::a9fe:a9fe]",
-        "localhost.localdomain",
-    ] {
+    for host in gladly_webhook_testkit::hosts::NON_PUBLIC_HOSTS {
         let url = format!("https://{host}/hooks");
         let answer = hub
             .call(

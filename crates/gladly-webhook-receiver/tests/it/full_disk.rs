@@ -5,68 +5,7 @@
 //! permitted the test says so and passes, except under `CI`, where it
 //! fails: the recovery must not go untested there.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use gladly_webhook_receiver::inbox::{Inbox, Inserted, NewEvent, SqliteInbox, State};
-
-/// A tmpfs of `size` mounted on a fresh folder, unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let mounted = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if mounted {
-            return Some(Self { dir });
-        }
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but a tmpfs cannot be mounted (run as root): the full-disk recovery would go untested"
-        );
-        eprintln!(
-            "skipping the full-disk test: mounting a tmpfs is not permitted here (run as root)"
-        );
-        None
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// Fills the file system holding `dir` with a file of zeros.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let chunk = vec![0u8; 4096];
-    while file.write_all(&chunk).is_ok() {}
-    let _ = file.sync_all();
-    path
-}
 
 fn event(id: &str) -> NewEvent {
     let padding = "x".repeat(8 * 1024);
@@ -84,12 +23,12 @@ fn event(id: &str) -> NewEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_inbox_writes_again_once_the_disk_has_space() {
-    let Some(fs) = Tmpfs::mount("2m") else {
+    let Some(fs) = gladly_webhook_testkit::disk::Tmpfs::mount("2m") else {
         return;
     };
     let inbox = SqliteInbox::open(fs.path().join("inbox.db")).await.unwrap();
     let mut acknowledged = Vec::new();
-    let filler = fill(fs.path());
+    let filler = gladly_webhook_testkit::disk::fill(fs.path());
     // Write until the disk refuses (bounded: 2 MiB holds < 250 events).
     let mut refused = 0;
     for n in 0..400 {

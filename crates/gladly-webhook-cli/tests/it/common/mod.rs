@@ -8,22 +8,12 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_gladly-webhook");
 
-/// Polls `done` every 50 ms for up to `within`; its last answer.
-pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
+pub use gladly_webhook_testkit::wait::wait_until;
 
 /// A database a test runs on: a SQLite file's URL, or a fresh PostgreSQL
 /// database, dropped when this is.

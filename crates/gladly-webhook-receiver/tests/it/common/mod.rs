@@ -167,23 +167,7 @@ pub async fn send(addr: SocketAddr, request: &http::Request<Vec<u8>>, chunked: b
     Answer { status, body }
 }
 
-/// Waits until `check` holds, polling, for at most `within`.
-pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use gladly_webhook_testkit::wait::eventually;
 
 /// The row counts per state: pending, running, done, dead.
 pub async fn counts(inbox: &dyn Inbox) -> (u64, u64, u64, u64) {
