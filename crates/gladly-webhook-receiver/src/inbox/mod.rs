@@ -15,11 +15,21 @@
 
 mod any;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod ops;
+mod backed;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod backend;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod jobs;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod reads;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
+mod statements;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod writes;
 
 use std::fmt;
 use std::future::Future;

@@ -13,11 +13,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolO
 use sqlx::{Connection, SqlStr};
 use tokio::sync::Notify;
 
-use super::ops::{CLAIM_POSTGRES, Write, Written, get_sql, list_sql, postgres as ops, unexpected};
-use super::{
-    BoxFuture, Claimed, HistoryEntry, InboxError, Inserted, ListFilter, NewEvent, Outcome, State,
-    Stats, StoredEvent,
-};
+use super::backed::Backed;
+use super::backend::{Conn, Db, Pool};
+use super::jobs::{Job, run_batch};
+use super::{BoxFuture, InboxError};
 
 /// The inbox on PostgreSQL. Cloning it shares its pool.
 ///
@@ -32,6 +31,8 @@ use super::{
 #[derive(Clone)]
 pub struct PgInbox {
     pool: PgPool,
+    /// The same pool, as the reads take it.
+    reads: Pool,
     wakeups: Arc<OnceLock<Listening>>,
 }
 
@@ -114,6 +115,7 @@ impl PgInbox {
     pub async fn with_pool(pool: PgPool) -> Result<Self, InboxError> {
         migrator().run(&pool).await?;
         Ok(Self {
+            reads: Db::Postgres(pool.clone()),
             pool,
             wakeups: Arc::default(),
         })
@@ -124,23 +126,49 @@ impl PgInbox {
         &self.pool
     }
 
-    async fn write(&self, write: Write) -> Result<Written, InboxError> {
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
-        // New work for other processes' workers: announced on commit.
-        let announce = matches!(
-            &write,
-            Write::Insert(event) if event.state == State::Pending
-        ) || matches!(
-            write,
-            Write::Requeue(_) | Write::Rerun(_) | Write::RequeueAllDead
-        );
-        let written = ops::apply(&mut tx, write, Utc::now(), CLAIM_POSTGRES).await?;
-        if announce {
-            sqlx::query("NOTIFY gladly_inbox").execute(&mut *tx).await?;
+    /// Runs `job` in a transaction of its own (PostgreSQL already flushes
+    /// concurrent commits together); new work is announced on commit.
+    async fn run(&self, job: Job) {
+        let announce = job.makes_work();
+        let answers = async {
+            let mut conn = match self.pool.acquire().await {
+                Ok(conn) => conn,
+                Err(err) => return Err((err.into(), vec![super::jobs::Answer::refused(job)])),
+            };
+            let mut tx = match conn.begin().await {
+                Ok(tx) => tx,
+                Err(err) => return Err((err.into(), vec![super::jobs::Answer::refused(job)])),
+            };
+            let answers = run_batch(Conn::from(&mut *tx), vec![job], Utc::now()).await?;
+            let committed = async {
+                if announce {
+                    sqlx::query("NOTIFY gladly_inbox").execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            };
+            match committed.await {
+                Ok(()) => Ok(answers),
+                Err(err) => Err((InboxError::from(err), answers)),
+            }
+        };
+        match answers.await {
+            Ok(answers) => answers.into_iter().for_each(|a| a.send(None)),
+            Err((err, answers)) => answers.into_iter().for_each(|a| a.send(Some(&err))),
         }
-        tx.commit().await?;
-        Ok(written)
+    }
+}
+
+impl Backed for PgInbox {
+    fn submit(&self, job: Job) -> BoxFuture<'_, ()> {
+        Box::pin(self.run(job))
+    }
+
+    fn reads(&self) -> &Pool {
+        &self.reads
+    }
+
+    fn wakeups(&self) -> Option<Arc<Notify>> {
+        Some(self.listen())
     }
 }
 
@@ -175,5 +203,3 @@ impl PgInbox {
         Arc::clone(&listening.notify)
     }
 }
-
-super::ops::impl_inbox!(PgInbox, ops, pool, wakeups = listen);

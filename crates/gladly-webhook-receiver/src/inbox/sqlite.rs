@@ -7,8 +7,6 @@
 //! fsync for many deliveries, so concurrency is not capped at one fsync per
 //! event. Each caller is answered only after that commit.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -16,20 +14,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Row, SqlStr};
-use tokio::sync::{mpsc, oneshot};
+use sqlx::{Connection, SqlStr};
+use tokio::sync::mpsc;
 
-use super::ops::{
-    CLAIM_SQLITE, HISTORY, INSERT_COLUMNS, Write, Written, get_sql, list_sql, sqlite as ops,
-    unexpected,
-};
-use super::{
-    BoxFuture, Claimed, HistoryEntry, InboxError, Inserted, ListFilter, NewEvent, Outcome, State,
-    Stats, StoredEvent, millis,
-};
+use super::backed::Backed;
+use super::backend::{Conn, Db, Pool};
+use super::jobs::{Job, run_batch};
+use super::{BoxFuture, InboxError};
 
 /// How much a commit promises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,12 +86,6 @@ impl SqliteOptions {
     }
 }
 
-/// A queued write and where its answer goes.
-struct Queued {
-    write: Write,
-    reply: oneshot::Sender<Result<Written, InboxError>>,
-}
-
 /// The embedded inbox: a SQLite file, created on first open, migrated on
 /// every open.
 ///
@@ -112,8 +99,8 @@ struct Queued {
 /// ```
 #[derive(Clone)]
 pub struct SqliteInbox {
-    writes: mpsc::Sender<Queued>,
-    reads: SqlitePool,
+    writes: mpsc::Sender<Job>,
+    reads: Pool,
     path: Arc<PathBuf>,
 }
 
@@ -187,7 +174,7 @@ impl SqliteInbox {
         tokio::spawn(write_loop(writer, connect, queue, batch));
         Ok(Self {
             writes,
-            reads,
+            reads: Db::Sqlite(reads),
             path: Arc::new(path),
         })
     }
@@ -196,14 +183,19 @@ impl SqliteInbox {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    async fn write(&self, write: Write) -> Result<Written, InboxError> {
-        let (reply, answer) = oneshot::channel();
-        self.writes
-            .send(Queued { write, reply })
-            .await
-            .map_err(|_| InboxError::Closed)?;
-        answer.await.map_err(|_| InboxError::Closed)?
+impl Backed for SqliteInbox {
+    fn submit(&self, job: Job) -> BoxFuture<'_, ()> {
+        // A job the writer never takes is answered `Closed` when its reply
+        // is dropped with it.
+        Box::pin(async move {
+            let _ = self.writes.send(job).await;
+        })
+    }
+
+    fn reads(&self) -> &Pool {
+        &self.reads
     }
 }
 
@@ -267,250 +259,55 @@ async fn is_clean(conn: &mut SqliteConnection) -> bool {
 async fn write_loop(
     mut conn: SqliteConnection,
     connect: SqliteConnectOptions,
-    mut queue: mpsc::Receiver<Queued>,
+    mut queue: mpsc::Receiver<Job>,
     batch: usize,
 ) {
-    let mut pending: Vec<Queued> = Vec::with_capacity(batch);
-    while queue.recv_many(&mut pending, batch).await > 0 {
-        let writes: Vec<(Write, oneshot::Sender<_>)> =
-            pending.drain(..).map(|q| (q.write, q.reply)).collect();
-        match run_batch(&mut conn, writes).await {
-            Ok(answers) => {
-                for (reply, result) in answers {
-                    let _ = reply.send(result);
-                }
-            }
-            Err((replies, err)) => {
-                tracing::warn!(error = %err, writes = replies.len(), "inbox write failed; nothing in it was stored");
-                for reply in replies {
-                    let _ = reply.send(Err(err.clone_shared()));
-                }
+    let mut jobs: Vec<Job> = Vec::with_capacity(batch);
+    while queue.recv_many(&mut jobs, batch).await > 0 {
+        let count = jobs.len();
+        match write_batch(&mut conn, std::mem::take(&mut jobs)).await {
+            Ok(answers) => answers.into_iter().for_each(|a| a.send(None)),
+            Err((err, answers)) => {
+                tracing::warn!(error = %err, writes = count, "inbox write failed; nothing in it was stored");
+                answers.into_iter().for_each(|a| a.send(Some(&err)));
                 if !is_clean(&mut conn).await {
-                    match SqliteConnection::connect_with(&connect).await {
-                        Ok(fresh) => {
-                            tracing::info!(
-                                "inbox writer: connection replaced after a failed write"
-                            );
-                            conn = fresh;
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, "inbox writer: could not reconnect; trying again after the next failure")
-                        }
-                    }
+                    reconnect(&mut conn, &connect).await;
                 }
             }
         }
     }
 }
 
-type Replies = Vec<oneshot::Sender<Result<Written, InboxError>>>;
+/// Replaces the writer's connection (after a failed write left it in
+/// doubt).
+async fn reconnect(conn: &mut SqliteConnection, connect: &SqliteConnectOptions) {
+    match SqliteConnection::connect_with(connect).await {
+        Ok(fresh) => {
+            tracing::info!("inbox writer: connection replaced after a failed write");
+            *conn = fresh;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "inbox writer: could not reconnect; trying again after the next failure")
+        }
+    }
+}
 
-/// Runs one batch. A database error anywhere rolls the whole batch back.
-async fn run_batch(
+/// Runs `jobs` in one `BEGIN IMMEDIATE` transaction and commits it: each
+/// job's answer, or the error that spoiled the batch with every answer.
+async fn write_batch(
     conn: &mut SqliteConnection,
-    writes: Vec<(Write, oneshot::Sender<Result<Written, InboxError>>)>,
-) -> Result<
-    Vec<(
-        oneshot::Sender<Result<Written, InboxError>>,
-        Result<Written, InboxError>,
-    )>,
-    (Replies, InboxError),
-> {
+    jobs: Vec<Job>,
+) -> Result<Vec<super::jobs::Answer>, (InboxError, Vec<super::jobs::Answer>)> {
     let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(err) => {
-            return Err((writes.into_iter().map(|(_, r)| r).collect(), err.into()));
+            let answers = jobs.into_iter().map(super::jobs::Answer::refused).collect();
+            return Err((err.into(), answers));
         }
     };
-    let now = Utc::now();
-    let mut answers = Vec::with_capacity(writes.len());
-    let mut failure = None;
-    // The inserts first, together: one statement for many deliveries.
-    let (inserts, others): (Vec<_>, Vec<_>) = writes
-        .into_iter()
-        .partition(|(write, _)| matches!(write, Write::Insert(_)));
-    let (events, replies): (Vec<NewEvent>, Vec<_>) = inserts
-        .into_iter()
-        .map(|(write, reply)| match write {
-            Write::Insert(event) => (event, reply),
-            _ => unreachable!("partitioned on Write::Insert"),
-        })
-        .unzip();
-    match insert_many(&mut tx, &events, now).await {
-        Ok(inserted) => answers.extend(
-            replies
-                .into_iter()
-                .zip(inserted)
-                .map(|(reply, i)| (reply, Ok(Written::Inserted(i)))),
-        ),
-        Err(err) => {
-            failure = Some(err);
-            answers.extend(replies.into_iter().map(|r| (r, Err(InboxError::Closed))));
-        }
-    }
-    for (write, reply) in others {
-        if failure.is_some() {
-            answers.push((reply, Err(InboxError::Closed)));
-            continue;
-        }
-        match ops::apply(&mut tx, write, now, CLAIM_SQLITE).await {
-            Err(err @ InboxError::Database(_)) => {
-                failure = Some(err);
-                answers.push((reply, Err(InboxError::Closed)));
-            }
-            other => answers.push((reply, other)),
-        }
-    }
-    let failure = match failure {
-        Some(err) => Some(err),
-        None => tx.commit().await.err().map(InboxError::from),
-    };
-    match failure {
-        None => Ok(answers),
-        Some(err) => Err((answers.into_iter().map(|(r, _)| r).collect(), err)),
-    }
-}
-
-/// The row counts of the multi-row `INSERT`s (7 parameters a row, far
-/// under SQLite's limit of 32,766). A batch is cut into these sizes, largest
-/// first, so that only four statements are ever prepared and all stay in
-/// the connection's statement cache (a statement per batch size would be
-/// prepared again and again).
-const ROWS_PER_INSERT: [usize; 4] = [128, 32, 8, 1];
-
-/// `(start, rows)` of each statement for a batch of `n` inserts.
-fn insert_chunks(n: usize) -> Vec<(usize, usize)> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let rows = ROWS_PER_INSERT
-            .into_iter()
-            .find(|rows| *rows <= n - start)
-            .unwrap_or(1);
-        chunks.push((start, rows));
-        start += rows;
-    }
-    chunks
-}
-
-/// Inserts `events` with few statements (see [`ROWS_PER_INSERT`]): what
-/// each became, in order. Of two deliveries of one key in the same batch,
-/// the first is new and the second a duplicate.
-async fn insert_many(
-    conn: &mut SqliteConnection,
-    events: &[NewEvent],
-    now: chrono::DateTime<Utc>,
-) -> Result<Vec<Inserted>, InboxError> {
-    let mut results = vec![Inserted::Duplicate; events.len()];
-    let mut claimed_keys: HashSet<&str> = HashSet::new();
-    for (start, rows) in insert_chunks(events.len()) {
-        let chunk = &events[start..start + rows];
-        let mut sql = format!("INSERT INTO gladly_inbox {} VALUES ", INSERT_COLUMNS);
-        for i in 0..chunk.len() {
-            let p = i * 7;
-            let _ = write!(
-                sql,
-                "{}(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${}, ${})",
-                if i == 0 { "" } else { ", " },
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 5,
-                p + 7,
-                p + 5
-            );
-        }
-        sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING RETURNING seq, dedup_key");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for event in chunk {
-            query = query
-                .bind(event.dedup_key.as_str())
-                .bind(event.event_id.as_deref())
-                .bind(event.event_type.as_str())
-                .bind(event.body.as_slice())
-                .bind(millis(event.received_at))
-                .bind(event.state.as_str())
-                .bind(event.error.as_deref());
-        }
-        let rows = query.fetch_all(&mut *conn).await?;
-        let mut stored: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            stored.insert(row.try_get("dedup_key")?, row.try_get("seq")?);
-        }
-        for (i, event) in chunk.iter().enumerate() {
-            let Some(&seq) = stored.get(&event.dedup_key) else {
-                continue;
-            };
-            if !claimed_keys.insert(event.dedup_key.as_str()) {
-                continue;
-            }
-            results[start + i] = Inserted::New;
-            if event.state == State::Dead {
-                sqlx::query(HISTORY)
-                    .bind(seq)
-                    .bind(millis(now))
-                    .bind(0i64)
-                    .bind("dead")
-                    .bind(event.error.as_deref())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
-    }
-    Ok(results)
-}
-
-impl InboxError {
-    /// The same error, for every caller of a failed batch.
-    fn clone_shared(&self) -> Self {
-        match self {
-            Self::Database(err) => Self::Database(Arc::clone(err)),
-            other => Self::Corrupt(other.to_string()),
-        }
-    }
-}
-
-super::ops::impl_inbox!(SqliteInbox, ops, reads);
-
-#[cfg(test)]
-mod tests {
-    use super::insert_chunks;
-
-    #[test]
-    fn batches_are_cut_into_four_statement_sizes() {
-        assert_eq!(insert_chunks(0), []);
-        assert_eq!(insert_chunks(1), [(0, 1)]);
-        assert_eq!(
-            insert_chunks(45),
-            [
-                (0, 32),
-                (32, 8),
-                (40, 1),
-                (41, 1),
-                (42, 1),
-                (43, 1),
-                (44, 1)
-            ]
-        );
-        assert_eq!(
-            insert_chunks(300),
-            [
-                (0, 128),
-                (128, 128),
-                (256, 32),
-                (288, 8),
-                (296, 1),
-                (297, 1),
-                (298, 1),
-                (299, 1)
-            ]
-        );
-        for n in 0..600 {
-            let chunks = insert_chunks(n);
-            assert_eq!(chunks.iter().map(|(_, rows)| rows).sum::<usize>(), n);
-        }
+    let answers = run_batch(Conn::from(&mut *tx), jobs, Utc::now()).await?;
+    match tx.commit().await {
+        Ok(()) => Ok(answers),
+        Err(err) => Err((err.into(), answers)),
     }
 }
