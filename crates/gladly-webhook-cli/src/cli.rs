@@ -302,7 +302,7 @@ pub struct UiAccessArgs {
     /// The environment variable holding `user:password`, the login the page asks for (required with --ui-allow-remote).
     #[arg(long, value_name = "NAME")]
     pub ui_login_env: Option<String>,
-    /// A host name (`name:port`) people reach the page by, beside localhost, 127.0.0.1, [::1] and the address it listens on (repeatable); a request naming any other Host is refused, against DNS rebinding.
+    /// A host name (`name:port`) people reach the page by, beside localhost, 127.0.0.1, `[::1]` and the address it listens on (repeatable); a request naming any other Host is refused, against DNS rebinding.
     #[arg(long = "ui-host", value_name = "HOST")]
     pub ui_hosts: Vec<String>,
 }

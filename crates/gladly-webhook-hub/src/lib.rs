@@ -71,6 +71,18 @@
 //!   and connection limits, the peer address the login throttle needs), as
 //!   `gladly-webhook serve` does.
 //!
+//! # Inside
+//!
+//! Four layers, each over the one below: [`store`] (the durable state, a
+//! file per aggregate, each query beside the code that binds it, on SQLite
+//! or PostgreSQL), [`Subscriptions`] (the use cases: create, change,
+//! delete, rotate, re-activate, retry, publish, with their rules; what
+//! differs per model is decided in one place), the two API dialects of
+//! [`api`] (each parses its requests, calls the use cases and answers
+//! their typed errors in its own words), and the dispatcher (claims, one
+//! run per leased subscription, a window of deliveries in flight). [`Hub`]
+//! wires them together.
+//!
 //! # Use
 //!
 //! ```toml

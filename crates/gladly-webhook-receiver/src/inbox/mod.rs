@@ -12,6 +12,11 @@
 //! once for a delivery that is not a well-formed event).
 //! [`Inbox::requeue`] puts a `dead` row back to `pending`. A lease that
 //! expires (its worker died) makes the row claimable again.
+//!
+//! Both built-in backends run the same code: a write is a typed job with
+//! its own reply, run in a transaction (SQLite's one writer commits the
+//! jobs queued meanwhile together; PostgreSQL runs each in its own), with
+//! the same SQL, each statement beside the code that binds it.
 
 mod any;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
