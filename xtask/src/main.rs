@@ -29,7 +29,7 @@ enum Command {
     Msrv,
     /// Check that each crate's docs list every crate their first example names.
     DocDeps,
-    /// Build each crate's first example as an outside crate, from its docs' [dependencies] lines.
+    /// Check each crate's first example as an outside crate, from its docs' [dependencies] lines.
     DocExamples,
     /// Package every publishable crate and check the packages together,
     /// as a registry would hold them.
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
         }),
         Command::DocExamples => xtask::doc_examples::build(&workspace_root()).map(|built| {
             println!(
-                "doc-examples: the first examples of {} build from their docs' [dependencies] lines",
+                "doc-examples: the first examples of {} compile from their docs' [dependencies] lines",
                 built.join(", ")
             );
         }),
