@@ -74,7 +74,7 @@ impl<'a> From<&'a mut PgConnection> for Conn<'a> {
 /// `$dialect`, when named, to its [`Dialect`]): the code is written once
 /// and compiled once per backend, on that backend's concrete types.
 ///
-/// ```ignore
+/// ```text
 /// let n: i64 = on!(&self.pool, |pool| {
 ///     sqlx::query_scalar(COUNT).fetch_one(pool).await?
 /// });
