@@ -1,9 +1,8 @@
 //! The inbox's writes as typed jobs: each carries its arguments and where
 //! its own answer goes. A batch of jobs is run in one transaction by the
-//! same code on both backends (SQLite's writer commits every job queued
-//! while it was busy together; PostgreSQL runs each in a transaction of
-//! its own): the inserts first, in one path ([`writes::insert_many`]),
-//! then the rest in order.
+//! same code on both backends (each backend's writing task commits every
+//! job queued while it was busy together): the inserts first, in one path
+//! ([`writes::insert_many`]), then the rest in order.
 
 use std::sync::Arc;
 use std::time::Duration;

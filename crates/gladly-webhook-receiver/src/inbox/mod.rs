@@ -14,9 +14,10 @@
 //! expires (its worker died) makes the row claimable again.
 //!
 //! Both built-in backends run the same code: a write is a typed job with
-//! its own reply, run in a transaction (SQLite's one writer commits the
-//! jobs queued meanwhile together; PostgreSQL runs each in its own), with
-//! the same SQL, each statement beside the code that binds it.
+//! its own reply, and one writing task per inbox commits the jobs queued
+//! while it was busy together (group commit: one commit for many
+//! deliveries), with the same SQL, each statement beside the code that
+//! binds it; every caller is answered after the commit.
 
 mod any;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

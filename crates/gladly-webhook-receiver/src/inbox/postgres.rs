@@ -1,9 +1,15 @@
 //! [`PgInbox`]: the inbox on PostgreSQL, for several receivers and workers
 //! on several machines.
 //!
-//! Each write is its own transaction on a pooled connection (PostgreSQL
-//! already flushes concurrent commits together). Workers claim with
-//! `FOR UPDATE SKIP LOCKED`, so two never hold the same row.
+//! Writes are group-committed, as the SQLite inbox's are: one writing task
+//! takes every write queued while it was busy (up to [`MAX_BATCH`]) and
+//! runs them in one transaction, the inserts in one multi-row statement,
+//! then answers each caller after the commit. A write per transaction cost
+//! a commit's round trip and WAL flush each (3,500 deliveries a second at
+//! 64 connections, where the hub's group commit writes three times as many
+//! rows to the same server). A failed batch fails every write in it (each
+//! caller gets the error; a receiver answers 503, Gladly retries). Workers
+//! claim with `FOR UPDATE SKIP LOCKED`, so two never hold the same row.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -11,11 +17,11 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, SqlStr};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use super::backed::Backed;
 use super::backend::{Conn, Db, Pool};
-use super::jobs::{Job, run_batch};
+use super::jobs::{Answer, Job, run_batch};
 use super::{BoxFuture, InboxError};
 
 /// The inbox on PostgreSQL. Cloning it shares its pool.
@@ -31,6 +37,8 @@ use super::{BoxFuture, InboxError};
 #[derive(Clone)]
 pub struct PgInbox {
     pool: PgPool,
+    /// The writing task's queue.
+    writes: mpsc::Sender<Job>,
     /// The same pool, as the reads take it.
     reads: Pool,
     wakeups: Arc<OnceLock<Listening>>,
@@ -114,8 +122,11 @@ impl PgInbox {
     /// Uses `pool`, applying the migrations.
     pub async fn with_pool(pool: PgPool) -> Result<Self, InboxError> {
         migrator().run(&pool).await?;
+        let (writes, queue) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(write_loop(pool.clone(), queue));
         Ok(Self {
             reads: Db::Postgres(pool.clone()),
+            writes,
             pool,
             wakeups: Arc::default(),
         })
@@ -125,42 +136,66 @@ impl PgInbox {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
 
-    /// Runs `job` in a transaction of its own (PostgreSQL already flushes
-    /// concurrent commits together); new work is announced on commit.
-    async fn run(&self, job: Job) {
-        let announce = job.makes_work();
-        let answers = async {
-            let mut conn = match self.pool.acquire().await {
-                Ok(conn) => conn,
-                Err(err) => return Err((err.into(), vec![super::jobs::Answer::refused(job)])),
-            };
-            let mut tx = match conn.begin().await {
-                Ok(tx) => tx,
-                Err(err) => return Err((err.into(), vec![super::jobs::Answer::refused(job)])),
-            };
-            let answers = run_batch(Conn::from(&mut *tx), vec![job], Utc::now()).await?;
-            let committed = async {
-                if announce {
-                    sqlx::query("NOTIFY gladly_inbox").execute(&mut *tx).await?;
-                }
-                tx.commit().await
-            };
-            match committed.await {
-                Ok(()) => Ok(answers),
-                Err(err) => Err((InboxError::from(err), answers)),
-            }
-        };
-        match answers.await {
+/// The most writes committed together.
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// The writing task: takes what is queued, up to [`MAX_BATCH`], runs it in
+/// one transaction (announcing new work to other processes' workers), and
+/// answers every caller after the commit, or with the error of a batch
+/// that failed. Ends when the last clone of the inbox is dropped.
+async fn write_loop(pool: PgPool, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let count = jobs.len();
+        match write_batch(&pool, std::mem::take(&mut jobs)).await {
             Ok(answers) => answers.into_iter().for_each(|a| a.send(None)),
-            Err((err, answers)) => answers.into_iter().for_each(|a| a.send(Some(&err))),
+            Err((err, answers)) => {
+                tracing::warn!(error = %err, writes = count, "inbox write failed; nothing in it was stored");
+                answers.into_iter().for_each(|a| a.send(Some(&err)));
+            }
         }
+    }
+}
+
+/// Runs `jobs` in one transaction and commits it: each job's answer, or the
+/// error that spoiled the batch with every answer.
+async fn write_batch(
+    pool: &PgPool,
+    jobs: Vec<Job>,
+) -> Result<Vec<Answer>, (InboxError, Vec<Answer>)> {
+    let announce = jobs.iter().any(Job::makes_work);
+    let refused = |err: sqlx::Error, jobs: Vec<Job>| {
+        (
+            InboxError::from(err),
+            jobs.into_iter().map(Answer::refused).collect(),
+        )
+    };
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(err) => return Err(refused(err, jobs)),
+    };
+    let answers = run_batch(Conn::from(&mut *tx), jobs, Utc::now()).await?;
+    let committed = async {
+        if announce {
+            sqlx::query("NOTIFY gladly_inbox").execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    };
+    match committed.await {
+        Ok(()) => Ok(answers),
+        Err(err) => Err((InboxError::from(err), answers)),
     }
 }
 
 impl Backed for PgInbox {
     fn submit(&self, job: Job) -> BoxFuture<'_, ()> {
-        Box::pin(self.run(job))
+        // A job the writer never takes is answered `Closed` when its reply
+        // is dropped with it.
+        Box::pin(async move {
+            let _ = self.writes.send(job).await;
+        })
     }
 
     fn reads(&self) -> &Pool {
