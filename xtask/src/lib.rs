@@ -7,6 +7,8 @@
 //!   (receiving over HTTP).
 //! - `msrv` checks each crate's `rust-version` against its dependencies';
 //!   see [`msrv`].
+//! - `circles` checks that no crate's modules import each other in a
+//!   circle; see [`circles`].
 //!
 //! - `package-check` packages every publishable crate and checks the
 //!   packages together; see [`package_check`].
@@ -15,6 +17,7 @@
 //! crates embed.
 
 pub mod bench_report;
+pub mod circles;
 pub mod codegen;
 pub mod copies;
 pub mod doc_deps;

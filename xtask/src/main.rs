@@ -27,6 +27,8 @@ enum Command {
     },
     /// Check that each crate's `rust-version` is at least every dependency's.
     Msrv,
+    /// Check that no crate's modules import each other in a circle.
+    Circles,
     /// Check that each crate's docs list every crate their first example names.
     DocDeps,
     /// Check each crate's first example as an outside crate, from its docs' [dependencies] lines.
@@ -90,6 +92,12 @@ fn main() -> ExitCode {
                 println!("codegen: generated files and copies are up to date");
             }),
         Command::Msrv => xtask::msrv::check(&workspace_root()),
+        Command::Circles => xtask::circles::check(&workspace_root()).map(|checked| {
+            println!(
+                "circles: no import circle between the modules of {}",
+                checked.join(", ")
+            );
+        }),
         Command::DocDeps => xtask::doc_deps::ensure(&workspace_root()).map(|()| {
             println!("doc-deps: each crate's first example uses only the crates its docs list");
         }),

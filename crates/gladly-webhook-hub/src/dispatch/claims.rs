@@ -13,8 +13,9 @@ use tokio::task::JoinSet;
 
 use super::run::{Lease, Run};
 use super::{DispatcherOptions, Waker};
+use super::{in_order, window};
 use crate::gate::ChangeGate;
-use crate::store::Store;
+use crate::store::{DeliveryOrder, Store};
 
 /// How often the dispatcher purges what outlived the retention.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -58,7 +59,7 @@ pub(super) async fn claim_until_stopped(
                 lease,
                 stopped: stopped.clone(),
             };
-            runs.spawn(run.work(waker.published.subscribe()));
+            runs.spawn(work(run, waker.published.subscribe()));
         }
         let wait = next_wait(&store, &options, claimed_any).await;
         tokio::select! {
@@ -71,6 +72,23 @@ pub(super) async fn claim_until_stopped(
     while let Some(done) = runs.join_next().await {
         log_failure(done);
     }
+}
+
+/// Delivers to `run`'s subscription (in a window, or strictly in order)
+/// until the run ends, renewing the lease every third of it; then gives
+/// the lease up. `published` changes on each publication.
+async fn work(run: Run, published: watch::Receiver<u64>) {
+    let deliver = async {
+        match run.options.order() {
+            DeliveryOrder::Window => window::deliver(&run, published).await,
+            _ => in_order::deliver(&run).await,
+        }
+    };
+    tokio::select! {
+        () = deliver => {}
+        () = run.renew_lease() => {}
+    }
+    run.release().await;
 }
 
 /// Leases up to `room` subscriptions with a delivery due (none on a

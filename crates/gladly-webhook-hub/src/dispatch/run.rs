@@ -11,9 +11,8 @@ use tokio::sync::watch;
 
 use super::DispatcherOptions;
 use super::attempt::recorded;
-use super::{in_order, window};
 use crate::gate::ChangeGate;
-use crate::store::{AttemptOutcome, AttemptRecord, DeliveryOrder, DueDelivery, Store};
+use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Store};
 
 /// How many pending deliveries a run reads at once.
 pub(super) const BATCH: u32 = 32;
@@ -54,27 +53,8 @@ impl Run {
         *self.stopped.borrow()
     }
 
-    /// Delivers (in a window, or strictly in order) until the run ends,
-    /// renewing the lease every third of it; then gives the lease up.
-    /// `published` changes on each publication.
-    pub(super) async fn work(self, published: watch::Receiver<u64>) {
-        let deliver = async {
-            match self.options.order() {
-                DeliveryOrder::Window => window::deliver(&self, published).await,
-                _ => in_order::deliver(&self).await,
-            }
-        };
-        tokio::select! {
-            () = deliver => {}
-            () = self.renew_lease() => {}
-        }
-        if let Err(err) = self.store.release(self.webhook_id(), self.token()).await {
-            tracing::warn!(webhook_id = self.webhook_id(), error = %err, "could not release a lease; it runs out by itself");
-        }
-    }
-
     /// Renews the lease every third of it, for as long as it is polled.
-    async fn renew_lease(&self) {
+    pub(super) async fn renew_lease(&self) {
         let lease = self.options.lease;
         let webhook_id = self.webhook_id();
         loop {
@@ -91,6 +71,13 @@ impl Run {
                 ),
                 Err(err) => tracing::warn!(webhook_id, error = %err, "could not renew a lease"),
             }
+        }
+    }
+
+    /// Gives the lease up (it runs out by itself when this fails).
+    pub(super) async fn release(&self) {
+        if let Err(err) = self.store.release(self.webhook_id(), self.token()).await {
+            tracing::warn!(webhook_id = self.webhook_id(), error = %err, "could not release a lease; it runs out by itself");
         }
     }
 
