@@ -50,12 +50,14 @@
 //! }
 //! ```
 
+mod error;
+mod report;
 mod resolve;
 mod schedule;
 mod sender;
 
+pub use error::SenderError;
 pub use gladly_webhook_core::address::{AddressPolicy, AddressRefused};
+pub use report::{Attempt, Failure, Outcome, Report};
 pub use schedule::{GLADLY_DELAYS, Schedule, ScheduleError, parse_duration};
-pub use sender::{
-    Attempt, BODY_PREFIX, DEFAULT_TIMEOUT, Failure, Outcome, Report, Sender, SenderError,
-};
+pub use sender::{BODY_PREFIX, DEFAULT_TIMEOUT, Sender};
