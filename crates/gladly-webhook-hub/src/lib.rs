@@ -35,6 +35,7 @@
 //! | `PATCH /api/v1/webhooks/{id}` | 200, 400, 404, 408, 409, 413, 415, 422, 503 |
 //! | `DELETE /api/v1/webhooks/{id}` | 204, 404 |
 //! | `POST /api/v1/webhooks/{id}/secret` | 201 (with the new secret), 404, 409 `conflict` |
+//! | `POST /api/v1/webhooks/{id}/recover` | 200 `{"recovered": n}`, 400, 404, 408, 409 `inactive`, 413, 415, 422, 503 |
 //! | `GET /api/v1/webhooks/{id}/deliveries` | 200, 400, 404 |
 //! | `POST /api/v1/events` | 202 (200 when republished as is), 400, 408, 409 `duplicate_event_id`, 413, 415, 422, 503 |
 //! | `GET /api/v1/deactivations` | 200, 400 |

@@ -1,7 +1,7 @@
 //! The hub's page, at `/ui/` beside the API and behind the same Basic
 //! auth: subscriptions with their backlog and deactivations, a
-//! subscription's deliveries with every attempt, a test event, re-activation
-//! and "retry now".
+//! subscription's deliveries with every attempt, a test event, re-activation,
+//! "retry now" and recovering a window's failed deliveries.
 //!
 //! Its write actions go through the hub's own API (with the user's
 //! credentials), so they follow every rule the API does (validation, the
@@ -25,6 +25,7 @@ use axum::extract::{Form, Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use gladly_webhook_core::echo::redact_url;
 use gladly_webhook_hub::store::{DeliveryRecord, DeliveryState, StoredWebhook};
 use gladly_webhook_hub::{Hub, PublicationError, Store, SubscriptionError, Subscriptions};
@@ -82,6 +83,7 @@ impl HubInspector {
             .route("/ui/live/webhooks/{id}", get(live_deliveries))
             .route("/ui/webhooks/{id}/activate", post(activate))
             .route("/ui/webhooks/{id}/retry", post(retry_now))
+            .route("/ui/webhooks/{id}/recover", post(recover))
             .route("/ui/send", post(send_test_event))
             .route("/ui/assets/inspector.css", get(crate::layout::css))
             .route("/ui/assets/inspector.js", get(crate::layout::js))
@@ -262,6 +264,18 @@ async fn webhook_page(State(shared): Shared, Path(id): Path<String>) -> Response
             (csrf_field(shared.csrf.as_str()))
             button type="submit" id="retry" { "retry waiting deliveries now" }
         }
+        h2 { "Recover" }
+        form.filters method="post" action={ (BASE) "/webhooks/" (key) "/recover" } {
+            (csrf_field(shared.csrf.as_str()))
+            label { "published since"
+                input type="text" name="since" id="recover-since" required placeholder="6h or 2026-12-07T09:00:00Z";
+            }
+            label { "until"
+                input type="text" name="until" id="recover-until" placeholder="now";
+            }
+            button type="submit" id="recover" { "send failed and cancelled deliveries again" }
+        }
+        p.muted { "Each delivery of the window that failed or was cancelled is queued again, in publish order, with the whole schedule; the subscription must be active." }
         h2 { "Deliveries " span.muted { "(the last " (DELIVERIES) ", newest first, with every attempt)" } }
         div id="deliveries" data-live={ (BASE) "/live/webhooks/" (key) } { (deliveries) }
     };
@@ -341,7 +355,9 @@ fn change_status(err: &SubscriptionError) -> StatusCode {
         SubscriptionError::PingFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
         SubscriptionError::DuplicateUrl { .. }
         | SubscriptionError::TooMany { .. }
-        | SubscriptionError::Conflict => StatusCode::CONFLICT,
+        | SubscriptionError::Conflict
+        | SubscriptionError::Inactive => StatusCode::CONFLICT,
+        SubscriptionError::EmptyWindow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         SubscriptionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -395,6 +411,67 @@ async fn retry_now(
     match shared.subscriptions.retry_now(&id).await {
         Ok(_) => Redirect::to(&format!("{BASE}/webhooks/{}", segment(&id))).into_response(),
         Err(err) => store_failed(&err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RecoverForm {
+    csrf: String,
+    since: String,
+    #[serde(default)]
+    until: String,
+}
+
+/// A moment as the recover form takes it: an RFC 3339 time, or a duration
+/// ago (`6h`, `90m`).
+fn moment(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    humantime::parse_duration(text)
+        .ok()
+        .and_then(|ago| chrono::TimeDelta::from_std(ago).ok())
+        .and_then(|ago| now.checked_sub_signed(ago))
+        .ok_or_else(|| {
+            format!(
+                "expected an RFC 3339 time such as 2026-12-07T09:00:00Z or a duration ago such as 6h, found {}",
+                gladly_webhook_core::echo::quote(text)
+            )
+        })
+}
+
+async fn recover(
+    State(shared): Shared,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RecoverForm>,
+) -> Response {
+    if let Err(refused) = shared.csrf.check(&headers, &form.csrf) {
+        return refused.into_response();
+    }
+    let back = format!("{BASE}/webhooks/{}", segment(&id));
+    let now = Utc::now();
+    let window = moment(&form.since, now).and_then(|since| match form.until.trim() {
+        "" => Ok((since, None)),
+        until => moment(until, now).map(|until| (since, Some(until))),
+    });
+    let (since, until) = match window {
+        Ok(window) => window,
+        Err(why) => return refused(StatusCode::UNPROCESSABLE_ENTITY, &why, &back, "Recovery"),
+    };
+    match shared.subscriptions.recover(&id, since, until).await {
+        Ok(n) => {
+            let body = html! {
+                p.notice id="recovered" { "Recovered " (n) " deliver" (if n == 1 { "y" } else { "ies" }) "." }
+                p { a href=(back) { "back" } }
+            };
+            html_response(page(BASE, "recovered", NAV, body))
+        }
+        Err(err) => {
+            tracing::info!(webhook_id = id, error = %err, "recovery refused");
+            refused(change_status(&err), &err.to_string(), &back, "Recovery")
+        }
     }
 }
 

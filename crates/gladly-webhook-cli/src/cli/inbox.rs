@@ -10,7 +10,7 @@ pub enum InboxCommand {
     List(ListArgs),
     /// Show one event: its row, its history and its raw payload.
     Show(ShowArgs),
-    /// Put a dead event (or every dead event) back to pending.
+    /// Put a dead event, every dead event, or the dead (or done) events received in a window back to pending.
     Requeue(RequeueArgs),
     /// Delete done events older than a duration (pending and dead ones stay).
     Purge(PurgeArgs),
@@ -40,20 +40,6 @@ pub struct BackfillArgs {
     /// text (one line of counts) or json (one object).
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
-}
-
-/// A moment: an RFC 3339 time, or a duration ago (`6h`).
-fn parse_when(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    let ago = crate::duration::positive(text).map_err(|err| {
-        format!("expected a duration ago such as `6h` or an RFC 3339 time, found {text:?}: {err}")
-    })?;
-    chrono::TimeDelta::from_std(ago)
-        .ok()
-        .and_then(|ago| Utc::now().checked_sub_signed(ago))
-        .ok_or_else(|| format!("{text} ago is before the first time there is"))
 }
 
 #[derive(Debug, Args)]
@@ -112,17 +98,38 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all_dead"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all_dead", "since"])))]
 pub struct RequeueArgs {
     #[command(flatten)]
     pub inbox: InboxArgs,
-    /// The dead event's id (or dedup key); `--all-dead` requeues every dead event instead.
+    /// The dead event's id (or dedup key); `--all-dead` or `--since` requeue many instead.
     pub id: Option<String>,
     /// Every dead event.
     #[arg(long)]
     pub all_dead: bool,
+    /// The events received from then on: a time ago (`6h`, `90m`) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// With `--since`: received before then (default: now).
+    #[arg(long, value_name = "WHEN", value_parser = parse_when, requires = "since")]
+    pub until: Option<DateTime<Utc>>,
+    /// With `--since`: only events of this type (as sent, e.g. `CONVERSATION_CLOSED`).
+    #[arg(long = "type", value_name = "TYPE", requires = "since")]
+    pub event_type: Option<String>,
+    /// With `--since`: dead events (given up on), or done ones (run the handlers again, a replay).
+    #[arg(long, value_enum, default_value = "dead", requires = "since")]
+    pub state: RequeueState,
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+}
+
+/// Which finished events `inbox requeue --since` puts back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequeueState {
+    /// Given up on after their last attempt.
+    Dead,
+    /// Handled: run again.
+    Done,
 }
 
 #[derive(Debug, Args)]

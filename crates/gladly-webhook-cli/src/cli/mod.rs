@@ -11,12 +11,14 @@ use gladly_webhook_core::validate::DEFAULT_MAX_SIZE;
 
 use crate::secrets::SecretSource;
 
+mod hub;
 mod inbox;
 mod listen;
 mod serve;
 mod tools;
 mod webhooks;
 
+pub use hub::*;
 pub use inbox::*;
 pub use listen::*;
 pub use serve::*;
@@ -63,6 +65,9 @@ pub enum Command {
     Trigger(TriggerArgs),
     /// Run the subscription service: the REST API for Webhook subscriptions and the delivery of published events.
     Serve(ServeArgs),
+    /// Operate a hub through its store (the same `--db` as `serve`): recover a subscription's failed deliveries.
+    #[command(subcommand)]
+    Hub(HubCommand),
     /// Manage the webhooks of Gladly's REST API 1.0 (Gladly, its sandbox, or a local hub): list, get, create, update, enable, disable, delete.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -109,4 +114,18 @@ pub struct HealthArgs {
     /// How long to wait for the answer, e.g. `2s`.
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = crate::duration::positive)]
     pub timeout: Duration,
+}
+
+/// A moment: an RFC 3339 time, or a duration ago (`6h`).
+pub(crate) fn parse_when(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let ago = crate::duration::positive(text).map_err(|err| {
+        format!("expected a duration ago such as `6h` or an RFC 3339 time, found {text:?}: {err}")
+    })?;
+    chrono::TimeDelta::from_std(ago)
+        .ok()
+        .and_then(|ago| Utc::now().checked_sub_signed(ago))
+        .ok_or_else(|| format!("{text} ago is before the first time there is"))
 }

@@ -3,14 +3,16 @@
 use std::time::Duration;
 
 use gladly_webhook_core::echo::escape;
-use gladly_webhook_receiver::inbox::{HistoryEntry, ListFilter, State, Stats, StoredEvent};
+use gladly_webhook_receiver::inbox::{
+    HistoryEntry, ListFilter, RequeueRange, State, Stats, StoredEvent,
+};
 use gladly_webhook_receiver::spawn_workers;
 use serde_json::json;
 
 use super::{open_existing_inbox, open_inbox, print, runtime, shutdown_signal};
 use crate::cli::{
-    BackfillArgs, InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, ShowArgs,
-    StatsArgs, UiArgs, WorkArgs,
+    BackfillArgs, InboxCommand, ListArgs, OutputFormat, PurgeArgs, RequeueArgs, RequeueState,
+    ShowArgs, StatsArgs, UiArgs, WorkArgs,
 };
 use crate::error::CliError;
 use crate::exec;
@@ -247,9 +249,22 @@ fn show(args: &ShowArgs) -> Result<(), CliError> {
 fn requeue(args: &RequeueArgs) -> Result<(), CliError> {
     let result = runtime()?.block_on(async {
         let inbox = open_existing_inbox(&args.inbox.url).await?;
-        match &args.id {
-            Some(id) => inbox.requeue(id).await.map(u64::from).map_err(inbox_error),
-            None => inbox.requeue_all_dead().await.map_err(inbox_error),
+        match (&args.id, args.since) {
+            (Some(id), _) => inbox.requeue(id).await.map(u64::from).map_err(inbox_error),
+            (None, Some(since)) => {
+                let mut range = RequeueRange::since(since).state(match args.state {
+                    RequeueState::Dead => State::Dead,
+                    RequeueState::Done => State::Done,
+                });
+                if let Some(until) = args.until {
+                    range = range.until(until);
+                }
+                if let Some(event_type) = &args.event_type {
+                    range = range.event_type(event_type.clone());
+                }
+                inbox.requeue_range(range).await.map_err(inbox_error)
+            }
+            (None, None) => inbox.requeue_all_dead().await.map_err(inbox_error),
         }
     })?;
     if result == 0

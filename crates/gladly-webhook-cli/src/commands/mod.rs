@@ -4,6 +4,7 @@ pub mod deliver;
 pub mod docs;
 pub mod event;
 pub mod health;
+pub mod hub;
 pub mod inbox;
 pub mod listen;
 pub mod schema;

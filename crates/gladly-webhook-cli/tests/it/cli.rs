@@ -917,10 +917,13 @@ fn usage_names_the_alternatives() {
     let requeue = run(&["inbox", "requeue"], b"");
     assert_eq!(requeue.code, 2);
     assert!(
-        requeue.stderr.contains("<ID|--all-dead>"),
+        requeue.stderr.contains("<ID|--all-dead|--since <WHEN>>"),
         "{}",
         requeue.stderr
     );
+    let until = run(&["inbox", "requeue", "--until", "1h"], b"");
+    assert_eq!(until.code, 2);
+    assert!(until.stderr.contains("--since <WHEN>"), "{}", until.stderr);
     let help = run(&["listen", "--help"], b"");
     assert!(
         help.stdout()

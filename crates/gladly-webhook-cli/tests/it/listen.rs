@@ -315,6 +315,37 @@ fn listen_trigger_exec_retry_dead_requeue_on_each_backend() {
         );
         assert!(runs.contains("evt_fail MESSAGE_CREATED 1 "), "{runs}");
 
+        // Issue 36: a window, by type and state: the done MESSAGE_CREATED
+        // event of the last hour runs again (a replay), once.
+        let window = [
+            "inbox",
+            "requeue",
+            "--since",
+            "1h",
+            "--type",
+            "MESSAGE_CREATED",
+            "--state",
+            "done",
+            "--inbox",
+            &inbox,
+            "--format",
+            "json",
+        ];
+        let (code, out, err) = run(&window);
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "{\"requeued\":1}\n"),
+            "{inbox}: {err}"
+        );
+        assert!(wait_until(Duration::from_secs(60), || state(
+            &inbox, "evt_fail"
+        )["state"]
+            == "done"));
+        let (code, out, _) = run(&[
+            "inbox", "requeue", "--since", "1h", "--until", "30m", "--inbox", &inbox,
+        ]);
+        assert_eq!((code, out.as_str()), (0, "requeued 0\n"), "{inbox}");
+
         let printed = Arc::clone(&listener.stdout);
         let listener_stderr = Arc::clone(&listener.stderr);
         assert_eq!(listener.stop(), 0, "SIGTERM is a graceful stop");
@@ -357,8 +388,8 @@ fn listen_trigger_exec_retry_dead_requeue_on_each_backend() {
         );
         let runs = values.iter().filter(|v| v["run"].is_string()).count();
         assert_eq!(
-            runs, 8,
-            "evt_ok 1, evt_flaky 2, evt_fail 3 and 1 after the requeue, the file's 1: {all:?}"
+            runs, 9,
+            "evt_ok 1, evt_flaky 2, evt_fail 3, 1 after the requeue and 1 replayed, the file's 1: {all:?}"
         );
         assert!(
             listener_stderr

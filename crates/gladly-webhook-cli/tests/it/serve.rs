@@ -304,3 +304,82 @@ fn serve_and_listen_end_to_end_then_sigkill_loses_no_delivery() {
         }
     }
 }
+
+/// Runs `gladly-webhook hub ...` to its end: (exit code, stdout, stderr).
+fn hub_command(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BIN).arg("hub").args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Issue 36: `hub recover` after a receiver's outage, on each store: the
+/// subscription's deliveries failed and it was deactivated; recovering is
+/// refused until it is re-activated, then both events arrive, once.
+#[test]
+fn hub_recover_sends_a_window_again_after_an_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, db) in stores(dir.path()).into_iter().enumerate() {
+        let hub_port = free_port();
+        let hub = serve(&db, hub_port, "0.0005");
+        let port = free_port();
+        let (id, secret) = subscribe(hub_port, port);
+        let inbox = format!("sqlite:{}", dir.path().join(format!("r{n}.db")).display());
+        let mut receiver = listen(port, &secret, &inbox);
+        let activate = || {
+            let path = format!("/api/v1/webhooks/{id}");
+            call(hub_port, "PATCH", &path, Some(&json!({"active": true})))
+        };
+        assert_eq!(activate().0, 200, "{db}");
+
+        // The outage: both deliveries run out of attempts.
+        receiver.kill_hard();
+        let mut published = Vec::new();
+        for _ in 0..2 {
+            let (status, answer) = call(hub_port, "POST", "/api/v1/events", Some(&closed_event()));
+            assert_eq!(status, 202, "{answer}");
+            published.push(answer["eventId"].as_str().unwrap().to_string());
+        }
+        let deliveries = format!("/api/v1/webhooks/{id}/deliveries");
+        assert!(
+            wait_until(Duration::from_secs(60), || {
+                let (_, list) = call(hub_port, "GET", &deliveries, None);
+                let list = list.as_array().cloned().unwrap_or_default();
+                list.len() == 2 && list.iter().all(|d| d["state"] != "pending")
+            }),
+            "{db}: the deliveries ran out"
+        );
+
+        let recover = ["recover", &id, "--since", "1h", "--db", &db];
+        let (code, _, err) = hub_command(&recover);
+        assert_eq!(code, 1, "{db}: {err}");
+        assert!(
+            err.contains("inactive") && err.contains("re-activate"),
+            "{err}"
+        );
+        let (code, _, err) = hub_command(&["recover", "wh_nope", "--since", "1h", "--db", &db]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("no subscription"), "{err}");
+
+        let _receiver = listen(port, &secret, &inbox);
+        assert_eq!(activate().0, 200, "{db}");
+        let (code, out, err) = hub_command(&[&recover[..], &["--format", "json"]].concat());
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "{\"recovered\":2}\n"),
+            "{db}: {err}"
+        );
+        let (code, out, _) = hub_command(&recover);
+        assert_eq!((code, out.as_str()), (0, "recovered 0\n"), "{db}: once");
+        assert!(
+            wait_until(Duration::from_secs(30), || {
+                let ids = stored_ids(&inbox);
+                published.iter().all(|id| ids.contains(id))
+            }),
+            "{db}: the recovered events arrived"
+        );
+        drop(hub);
+    }
+}

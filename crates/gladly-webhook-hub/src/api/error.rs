@@ -187,6 +187,18 @@ impl ApiError {
             SubscriptionError::DeletedMeanwhile => WriteError::NotFound.into(),
             SubscriptionError::Random(err) => err.into(),
             SubscriptionError::Store(err) => Self::store(&err),
+            SubscriptionError::Inactive => Self::new(
+                StatusCode::CONFLICT,
+                "inactive",
+                format!(
+                    "the subscription is inactive; re-activate it first (PATCH /api/v1/webhooks/{} with {{\"active\": true}}: the hub PINGs it), then recover",
+                    gladly_webhook_core::echo::escape(id, 100)
+                ),
+            ),
+            err @ SubscriptionError::EmptyWindow { .. } => Self::invalid(
+                "the request is invalid",
+                vec![Problem::new("/until", "Order", err.to_string())],
+            ),
             // Not in this model (REST API 1.0 webhooks only), but answered.
             SubscriptionError::StillActive | SubscriptionError::Unreadable => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -43,6 +43,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/webhooks/{id}/secret",
             post(webhooks::rotate_secret),
         )
+        .route("/api/v1/webhooks/{id}/recover", post(webhooks::recover))
         .route(
             "/api/v1/webhooks/{id}/deliveries",
             get(webhooks::deliveries),

@@ -152,6 +152,76 @@ pub(super) async fn deliveries(
     Ok(Json(deliveries.map_err(answer(&id))?))
 }
 
+/// The answer to a recovery.
+#[derive(serde::Serialize)]
+pub(super) struct Recovered {
+    /// How many deliveries were re-queued.
+    recovered: u64,
+}
+
+/// `POST /api/v1/webhooks/{id}/recover` with `{"since": T, "until": T}`
+/// (`until` optional, RFC 3339): the subscription's failed and cancelled
+/// deliveries published in the window, re-queued in their order; 200 with
+/// how many.
+pub(super) async fn recover(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    JsonObject { fields, .. }: JsonObject,
+) -> Result<Json<Recovered>, ApiError> {
+    let mut problems = Vec::new();
+    let mut time = |name: &str, required: bool| match fields.get(name) {
+        None | Some(Value::Null) if !required => None,
+        None => {
+            problems.push(Problem::new(
+                &format!("/{name}"),
+                "Required",
+                format!("{name} is required: the RFC 3339 time to recover from"),
+            ));
+            None
+        }
+        Some(value) => {
+            let parsed = value
+                .as_str()
+                .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok());
+            if parsed.is_none() {
+                problems.push(Problem::new(
+                    &format!("/{name}"),
+                    "Format",
+                    format!(
+                        "expected an RFC 3339 time such as 2026-12-02T10:00:00Z, found {}",
+                        gladly_webhook_core::echo::escape(&value.to_string(), 100)
+                    ),
+                ));
+            }
+            parsed.map(|t| t.with_timezone(&chrono::Utc))
+        }
+    };
+    let since = time("since", true);
+    let until = time("until", false);
+    for name in fields
+        .keys()
+        .filter(|k| !["since", "until"].contains(&k.as_str()))
+    {
+        problems.push(Problem::new(
+            &format!(
+                "/{}",
+                gladly_webhook_core::echo::escape(&name.replace('~', "~0").replace('/', "~1"), 100)
+            ),
+            "Unknown",
+            "a recovery takes only since and until",
+        ));
+    }
+    let Some(since) = since.filter(|_| problems.is_empty()) else {
+        return Err(ApiError::invalid_resource("recovery", problems));
+    };
+    let recovered = shared
+        .subscriptions
+        .recover(&id, since, until)
+        .await
+        .map_err(answer(&id))?;
+    Ok(Json(Recovered { recovered }))
+}
+
 /// `GET /api/v1/deactivations[?limit=N]`: the subscriptions the hub
 /// deactivated, newest first.
 pub(super) async fn deactivations(

@@ -50,12 +50,18 @@ async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
     }
 }
 
-/// What follows from an attempt: done, another try later, or the end.
-pub(super) fn outcome(options: &DispatcherOptions, attempt: &AttemptRecord) -> AttemptOutcome {
+/// What follows from an attempt of `due`: done, another try later, or the
+/// end. The schedule counts the attempts made since it began (a recovered
+/// delivery's start again).
+pub(super) fn outcome(
+    options: &DispatcherOptions,
+    due: &DueDelivery,
+    attempt: &AttemptRecord,
+) -> AttemptOutcome {
     if attempt.status.is_some_and(|s| (200..300).contains(&s)) {
         return AttemptOutcome::Delivered;
     }
-    let next = usize::try_from(attempt.number)
+    let next = usize::try_from(attempt.number.saturating_sub(due.schedule_from))
         .unwrap_or(usize::MAX)
         .saturating_add(1);
     match options.schedule.wait(next) {
@@ -118,7 +124,52 @@ pub(super) fn recorded(outcome: &AttemptOutcome) {
 
 #[cfg(test)]
 mod tests {
+    use gladly_webhook_core::Secret;
+    use gladly_webhook_core::model::Model;
+
     use super::*;
+
+    fn due(attempts: u32, schedule_from: u32) -> DueDelivery {
+        DueDelivery {
+            id: "dl_1".into(),
+            webhook_id: "wh_1".into(),
+            seq: 1,
+            event_id: "ev_1".into(),
+            event_type: "TASK_CLOSED".into(),
+            attempts,
+            schedule_from,
+            next_attempt_at: Utc::now(),
+            published_at: Utc::now(),
+            body: Vec::new(),
+            url: "https://example.com/".into(),
+            model: Model::Subscription,
+            secret: Secret::new("s".to_string()),
+            webhook_modified_at: Utc::now(),
+        }
+    }
+
+    /// Issue 36: a recovered delivery's waits start again, its attempts
+    /// keeping their numbers.
+    #[test]
+    fn a_recovered_delivery_has_the_whole_schedule_again() {
+        let options = DispatcherOptions::default();
+        let fifth = AttemptRecord::new(5, Utc::now(), Some(500), None, 3);
+        assert_eq!(
+            outcome(&options, &due(4, 0), &fifth),
+            AttemptOutcome::Exhausted
+        );
+        let sixth = AttemptRecord::new(6, Utc::now(), Some(500), None, 3);
+        let AttemptOutcome::Retry(at) = outcome(&options, &due(5, 5), &sixth) else {
+            panic!("the first attempt after a recovery is retried");
+        };
+        let wait = at - sixth.at;
+        assert_eq!(wait, chrono::TimeDelta::seconds(30));
+        let tenth = AttemptRecord::new(10, Utc::now(), Some(500), None, 3);
+        assert_eq!(
+            outcome(&options, &due(9, 5), &tenth),
+            AttemptOutcome::Exhausted
+        );
+    }
 
     /// Issue 32: a time scale or a wait past the calendar is a retry at
     /// its last moment, not a panic.
@@ -130,12 +181,12 @@ mod tests {
         };
         let failed = AttemptRecord::new(1, Utc::now(), Some(500), None, 3);
         assert!(matches!(
-            outcome(&options, &failed),
+            outcome(&options, &due(0, 0), &failed),
             AttemptOutcome::Retry(at) if at == chrono::DateTime::<Utc>::MAX_UTC
         ));
         options.time_scale = 1.0;
         assert!(matches!(
-            outcome(&options, &failed),
+            outcome(&options, &due(0, 0), &failed),
             AttemptOutcome::Retry(at) if at > Utc::now()
         ));
     }

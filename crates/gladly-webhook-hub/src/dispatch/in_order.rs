@@ -69,7 +69,7 @@ async fn send_batch(
                 return false;
             }
         };
-        let outcome = outcome(&run.options, &attempt);
+        let outcome = outcome(&run.options, due, &attempt);
         log_attempt(due, &attempt, &outcome);
         if outcome != AttemptOutcome::Delivered {
             if run.flush(&mut delivered).await {

@@ -275,7 +275,7 @@ impl<'r> Window<'r> {
     /// recorded at once (after the successes, when it deactivates the
     /// subscription, so they are not cancelled with the rest).
     async fn on_attempt(&mut self, due: DueDelivery, attempt: AttemptRecord) {
-        let outcome = outcome(&self.run.options, &attempt);
+        let outcome = outcome(&self.run.options, &due, &attempt);
         log_attempt(&due, &attempt, &outcome);
         match outcome {
             AttemptOutcome::Delivered => {

@@ -15,6 +15,8 @@
 //!   together, one transaction per batch;
 //! - `views`: what the APIs list (deliveries, deactivations, backlogs,
 //!   the Events API's pages);
+//! - `recover`: failed and cancelled deliveries of a window made pending
+//!   again;
 //! - `retention`: purging what finished;
 //! - `backend` and `open`: the two databases, and opening one.
 //!
@@ -34,6 +36,7 @@ mod leases;
 mod open;
 mod outbox;
 mod publish;
+mod recover;
 mod retention;
 mod sealed;
 mod successes;
@@ -54,6 +57,7 @@ use gladly_webhook_core::Secret;
 
 pub use error::{PublishError, StoreError, WriteError};
 pub(crate) use outbox::AttemptOutcome;
+pub use recover::Recovery;
 pub use sealed::{KeysError, SecretKeys};
 pub use types::{
     AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState,

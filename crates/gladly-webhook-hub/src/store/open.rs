@@ -136,45 +136,32 @@ impl Store {
 /// The hub's migrations for `dialect`, recorded in their own table so the
 /// hub can share a database with a receiver's inbox.
 pub(crate) fn migrator(dialect: Dialect) -> Migrator {
+    /// Each migration's name and its file in each dialect's directory.
     macro_rules! migrations {
-        ($dir:literal) => {
-            [
-                include_str!(concat!("../../migrations/", $dir, "/0001_hub.sql")),
-                include_str!(concat!(
-                    "../../migrations/",
-                    $dir,
-                    "/0002_due_by_webhook.sql"
-                )),
-                include_str!(concat!(
-                    "../../migrations/",
-                    $dir,
-                    "/0003_rest_api_webhooks.sql"
-                )),
-                include_str!(concat!("../../migrations/", $dir, "/0004_queue_plans.sql")),
-                include_str!(concat!(
-                    "../../migrations/",
-                    $dir,
-                    "/0005_event_timestamps.sql"
-                )),
-            ]
+        ($(($file:literal, $name:literal)),* $(,)?) => {
+            [$((
+                $name,
+                include_str!(concat!("../../migrations/sqlite/", $file, ".sql")),
+                include_str!(concat!("../../migrations/postgres/", $file, ".sql")),
+            )),*]
         };
     }
-    let sql: [&'static str; 5] = match dialect {
-        Dialect::Sqlite => migrations!("sqlite"),
-        Dialect::Postgres => migrations!("postgres"),
-    };
-    let names = [
-        "hub",
-        "due by webhook",
-        "rest api webhooks",
-        "queue plans",
-        "event timestamps",
+    let all = migrations![
+        ("0001_hub", "hub"),
+        ("0002_due_by_webhook", "due by webhook"),
+        ("0003_rest_api_webhooks", "rest api webhooks"),
+        ("0004_queue_plans", "queue plans"),
+        ("0005_event_timestamps", "event timestamps"),
+        ("0006_recover", "recover"),
     ];
     let mut migrator = Migrator::with_migrations(
-        sql.into_iter()
-            .zip(names)
+        all.into_iter()
             .zip(1..)
-            .map(|((sql, name), version)| {
+            .map(|((name, sqlite, postgres), version)| {
+                let sql = match dialect {
+                    Dialect::Sqlite => sqlite,
+                    Dialect::Postgres => postgres,
+                };
                 Migration::new(
                     version,
                     name.into(),

@@ -48,16 +48,17 @@ pub(crate) const BATCH_BYTES: usize = 2 << 20;
 macro_rules! next_deliveries {
     ($($due:literal)?) => {
         concat!(
-            "SELECT id, webhook_id, event_seq, event_id, event_type, attempts, next_attempt_at, \
-             published_at, body, url, secret, model, webhook_modified_at FROM ( \
+            "SELECT id, webhook_id, event_seq, event_id, event_type, attempts, schedule_from, \
+             next_attempt_at, published_at, body, url, secret, model, webhook_modified_at FROM ( \
                SELECT head.*, SUM(size) OVER (ORDER BY event_seq \
                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before \
                FROM ( \
                  SELECT d.id, d.webhook_id, d.event_seq, e.event_id, e.event_type, d.attempts, \
-                   d.next_attempt_at, e.published_at, e.body, LENGTH(e.body) AS size, w.url, \
+                   d.schedule_from, d.next_attempt_at, e.published_at, e.body, LENGTH(e.body) AS size, w.url, \
                    w.secret, w.model, w.modified_at AS webhook_modified_at \
                  FROM ( \
-                   SELECT p.id, p.webhook_id, p.event_seq, p.attempts, p.next_attempt_at \
+                   SELECT p.id, p.webhook_id, p.event_seq, p.attempts, p.schedule_from, \
+                     p.next_attempt_at \
                    FROM hub_deliveries p \
                    WHERE p.webhook_id = $1 AND p.state = 'pending' AND p.event_seq > $5 ",
             $($due,)?
@@ -85,6 +86,7 @@ type DueColumns = (
     i64,
     i64,
     i64,
+    i64,
     Vec<u8>,
     String,
     String,
@@ -100,6 +102,7 @@ fn due_delivery(columns: DueColumns) -> Result<DueDelivery, StoreError> {
         event_id,
         event_type,
         attempts,
+        schedule_from,
         next,
         published,
         body,
@@ -115,6 +118,7 @@ fn due_delivery(columns: DueColumns) -> Result<DueDelivery, StoreError> {
         event_id,
         event_type,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        schedule_from: u32::try_from(schedule_from).unwrap_or(0),
         next_attempt_at: from_millis(next)?,
         published_at: from_millis(published)?,
         body,

@@ -369,6 +369,9 @@ pub struct DueDelivery {
     pub event_type: String,
     /// Attempts made so far.
     pub attempts: u32,
+    /// How many of those were made before the schedule in force began (0
+    /// unless the delivery was recovered: its waits start again).
+    pub schedule_from: u32,
     /// When the next attempt is due.
     pub next_attempt_at: DateTime<Utc>,
     /// When the event was published.
@@ -394,6 +397,7 @@ impl fmt::Debug for DueDelivery {
             .field("event_id", &self.event_id)
             .field("event_type", &self.event_type)
             .field("attempts", &self.attempts)
+            .field("schedule_from", &self.schedule_from)
             .field("next_attempt_at", &self.next_attempt_at)
             .field("published_at", &self.published_at)
             .field("body_bytes", &self.body.len())

@@ -9,7 +9,7 @@ mod publish;
 mod rules;
 mod write;
 
-use chrono::Utc;
+use chrono::{DateTime, SecondsFormat, Utc};
 use gladly_webhook_sender::Sender;
 
 pub use publish::{Publication, PublicationError};
@@ -19,7 +19,9 @@ pub use write::Draft;
 use crate::dispatch::Waker;
 use crate::gate::ChangeGate;
 use crate::ping::PingFailed;
-use crate::store::{Deactivation, DeliveryRecord, Store, StoreError, StoredWebhook, WriteError};
+use crate::store::{
+    Deactivation, DeliveryRecord, Recovery, Store, StoreError, StoredWebhook, WriteError,
+};
 
 /// Why a subscription could not be read, created or changed.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,18 @@ pub enum SubscriptionError {
     /// The model does not delete an active subscription (REST API 1.0).
     #[error("the subscription is active; deactivate it before deleting it")]
     StillActive,
+    /// The subscription is inactive: re-activate it first (the hub PINGs
+    /// it), then recover.
+    #[error("the subscription is inactive; re-activate it first (the hub PINGs it), then recover")]
+    Inactive,
+    /// A window whose end is not after its start.
+    #[error("the window is empty: until ({until}) must be after since ({since})")]
+    EmptyWindow {
+        /// The window's start, RFC 3339.
+        since: String,
+        /// The window's end, RFC 3339.
+        until: String,
+    },
     /// The stored credentials of a REST API 1.0 webhook do not read back.
     #[error("the stored credentials do not read back")]
     Unreadable,
@@ -152,6 +166,40 @@ impl Subscriptions {
     /// The deactivations the dispatcher made, newest first, at most `limit`.
     pub async fn deactivations(&self, limit: u32) -> Result<Vec<Deactivation>, StoreError> {
         self.store.deactivations(limit).await
+    }
+
+    /// Re-queues subscription `id`'s failed and cancelled deliveries
+    /// published in `[since, until)` (`until` defaults to now), in their
+    /// original order, each with the whole schedule again, and wakes the
+    /// dispatcher; how many. A second call while they wait adds nothing.
+    /// An inactive subscription is refused ([`SubscriptionError::Inactive`]):
+    /// re-activating it PINGs it first.
+    pub async fn recover(
+        &self,
+        id: &str,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<u64, SubscriptionError> {
+        let now = Utc::now();
+        let until = until.unwrap_or(now);
+        if until <= since {
+            let rfc3339 = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+            return Err(SubscriptionError::EmptyWindow {
+                since: rfc3339(since),
+                until: rfc3339(until),
+            });
+        }
+        self.find(id).await?;
+        let n = match self.store.recover(id, since, until, now).await? {
+            Recovery::Requeued(n) => n,
+            Recovery::Inactive => return Err(SubscriptionError::Inactive),
+            Recovery::NotFound => return Err(SubscriptionError::DeletedMeanwhile),
+        };
+        if n > 0 {
+            self.waker.wake();
+        }
+        tracing::info!(webhook_id = id, recovered = n, "deliveries recovered");
+        Ok(n)
     }
 
     /// Makes `id`'s pending deliveries that wait for a retry due now and

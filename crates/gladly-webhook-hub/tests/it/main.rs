@@ -8,4 +8,5 @@ mod full_disk;
 mod hardening;
 mod openapi;
 mod publish;
+mod recover;
 mod rest_api;

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::{Notify, oneshot};
 
 use super::backend::Pool;
 use super::jobs::{Job, Reply};
 use super::{
     BoxFuture, Claimed, HistoryEntry, Inbox, InboxError, Inserted, ListFilter, NewEvent, Outcome,
-    Stats, StoredEvent, reads,
+    RequeueRange, State, Stats, StoredEvent, reads,
 };
 
 /// A built-in backend: where its jobs go and what it reads from.
@@ -81,7 +82,25 @@ impl<B: Backed> Inbox for B {
     }
 
     fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>> {
-        Box::pin(ask(self, Job::RequeueAllDead))
+        self.requeue_range(RequeueRange::all_dead())
+    }
+
+    fn requeue_range(&self, range: RequeueRange) -> BoxFuture<'_, Result<u64, InboxError>> {
+        Box::pin(async move {
+            if !matches!(range.state, State::Dead | State::Done) {
+                return Err(InboxError::NotRequeueable(range.state));
+            }
+            if let Some(until) = range.until
+                && until <= range.since
+            {
+                let rfc3339 = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+                return Err(InboxError::EmptyRange {
+                    since: rfc3339(range.since),
+                    until: rfc3339(until),
+                });
+            }
+            ask(self, |reply| Job::RequeueRange(range, reply)).await
+        })
     }
 
     fn rerun<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, InboxError>> {

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::backend::Conn;
 use super::writes;
-use super::{Claimed, InboxError, Inserted, NewEvent, Outcome, State};
+use super::{Claimed, InboxError, Inserted, NewEvent, Outcome, RequeueRange, State};
 
 /// Where a job's answer goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, InboxError>>;
@@ -47,8 +47,9 @@ pub(crate) enum Job {
         value: String,
         reply: Reply<()>,
     },
-    /// Put every dead row back to pending.
-    RequeueAllDead(Reply<u64>),
+    /// Put the finished rows of a range back to pending (checked: dead or
+    /// done rows, a range that is not empty).
+    RequeueRange(RequeueRange, Reply<u64>),
     /// Delete what finished before the retention.
     Purge(Duration, Reply<u64>),
 }
@@ -60,7 +61,7 @@ impl Job {
     pub(crate) fn makes_work(&self) -> bool {
         match self {
             Self::Insert(event, _) => event.state == State::Pending,
-            Self::Requeue(..) | Self::Rerun(..) | Self::RequeueAllDead(_) => true,
+            Self::Requeue(..) | Self::Rerun(..) | Self::RequeueRange(..) => true,
             _ => false,
         }
     }
@@ -163,7 +164,7 @@ impl Answer {
             Job::Extend { reply, .. } | Job::Finish { reply, .. } => closed(reply),
             Job::Requeue(_, reply) | Job::Rerun(_, reply) => closed(reply),
             Job::SetCursor { reply, .. } => closed(reply),
-            Job::RequeueAllDead(reply) | Job::Purge(_, reply) => closed(reply),
+            Job::RequeueRange(_, reply) | Job::Purge(_, reply) => closed(reply),
         }
     }
 }
@@ -223,7 +224,9 @@ async fn run_one(
         Job::SetCursor { name, value, reply } => {
             answer!(reply, writes::set_cursor(conn, &name, &value, now).await)
         }
-        Job::RequeueAllDead(reply) => answer!(reply, writes::requeue_all_dead(conn, now).await),
+        Job::RequeueRange(range, reply) => {
+            answer!(reply, writes::requeue_range(conn, &range, now).await)
+        }
         Job::Purge(retention, reply) => answer!(reply, writes::purge(conn, retention, now).await),
     }
 }

@@ -236,6 +236,66 @@ pub struct HistoryEntry {
     pub detail: Option<String>,
 }
 
+/// Which finished rows [`Inbox::requeue_range`] runs again: those in
+/// `state` (`dead` by default; `done` replays handled events) received in
+/// `[since, until)`, of one event type when `event_type` is set.
+///
+/// ```
+/// use gladly_webhook_receiver::inbox::{RequeueRange, State};
+/// let since = "2026-12-07T09:00:00Z".parse().unwrap();
+/// let range = RequeueRange::since(since).event_type("CONVERSATION_CLOSED");
+/// assert_eq!(range.state, State::Dead);
+/// assert!(range.until.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequeueRange {
+    /// The first receipt time in the range (inclusive).
+    pub since: DateTime<Utc>,
+    /// The end of the range (exclusive); now when `None`.
+    pub until: Option<DateTime<Utc>>,
+    /// Only rows of this event type.
+    pub event_type: Option<String>,
+    /// The state the rows are in: [`State::Dead`] or [`State::Done`].
+    pub state: State,
+}
+
+impl RequeueRange {
+    /// The dead rows received from `since` until now, of every type.
+    pub fn since(since: DateTime<Utc>) -> Self {
+        Self {
+            since,
+            until: None,
+            event_type: None,
+            state: State::Dead,
+        }
+    }
+
+    /// Every dead row.
+    pub fn all_dead() -> Self {
+        Self::since(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The range's end (exclusive).
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Only rows of `event_type`.
+    pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
+        self.event_type = Some(event_type.into());
+        self
+    }
+
+    /// Rows in `state` ([`State::Dead`] or [`State::Done`]; another state
+    /// is refused with [`InboxError::NotRequeueable`]).
+    pub fn state(mut self, state: State) -> Self {
+        self.state = state;
+        self
+    }
+}
+
 /// Which rows [`Inbox::list`] returns, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -310,6 +370,17 @@ pub enum InboxError {
     /// A row holds something this version cannot read.
     #[error("the inbox holds an unreadable row: {0}")]
     Corrupt(String),
+    /// A requeue asked for rows in a state that is not finished.
+    #[error("only dead or done rows can be requeued, not {0} ones")]
+    NotRequeueable(State),
+    /// A requeue's range ends before it starts.
+    #[error("the range is empty: until ({until}) must be after since ({since})")]
+    EmptyRange {
+        /// The range's start, RFC 3339.
+        since: String,
+        /// The range's end, RFC 3339.
+        until: String,
+    },
     /// The inbox's file cannot be created or opened (its folder does not
     /// exist, a permission is missing...).
     #[error("cannot open the inbox file {path}: {reason}")]
@@ -366,6 +437,12 @@ pub trait Inbox: Send + Sync + 'static {
 
     /// Puts every `dead` row back to `pending`: how many.
     fn requeue_all_dead(&self) -> BoxFuture<'_, Result<u64, InboxError>>;
+
+    /// Puts the rows of `range` (dead by default, or done) back to
+    /// `pending` to run now, attempts from 1 again, each with a line in
+    /// its history (`requeued`, or `rerun` for a done row): how many. A
+    /// second call finds them pending and changes nothing.
+    fn requeue_range(&self, range: RequeueRange) -> BoxFuture<'_, Result<u64, InboxError>>;
 
     /// Puts a `done` row (by dedup key or event id) back to `pending`,
     /// attempts from 1 again, so that the handlers run it once more (after

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::backend::{Conn, PerBackend, on};
 use super::{
-    Claimed, InboxError, Inserted, NewEvent, Outcome, State, lease_token, millis, millis_after,
+    Claimed, InboxError, Inserted, NewEvent, Outcome, RequeueRange, State, lease_token, millis,
+    millis_after,
 };
 
 /// The columns an insert writes, in the order of its values.
@@ -268,9 +269,12 @@ const REQUEUE: &str = "UPDATE gladly_inbox \
 const RERUN: &str = "UPDATE gladly_inbox \
     SET state = 'pending', attempts = 0, next_run_at = $2, updated_at = $2 \
     WHERE (dedup_key = $1 OR event_id = $1) AND state = 'done' RETURNING seq";
-const REQUEUE_ALL: &str = "UPDATE gladly_inbox \
+/// The rows in state `$2` received in `[$3, $4)`, of type `$5` when it is
+/// not null.
+const REQUEUE_RANGE: &str = "UPDATE gladly_inbox \
     SET state = 'pending', attempts = 0, next_run_at = $1, updated_at = $1 \
-    WHERE state = 'dead' RETURNING seq";
+    WHERE state = $2 AND received_at >= $3 AND received_at < $4 \
+    AND ($5 IS NULL OR event_type = $5) RETURNING seq";
 
 /// Puts the dead row with this key (dedup key or event id) back to pending;
 /// whether there was one.
@@ -291,12 +295,33 @@ pub(crate) async fn rerun(
     Ok(back_to_pending(conn, RERUN, Some(key), now, "rerun").await? > 0)
 }
 
-/// Puts every dead row back to pending; how many.
-pub(crate) async fn requeue_all_dead(
-    conn: Conn<'_>,
+/// Puts the rows of `range` back to pending, each with a line in its
+/// history; how many.
+pub(crate) async fn requeue_range(
+    mut conn: Conn<'_>,
+    range: &RequeueRange,
     now: DateTime<Utc>,
 ) -> Result<u64, InboxError> {
-    back_to_pending(conn, REQUEUE_ALL, None, now, "requeued").await
+    let at = millis(now);
+    let until = range.until.map_or(i64::MAX, millis);
+    let seqs: Vec<i64> = on!(conn.reborrow(), |conn| {
+        sqlx::query_scalar(REQUEUE_RANGE)
+            .bind(at)
+            .bind(range.state.as_str())
+            .bind(millis(range.since))
+            .bind(until)
+            .bind(range.event_type.as_deref())
+            .fetch_all(conn)
+            .await?
+    });
+    let label = match range.state {
+        State::Done => "rerun",
+        _ => "requeued",
+    };
+    for seq in &seqs {
+        history(conn.reborrow(), *seq, at, 0, label, None).await?;
+    }
+    Ok(seqs.len() as u64)
 }
 
 /// Runs `statement` (binding `key` first when given, then the time), and
@@ -385,7 +410,7 @@ pub(crate) fn statements(dialect: super::backend::Dialect) -> Vec<String> {
         FINISH,
         REQUEUE,
         RERUN,
-        REQUEUE_ALL,
+        REQUEUE_RANGE,
         SET_CURSOR,
         PURGE_HISTORY,
         PURGE,

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
-use gladly_webhook_receiver::inbox::{Inbox, Inserted, ListFilter, NewEvent, Outcome, State};
+use gladly_webhook_receiver::inbox::{
+    Inbox, InboxError, Inserted, ListFilter, NewEvent, Outcome, RequeueRange, State,
+};
 
 async fn state(inbox: &dyn Inbox, key: &str) -> (State, u32) {
     let row = inbox.get(key).await.unwrap().unwrap();
@@ -218,6 +220,88 @@ async fn failed_runs_back_off_then_die_and_requeue_brings_them_back() {
         );
         assert_eq!(inbox.requeue_all_dead().await.unwrap(), 2, "{name}");
         assert_eq!(inbox.stats().await.unwrap().pending, 2);
+    }
+}
+
+/// Issue 36: a window of dead (or done) rows, of one type or all, back to
+/// pending with a line in each history; once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requeue_range_takes_a_window_a_type_and_a_state() {
+    for backend in backends().await {
+        let (inbox, name) = (backend.inbox.as_ref(), backend.name);
+        let now = Utc::now();
+        let ago = |minutes: i64| now - chrono::TimeDelta::minutes(minutes);
+        let dead = |id: &str, event_type: &str, minutes: i64| {
+            let mut event = NewEvent::new(
+                id.as_bytes().to_vec(),
+                Some(id.to_string()),
+                event_type.to_string(),
+                State::Dead,
+                Some("handler failed".into()),
+            );
+            event.received_at = ago(minutes);
+            event
+        };
+        for event in [
+            dead("old", "TASK_CLOSED", 120),
+            dead("task", "TASK_CLOSED", 60),
+            dead("conv", "CONVERSATION_CLOSED", 50),
+            dead("new", "TASK_CLOSED", 1),
+        ] {
+            inbox.insert(event).await.unwrap();
+        }
+        let mut done = new_event("done");
+        done.received_at = ago(55);
+        inbox.insert(done).await.unwrap();
+        let run = inbox.claim(Duration::from_secs(30)).await.unwrap().unwrap();
+        assert!(
+            inbox
+                .finish(run.seq, run.lease_token, Outcome::Done)
+                .await
+                .unwrap()
+        );
+
+        // The hour from 90 to 30 minutes ago, TASK_CLOSED only.
+        let range = RequeueRange::since(ago(90))
+            .until(ago(30))
+            .event_type("TASK_CLOSED");
+        assert_eq!(
+            inbox.requeue_range(range.clone()).await.unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(state(inbox, "task").await, (State::Pending, 0), "{name}");
+        for id in ["old", "conv", "new"] {
+            assert_eq!(state(inbox, id).await.0, State::Dead, "{name}: {id}");
+        }
+        assert_eq!(inbox.requeue_range(range).await.unwrap(), 0, "{name}: once");
+        // Every type in the window; done rows only when asked.
+        let window = RequeueRange::since(ago(90)).until(ago(30));
+        assert_eq!(inbox.requeue_range(window.clone()).await.unwrap(), 1);
+        assert_eq!(state(inbox, "conv").await.0, State::Pending, "{name}");
+        assert_eq!(state(inbox, "done").await.0, State::Done, "{name}");
+        let replay = window.state(State::Done);
+        assert_eq!(inbox.requeue_range(replay).await.unwrap(), 1, "{name}");
+        let row = inbox.get("done").await.unwrap().unwrap();
+        assert_eq!(row.state, State::Pending);
+        let history = inbox.history(row.seq).await.unwrap();
+        assert_eq!(history.last().unwrap().outcome, "rerun", "{name}");
+        let row = inbox.get("task").await.unwrap().unwrap();
+        let history = inbox.history(row.seq).await.unwrap();
+        assert_eq!(history.last().unwrap().outcome, "requeued", "{name}");
+        // Until now by default.
+        let rest = RequeueRange::since(ago(180));
+        assert_eq!(inbox.requeue_range(rest).await.unwrap(), 2, "{name}");
+
+        // Refused before anything is written.
+        let pending = RequeueRange::since(ago(90)).state(State::Pending);
+        assert!(matches!(
+            inbox.requeue_range(pending).await,
+            Err(InboxError::NotRequeueable(State::Pending))
+        ));
+        let empty = RequeueRange::since(now).until(ago(1));
+        let err = inbox.requeue_range(empty).await.unwrap_err();
+        assert!(err.to_string().contains("must be after"), "{err}");
     }
 }
 

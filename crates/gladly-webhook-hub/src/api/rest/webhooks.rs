@@ -207,7 +207,11 @@ fn answer(id: &str) -> impl Fn(SubscriptionError) -> ApiError + '_ {
             "conflict",
             "the webhook changed meanwhile; read it and try again",
         ),
-        SubscriptionError::Unreadable => ApiError::new(
+        // Unreadable: stored credentials that do not read back. Inactive and
+        // EmptyWindow: recovery, which this dialect does not serve.
+        SubscriptionError::Unreadable
+        | SubscriptionError::Inactive
+        | SubscriptionError::EmptyWindow { .. } => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the hub failed; its log says why",

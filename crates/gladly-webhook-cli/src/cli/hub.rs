@@ -1,0 +1,40 @@
+//! The `hub` commands: a hub operated through its store.
+
+use super::*;
+
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Send a subscription's failed and cancelled deliveries published in a window again, in their order, each with the whole schedule (after its receiver's outage). The subscription must be active; a running hub sends them within its poll (1 s).
+    Recover(RecoverArgs),
+}
+
+/// The hub's store.
+#[derive(Debug, Args)]
+pub struct HubStoreArgs {
+    /// The store, as `serve --db` names it: `sqlite:PATH` or a `postgres://` URL (from GLADLY_HUB_DB when not given).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GLADLY_HUB_DB",
+        hide_env_values = true,
+        default_value = "sqlite:gladly-hub.db"
+    )]
+    pub db: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    #[command(flatten)]
+    pub store: HubStoreArgs,
+    /// The subscription's id (`wh_...`).
+    pub webhook: String,
+    /// The events published from then on: a time ago (`6h`, `90m`) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: DateTime<Utc>,
+    /// Published before then (default: now).
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    /// text (`recovered N`) or json (`{"recovered": N}`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}

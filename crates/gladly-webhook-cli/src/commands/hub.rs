@@ -1,0 +1,69 @@
+//! `gladly-webhook hub ...`: a hub operated through its store.
+
+use chrono::Utc;
+use gladly_webhook_core::echo::{escape, quote, redact_url};
+use gladly_webhook_hub::store::{Recovery, Store};
+use serde_json::json;
+
+use super::{print, runtime};
+use crate::cli::{HubCommand, HubStoreArgs, OutputFormat, RecoverArgs};
+use crate::error::CliError;
+
+pub fn run(command: &HubCommand) -> Result<(), CliError> {
+    match command {
+        HubCommand::Recover(args) => recover(args),
+    }
+}
+
+/// Opens the hub's store (migrating it, as `serve` does).
+async fn open(args: &HubStoreArgs) -> Result<Store, CliError> {
+    Store::open(&args.db).await.map_err(|err| {
+        CliError::Usage(format!(
+            "cannot open the store {}: {err}",
+            quote(&redact_url(&args.db))
+        ))
+    })
+}
+
+fn recover(args: &RecoverArgs) -> Result<(), CliError> {
+    let now = Utc::now();
+    let until = args.until.unwrap_or(now);
+    if until <= args.since {
+        return Err(CliError::Usage(format!(
+            "--until ({}) must be after --since ({})",
+            until.to_rfc3339(),
+            args.since.to_rfc3339()
+        )));
+    }
+    let id = escape(&args.webhook, 80);
+    let recovery = runtime()?.block_on(async {
+        let store = open(&args.store).await?;
+        store
+            .recover(&args.webhook, args.since, until, now)
+            .await
+            .map_err(|err| CliError::Usage(format!("the store failed: {err}")))
+    })?;
+    let n = match recovery {
+        Recovery::Requeued(n) => n,
+        Recovery::Inactive => {
+            return Err(CliError::Rejected(format!(
+                "the subscription {id} is inactive; re-activate it first (the hub PINGs it), then recover"
+            )));
+        }
+        Recovery::NotFound => {
+            return Err(CliError::Rejected(format!(
+                "no subscription has the id {id}"
+            )));
+        }
+        _ => {
+            return Err(CliError::Rejected(format!(
+                "the subscription {id} could not be recovered"
+            )));
+        }
+    };
+    let out = match args.format {
+        OutputFormat::Json => format!("{}\n", json!({ "recovered": n })),
+        OutputFormat::Text => format!("recovered {n}\n"),
+    };
+    print(out.as_bytes())
+}
