@@ -36,6 +36,7 @@
 //! | `DELETE /api/v1/webhooks/{id}` | 204, 404 |
 //! | `POST /api/v1/webhooks/{id}/secret` | 201 (with the new secret), 404, 409 `conflict` |
 //! | `POST /api/v1/webhooks/{id}/recover` | 200 `{"recovered": n}`, 400, 404, 408, 409 `inactive`, 413, 415, 422, 503 |
+//! | `GET`, `PUT /api/v1/webhooks/{id}/rate-limit` | 200 `{"perSecond", "pausedUntil"}`, 400, 404, 408, 413, 415, 422, 503 |
 //! | `GET /api/v1/webhooks/{id}/deliveries` | 200, 400, 404 |
 //! | `POST /api/v1/events` | 202 (200 when republished as is), 400, 408, 409 `duplicate_event_id`, 413, 415, 422, 503 |
 //! | `GET /api/v1/deactivations` | 200, 400 |
@@ -146,5 +147,7 @@ pub use ids::RandomError;
 pub use ping::{PING_BODY, PingFailed};
 pub use problem::Problem;
 pub use store::Store;
-pub use subscriptions::{Draft, Publication, PublicationError, SubscriptionError, Subscriptions};
+pub use subscriptions::{
+    Draft, MAX_RATE_LIMIT, Publication, PublicationError, SubscriptionError, Subscriptions,
+};
 pub use throttle::LoginThrottle;

@@ -137,6 +137,7 @@ pub(crate) fn attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &Atte
     let outcome_label = match outcome {
         AttemptOutcome::Delivered => "delivered",
         AttemptOutcome::Retry(_) => "retry",
+        AttemptOutcome::Paused { .. } => "paused",
         AttemptOutcome::Exhausted => "exhausted",
     };
     let class = match attempt.status {

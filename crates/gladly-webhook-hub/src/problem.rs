@@ -24,6 +24,17 @@ impl Problem {
         }
     }
 
+    /// A field a body may not have, at its pointer (the name escaped as
+    /// RFC 6901 says, and shortened).
+    pub fn unknown_field(name: &str, why: &str) -> Self {
+        let token = name.replace('~', "~0").replace('/', "~1");
+        Self::new(
+            &format!("/{}", gladly_webhook_core::echo::escape(&token, 100)),
+            "Unknown",
+            why,
+        )
+    }
+
     /// The problems of a subscription's validation report.
     pub fn from_report(report: &ValidationReport) -> Vec<Self> {
         report

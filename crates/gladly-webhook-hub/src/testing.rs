@@ -55,7 +55,14 @@ impl DispatcherSide for Store {
         limit: u32,
         order: DeliveryOrder,
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send {
-        Store::claim_webhooks(self, now, lease, limit, order)
+        let claimed = Store::claim_webhooks(self, now, lease, limit, order);
+        async move {
+            let claimed = claimed.await?;
+            Ok(claimed
+                .into_iter()
+                .map(|c| (c.webhook_id, c.token))
+                .collect())
+        }
     }
 
     fn next_deliveries(

@@ -252,6 +252,12 @@ async fn webhook_page(State(shared): Shared, Path(id): Path<String>) -> Response
             dt { "events" } dd { (event_names(&webhook)) }
             dt { "created" } dd { (time(webhook.created_at)) }
             dt { "changed" } dd { (time(webhook.modified_at)) }
+            dt { "rate limit" } dd id="rate-limit" {
+                @match webhook.rate_limit { Some(n) => { (n) " a second" } None => { "none" } }
+            }
+            @if let Some(until) = webhook.paused_until.filter(|until| *until > Utc::now()) {
+                dt { "paused" } dd id="paused" { "until " (time(until)) " (the receiver's Retry-After)" }
+            }
         }
         @if !webhook.active {
             form.inline method="post" action={ (BASE) "/webhooks/" (key) "/activate" } {

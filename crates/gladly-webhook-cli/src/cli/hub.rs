@@ -6,6 +6,8 @@ use super::*;
 pub enum HubCommand {
     /// Send a subscription's failed and cancelled deliveries published in a window again, in their order, each with the whole schedule (after its receiver's outage). The subscription must be active; a running hub sends them within its poll (1 s).
     Recover(RecoverArgs),
+    /// Limit how many deliveries a second a subscription gets, kept by every hub on the store (`--none` lifts it).
+    RateLimit(RateLimitArgs),
 }
 
 /// The hub's store.
@@ -37,4 +39,19 @@ pub struct RecoverArgs {
     /// text (`recovered N`) or json (`{"recovered": N}`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("limit").required(true).args(["per_second", "none"])))]
+pub struct RateLimitArgs {
+    #[command(flatten)]
+    pub store: HubStoreArgs,
+    /// The subscription's id (`wh_...`).
+    pub webhook: String,
+    /// The most deliveries a second (1 to 10000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub per_second: Option<u32>,
+    /// No limit.
+    #[arg(long)]
+    pub none: bool,
 }

@@ -65,7 +65,7 @@ pub enum Command {
     Trigger(TriggerArgs),
     /// Run the subscription service: the REST API for Webhook subscriptions and the delivery of published events.
     Serve(ServeArgs),
-    /// Operate a hub through its store (the same `--db` as `serve`): recover a subscription's failed deliveries.
+    /// Operate a hub through its store (the same `--db` as `serve`): recover a subscription's failed deliveries, set its rate limit.
     #[command(subcommand)]
     Hub(HubCommand),
     /// Manage the webhooks of Gladly's REST API 1.0 (Gladly, its sandbox, or a local hub): list, get, create, update, enable, disable, delete.

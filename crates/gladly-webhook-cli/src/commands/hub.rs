@@ -6,12 +6,13 @@ use gladly_webhook_hub::store::{Recovery, Store};
 use serde_json::json;
 
 use super::{print, runtime};
-use crate::cli::{HubCommand, HubStoreArgs, OutputFormat, RecoverArgs};
+use crate::cli::{HubCommand, HubStoreArgs, OutputFormat, RateLimitArgs, RecoverArgs};
 use crate::error::CliError;
 
 pub fn run(command: &HubCommand) -> Result<(), CliError> {
     match command {
         HubCommand::Recover(args) => recover(args),
+        HubCommand::RateLimit(args) => rate_limit(args),
     }
 }
 
@@ -64,6 +65,27 @@ fn recover(args: &RecoverArgs) -> Result<(), CliError> {
     let out = match args.format {
         OutputFormat::Json => format!("{}\n", json!({ "recovered": n })),
         OutputFormat::Text => format!("recovered {n}\n"),
+    };
+    print(out.as_bytes())
+}
+
+fn rate_limit(args: &RateLimitArgs) -> Result<(), CliError> {
+    let found = runtime()?.block_on(async {
+        let store = open(&args.store).await?;
+        store
+            .set_rate_limit(&args.webhook, args.per_second)
+            .await
+            .map_err(|err| CliError::Usage(format!("the store failed: {err}")))
+    })?;
+    let id = escape(&args.webhook, 80);
+    if !found {
+        return Err(CliError::Rejected(format!(
+            "no subscription has the id {id}"
+        )));
+    }
+    let out = match args.per_second {
+        Some(n) => format!("{id}: at most {n} deliveries a second\n"),
+        None => format!("{id}: no rate limit\n"),
     };
     print(out.as_bytes())
 }

@@ -317,9 +317,10 @@ fn hub_command(args: &[&str]) -> (i32, String, String) {
 
 /// Issue 36: `hub recover` after a receiver's outage, on each store: the
 /// subscription's deliveries failed and it was deactivated; recovering is
-/// refused until it is re-activated, then both events arrive, once.
+/// refused until it is re-activated, then both events arrive, once. Then
+/// `hub rate-limit`.
 #[test]
-fn hub_recover_sends_a_window_again_after_an_outage() {
+fn hub_recover_and_rate_limit_through_the_store() {
     let dir = tempfile::tempdir().unwrap();
     for (n, db) in stores(dir.path()).into_iter().enumerate() {
         let hub_port = free_port();
@@ -380,6 +381,20 @@ fn hub_recover_sends_a_window_again_after_an_outage() {
             }),
             "{db}: the recovered events arrived"
         );
+
+        // A rate limit set through the store shows in the API.
+        let (code, out, err) = hub_command(&["rate-limit", &id, "--per-second", "5", "--db", &db]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.ends_with(": at most 5 deliveries a second\n"), "{out}");
+        let (status, limit) = call(
+            hub_port,
+            "GET",
+            &format!("/api/v1/webhooks/{id}/rate-limit"),
+            None,
+        );
+        assert_eq!((status, &limit["perSecond"]), (200, &json!(5)), "{db}");
+        let (code, _, err) = hub_command(&["rate-limit", &id, "--per-second", "0", "--db", &db]);
+        assert_eq!(code, 2, "{err}");
         drop(hub);
     }
 }

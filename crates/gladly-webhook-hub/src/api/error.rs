@@ -199,6 +199,10 @@ impl ApiError {
                 "the request is invalid",
                 vec![Problem::new("/until", "Order", err.to_string())],
             ),
+            err @ SubscriptionError::RateLimitOutOfRange { .. } => Self::invalid(
+                "the request is invalid",
+                vec![Problem::new("/perSecond", "Range", err.to_string())],
+            ),
             // Not in this model (REST API 1.0 webhooks only), but answered.
             SubscriptionError::StillActive | SubscriptionError::Unreadable => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,6 +7,7 @@ pub(crate) mod error;
 mod events;
 mod openapi;
 mod rate;
+mod rate_limit;
 pub mod rest;
 pub(crate) mod state;
 mod streams;
@@ -44,6 +45,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(webhooks::rotate_secret),
         )
         .route("/api/v1/webhooks/{id}/recover", post(webhooks::recover))
+        .route(
+            "/api/v1/webhooks/{id}/rate-limit",
+            get(rate_limit::get).put(rate_limit::put),
+        )
         .route(
             "/api/v1/webhooks/{id}/deliveries",
             get(webhooks::deliveries),

@@ -202,12 +202,8 @@ pub(super) async fn recover(
         .keys()
         .filter(|k| !["since", "until"].contains(&k.as_str()))
     {
-        problems.push(Problem::new(
-            &format!(
-                "/{}",
-                gladly_webhook_core::echo::escape(&name.replace('~', "~0").replace('/', "~1"), 100)
-            ),
-            "Unknown",
+        problems.push(Problem::unknown_field(
+            name,
             "a recovery takes only since and until",
         ));
     }

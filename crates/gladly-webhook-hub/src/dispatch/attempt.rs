@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use gladly_webhook_core::echo::redact_url;
 use gladly_webhook_sender::Sender;
 use tracing::Instrument;
 
 use super::DispatcherOptions;
 use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery};
+use crate::subscriptions::Rules;
 
 /// Sends `due` once, signed with its subscription's secret.
 pub(super) async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
@@ -37,22 +38,33 @@ async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
             // Only the status, the address rule or "unreachable": never
             // bytes of the answer nor a connection error's detail, which
             // would tell an API user what listens where.
-            Some(sent) => AttemptRecord::new(
-                number,
-                at,
-                sent.status,
-                sent.status.is_none().then(|| sent.summary()),
-                u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
-            ),
+            Some(sent) => {
+                let mut record = AttemptRecord::new(
+                    number,
+                    at,
+                    sent.status,
+                    sent.status.is_none().then(|| sent.summary()),
+                    u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
+                );
+                record.retry_after = sent.retry_after;
+                record
+            }
             None => failed("no attempt was made".to_string()),
         },
         Err(err) => failed(err.to_string()),
     }
 }
 
+/// The longest pause a receiver's `Retry-After` gets (before the time
+/// scale): a longer ask is cut to it.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// What follows from an attempt of `due`: done, another try later, or the
 /// end. The schedule counts the attempts made since it began (a recovered
-/// delivery's start again).
+/// delivery's start again). A `429` or `503` with `Retry-After`, in a model
+/// that honours it, also pauses the subscription that long (at most
+/// [`MAX_RETRY_AFTER`], times the time scale), and this delivery is tried
+/// again no sooner.
 pub(super) fn outcome(
     options: &DispatcherOptions,
     due: &DueDelivery,
@@ -64,20 +76,31 @@ pub(super) fn outcome(
     let next = usize::try_from(attempt.number.saturating_sub(due.schedule_from))
         .unwrap_or(usize::MAX)
         .saturating_add(1);
-    match options.schedule.wait(next) {
-        Some(wait) => {
-            // Scaled and added without overflow: a wait past the calendar
-            // is a retry at its last moment.
-            let wait = Duration::try_from_secs_f64(wait.as_secs_f64() * options.time_scale)
-                .unwrap_or(Duration::MAX);
-            let at = chrono::TimeDelta::from_std(wait)
-                .ok()
-                .and_then(|wait| attempt.at.checked_add_signed(wait))
-                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
-            AttemptOutcome::Retry(at)
+    let Some(wait) = options.schedule.wait(next) else {
+        return AttemptOutcome::Exhausted;
+    };
+    let retry_at = later_by(options, attempt.at, wait);
+    match attempt.retry_after {
+        Some(asked) if Rules::of(due.model).honours_retry_after => {
+            let until = later_by(options, attempt.at, asked.min(MAX_RETRY_AFTER));
+            AttemptOutcome::Paused {
+                retry_at: retry_at.max(until),
+                until,
+            }
         }
-        None => AttemptOutcome::Exhausted,
+        _ => AttemptOutcome::Retry(retry_at),
     }
+}
+
+/// `at` plus `wait` times the time scale, without overflow: a wait past the
+/// calendar is its last moment.
+fn later_by(options: &DispatcherOptions, at: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    let wait = Duration::try_from_secs_f64(wait.as_secs_f64() * options.time_scale)
+        .unwrap_or(Duration::MAX);
+    chrono::TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|wait| at.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Logs an attempt and records it in the metrics.
@@ -101,6 +124,13 @@ pub(super) fn log_attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &
             attempt = attempt.number, duration_ms = attempt.duration_ms, url, result,
             next_attempt_at = %at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "delivery failed; retrying"
+        ),
+        AttemptOutcome::Paused { retry_at, until } => tracing::info!(
+            delivery_id = due.id, webhook_id = due.webhook_id, event_id = due.event_id,
+            attempt = attempt.number, duration_ms = attempt.duration_ms, url, result,
+            paused_until = %until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            next_attempt_at = %retry_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "the receiver asked to wait (Retry-After): the subscription is paused"
         ),
         AttemptOutcome::Exhausted => tracing::warn!(
             delivery_id = due.id,
@@ -169,6 +199,42 @@ mod tests {
             outcome(&options, &due(9, 5), &tenth),
             AttemptOutcome::Exhausted
         );
+    }
+
+    /// Issue 36: `Retry-After` pauses a subscription of our user's model
+    /// (capped at an hour), and is only a failure in Gladly's own model.
+    #[test]
+    fn retry_after_pauses_our_users_model_only() {
+        let options = DispatcherOptions::default();
+        let mut throttled = AttemptRecord::new(1, Utc::now(), Some(429), None, 3);
+        throttled.retry_after = Some(Duration::from_secs(120));
+        let AttemptOutcome::Paused { retry_at, until } = outcome(&options, &due(0, 0), &throttled)
+        else {
+            panic!("paused");
+        };
+        assert_eq!(until - throttled.at, chrono::TimeDelta::seconds(120));
+        assert_eq!(retry_at, until, "not before the pause ends");
+        throttled.retry_after = Some(Duration::from_secs(86_400));
+        let AttemptOutcome::Paused { until, .. } = outcome(&options, &due(0, 0), &throttled) else {
+            panic!("paused");
+        };
+        assert_eq!(until - throttled.at, chrono::TimeDelta::hours(1), "capped");
+        throttled.retry_after = Some(Duration::from_secs(5));
+        let AttemptOutcome::Paused { retry_at, .. } = outcome(&options, &due(0, 0), &throttled)
+        else {
+            panic!("paused");
+        };
+        assert_eq!(
+            retry_at - throttled.at,
+            chrono::TimeDelta::seconds(30),
+            "the schedule's"
+        );
+        let mut gladly = due(0, 0);
+        gladly.model = Model::RestApiV1;
+        assert!(matches!(
+            outcome(&options, &gladly, &throttled),
+            AttemptOutcome::Retry(_)
+        ));
     }
 
     /// Issue 32: a time scale or a wait past the calendar is a retry at

@@ -11,6 +11,7 @@ use gladly_webhook_sender::Sender;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::pace::Pacer;
 use super::run::{Lease, Run};
 use super::{DispatcherOptions, Waker};
 use super::{in_order, window};
@@ -105,7 +106,11 @@ async fn claim(store: &Store, options: &DispatcherOptions, room: usize) -> Vec<L
     {
         Ok(claimed) => claimed
             .into_iter()
-            .map(|(webhook_id, token)| Lease { webhook_id, token })
+            .map(|claim| Lease {
+                pacer: Pacer::new(claim.per_second, claim.next_slot),
+                webhook_id: claim.webhook_id,
+                token: claim.token,
+            })
             .collect(),
         Err(err) => {
             tracing::warn!(error = %err, "the dispatcher could not claim subscriptions; retrying");

@@ -56,6 +56,7 @@ async fn send_batch(
             run.flush(&mut delivered).await;
             return false;
         }
+        run.pace().await;
         let current = check.holds(due.webhook_modified_at);
         let sent = attempt(&run.sender, due);
         let attempt = match run.gate.pass(run.webhook_id(), current, sent).await {

@@ -33,6 +33,7 @@
 mod attempt;
 mod claims;
 mod in_order;
+mod pace;
 mod run;
 mod successes;
 mod window;

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::DispatcherOptions;
 use super::attempt::recorded;
+use super::pace::Pacer;
 use crate::gate::ChangeGate;
 use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Store};
 
@@ -24,6 +25,8 @@ pub(super) const LONGEST_RUN: Duration = Duration::from_secs(1);
 pub(super) struct Lease {
     pub(super) webhook_id: String,
     pub(super) token: i64,
+    /// Its rate limit's pace, when it has one.
+    pub(super) pacer: Option<Pacer>,
 }
 
 /// One run on a leased subscription.
@@ -74,9 +77,23 @@ impl Run {
         }
     }
 
-    /// Gives the lease up (it runs out by itself when this fails).
+    /// Waits for the next moment the subscription's rate limit allows an
+    /// attempt (none without a limit).
+    pub(super) async fn pace(&self) {
+        if let Some(pacer) = &self.lease.pacer {
+            super::pace::until(pacer.reserve()).await;
+        }
+    }
+
+    /// Gives the lease up, with the pace for the next run (it runs out by
+    /// itself when this fails).
     pub(super) async fn release(&self) {
-        if let Err(err) = self.store.release(self.webhook_id(), self.token()).await {
+        let next_slot = self.lease.pacer.as_ref().map(Pacer::next_slot);
+        let released = self
+            .store
+            .release(self.webhook_id(), self.token(), next_slot)
+            .await;
+        if let Err(err) = released {
             tracing::warn!(webhook_id = self.webhook_id(), error = %err, "could not release a lease; it runs out by itself");
         }
     }

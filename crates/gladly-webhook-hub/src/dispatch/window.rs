@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::attempt::{attempt, log_attempt, outcome};
+use super::pace::{self, Pacer};
 use super::run::{BATCH, LONGEST_RUN, Run};
 use super::successes::Successes;
 use crate::gate::{CurrentCheck, Passage};
@@ -45,6 +46,9 @@ enum End {
     Changed,
     /// A delivery's last attempt failed: the subscription is deactivated.
     Exhausted,
+    /// The receiver asked to wait (`Retry-After`): the subscription is
+    /// paused, and claimed again after.
+    Paused,
 }
 
 /// What was in flight, once it is done.
@@ -157,13 +161,22 @@ impl<'r> Window<'r> {
     /// is empty.
     async fn launch(&mut self) {
         while !self.ending() && self.in_flight.len() < self.size {
+            // A rate limit: at most one attempt waits for its slot ahead.
+            let pacer = self.run.lease.pacer.as_ref();
+            if pacer.is_some_and(|p| !p.ready()) && !self.in_flight.is_empty() {
+                break;
+            }
             self.refill().await;
             let Some(due) = self.queue.pop_front() else {
                 break;
             };
             let (check, sender) = (Arc::clone(&self.check), Arc::clone(&self.run.sender));
             let gate = self.run.gate.clone();
+            let slot = pacer.map(Pacer::reserve);
             self.in_flight.spawn(async move {
+                if let Some(slot) = slot {
+                    pace::until(slot).await;
+                }
                 let webhook_id = due.webhook_id.clone();
                 let current = check.holds(due.webhook_modified_at);
                 let passage = gate
@@ -290,6 +303,7 @@ impl<'r> Window<'r> {
                     return;
                 }
             }
+            AttemptOutcome::Paused { .. } => self.end(End::Paused),
             AttemptOutcome::Retry(_) => {}
         }
         if self.run.record_failure(&due, &attempt, &outcome).await

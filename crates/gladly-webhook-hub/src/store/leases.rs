@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::backend::{Conn, on};
-use super::{DeliveryOrder, Store, StoreError, millis, millis_after};
+use super::{DeliveryOrder, Store, StoreError, millis, millis_after, optional_time};
 
 /// Leases subscriptions whose oldest pending delivery is due (strict
 /// publish order: a delivery waiting for its retry holds the rest), the
@@ -16,13 +16,14 @@ use super::{DeliveryOrder, Store, StoreError, millis, millis_after};
 const CLAIM_HEAD_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_token = $3 \
     WHERE id IN (SELECT w.id FROM hub_webhooks w \
         WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $1) \
+        AND (w.paused_until IS NULL OR w.paused_until <= $1) \
         AND (SELECT d.next_attempt_at FROM hub_deliveries d \
              WHERE d.webhook_id = w.id AND d.state = 'pending' ORDER BY d.event_seq LIMIT 1) <= $1 \
         ORDER BY (SELECT d.next_attempt_at FROM hub_deliveries d \
              WHERE d.webhook_id = w.id AND d.state = 'pending' ORDER BY d.event_seq LIMIT 1), w.created_at \
         LIMIT $4) \
     AND active AND (lease_until IS NULL OR lease_until < $1) \
-    RETURNING id";
+    RETURNING id, rate_limit, rate_next_at";
 /// Leases subscriptions with any pending delivery due (the window: a
 /// delivery waiting for its retry holds nothing back), the longest waiting
 /// first.
@@ -39,30 +40,45 @@ const CLAIM_ANY_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_tok
             (SELECT MIN(d.next_attempt_at) FROM hub_deliveries d \
              WHERE d.webhook_id = w.id AND d.state = 'pending') AS due \
             FROM hub_webhooks w WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $1) \
+            AND (w.paused_until IS NULL OR w.paused_until <= $1) \
         ) AS c WHERE c.due <= $1 ORDER BY c.due, c.created_at LIMIT $4) \
     AND active AND (lease_until IS NULL OR lease_until < $1) \
-    RETURNING id";
+    RETURNING id, rate_limit, rate_next_at";
+
+/// A subscription a claim leased, with its pace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claim {
+    /// The subscription.
+    pub(crate) webhook_id: String,
+    /// The lease's token.
+    pub(crate) token: i64,
+    /// Its rate limit, deliveries a second.
+    pub(crate) per_second: Option<u32>,
+    /// The first moment this run may send (the last run's pace).
+    pub(crate) next_slot: Option<DateTime<Utc>>,
+}
 
 impl Store {
     /// Leases up to `limit` active subscriptions with a delivery due, for
     /// `lease`: their ids with the lease token. In [`DeliveryOrder::Publish`]
     /// a subscription is due when its oldest pending delivery is; in
-    /// [`DeliveryOrder::Window`], when any of them is.
+    /// [`DeliveryOrder::Window`], when any of them is. A subscription a
+    /// receiver asked to wait (`Retry-After`) is not claimed before then.
     pub(crate) async fn claim_webhooks(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
         order: DeliveryOrder,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+    ) -> Result<Vec<Claim>, StoreError> {
         let token = crate::ids::lease_token()?;
         let claim = match order {
             DeliveryOrder::Publish => CLAIM_HEAD_DUE,
             DeliveryOrder::Window => CLAIM_ANY_DUE,
         };
         let _turn = self.turn().await;
-        let ids: Vec<String> = on!(self.pool(), |pool| {
-            sqlx::query_scalar(claim)
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = on!(self.pool(), |pool| {
+            sqlx::query_as(claim)
                 .bind(millis(now))
                 .bind(millis_after(now, lease))
                 .bind(token)
@@ -70,13 +86,22 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        Ok(ids.into_iter().map(|id| (id, token)).collect())
+        rows.into_iter()
+            .map(|(webhook_id, rate, next)| {
+                Ok(Claim {
+                    webhook_id,
+                    token,
+                    per_second: rate.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0),
+                    next_slot: optional_time(next)?,
+                })
+            })
+            .collect()
     }
 }
 
 const EXTEND: &str = "UPDATE hub_webhooks SET lease_until = $3 WHERE id = $1 AND lease_token = $2";
-const RELEASE: &str = "UPDATE hub_webhooks SET lease_until = NULL, lease_token = NULL \
-    WHERE id = $1 AND lease_token = $2";
+const RELEASE: &str = "UPDATE hub_webhooks SET lease_until = NULL, lease_token = NULL, \
+    rate_next_at = COALESCE($3, rate_next_at) WHERE id = $1 AND lease_token = $2";
 const STILL_CURRENT: &str =
     "SELECT 1 FROM hub_webhooks WHERE id = $1 AND active AND modified_at = $2";
 
@@ -101,13 +126,20 @@ impl Store {
         Ok(extended == 1)
     }
 
-    /// Gives a lease up.
-    pub(crate) async fn release(&self, webhook_id: &str, token: i64) -> Result<(), StoreError> {
+    /// Gives a lease up, keeping the pace of a rate-limited subscription:
+    /// `next_slot` is the first moment the next run may send.
+    pub(crate) async fn release(
+        &self,
+        webhook_id: &str,
+        token: i64,
+        next_slot: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         let _turn = self.turn().await;
         on!(self.pool(), |pool| {
             sqlx::query(RELEASE)
                 .bind(webhook_id)
                 .bind(token)
+                .bind(next_slot.map(millis))
                 .execute(pool)
                 .await?;
         });

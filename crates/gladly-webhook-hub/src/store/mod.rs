@@ -17,6 +17,8 @@
 //!   the Events API's pages);
 //! - `recover`: failed and cancelled deliveries of a window made pending
 //!   again;
+//! - `rate_limits`: a subscription's rate limit, and the pause a
+//!   receiver's `Retry-After` asks;
 //! - `retention`: purging what finished;
 //! - `backend` and `open`: the two databases, and opening one.
 //!
@@ -36,6 +38,7 @@ mod leases;
 mod open;
 mod outbox;
 mod publish;
+mod rate_limits;
 mod recover;
 mod retention;
 mod sealed;

@@ -153,6 +153,7 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
         ("0004_queue_plans", "queue plans"),
         ("0005_event_timestamps", "event timestamps"),
         ("0006_recover", "recover"),
+        ("0007_rate_limits", "rate limits"),
     ];
     let mut migrator = Migrator::with_migrations(
         all.into_iter()

@@ -9,6 +9,7 @@ use gladly_webhook_core::Secret;
 use gladly_webhook_core::model::Model;
 
 use super::backend::{Conn, PerBackend, on};
+use super::rate_limits::pause;
 use super::successes::insert_attempts;
 use super::webhooks::{CANCELLED_DEACTIVATED, cancel_pending};
 use super::{
@@ -23,6 +24,15 @@ pub(crate) enum AttemptOutcome {
     Delivered,
     /// A failure with attempts left: try again at this time.
     Retry(DateTime<Utc>),
+    /// A `429` or `503` with `Retry-After`, honoured (our user's model): no
+    /// attempt to the subscription before `until`, and this one again at
+    /// `retry_at` (the later of the schedule's time and `until`).
+    Paused {
+        /// When this delivery is tried again.
+        retry_at: DateTime<Utc>,
+        /// Until when the subscription gets no attempt.
+        until: DateTime<Utc>,
+    },
     /// The last attempt failed: the delivery failed, and the subscription
     /// is deactivated.
     Exhausted,
@@ -239,6 +249,15 @@ impl Store {
                             .bind(millis(*at))
                             .execute(&mut *tx)
                             .await?;
+                    }
+                    AttemptOutcome::Paused { retry_at, until } => {
+                        sqlx::query(RETRY)
+                            .bind(&delivery.id)
+                            .bind(number)
+                            .bind(millis(*retry_at))
+                            .execute(&mut *tx)
+                            .await?;
+                        pause(Conn::from(&mut *tx), &delivery.webhook_id, *until).await?;
                     }
                     AttemptOutcome::Exhausted => {
                         exhaust(Conn::from(&mut *tx), delivery, attempt, now).await?;

@@ -3,20 +3,21 @@
 //! one database lacks fails here, whether or not a test runs the query.
 
 use super::backend::{Db, Dialect, Pool};
-use super::{leases, outbox, publish, recover, retention, successes, views, webhooks};
+use super::{leases, outbox, publish, rate_limits, recover, retention, successes, views, webhooks};
 
 /// A file's list of its statements.
 type Statements = fn(Dialect) -> Vec<String>;
 
 /// Each file's statements for `dialect`, with where they come from.
 fn all(dialect: Dialect) -> Vec<(&'static str, String)> {
-    let files: [(&str, Statements); 8] = [
+    let files: [(&str, Statements); 9] = [
         ("webhooks", webhooks::statements),
         ("publish", publish::statements),
         ("successes", successes::statements),
         ("leases", leases::statements),
         ("outbox", outbox::statements),
         ("recover", recover::statements),
+        ("rate_limits", rate_limits::statements),
         ("views", views::statements),
         ("retention", retention::statements),
     ];

@@ -40,6 +40,12 @@ pub struct StoredWebhook {
     /// When the dispatcher deactivated it because its retries ran out,
     /// until it is enabled again.
     pub disabled_at_retry_limit: Option<DateTime<Utc>>,
+    /// The most deliveries a second to it, when limited
+    /// ([`Store::set_rate_limit`](super::Store::set_rate_limit)).
+    pub rate_limit: Option<u32>,
+    /// Until when its receiver asked for no delivery (`429` or `503` with
+    /// `Retry-After`, in our user's model).
+    pub paused_until: Option<DateTime<Utc>>,
 }
 
 impl StoredWebhook {
@@ -65,6 +71,8 @@ impl StoredWebhook {
             created_at: at,
             modified_at: at,
             disabled_at_retry_limit: None,
+            rate_limit: None,
+            paused_until: None,
         }
     }
 
@@ -232,6 +240,10 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+    /// The wait a `429` or `503` asked for with `Retry-After` (not kept in
+    /// the store: it acts once, on the subscription's pause).
+    #[serde(skip)]
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl AttemptRecord {
@@ -249,6 +261,7 @@ impl AttemptRecord {
             status,
             error,
             duration_ms,
+            retry_after: None,
         }
     }
 

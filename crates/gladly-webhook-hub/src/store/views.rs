@@ -60,13 +60,13 @@ impl Store {
             attempts
                 .entry(delivery_id)
                 .or_default()
-                .push(AttemptRecord {
-                    number: u32::try_from(number).unwrap_or(0),
-                    at: from_millis(at)?,
-                    status: status.and_then(|s| u16::try_from(s).ok()),
+                .push(AttemptRecord::new(
+                    u32::try_from(number).unwrap_or(0),
+                    from_millis(at)?,
+                    status.and_then(|s| u16::try_from(s).ok()),
                     error,
-                    duration_ms: count(duration_ms),
-                });
+                    count(duration_ms),
+                ));
         }
         rows.into_iter()
             .map(|row| {

@@ -17,7 +17,7 @@ macro_rules! select_webhooks {
     ($($rest:literal)*) => {
         concat!(
             "SELECT id, model, name, url, events, secret, header_keys, active, created_at, \
-             modified_at, disabled_at_retry_limit FROM hub_webhooks ",
+             modified_at, disabled_at_retry_limit, rate_limit, paused_until FROM hub_webhooks ",
             $($rest),*
         )
     };
@@ -37,12 +37,27 @@ pub(super) type Columns = (
     i64,
     i64,
     Option<i64>,
+    Option<i64>,
+    Option<i64>,
 );
 
 /// The subscription a row holds (its secret as stored).
 pub(super) fn webhook(columns: Columns) -> Result<StoredWebhook, StoreError> {
-    let (id, model, name, url, events, secret, header_keys, active, created, modified, disabled) =
-        columns;
+    let (
+        id,
+        model,
+        name,
+        url,
+        events,
+        secret,
+        header_keys,
+        active,
+        created,
+        modified,
+        disabled,
+        rate_limit,
+        paused_until,
+    ) = columns;
     let corrupt = |what: &str, e: serde_json::Error| {
         StoreError::Corrupt(format!("{what} of a subscription: {e}"))
     };
@@ -59,6 +74,8 @@ pub(super) fn webhook(columns: Columns) -> Result<StoredWebhook, StoreError> {
         created_at: from_millis(created)?,
         modified_at: from_millis(modified)?,
         disabled_at_retry_limit: optional_time(disabled)?,
+        rate_limit: rate_limit.and_then(|r| u32::try_from(r).ok()),
+        paused_until: optional_time(paused_until)?,
     })
 }
 

@@ -23,6 +23,9 @@ use crate::store::{
     Deactivation, DeliveryRecord, Recovery, Store, StoreError, StoredWebhook, WriteError,
 };
 
+/// The highest rate limit a subscription may be given, deliveries a second.
+pub const MAX_RATE_LIMIT: u32 = 10_000;
+
 /// Why a subscription could not be read, created or changed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -66,6 +69,12 @@ pub enum SubscriptionError {
         since: String,
         /// The window's end, RFC 3339.
         until: String,
+    },
+    /// A rate limit out of its range.
+    #[error("a rate limit is from 1 to {max} deliveries a second, not {asked}", max = MAX_RATE_LIMIT)]
+    RateLimitOutOfRange {
+        /// The rate asked.
+        asked: u32,
     },
     /// The stored credentials of a REST API 1.0 webhook do not read back.
     #[error("the stored credentials do not read back")]
@@ -200,6 +209,26 @@ impl Subscriptions {
         }
         tracing::info!(webhook_id = id, recovered = n, "deliveries recovered");
         Ok(n)
+    }
+
+    /// Sets subscription `id`'s rate limit (deliveries a second, from 1 to
+    /// [`MAX_RATE_LIMIT`]; `None` lifts it), kept by whichever hub on the
+    /// store delivers to it, from its next run on; the subscription as
+    /// it now stands.
+    pub async fn set_rate_limit(
+        &self,
+        id: &str,
+        per_second: Option<u32>,
+    ) -> Result<StoredWebhook, SubscriptionError> {
+        if let Some(asked) = per_second.filter(|n| !(1..=MAX_RATE_LIMIT).contains(n)) {
+            return Err(SubscriptionError::RateLimitOutOfRange { asked });
+        }
+        self.find(id).await?;
+        if !self.store.set_rate_limit(id, per_second).await? {
+            return Err(SubscriptionError::DeletedMeanwhile);
+        }
+        tracing::info!(webhook_id = id, per_second, "rate limit set");
+        self.find(id).await
     }
 
     /// Makes `id`'s pending deliveries that wait for a retry due now and

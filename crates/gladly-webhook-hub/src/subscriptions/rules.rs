@@ -19,6 +19,10 @@ pub(crate) struct Rules {
     /// events no subscription receives are kept, and the purge keeps events
     /// for the Events API's window.
     pub(crate) serves_events_api: bool,
+    /// Whether a receiver's `429` or `503` with `Retry-After` pauses the
+    /// subscription that long (Gladly's REST API 1.0 counts any non-2xx as
+    /// a failure, and waits its own schedule).
+    pub(crate) honours_retry_after: bool,
 }
 
 impl Rules {
@@ -29,11 +33,13 @@ impl Rules {
                 model,
                 deletes_active: false,
                 serves_events_api: true,
+                honours_retry_after: false,
             },
             _ => Self {
                 model,
                 deletes_active: true,
                 serves_events_api: false,
+                honours_retry_after: true,
             },
         }
     }

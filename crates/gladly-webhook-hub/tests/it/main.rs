@@ -8,5 +8,6 @@ mod full_disk;
 mod hardening;
 mod openapi;
 mod publish;
+mod rate_limits;
 mod recover;
 mod rest_api;

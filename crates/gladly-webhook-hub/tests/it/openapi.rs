@@ -58,7 +58,14 @@ fn the_checked_in_document_reuses_the_vendored_schemas_by_ref() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_operation_is_served_and_no_other() {
     let store = sqlite();
-    let hub = hub(&store).await;
+    // One request without credentials per operation: more failed logins
+    // than the default throttle lets through at once.
+    let hub = common::hub_configured(&store, common::dispatch_options(), |hub| {
+        hub.allow_insecure_localhost(true).unwrap().login_throttle(
+            gladly_webhook_hub::LoginThrottle::new(100, std::time::Duration::from_secs(1)),
+        )
+    })
+    .await;
     let receiver = TestReceiver::start().await;
     let created = hub.create(&receiver.url, &["TASK_CLOSED"], false).await;
     let id = created["id"].as_str().unwrap();

@@ -207,11 +207,13 @@ fn answer(id: &str) -> impl Fn(SubscriptionError) -> ApiError + '_ {
             "conflict",
             "the webhook changed meanwhile; read it and try again",
         ),
-        // Unreadable: stored credentials that do not read back. Inactive and
-        // EmptyWindow: recovery, which this dialect does not serve.
+        // Unreadable: stored credentials that do not read back. Inactive,
+        // EmptyWindow and RateLimitOutOfRange: recovery and rate limits,
+        // which this dialect does not serve (Gladly's API has neither).
         SubscriptionError::Unreadable
         | SubscriptionError::Inactive
-        | SubscriptionError::EmptyWindow { .. } => ApiError::new(
+        | SubscriptionError::EmptyWindow { .. }
+        | SubscriptionError::RateLimitOutOfRange { .. } => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the hub failed; its log says why",

@@ -332,6 +332,7 @@ pub struct TestReceiver {
     failing: Arc<Mutex<Vec<String>>>,
     concurrency: Arc<(AtomicU64, AtomicU64)>,
     received: Arc<Mutex<Vec<Received>>>,
+    retry_after: Arc<Mutex<Option<String>>>,
     server: Arc<tokio::task::JoinHandle<()>>,
 }
 
@@ -344,15 +345,18 @@ impl TestReceiver {
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let failing: Arc<Mutex<Vec<String>>> = Arc::default();
         let concurrency: Arc<(AtomicU64, AtomicU64)> = Arc::default();
-        let (s, d, r, f, c) = (
+        let retry_after: Arc<Mutex<Option<String>>> = Arc::default();
+        let (s, d, r, f, c, ra) = (
             status.clone(),
             delay_ms.clone(),
             received.clone(),
             failing.clone(),
             concurrency.clone(),
+            retry_after.clone(),
         );
         let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
             let (s, d, r, f, c) = (s.clone(), d.clone(), r.clone(), f.clone(), c.clone());
+            let ra = ra.clone();
             async move {
                 let now = c.0.fetch_add(1, Ordering::SeqCst) + 1;
                 c.1.fetch_max(now, Ordering::SeqCst);
@@ -378,7 +382,11 @@ impl TestReceiver {
                 });
                 tokio::time::sleep(Duration::from_millis(d.load(Ordering::SeqCst))).await;
                 c.0.fetch_sub(1, Ordering::SeqCst);
-                http::StatusCode::from_u16(status).unwrap()
+                let mut headers = http::HeaderMap::new();
+                if let Some(wait) = ra.lock().unwrap().clone() {
+                    headers.insert(http::header::RETRY_AFTER, wait.parse().unwrap());
+                }
+                (http::StatusCode::from_u16(status).unwrap(), headers)
             }
         });
         let server = tokio::spawn(async move {
@@ -392,6 +400,7 @@ impl TestReceiver {
             failing,
             concurrency,
             received,
+            retry_after,
             server: Arc::new(server),
         }
     }
@@ -408,6 +417,11 @@ impl TestReceiver {
 
     pub fn answer(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers with `Retry-After: value` (`None`: without it).
+    pub fn retry_after(&self, value: Option<&str>) {
+        *self.retry_after.lock().unwrap() = value.map(str::to_string);
     }
 
     /// Answers each request `delay` after it arrived.
