@@ -274,7 +274,7 @@ const RERUN: &str = "UPDATE gladly_inbox \
 const REQUEUE_RANGE: &str = "UPDATE gladly_inbox \
     SET state = 'pending', attempts = 0, next_run_at = $1, updated_at = $1 \
     WHERE state = $2 AND received_at >= $3 AND received_at < $4 \
-    AND ($5 IS NULL OR event_type = $5) RETURNING seq";
+    AND (CAST($5 AS TEXT) IS NULL OR event_type = $5) RETURNING seq";
 
 /// Puts the dead row with this key (dedup key or event id) back to pending;
 /// whether there was one.
