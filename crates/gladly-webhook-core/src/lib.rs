@@ -11,6 +11,8 @@
 //!   (our user's `CONVERSATION_CLOSED`, Gladly's REST API 1.0
 //!   `CONVERSATION/CLOSED`), tolerating event types newer than this version.
 //! - [`model`]: which of the two models a value belongs to, as data.
+//! - [`standard_webhooks`]: Standard Webhooks 1.0 signatures (`v1`), what
+//!   the hub's operational events carry.
 //! - [`validate`]: validate subscription documents against the schema and a
 //!   strict delivery policy, reporting every problem at its JSON pointer
 //!   (the default feature `validate`; without it, signing, verifying and
@@ -69,6 +71,7 @@ pub mod event;
 mod formats;
 pub mod model;
 pub mod signing;
+pub mod standard_webhooks;
 pub mod validate;
 
 pub use event::{EventError, ModelEvent, ParsedEvent, UnknownEvent, parse_event};

@@ -13,7 +13,10 @@ use std::fmt;
 
 use gladly_webhook_core::Secret;
 use gladly_webhook_core::model::Model;
+use gladly_webhook_core::standard_webhooks::StandardKey;
 use gladly_webhook_sender::Sender;
+
+use crate::store::Recipient;
 use serde::{Deserialize, Serialize};
 
 /// A REST API 1.0 webhook's write-only fields: Basic `credentials` and
@@ -149,17 +152,24 @@ pub enum DeliveryAuthError {
     Signing(String),
 }
 
-/// The sender for one subscription of `model` whose stored secret is
-/// `secret`: `base` signing with it (our user's model) or carrying the
-/// webhook's credentials and headers (REST API 1.0). Shares `base`'s
-/// connection pool.
+/// The sender for one delivery to `recipient` whose stored secret is
+/// `secret`: `base` signing with it (our user's model), carrying the
+/// webhook's credentials and headers (REST API 1.0), or signing as
+/// Standard Webhooks with `message_id` (the event's id) as `webhook-id`
+/// (the operator's endpoints). Shares `base`'s connection pool.
 pub fn sender_for(
     base: &Sender,
-    model: Model,
+    recipient: Recipient,
     secret: &Secret,
+    message_id: &str,
 ) -> Result<Sender, DeliveryAuthError> {
-    match model {
-        Model::RestApiV1 => RestSecrets::from_secret(secret)?.sender(base),
+    match recipient {
+        Recipient::Subscriber(Model::RestApiV1) => RestSecrets::from_secret(secret)?.sender(base),
+        Recipient::Operator => {
+            let key = StandardKey::parse(secret.expose())
+                .map_err(|e| DeliveryAuthError::Signing(e.to_string()))?;
+            Ok(base.standard_webhooks(key, message_id))
+        }
         _ => base
             .with_secret(secret.as_bytes())
             .map_err(|e| DeliveryAuthError::Signing(e.to_string())),
@@ -190,7 +200,13 @@ mod tests {
             "credentials": {"username": "u", "password": "p"},
             "headers": {"X-Token": "t"}
         }));
-        let sender = sender_for(&base, Model::RestApiV1, &secrets.to_secret()).unwrap();
+        let sender = sender_for(
+            &base,
+            Recipient::Subscriber(Model::RestApiV1),
+            &secrets.to_secret(),
+            "",
+        )
+        .unwrap();
         let request = sender
             .signed_request("https://example.com/", b"{}")
             .unwrap();
@@ -200,17 +216,36 @@ mod tests {
 
         let signed = sender_for(
             &base,
-            Model::Subscription,
+            Recipient::Subscriber(Model::Subscription),
             &Secret::new("whsec_0123456789abcdef"),
+            "",
         )
         .unwrap()
         .signed_request("https://example.com/", b"{}")
         .unwrap();
         assert!(signed.headers().contains_key("gladly-authorization"));
         assert_eq!(
-            sender_for(&base, Model::RestApiV1, &Secret::new("not json")).unwrap_err(),
+            sender_for(
+                &base,
+                Recipient::Subscriber(Model::RestApiV1),
+                &Secret::new("not json"),
+                ""
+            )
+            .unwrap_err(),
             DeliveryAuthError::Unreadable
         );
+        // The operator's endpoints: Standard Webhooks, the message id given.
+        let standard = sender_for(
+            &base,
+            Recipient::Operator,
+            &Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            "msg_7",
+        )
+        .unwrap()
+        .signed_request("https://example.com/", b"{}")
+        .unwrap();
+        assert_eq!(standard.headers()["webhook-id"], "msg_7");
+        assert!(!standard.headers().contains_key("gladly-authorization"));
     }
 
     #[test]

@@ -9,12 +9,14 @@ use gladly_webhook_core::model::Model;
 use gladly_webhook_sender::{Schedule, Sender, SenderError};
 use gladly_webhook_server::body::{BodyBudget, BodyLimits};
 
+use crate::alerts::AlertOptions;
 use crate::api::state::Shared;
 use crate::auth::ApiUsers;
 use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
 use crate::gate::ChangeGate;
+use crate::rules::Rules;
 use crate::store::Store;
-use crate::subscriptions::{Rules, Subscriptions};
+use crate::subscriptions::Subscriptions;
 use crate::throttle::LoginThrottle;
 
 /// The most subscriptions an organization holds, as Gladly allows.
@@ -58,6 +60,7 @@ pub struct Hub {
     rate: Arc<crate::api::rest::RateLimit>,
     events_window: Duration,
     streams: Arc<crate::api::rest::StreamSlots>,
+    alerts: AlertOptions,
 }
 
 impl std::fmt::Debug for Hub {
@@ -95,6 +98,7 @@ impl Hub {
             rate: Arc::new(crate::api::rest::RateLimit::per_second(RATE_LIMIT)),
             events_window: EVENTS_WINDOW,
             streams: Arc::default(),
+            alerts: AlertOptions::default(),
         })
     }
 
@@ -209,6 +213,24 @@ impl Hub {
         self
     }
 
+    /// Where operational events go (the operator's endpoints, as Standard
+    /// Webhooks) and when a backlog raises one; see [`crate::alerts`].
+    /// [`Hub::apply_alert_endpoints`] writes the endpoints to the store.
+    pub fn alerts(mut self, options: AlertOptions) -> Self {
+        self.alerts = options;
+        self
+    }
+
+    /// Makes the store's operator endpoints those of [`Hub::alerts`] (none
+    /// by default): new ones added, changed ones updated, others removed
+    /// with their pending deliveries. Every hub on a store should be given
+    /// the same.
+    pub async fn apply_alert_endpoints(&self) -> Result<(), crate::store::StoreError> {
+        self.store
+            .set_operator_endpoints(&self.alerts.endpoints)
+            .await
+    }
+
     /// How the dispatcher works (schedule, time scale, lease, concurrency).
     pub fn dispatcher_options(mut self, options: DispatcherOptions) -> Self {
         self.dispatch = options;
@@ -263,7 +285,8 @@ impl Hub {
         ))
     }
 
-    /// Starts the dispatcher; the API wakes it on each publication.
+    /// Starts the dispatcher (and the backlog watch of [`Hub::alerts`]); the
+    /// API wakes it on each publication.
     pub fn spawn_dispatcher(&self) -> Dispatcher {
         let mut options = self.dispatch.clone();
         // The Events API reads what the purge leaves.
@@ -274,6 +297,7 @@ impl Hub {
             self.waker.clone(),
             self.gate.clone(),
             options,
+            self.alerts.clone(),
         )
     }
 

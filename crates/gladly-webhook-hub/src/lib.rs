@@ -124,6 +124,7 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("gladly-webhook-hub needs a store: enable the `sqlite` or the `postgres` feature");
 
+pub mod alerts;
 pub mod api;
 mod auth;
 mod delivery_auth;
@@ -134,6 +135,7 @@ mod ids;
 pub mod metrics;
 mod ping;
 mod problem;
+mod rules;
 pub mod store;
 mod subscriptions;
 #[doc(hidden)]

@@ -37,7 +37,8 @@ async fn ping_once(
     secret: &Secret,
 ) -> Result<(), PingFailed> {
     let shown = escape(&redact_url(url), 200);
-    let sender = crate::delivery_auth::sender_for(sender, model, secret)
+    let recipient = crate::store::Recipient::Subscriber(model);
+    let sender = crate::delivery_auth::sender_for(sender, recipient, secret, "")
         .map_err(|err| PingFailed(format!("the PING to {shown} could not be prepared: {err}")))?;
     let report = sender
         .deliver(url, PING_BODY, |_| {})

@@ -144,6 +144,10 @@ async fn index(State(shared): Shared) -> Response {
         Ok(d) => d,
         Err(err) => return store_failed(&err),
     };
+    let operational = match shared.store.operational_events(20).await {
+        Ok(events) => events,
+        Err(err) => return store_failed(&err),
+    };
     let body = html! {
         h2 { "Subscriptions" }
         table {
@@ -164,6 +168,21 @@ async fn index(State(shared): Shared) -> Response {
                 button type="submit" id="send" { "publish a sample" }
             }
             p.muted { "Published like any event: every active subscription to its type gets a delivery." }
+        }
+        h2 { "Operational events " span.muted { "(the last 20; sent to the operator's endpoints as Standard Webhooks)" } }
+        table id="operational-events" {
+            thead { tr { th { "time" } th { "type" } th { "subscription" } th.wide { "data" } } }
+            tbody {
+                @if operational.is_empty() { tr { td colspan="4" .muted { "None." } } }
+                @for event in &operational {
+                    tr {
+                        td { (event["timestamp"].as_str().unwrap_or("")) }
+                        td { code { (event["type"].as_str().unwrap_or("")) } }
+                        td { (event["data"]["webhookId"].as_str().unwrap_or("-")) }
+                        td.wide { code { (event["data"].to_string()) } }
+                    }
+                }
+            }
         }
         h2 { "Deactivations " span.muted { "(the last 20)" } }
         table {

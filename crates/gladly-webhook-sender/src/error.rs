@@ -1,5 +1,6 @@
 //! [`SenderError`]: why a sender could not be built or a request signed.
 
+use gladly_webhook_core::standard_webhooks::StandardError;
 use gladly_webhook_core::{KeyError, SignError};
 
 /// Why a [`Sender`](crate::Sender) could not be built or a request not signed.
@@ -12,6 +13,10 @@ pub enum SenderError {
     /// A request cannot be signed as configured.
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// A Standard Webhooks signature cannot be made (a message id with a
+    /// full stop).
+    #[error(transparent)]
+    Standard(#[from] StandardError),
     /// The URL is not an absolute http(s) URL.
     #[error("bad URL: {0}")]
     Url(String),

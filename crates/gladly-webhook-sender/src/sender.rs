@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use gladly_webhook_core::address::{AddressPolicy, AddressRefused};
 use gladly_webhook_core::echo::escape;
+use gladly_webhook_core::standard_webhooks::{
+    StandardKey, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+};
 use gladly_webhook_core::{Secret, Signer};
 use http::{HeaderName, HeaderValue, StatusCode};
 
@@ -48,6 +51,8 @@ pub struct Sender {
     client: reqwest::Client,
     addresses: AddressPolicy,
     signer: Option<Signer>,
+    /// Standard Webhooks signing: the key and the message's id.
+    standard: Option<(StandardKey, String)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     schedule: Schedule,
     timeout: Duration,
@@ -80,6 +85,7 @@ impl Sender {
             client: client(&addresses)?,
             addresses,
             signer: Some(signer),
+            standard: None,
             headers: Vec::new(),
             schedule: Schedule::Gladly,
             timeout: DEFAULT_TIMEOUT,
@@ -111,6 +117,7 @@ impl Sender {
             client: client(&addresses)?,
             addresses,
             signer: None,
+            standard: None,
             headers: Vec::new(),
             schedule: Schedule::Gladly,
             timeout: DEFAULT_TIMEOUT,
@@ -175,6 +182,7 @@ impl Sender {
             client: self.client.clone(),
             addresses: self.addresses.clone(),
             signer: Some(signer),
+            standard: None,
             headers: self.headers.clone(),
             schedule: self.schedule.clone(),
             timeout: self.timeout,
@@ -204,10 +212,36 @@ impl Sender {
             client: self.client.clone(),
             addresses: self.addresses.clone(),
             signer: None,
+            standard: None,
             headers: Vec::new(),
             schedule: self.schedule.clone(),
             timeout: self.timeout,
             time_scale: self.time_scale,
+        }
+    }
+
+    /// The same sender without Gladly's signature and without its headers,
+    /// signing as Standard Webhooks do instead (`webhook-id: message_id`, a
+    /// fresh `webhook-timestamp` and `webhook-signature` on every attempt):
+    /// what the hub's operational events carry. It shares this one's HTTP
+    /// client, address rule, schedule, timeout and time scale.
+    ///
+    /// ```
+    /// use gladly_webhook_core::standard_webhooks::StandardKey;
+    /// use gladly_webhook_sender::Sender;
+    ///
+    /// let key = StandardKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let sender = Sender::unsigned()?.standard_webhooks(key, "msg_1");
+    /// let request = sender.signed_request("https://example.com/ops", b"{}")?;
+    /// assert_eq!(request.headers()["webhook-id"], "msg_1");
+    /// assert!(request.headers()["webhook-signature"].to_str()?.starts_with("v1,"));
+    /// assert!(!request.headers().contains_key("gladly-authorization"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn standard_webhooks(&self, key: StandardKey, message_id: &str) -> Self {
+        Self {
+            standard: Some((key, message_id.to_string())),
+            ..self.without_signing()
         }
     }
 
@@ -316,6 +350,19 @@ impl Sender {
         }
         if let Some(signer) = &self.signer {
             signer.sign_request_at(&mut request, Utc::now())?;
+        }
+        if let Some((key, id)) = &self.standard {
+            let signed = key.headers(id, Utc::now().timestamp(), request.body())?;
+            let headers = request.headers_mut();
+            for (name, value) in [
+                (WEBHOOK_ID, signed.id),
+                (WEBHOOK_TIMESTAMP, signed.timestamp.to_string()),
+                (WEBHOOK_SIGNATURE, signed.signature),
+            ] {
+                let value = HeaderValue::try_from(value)
+                    .map_err(|_| SenderError::Header(name.to_string()))?;
+                headers.insert(HeaderName::from_static(name), value);
+            }
         }
         Ok(request)
     }

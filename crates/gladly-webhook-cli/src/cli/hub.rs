@@ -13,7 +13,7 @@ pub enum HubCommand {
 /// The hub's store.
 #[derive(Debug, Args)]
 pub struct HubStoreArgs {
-    /// The store, as `serve --db` names it: `sqlite:PATH` or a `postgres://` URL (from GLADLY_HUB_DB when not given).
+    /// The store: `sqlite:PATH` (created on first use) or a `postgres://` URL (from GLADLY_HUB_DB when not given, which keeps a password off the command line).
     #[arg(
         long,
         value_name = "URL",

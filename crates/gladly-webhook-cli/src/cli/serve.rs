@@ -8,15 +8,8 @@ pub struct ServeArgs {
     /// The address the API listens on: `IP:PORT` (`0.0.0.0:8090` for every interface); a bare port or `localhost:PORT` means 127.0.0.1.
     #[arg(long, default_value = "127.0.0.1:8090", value_parser = crate::listen_addr::parse)]
     pub addr: std::net::SocketAddr,
-    /// The store: `sqlite:PATH` (created on first use) or a `postgres://` URL (from GLADLY_HUB_DB when not given, which keeps a password off the command line).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GLADLY_HUB_DB",
-        hide_env_values = true,
-        default_value = "sqlite:gladly-hub.db"
-    )]
-    pub db: String,
+    #[command(flatten)]
+    pub store: HubStoreArgs,
     /// The environment variable holding the API users, one `email:token` per line.
     #[arg(long, value_name = "NAME")]
     pub api_user_env: Option<String>,
@@ -66,6 +59,18 @@ pub struct ServeArgs {
     /// With `--api gladly`: API requests answered per second (all API users together), 429 past it, as Gladly limits an organization; 0 for no limit.
     #[arg(long, value_name = "N", default_value_t = gladly_webhook_hub::RATE_LIMIT)]
     pub rate_limit: u32,
+    /// Send operational events (a subscription deactivated, a delivery exhausted, a backlog past its threshold, a subscription re-enabled; with `--api gladly`, the email Gladly sends its API users) to this URL as Standard Webhooks (repeatable). They are listed at /api/v1/operational-events either way.
+    #[arg(long = "alert-url", value_name = "URL", requires = "alert_secret_env")]
+    pub alert_urls: Vec<String>,
+    /// The environment variable holding the Standard Webhooks secret the operational events are signed with (`whsec_` and the base64 of 24 to 64 random bytes).
+    #[arg(long, value_name = "NAME", requires = "alert_urls")]
+    pub alert_secret_env: Option<String>,
+    /// Raise `subscription.backlog` when a subscription has more pending deliveries than this.
+    #[arg(long, value_name = "N")]
+    pub alert_backlog: Option<u64>,
+    /// Raise `subscription.backlog` when a subscription's oldest pending delivery was published longer ago than this (`10m`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::positive)]
+    pub alert_oldest_pending: Option<Duration>,
     /// With `--api gladly`: how far back the Events API reaches (Gladly's: 24h); events are kept at least this long.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::duration::events_window)]
     pub events_window: Duration,

@@ -17,7 +17,7 @@ pub fn run(command: &HubCommand) -> Result<(), CliError> {
 }
 
 /// Opens the hub's store (migrating it, as `serve` does).
-async fn open(args: &HubStoreArgs) -> Result<Store, CliError> {
+pub(super) async fn open(args: &HubStoreArgs) -> Result<Store, CliError> {
     Store::open(&args.db).await.map_err(|err| {
         CliError::Usage(format!(
             "cannot open the store {}: {err}",

@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use gladly_webhook_core::echo::{escape, quote, redact_url};
+use gladly_webhook_core::standard_webhooks::StandardKey;
 use gladly_webhook_hub::LoginThrottle;
 use gladly_webhook_hub::MAX_USERS_BYTES;
+use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_hub::store::SecretKeys;
-use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
+use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub};
 
 use gladly_webhook_server::body::BodyBudget;
 
@@ -15,6 +17,7 @@ use super::runtime;
 use crate::cli::ServeArgs;
 use crate::error::CliError;
 use crate::ops::{Ops, Probe};
+use crate::secrets::SecretSource;
 use gladly_webhook_core::Model;
 use gladly_webhook_inspector::hub::HubInspector;
 
@@ -22,7 +25,36 @@ use gladly_webhook_inspector::hub::HubInspector;
 /// 15 s an attempt may take.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
+/// The operational events' endpoints (each URL checked, the secret read
+/// and checked once) and backlog thresholds.
+fn alert_options(args: &ServeArgs) -> Result<AlertOptions, CliError> {
+    let mut options = AlertOptions::default();
+    options.max_pending = args.alert_backlog;
+    options.max_pending_age = args.alert_oldest_pending;
+    let Some(name) = &args.alert_secret_env else {
+        return Ok(options);
+    };
+    let secret = SecretSource::env(name.clone(), 0).load()?;
+    StandardKey::parse(secret.expose()).map_err(|err| {
+        CliError::Usage(format!("--alert-secret-env {}: {err}", escape(name, 80)))
+    })?;
+    for endpoint in &args.alert_urls {
+        let parsed = url::Url::parse(endpoint)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"));
+        if parsed.is_none() {
+            return Err(CliError::Usage(format!(
+                "--alert-url must be an absolute http(s) URL, found {}",
+                quote(&redact_url(endpoint))
+            )));
+        }
+        options.endpoints.push((endpoint.clone(), secret.clone()));
+    }
+    Ok(options)
+}
+
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
+    let alerts = alert_options(args)?;
     let users = load_users(args)?;
     if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
         return Err(CliError::Usage(format!(
@@ -60,12 +92,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no store file behind.
         let (listener, addr) = crate::listen_addr::bind(args.addr).await?;
-        let mut store = Store::open(&args.db).await.map_err(|err| {
-            CliError::Usage(format!(
-                "cannot open the store {}: {err}",
-                quote(&redact_url(&args.db))
-            ))
-        })?;
+        let mut store = super::hub::open(&args.store).await?;
         match keys {
             Some(keys) => {
                 let id = keys.current_id().to_string();
@@ -94,10 +121,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             ))
             .model(model)
             .rate_limit(args.rate_limit)
-            .events_window(args.events_window);
+            .events_window(args.events_window)
+            .alerts(alerts);
         for network in &args.allow_networks {
             hub = hub.allow_network(*network).map_err(start)?;
         }
+        hub.apply_alert_endpoints().await.map_err(|err| {
+            CliError::Usage(format!("cannot record the operator's endpoints: {err}"))
+        })?;
         let dispatcher = hub.spawn_dispatcher();
         let speaks = match model {
             Model::RestApiV1 => format!(
@@ -108,7 +139,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             _ => "the hub API".to_string(),
         };
         crate::say::info(format_args!("serving {speaks} on http://{addr}/api/v1 (store {}, time scale {})",
-            escape(&redact_url(&args.db), 200),
+            escape(&redact_url(&args.store.db), 200),
             args.time_scale
         ));
         if args.ui {

@@ -910,6 +910,49 @@ fn trigger_sends_once_and_a_schedule_says_what_comes_next() {
     assert_eq!(thrice.stderr.matches("next attempt").count(), 2);
 }
 
+/// Issue 36: `serve --alert-url` needs a Standard Webhooks secret, checked
+/// before anything starts, and the secret never shows in the error.
+#[test]
+fn serve_checks_the_alert_flags() {
+    let users = [
+        "serve",
+        "--api-user-env",
+        "GLADLY_SECRET",
+        "--addr",
+        "127.0.0.1:0",
+    ];
+    let alone = run(
+        &[&users[..], &["--alert-url", "https://ops.example.com/hub"]].concat(),
+        b"",
+    );
+    assert_eq!(alone.code, 2, "{}", alone.stderr);
+    assert!(
+        alone.stderr.contains("--alert-secret-env"),
+        "{}",
+        alone.stderr
+    );
+    let not_standard = run(
+        &[
+            &users[..],
+            &[
+                "--alert-url",
+                "https://ops.example.com/hub",
+                "--alert-secret-env",
+                "OLD_SECRET",
+            ],
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(not_standard.code, 2, "{}", not_standard.stderr);
+    assert!(
+        not_standard.stderr.contains("whsec_"),
+        "{}",
+        not_standard.stderr
+    );
+    assert!(!not_standard.stderr.contains("old_secret_0123456789"));
+}
+
 /// Usage that says what to do: `inbox requeue` without an id names
 /// `--all-dead`, and `listen --help` says `--secret-env` repeats.
 #[test]

@@ -2,6 +2,7 @@
 //! (publication), deliveries and deactivations, and the OpenAPI document
 //! at `/api/v1/openapi.json`.
 
+mod alerts;
 mod body;
 pub(crate) mod error;
 mod events;
@@ -55,6 +56,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/events", post(events::publish))
         .route("/api/v1/deactivations", get(webhooks::deactivations))
+        .route("/api/v1/operational-events", get(alerts::list))
         .route_layer(middleware::from_fn_with_state(shared.clone(), require_user));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::serve))
@@ -89,7 +91,12 @@ pub(crate) async fn count_request(request: Request, next: Next) -> Response {
 /// as `?limt=5` would otherwise be ignored without a word).
 fn allowed_query(method: &http::Method, route: &str) -> &'static [&'static str] {
     match (method, route) {
-        (_, "/api/v1/webhooks/{id}/deliveries" | "/api/v1/deactivations") => &["limit"],
+        (
+            _,
+            "/api/v1/webhooks/{id}/deliveries"
+            | "/api/v1/deactivations"
+            | "/api/v1/operational-events",
+        ) => &["limit"],
         (&http::Method::GET, "/api/v1/events") => &["startAt", "endAt", "entities"],
         _ => &[],
     }

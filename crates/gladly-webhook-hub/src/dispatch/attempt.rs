@@ -10,8 +10,8 @@ use gladly_webhook_sender::Sender;
 use tracing::Instrument;
 
 use super::DispatcherOptions;
-use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery};
-use crate::subscriptions::Rules;
+use crate::rules::Rules;
+use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Recipient};
 
 /// Sends `due` once, signed with its subscription's secret.
 pub(super) async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
@@ -29,7 +29,8 @@ async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
     let number = due.attempts.saturating_add(1);
     let at = Utc::now();
     let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
-    let sender = match crate::delivery_auth::sender_for(sender, due.model, &due.secret) {
+    let auth = crate::delivery_auth::sender_for(sender, due.recipient, &due.secret, &due.event_id);
+    let sender = match auth {
         Ok(sender) => sender,
         Err(err) => return failed(err.to_string()),
     };
@@ -81,7 +82,7 @@ pub(super) fn outcome(
     };
     let retry_at = later_by(options, attempt.at, wait);
     match attempt.retry_after {
-        Some(asked) if Rules::of(due.model).honours_retry_after => {
+        Some(asked) if honours_retry_after(due.recipient) => {
             let until = later_by(options, attempt.at, asked.min(MAX_RETRY_AFTER));
             AttemptOutcome::Paused {
                 retry_at: retry_at.max(until),
@@ -89,6 +90,16 @@ pub(super) fn outcome(
             }
         }
         _ => AttemptOutcome::Retry(retry_at),
+    }
+}
+
+/// Whether a `429` or `503` with `Retry-After` pauses deliveries to
+/// `recipient`: by its model's rule, and always for the operator's
+/// endpoints (Standard Webhooks ask senders to).
+fn honours_retry_after(recipient: Recipient) -> bool {
+    match recipient {
+        Recipient::Subscriber(model) => Rules::of(model).honours_retry_after,
+        _ => true,
     }
 }
 
@@ -172,7 +183,7 @@ mod tests {
             published_at: Utc::now(),
             body: Vec::new(),
             url: "https://example.com/".into(),
-            model: Model::Subscription,
+            recipient: Recipient::Subscriber(Model::Subscription),
             secret: Secret::new("s".to_string()),
             webhook_modified_at: Utc::now(),
         }
@@ -230,7 +241,7 @@ mod tests {
             "the schedule's"
         );
         let mut gladly = due(0, 0);
-        gladly.model = Model::RestApiV1;
+        gladly.recipient = Recipient::Subscriber(Model::RestApiV1);
         assert!(matches!(
             outcome(&options, &gladly, &throttled),
             AttemptOutcome::Retry(_)

@@ -44,6 +44,7 @@ use std::time::Duration;
 use gladly_webhook_sender::{Schedule, Sender};
 use tokio::sync::{Notify, watch};
 
+use crate::alerts::AlertOptions;
 use crate::gate::ChangeGate;
 use crate::store::{DeliveryOrder, Store};
 
@@ -147,28 +148,38 @@ impl Waker {
 pub struct Dispatcher {
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The backlog watch of the operational events.
+    watch: tokio::task::JoinHandle<()>,
 }
 
 /// Starts a dispatcher on `store`, sending with `sender` (its client,
 /// timeout and extra headers; its secret and schedule are not used: each
 /// delivery is signed with its subscription's secret, and `options` gives
 /// the schedule). `waker` wakes it; every attempt passes `gate`, shared
-/// with the API that changes subscriptions.
+/// with the API that changes subscriptions. `alerts` says when a backlog
+/// raises an operational event.
 pub fn spawn_dispatcher(
     store: Store,
     sender: Sender,
     waker: Waker,
     gate: ChangeGate,
     options: DispatcherOptions,
+    alerts: AlertOptions,
 ) -> Dispatcher {
     let (stop, stopped) = watch::channel(false);
     let sender = sender.schedule(Schedule::None);
+    let watch = tokio::spawn(crate::alerts::watch_backlogs(
+        store.clone(),
+        alerts,
+        stopped.clone(),
+    ));
     let task = tokio::spawn(claims::claim_until_stopped(
         store, sender, waker, gate, options, stopped,
     ));
     Dispatcher {
         stop,
         task: Some(task),
+        watch,
     }
 }
 
@@ -178,6 +189,7 @@ impl Dispatcher {
     /// lease) and returns.
     pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.stop.send(true);
+        self.watch.abort();
         if let Some(mut task) = self.task.take()
             && tokio::time::timeout(grace, &mut task).await.is_err()
         {
@@ -191,5 +203,6 @@ impl Drop for Dispatcher {
         if let Some(task) = &self.task {
             task.abort();
         }
+        self.watch.abort();
     }
 }

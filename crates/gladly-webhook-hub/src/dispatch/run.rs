@@ -108,9 +108,19 @@ impl Run {
         outcome: &AttemptOutcome,
     ) -> bool {
         let lease = self.options.lease;
+        let alerts = match outcome {
+            AttemptOutcome::Exhausted => match crate::alerts::on_exhausted(due, attempt) {
+                Ok(alerts) => alerts,
+                Err(err) => {
+                    tracing::warn!(delivery_id = due.id, error = %err, "could not make the operational events of a deactivation");
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
+        };
         match self
             .store
-            .record_attempt(due, self.token(), lease, attempt, outcome)
+            .record_attempt(due, self.token(), lease, attempt, outcome, &alerts)
             .await
         {
             Ok(()) => {

@@ -20,6 +20,7 @@
 //! - `rate_limits`: a subscription's rate limit, and the pause a
 //!   receiver's `Retry-After` asks;
 //! - `retention`: purging what finished;
+//! - `alerts`: operational events and the operator's endpoints;
 //! - `backend` and `open`: the two databases, and opening one.
 //!
 //! ```no_run
@@ -31,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+mod alerts;
 mod backend;
 mod error;
 mod group_commit;
@@ -58,13 +60,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
 
+pub use alerts::Alert;
 pub use error::{PublishError, StoreError, WriteError};
-pub(crate) use outbox::AttemptOutcome;
+pub(crate) use outbox::{AttemptOutcome, exhausted_reason};
 pub use recover::Recovery;
 pub use sealed::{KeysError, SecretKeys};
 pub use types::{
     AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState,
-    DueDelivery, EventsCursor, NewDelivery, Published, StoredWebhook, WebhookChange,
+    DueDelivery, EventsCursor, NewDelivery, Published, Recipient, StoredWebhook, WebhookChange,
 };
 pub use url_key::url_key;
 

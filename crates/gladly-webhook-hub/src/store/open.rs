@@ -154,6 +154,7 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
         ("0005_event_timestamps", "event timestamps"),
         ("0006_recover", "recover"),
         ("0007_rate_limits", "rate limits"),
+        ("0008_operational_events", "operational events"),
     ];
     let mut migrator = Migrator::with_migrations(
         all.into_iter()

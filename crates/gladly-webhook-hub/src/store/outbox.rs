@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
-use gladly_webhook_core::model::Model;
 
 use super::backend::{Conn, PerBackend, on};
 use super::rate_limits::pause;
 use super::successes::insert_attempts;
 use super::webhooks::{CANCELLED_DEACTIVATED, cancel_pending};
 use super::{
-    AttemptRecord, DueDelivery, Store, StoreError, from_millis, leases, millis, optional_time,
+    Alert, AttemptRecord, DueDelivery, Recipient, Store, StoreError, from_millis, leases, millis,
+    optional_time,
 };
 
 /// What became of a delivery attempt, as the dispatcher records it.
@@ -134,7 +134,7 @@ fn due_delivery(columns: DueColumns) -> Result<DueDelivery, StoreError> {
         body,
         url,
         secret: Secret::new(secret),
-        model: Model::from_name(&model)
+        recipient: Recipient::from_name(&model)
             .ok_or_else(|| StoreError::Corrupt(format!("a subscription's model {model:?}")))?,
         webhook_modified_at: from_millis(modified)?,
     })
@@ -213,7 +213,9 @@ impl Store {
     /// Records an attempt of `delivery` and what follows from it, in one
     /// transaction that also renews the lease for `lease`.
     /// [`AttemptOutcome::Exhausted`] also deactivates the subscription,
-    /// cancels its other pending deliveries and records the deactivation.
+    /// cancels its other pending deliveries, records the deactivation and
+    /// stores `alerts` (an operator endpoint is never deactivated, and its
+    /// failures raise no alert: nothing loops).
     /// The delivery's state changes only while the lease is held; the
     /// attempt is recorded regardless (it happened).
     pub(crate) async fn record_attempt(
@@ -223,6 +225,7 @@ impl Store {
         lease: Duration,
         attempt: &AttemptRecord,
         outcome: &AttemptOutcome,
+        alerts: &[Alert],
     ) -> Result<(), StoreError> {
         let number = i64::from(attempt.number);
         let made = (delivery.id.clone(), attempt.clone());
@@ -260,7 +263,7 @@ impl Store {
                         pause(Conn::from(&mut *tx), &delivery.webhook_id, *until).await?;
                     }
                     AttemptOutcome::Exhausted => {
-                        exhaust(Conn::from(&mut *tx), delivery, attempt, now).await?;
+                        exhaust(Conn::from(&mut *tx), delivery, attempt, now, alerts).await?;
                     }
                 }
             }
@@ -288,19 +291,17 @@ const INSERT_DEACTIVATION: &str = "INSERT INTO hub_deactivations \
 
 /// The last attempt of `delivery` failed, in the transaction `conn` is in:
 /// the delivery fails, its subscription is deactivated, the subscription's
-/// other pending deliveries are cancelled, and the deactivation recorded.
+/// other pending deliveries are cancelled, the deactivation recorded and
+/// `alerts` stored. An operator endpoint's delivery only fails.
 async fn exhaust(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     delivery: &DueDelivery,
     attempt: &AttemptRecord,
     now: DateTime<Utc>,
+    alerts: &[Alert],
 ) -> Result<(), StoreError> {
-    let reason = format!(
-        "{} attempts failed; the last: {}",
-        attempt.number,
-        attempt.summary()
-    );
-    on!(conn, |conn, dialect| {
+    let reason = exhausted_reason(attempt);
+    on!(conn.reborrow(), |conn, dialect| {
         sqlx::query(dialect.pick(&LOCK_WEBHOOK))
             .bind(&delivery.webhook_id)
             .fetch_optional(&mut *conn)
@@ -312,6 +313,12 @@ async fn exhaust(
             .bind(&reason)
             .execute(&mut *conn)
             .await?;
+    });
+    if delivery.recipient == Recipient::Operator {
+        return Ok(());
+    }
+    super::alerts::record(conn.reborrow(), alerts).await?;
+    on!(conn, |conn| {
         let url: String = sqlx::query_scalar(DEACTIVATE)
             .bind(&delivery.webhook_id)
             .bind(millis(now))
@@ -336,6 +343,15 @@ async fn exhaust(
             .await?;
     });
     Ok(())
+}
+
+/// Why a delivery failed for good, as its row and the deactivation say.
+pub(crate) fn exhausted_reason(attempt: &AttemptRecord) -> String {
+    format!(
+        "{} attempts failed; the last: {}",
+        attempt.number,
+        attempt.summary()
+    )
 }
 
 /// A subscription's pending deliveries waiting for a retry, due at `$2`.

@@ -120,8 +120,10 @@ pub(super) async fn write_together(
 /// never deadlock), so a deactivation or a deletion sees, and cancels, the
 /// deliveries the publication made.
 const ACTIVE_WEBHOOKS: PerBackend = PerBackend {
-    sqlite: select_webhooks!("WHERE active ORDER BY created_at, id"),
-    postgres: select_webhooks!("WHERE active ORDER BY created_at, id FOR KEY SHARE"),
+    sqlite: select_webhooks!("WHERE active AND model <> 'operator' ORDER BY created_at, id"),
+    postgres: select_webhooks!(
+        "WHERE active AND model <> 'operator' ORDER BY created_at, id FOR KEY SHARE"
+    ),
 };
 
 async fn active_webhooks(conn: Conn<'_>) -> Result<Vec<StoredWebhook>, StoreError> {

@@ -3,14 +3,16 @@
 //! one database lacks fails here, whether or not a test runs the query.
 
 use super::backend::{Db, Dialect, Pool};
-use super::{leases, outbox, publish, rate_limits, recover, retention, successes, views, webhooks};
+use super::{
+    alerts, leases, outbox, publish, rate_limits, recover, retention, successes, views, webhooks,
+};
 
 /// A file's list of its statements.
 type Statements = fn(Dialect) -> Vec<String>;
 
 /// Each file's statements for `dialect`, with where they come from.
 fn all(dialect: Dialect) -> Vec<(&'static str, String)> {
-    let files: [(&str, Statements); 9] = [
+    let files: [(&str, Statements); 10] = [
         ("webhooks", webhooks::statements),
         ("publish", publish::statements),
         ("successes", successes::statements),
@@ -18,6 +20,7 @@ fn all(dialect: Dialect) -> Vec<(&'static str, String)> {
         ("outbox", outbox::statements),
         ("recover", recover::statements),
         ("rate_limits", rate_limits::statements),
+        ("alerts", alerts::statements),
         ("views", views::statements),
         ("retention", retention::statements),
     ];

@@ -393,8 +393,9 @@ pub struct DueDelivery {
     pub body: Vec<u8>,
     /// The subscription's URL.
     pub url: String,
-    /// The subscription's model (how its deliveries are authenticated).
-    pub model: Model,
+    /// Who receives it, so how it is authenticated: a subscription of a
+    /// model, or one of the operator's endpoints.
+    pub recipient: Recipient,
     /// The subscription's secret (see [`StoredWebhook::secret`]).
     pub secret: Secret,
     /// The subscription's `modifiedAt` when this was read: an attempt goes
@@ -415,7 +416,7 @@ impl fmt::Debug for DueDelivery {
             .field("published_at", &self.published_at)
             .field("body_bytes", &self.body.len())
             .field("url", &gladly_webhook_core::echo::redact_url(&self.url))
-            .field("model", &self.model)
+            .field("recipient", &self.recipient)
             .field("secret", &self.secret)
             .field("webhook_modified_at", &self.webhook_modified_at)
             .finish()
@@ -435,6 +436,34 @@ pub struct Backlog {
     pub pending: u64,
     /// When the earliest of them is due.
     pub oldest_due: Option<DateTime<Utc>>,
+    /// When the oldest of them (in publish order) was published.
+    pub oldest_pending_since: Option<DateTime<Utc>>,
+}
+
+/// Who a delivery goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Recipient {
+    /// A subscription of this model: signed with its secret (our user's
+    /// model) or carrying its credentials and headers (REST API 1.0).
+    Subscriber(Model),
+    /// One of the operator's endpoints: an operational event, signed as
+    /// Standard Webhooks do.
+    Operator,
+}
+
+impl Recipient {
+    /// The name the store's `model` column holds for the operator's
+    /// endpoints.
+    pub const OPERATOR: &'static str = "operator";
+
+    /// The recipient the `model` column names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            Self::OPERATOR => Some(Self::Operator),
+            other => Model::from_name(other).map(Self::Subscriber),
+        }
+    }
 }
 
 /// A subscription the dispatcher deactivated.

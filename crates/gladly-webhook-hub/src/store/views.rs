@@ -102,8 +102,14 @@ type DeactivationColumns = (String, String, i64, Option<String>, Option<String>,
 const BACKLOG: &str = "SELECT w.id, w.active, \
     (SELECT COUNT(*) FROM hub_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending'), \
     (SELECT MIN(d.next_attempt_at) FROM hub_deliveries d \
-     WHERE d.webhook_id = w.id AND d.state = 'pending') \
-    FROM hub_webhooks w ORDER BY w.id";
+     WHERE d.webhook_id = w.id AND d.state = 'pending'), \
+    (SELECT d.created_at FROM hub_deliveries d \
+     WHERE d.webhook_id = w.id AND d.state = 'pending' ORDER BY d.event_seq LIMIT 1) \
+    FROM hub_webhooks w WHERE w.model <> 'operator' ORDER BY w.id";
+
+/// A row of [`BACKLOG`]: id, active, pending, earliest due, oldest
+/// published.
+type BacklogColumns = (String, bool, i64, Option<i64>, Option<i64>);
 
 impl Store {
     /// The deactivations the dispatcher made, newest first, at most `limit`.
@@ -131,18 +137,21 @@ impl Store {
     /// Every subscription with how many deliveries it has pending, for
     /// metrics and dashboards.
     pub async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
-        let rows: Vec<(String, bool, i64, Option<i64>)> = on!(self.pool(), |pool| {
+        let rows: Vec<BacklogColumns> = on!(self.pool(), |pool| {
             sqlx::query_as(BACKLOG).fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|(webhook_id, active, pending, oldest_due)| {
-                Ok(Backlog {
-                    webhook_id,
-                    active,
-                    pending: count(pending),
-                    oldest_due: optional_time(oldest_due)?,
-                })
-            })
+            .map(
+                |(webhook_id, active, pending, oldest_due, oldest_created)| {
+                    Ok(Backlog {
+                        webhook_id,
+                        active,
+                        pending: count(pending),
+                        oldest_due: optional_time(oldest_due)?,
+                        oldest_pending_since: optional_time(oldest_created)?,
+                    })
+                },
+            )
             .collect()
     }
 }
@@ -194,7 +203,8 @@ impl Store {
                 }
                 query.push(")");
             }
-            query.push(" ORDER BY occurred_at, seq LIMIT ");
+            // The hub's operational events are not the organization's.
+            query.push(" AND operational = FALSE ORDER BY occurred_at, seq LIMIT ");
             query.push_bind(i64::from(limit));
             query.build_query_as().fetch_all(pool).await?
         });
@@ -250,6 +260,7 @@ pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
         BACKLOG.to_string(),
         format!(
             "{EVENT_SIZES}$1 AND occurred_at < $2 AND (occurred_at, seq) > ($3, $4) \
+             AND operational = FALSE \
              AND (event_type LIKE $5 ESCAPE '\\' OR event_type LIKE $6 ESCAPE '\\') \
              ORDER BY occurred_at, seq LIMIT $7"
         ),

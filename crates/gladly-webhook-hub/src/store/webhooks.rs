@@ -84,11 +84,15 @@ fn strings_json(strings: &[String]) -> String {
     serde_json::to_string(strings).unwrap_or_else(|_| "[]".to_string())
 }
 
-const LIST: &str = select_webhooks!("ORDER BY created_at, id");
-const GET: &str = select_webhooks!("WHERE id = $1");
+// The operator's endpoints (model `operator`, see `alerts`) are rows of
+// `hub_webhooks` too, which no subscription read, count or model check
+// sees.
+const LIST: &str = select_webhooks!("WHERE model <> 'operator' ORDER BY created_at, id");
+const GET: &str = select_webhooks!("WHERE id = $1 AND model <> 'operator'");
 const FIND_BY_URL_KEY: &str = "SELECT id FROM hub_webhooks WHERE url_key = $1";
-const COUNT: &str = "SELECT COUNT(*) FROM hub_webhooks";
-const MODELS: &str = "SELECT DISTINCT model FROM hub_webhooks ORDER BY model";
+const COUNT: &str = "SELECT COUNT(*) FROM hub_webhooks WHERE model <> 'operator'";
+const MODELS: &str =
+    "SELECT DISTINCT model FROM hub_webhooks WHERE model <> 'operator' ORDER BY model";
 
 impl Store {
     /// Every subscription, oldest first, secrets as stored.

@@ -6,19 +6,18 @@
 //! these calls and answers their typed errors in its own words.
 
 mod publish;
-mod rules;
 mod write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use gladly_webhook_sender::Sender;
 
 pub use publish::{Publication, PublicationError};
-pub(crate) use rules::Rules;
 pub use write::Draft;
 
 use crate::dispatch::Waker;
 use crate::gate::ChangeGate;
 use crate::ping::PingFailed;
+use crate::rules::Rules;
 use crate::store::{
     Deactivation, DeliveryRecord, Recovery, Store, StoreError, StoredWebhook, WriteError,
 };

@@ -133,6 +133,9 @@ impl Subscriptions {
             url_changed,
             "subscription changed"
         );
+        if updated.active && !current.active {
+            self.tell_operator(crate::alerts::reenabled(&updated)).await;
+        }
         Ok(updated)
     }
 
@@ -154,6 +157,21 @@ impl Subscriptions {
         let mut draft = Draft::of(&current);
         draft.active = true;
         self.update(&current, draft).await
+    }
+}
+
+impl Subscriptions {
+    /// Records an operational event (the change it is about stands
+    /// whatever becomes of it: a failure is logged).
+    async fn tell_operator(&self, alert: Result<crate::store::Alert, crate::store::StoreError>) {
+        let recorded = match alert {
+            Ok(alert) => self.store.record_alerts(&[alert]).await,
+            Err(err) => Err(err),
+        };
+        match recorded {
+            Ok(()) => self.waker.wake(),
+            Err(err) => tracing::warn!(error = %err, "could not record an operational event"),
+        }
     }
 }
 

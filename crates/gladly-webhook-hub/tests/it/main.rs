@@ -1,6 +1,7 @@
 //! The crate's integration tests, one binary (one link of the crate and
 //! its dependencies) with a module per concern.
 
+mod alerts;
 mod api;
 mod common;
 mod dispatch;

@@ -252,6 +252,27 @@ async fn deliveries_carry_credentials_and_the_retry_limit_disables() {
         assert_eq!(receiver.events().len(), 1 + 5);
         let at = disabled["disabledAtDueToRetryLimit"].as_str().unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+        // Issue 36: the email Gladly sends its API users, recorded as an
+        // operational event the local Gladly lists.
+        let listed = hub.call("GET", "/api/v1/operational-events", None).await;
+        assert_eq!(listed.status, 200, "{}", listed.text);
+        let email = listed
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "api_users.emailed")
+            .unwrap_or_else(|| panic!("{}: no email in {}", store.name, listed.text))
+            .clone();
+        assert_eq!(email["data"]["webhookId"], id.as_str());
+        assert!(
+            email["data"]["subject"]
+                .as_str()
+                .unwrap()
+                .contains("disabled"),
+            "{email}"
+        );
+        assert!(!listed.text.contains("pa:ss-word") && !listed.text.contains("tok_header_value"));
 
         // Enabled again (its PING answered), the mark is gone.
         receiver.answer(200);

@@ -72,6 +72,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/events",
             get(events::stream).post(super::events::publish),
         )
+        .route("/api/v1/operational-events", get(super::alerts::list))
         .route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),

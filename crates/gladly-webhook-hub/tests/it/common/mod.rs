@@ -213,6 +213,23 @@ impl TestHub {
         answer.json
     }
 
+    /// Sends each body of `cases` with `method` to `path`: each must be
+    /// refused with 422, its first problem at the pointer and of the code
+    /// given.
+    pub async fn assert_refused(&self, method: &str, path: &str, cases: &[(Value, &str, &str)]) {
+        for (body, pointer, code) in cases {
+            let answer = self.call(method, path, Some(body.clone())).await;
+            assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+            let problem = &answer.json["problems"][0];
+            assert_eq!(
+                (problem["pointer"].as_str(), problem["code"].as_str()),
+                (Some(*pointer), Some(*code)),
+                "{body}: {}",
+                answer.text
+            );
+        }
+    }
+
     /// Waits until `done` holds of the subscription's deliveries.
     pub async fn wait_deliveries(&self, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -23,6 +23,10 @@ pub(crate) struct Rules {
     /// subscription that long (Gladly's REST API 1.0 counts any non-2xx as
     /// a failure, and waits its own schedule).
     pub(crate) honours_retry_after: bool,
+    /// Whether the service emails its API users when the dispatcher
+    /// disables a webhook (Gladly does: the local Gladly records that email
+    /// as the operational event `api_users.emailed`).
+    pub(crate) emails_api_users_on_disable: bool,
 }
 
 impl Rules {
@@ -34,12 +38,14 @@ impl Rules {
                 deletes_active: false,
                 serves_events_api: true,
                 honours_retry_after: false,
+                emails_api_users_on_disable: true,
             },
             _ => Self {
                 model,
                 deletes_active: true,
                 serves_events_api: false,
                 honours_retry_after: true,
+                emails_api_users_on_disable: false,
             },
         }
     }
