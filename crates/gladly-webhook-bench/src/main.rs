@@ -13,6 +13,7 @@
 mod fanout;
 mod fsync;
 mod load;
+mod otlp;
 mod serve;
 
 use std::net::SocketAddr;
@@ -100,6 +101,9 @@ struct FanoutArgs {
     /// Publish at most this many events a second (for latency at a given load).
     #[arg(long)]
     rate: Option<f64>,
+    /// Export the hub's spans over OTLP/HTTP, as `serve --otlp-endpoint` does, to a sink on loopback (what exporting costs).
+    #[arg(long)]
+    otlp: bool,
 }
 
 /// A duration with its unit (`50ms`, `2s`).
@@ -180,6 +184,17 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    // `fanout --otlp`: the export starts (and ends) outside the runtime.
+    let export = match &cli.command {
+        Command::Fanout(args) if args.otlp => match otlp::start() {
+            Ok(export) => Some(export),
+            Err(err) => {
+                eprintln!("gladly-webhook-bench: cannot export spans: {err}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => {
@@ -231,6 +246,13 @@ fn main() -> std::process::ExitCode {
             }
         }
     });
+    drop(runtime);
+    if let Some(export) = export {
+        eprintln!(
+            "gladly-webhook-bench: {} bytes of spans exported",
+            export.finish()
+        );
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

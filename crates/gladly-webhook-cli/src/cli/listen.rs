@@ -130,6 +130,21 @@ pub struct OpsArgs {
     /// Log lines on stderr as text or one JSON object per line (`listen` then prints its --exec run lines on stdout; what a command writes stays its own); filter with RUST_LOG (e.g. `RUST_LOG=debug`, `RUST_LOG=gladly_webhook_hub=debug,warn`).
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: crate::say::LogFormat,
+    /// Export the spans (`gladly.run` and `gladly.attempt` of `serve`, `gladly.delivery` and `gladly.run` of `listen`) to this OpenTelemetry collector, OTLP over HTTP/protobuf (`http://127.0.0.1:4318`; `/v1/traces` is added). No span attribute holds a secret.
+    #[cfg(feature = "otlp")]
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl OpsArgs {
+    /// The OTLP collector spans go to, when one is given (never without
+    /// the `otlp` feature).
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        #[cfg(feature = "otlp")]
+        return self.otlp_endpoint.as_deref();
+        #[cfg(not(feature = "otlp"))]
+        None
+    }
 }
 
 /// What a server lets its clients hold (`listen`, `serve`).

@@ -44,8 +44,15 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
         metrics_addr: args.metrics_addr,
         health_routes: false,
         log_format: args.log_format,
+        #[cfg(feature = "otlp")]
+        otlp_endpoint: None,
     };
-    crate::ops::logging::init(args.log_format, tracing::Level::WARN);
+    let _telemetry = crate::ops::logging::init(
+        args.log_format,
+        tracing::Level::WARN,
+        None,
+        "gladly-webhook",
+    )?;
     runtime()?.block_on(async {
         let inbox = open_inbox(&args.inbox.url).await?;
         let ops =
@@ -69,7 +76,12 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
 
 fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
     use gladly_webhook_client::backfill::{Backfill, BackfillError, Window};
-    crate::ops::logging::init(crate::say::LogFormat::Text, tracing::Level::WARN);
+    let _telemetry = crate::ops::logging::init(
+        crate::say::LogFormat::Text,
+        tracing::Level::WARN,
+        None,
+        "gladly-webhook",
+    )?;
     let client = super::webhooks::client(&args.api)?;
     let mut window = match args.since {
         Some(since) => Window::since(since),
@@ -106,7 +118,12 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
 }
 
 fn ui(args: &UiArgs) -> Result<(), CliError> {
-    crate::ops::logging::init(crate::say::LogFormat::Text, tracing::Level::WARN);
+    let _telemetry = crate::ops::logging::init(
+        crate::say::LogFormat::Text,
+        tracing::Level::WARN,
+        None,
+        "gladly-webhook",
+    )?;
     let access = crate::ui_access::UiAccess::check(&args.access, args.addr, "--addr")?;
     runtime()?.block_on(async {
         let inbox = open_existing_inbox(&args.inbox.url).await?;

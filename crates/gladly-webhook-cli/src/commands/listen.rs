@@ -58,7 +58,12 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         .ui
         .then(|| crate::ui_access::UiAccess::check(&args.ui_access, args.ui_addr, "--ui-addr"))
         .transpose()?;
-    crate::ops::logging::init(args.ops.log_format, tracing::Level::WARN);
+    let _telemetry = crate::ops::logging::init(
+        args.ops.log_format,
+        tracing::Level::WARN,
+        args.ops.otlp_endpoint(),
+        "gladly-webhook listen",
+    )?;
 
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no inbox file behind.

@@ -87,7 +87,12 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
                 .to_string(),
         ));
     }
-    crate::ops::logging::init(args.ops.log_format, tracing::Level::INFO);
+    let _telemetry = crate::ops::logging::init(
+        args.ops.log_format,
+        tracing::Level::INFO,
+        args.ops.otlp_endpoint(),
+        "gladly-webhook serve",
+    )?;
 
     runtime()?.block_on(async move {
         // The address first: a port in use leaves no store file behind.

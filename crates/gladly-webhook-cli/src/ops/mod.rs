@@ -4,6 +4,8 @@
 
 pub mod logging;
 pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod routes;
 
 use std::net::SocketAddr;

@@ -7,6 +7,8 @@ mod inspector;
 mod listen;
 mod local_gladly;
 mod ops;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod readme;
 mod serve;
 mod webhooks;

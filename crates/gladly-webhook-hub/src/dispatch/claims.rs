@@ -10,6 +10,7 @@ use chrono::Utc;
 use gladly_webhook_sender::Sender;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::pace::Pacer;
 use super::run::{Lease, Run};
@@ -79,12 +80,15 @@ pub(super) async fn claim_until_stopped(
 /// until the run ends, renewing the lease every third of it; then gives
 /// the lease up. `published` changes on each publication.
 async fn work(run: Run, published: watch::Receiver<u64>) {
+    // The run's span is the parent of its attempts' (`gladly.attempt`).
+    let span = tracing::info_span!("gladly.run", webhook_id = run.webhook_id());
     let deliver = async {
         match run.options.order() {
             DeliveryOrder::Window => window::deliver(&run, published).await,
             _ => in_order::deliver(&run).await,
         }
-    };
+    }
+    .instrument(span);
     tokio::select! {
         () = deliver => {}
         () = run.renew_lease() => {}

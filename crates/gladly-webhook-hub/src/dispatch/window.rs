@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::attempt::{attempt, log_attempt, outcome};
 use super::pace::{self, Pacer};
@@ -173,7 +174,8 @@ impl<'r> Window<'r> {
             let (check, sender) = (Arc::clone(&self.check), Arc::clone(&self.run.sender));
             let gate = self.run.gate.clone();
             let slot = pacer.map(Pacer::reserve);
-            self.in_flight.spawn(async move {
+            // In the run's span: the attempt's span is its child.
+            let task = async move {
                 if let Some(slot) = slot {
                     pace::until(slot).await;
                 }
@@ -183,7 +185,8 @@ impl<'r> Window<'r> {
                     .pass(&webhook_id, current, attempt(&sender, &due))
                     .await;
                 (due, passage)
-            });
+            };
+            self.in_flight.spawn(task.in_current_span());
         }
     }
 
