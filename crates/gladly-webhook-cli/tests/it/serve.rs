@@ -324,7 +324,7 @@ fn hub_recover_and_rate_limit_through_the_store() {
     let dir = tempfile::tempdir().unwrap();
     for (n, db) in stores(dir.path()).into_iter().enumerate() {
         let hub_port = free_port();
-        let hub = serve(&db, hub_port, "0.0005");
+        let hub = serve(&db, hub_port, "0.0002");
         let port = free_port();
         let (id, secret) = subscribe(hub_port, port);
         let inbox = format!("sqlite:{}", dir.path().join(format!("r{n}.db")).display());

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::{TestReceiver, WINDOWS, dispatch_options_in, event, hub_with, stores};
 use serde_json::json;
 
-/// Two hubs deliver to one subscription limited to 5 a second: every two
-/// attempts are at least 200 ms apart (less a margin for the loopback's
+/// Two hubs deliver to one subscription limited to 10 a second: every two
+/// attempts are at least 100 ms apart (less a margin for the loopback's
 /// jitter), in both dispatch modes, though each hub takes turns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_holds_across_two_hubs_on_one_store() {
@@ -25,31 +25,31 @@ async fn a_rate_limit_holds_across_two_hubs_on_one_store() {
             let webhook = first.create(&receiver.url, &["TASK_CLOSED"], true).await;
             let id = webhook["id"].as_str().unwrap();
             let path = format!("/api/v1/webhooks/{id}/rate-limit");
-            // 5.0 is a whole number, as JSON Schema's `integer` says.
+            // 10.0 is a whole number, as JSON Schema's `integer` says.
             let set = first
-                .call("PUT", &path, Some(json!({"perSecond": 5.0})))
+                .call("PUT", &path, Some(json!({"perSecond": 10.0})))
                 .await;
             assert_eq!(set.status, 200, "{}", set.text);
-            assert_eq!(set.json, json!({"perSecond": 5, "pausedUntil": null}));
+            assert_eq!(set.json, json!({"perSecond": 10, "pausedUntil": null}));
             let read = second.call("GET", &path, None).await;
-            assert_eq!(read.json["perSecond"], 5);
+            assert_eq!(read.json["perSecond"], 10);
 
-            for n in 0..12 {
+            for n in 0..10 {
                 let hub = if n % 2 == 0 { &first } else { &second };
                 hub.publish(event("TASK_CLOSED")).await;
             }
-            let received = receiver.wait(|r| r.len() == 12).await;
+            let received = receiver.wait(|r| r.len() == 10).await;
             let at: Vec<_> = received.iter().map(|r| r.at).collect();
             for pair in at.windows(2) {
                 let gap = pair[1] - pair[0];
                 assert!(
-                    gap >= Duration::from_millis(150),
+                    gap >= Duration::from_millis(75),
                     "{} window {window}: two attempts {gap:?} apart",
                     store.name
                 );
             }
-            let span = at[11] - at[0];
-            assert!(span >= Duration::from_millis(2_000), "{span:?}");
+            let span = at[9] - at[0];
+            assert!(span >= Duration::from_millis(850), "{span:?}");
 
             // Lifted: null.
             let lifted = first
@@ -89,14 +89,14 @@ async fn a_rate_limit_request_is_checked() {
     assert_eq!(missing.status, 404);
 }
 
-/// A `429` with `Retry-After: 60` (3 s at the tests' time scale of 0.05):
+/// A `429` with `Retry-After: 60` (1.2 s at the tests' time scale of 0.02):
 /// the subscription gets no attempt before then, not even of an event
 /// published meanwhile, and the API shows the pause.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_pauses_the_subscription() {
     for store in stores().await {
         let mut options = dispatch_options_in(8);
-        options.time_scale = 0.05;
+        options.time_scale = 0.02;
         let hub = hub_with(&store, options).await;
         let receiver = TestReceiver::start().await;
         let webhook = hub.create(&receiver.url, &["TASK_CLOSED"], true).await;
@@ -122,7 +122,7 @@ async fn retry_after_pauses_the_subscription() {
         for later in &all[1..] {
             let waited = later.at - refused[0].at;
             assert!(
-                waited >= Duration::from_millis(2_900),
+                waited >= Duration::from_millis(1_150),
                 "{}: an attempt {waited:?} after the 429",
                 store.name
             );
