@@ -4,7 +4,7 @@
 //! batch and answers 200, so the fan-out measures what exporting costs the
 //! hub.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,30 +76,8 @@ fn sink(stream: TcpStream, bytes: &AtomicU64) {
         return;
     };
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        bytes.fetch_add(length as u64, Ordering::Relaxed);
+    while let Some((_, body)) = gladly_webhook_testkit::http1::read_request(&mut reader) {
+        bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
         if writer
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
             .is_err()

@@ -12,6 +12,7 @@
 pub mod disk;
 pub mod fake_gladly;
 pub mod hosts;
+pub mod http1;
 pub mod wait;
 
 use std::collections::BTreeSet;
