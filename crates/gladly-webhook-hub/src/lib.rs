@@ -40,6 +40,7 @@
 //! | `GET /api/v1/webhooks/{id}/deliveries` | 200, 400, 404 |
 //! | `POST /api/v1/events` | 202 (200 when republished as is), 400, 408, 409 `duplicate_event_id`, 413, 415, 422, 503 |
 //! | `GET /api/v1/deactivations` | 200, 400 |
+//! | `GET /api/v1/operational-events` | 200 (newest first; see [`alerts`]), 400, 503 |
 //!
 //! Every route but the OpenAPI document answers 401 without credentials,
 //! and 429 with `Retry-After` to a peer whose logins failed too often (see
