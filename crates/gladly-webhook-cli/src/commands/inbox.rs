@@ -76,12 +76,7 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
 
 fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
     use gladly_webhook_client::backfill::{Backfill, BackfillError, Window};
-    let _telemetry = crate::ops::logging::init(
-        crate::say::LogFormat::Text,
-        tracing::Level::WARN,
-        None,
-        "gladly-webhook",
-    )?;
+    let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
     let client = super::webhooks::client(&args.api)?;
     let mut window = match args.since {
         Some(since) => Window::since(since),
@@ -118,12 +113,7 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
 }
 
 fn ui(args: &UiArgs) -> Result<(), CliError> {
-    let _telemetry = crate::ops::logging::init(
-        crate::say::LogFormat::Text,
-        tracing::Level::WARN,
-        None,
-        "gladly-webhook",
-    )?;
+    let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
     let access = crate::ui_access::UiAccess::check(&args.access, args.addr, "--addr")?;
     runtime()?.block_on(async {
         let inbox = open_existing_inbox(&args.inbox.url).await?;

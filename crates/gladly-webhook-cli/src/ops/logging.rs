@@ -47,6 +47,11 @@ fn log_filter(default: tracing::Level) -> EnvFilter {
     }
 }
 
+/// [`init`] for a short-lived command: text lines, no span export.
+pub fn init_text(default: tracing::Level) -> Result<Telemetry, CliError> {
+    init(LogFormat::Text, default, None, "gladly-webhook")
+}
+
 /// Logs to standard error at `default` and above, unless `RUST_LOG` says
 /// otherwise (e.g. `RUST_LOG=gladly_webhook_hub=debug,info`); exports the
 /// spans at info and above to `otlp` (a collector's URL) when given, as
