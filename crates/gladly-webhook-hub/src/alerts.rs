@@ -6,7 +6,7 @@
 //! | type | when |
 //! |---|---|
 //! | `subscription.deactivated` | a delivery's last attempt failed: the subscription is deactivated (`data.reason`: the last failure) |
-//! | `delivery.exhausted` | the same moment, about the delivery |
+//! | `delivery.exhausted` | the same moment, about the delivery; for a relay's destination (never deactivated), its dead event |
 //! | `subscription.backlog` | a subscription's pending deliveries or its oldest pending one's age crossed [`AlertOptions`]' threshold (once per crossing, whichever hub sees it) |
 //! | `subscription.reenabled` | a deactivated subscription was made active again |
 //! | `api_users.emailed` | the local Gladly (REST API 1.0): the email Gladly sends its API users when a webhook is disabled |
@@ -85,6 +85,18 @@ fn failure(attempt: &AttemptRecord) -> serde_json::Value {
     })
 }
 
+/// `delivery.exhausted`, about `due` whose last attempt was `attempt`.
+fn exhausted(due: &DueDelivery, attempt: &AttemptRecord) -> Result<Alert, StoreError> {
+    Alert::new(
+        EXHAUSTED,
+        json!({
+            "deliveryId": due.id, "webhookId": due.webhook_id, "eventId": due.event_id,
+            "eventType": due.event_type, "attempts": attempt.number,
+            "lastFailure": failure(attempt),
+        }),
+    )
+}
+
 /// What the last failed attempt of `due` raises: the deactivation and the
 /// exhausted delivery, and in a model whose service emails its API users,
 /// that email. None for an operator endpoint's delivery.
@@ -92,8 +104,10 @@ pub(crate) fn on_exhausted(
     due: &DueDelivery,
     attempt: &AttemptRecord,
 ) -> Result<Vec<Alert>, StoreError> {
-    let Recipient::Subscriber(model) = due.recipient else {
-        return Ok(Vec::new());
+    let model = match due.recipient {
+        Recipient::Subscriber(model) => model,
+        Recipient::Destination => return Ok(vec![exhausted(due, attempt)?]),
+        _ => return Ok(Vec::new()),
     };
     let url = redact_url(&due.url);
     let reason = crate::store::exhausted_reason(attempt);
@@ -106,14 +120,7 @@ pub(crate) fn on_exhausted(
                 "lastFailure": failure(attempt),
             }),
         )?,
-        Alert::new(
-            EXHAUSTED,
-            json!({
-                "deliveryId": due.id, "webhookId": due.webhook_id, "eventId": due.event_id,
-                "eventType": due.event_type, "attempts": attempt.number,
-                "lastFailure": failure(attempt),
-            }),
-        )?,
+        exhausted(due, attempt)?,
     ];
     if Rules::of(model).emails_api_users_on_disable {
         alerts.push(Alert::new(

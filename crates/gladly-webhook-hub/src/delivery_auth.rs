@@ -165,6 +165,9 @@ pub fn sender_for(
 ) -> Result<Sender, DeliveryAuthError> {
     match recipient {
         Recipient::Subscriber(Model::RestApiV1) => RestSecrets::from_secret(secret)?.sender(base),
+        Recipient::Destination => Err(DeliveryAuthError::Signing(
+            "a relay destination is signed by its configuration".to_string(),
+        )),
         Recipient::Operator => {
             let key = StandardKey::parse(secret.expose())
                 .map_err(|e| DeliveryAuthError::Signing(e.to_string()))?;

@@ -129,6 +129,7 @@ pub mod alerts;
 pub mod api;
 mod auth;
 mod delivery_auth;
+pub mod destinations;
 mod dispatch;
 mod gate;
 mod hub;
@@ -144,7 +145,7 @@ pub mod testing;
 mod throttle;
 
 pub use auth::{ApiUsers, ApiUsersError, MAX_USERS, MAX_USERS_BYTES, MIN_TOKEN_LEN};
-pub use dispatch::{DEFAULT_RETENTION, Dispatcher, DispatcherOptions};
+pub use dispatch::{DEFAULT_RETENTION, Dispatcher, DispatcherOptions, Waker};
 pub use hub::{BODY_LIMIT, EVENTS_WINDOW, Hub, MAX_WEBHOOKS, RATE_LIMIT};
 pub use ids::RandomError;
 pub use ping::{PING_BODY, PingFailed};

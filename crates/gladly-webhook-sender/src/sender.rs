@@ -7,7 +7,7 @@ use chrono::Utc;
 use gladly_webhook_core::address::{AddressPolicy, AddressRefused};
 use gladly_webhook_core::echo::escape;
 use gladly_webhook_core::standard_webhooks::{
-    StandardKey, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+    StandardSigner, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use gladly_webhook_core::{Secret, Signer};
 use http::{HeaderName, HeaderValue, StatusCode};
@@ -51,8 +51,8 @@ pub struct Sender {
     client: reqwest::Client,
     addresses: AddressPolicy,
     signer: Option<Signer>,
-    /// Standard Webhooks signing: the key and the message's id.
-    standard: Option<(StandardKey, String)>,
+    /// Standard Webhooks signing: the keys and the message's id.
+    standard: Option<(StandardSigner, String)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     schedule: Schedule,
     timeout: Duration,
@@ -222,8 +222,11 @@ impl Sender {
 
     /// The same sender without Gladly's signature and without its headers,
     /// signing as Standard Webhooks do instead (`webhook-id: message_id`, a
-    /// fresh `webhook-timestamp` and `webhook-signature` on every attempt):
-    /// what the hub's operational events carry. It shares this one's HTTP
+    /// fresh `webhook-timestamp` and `webhook-signature` on every attempt,
+    /// one entry per key of `signer`, which may be a single
+    /// [`StandardKey`](gladly_webhook_core::standard_webhooks::StandardKey)):
+    /// what the hub's operational events and the relay's destinations
+    /// carry. It shares this one's HTTP
     /// client, address rule, schedule, timeout and time scale.
     ///
     /// ```
@@ -238,9 +241,9 @@ impl Sender {
     /// assert!(!request.headers().contains_key("gladly-authorization"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn standard_webhooks(&self, key: StandardKey, message_id: &str) -> Self {
+    pub fn standard_webhooks(&self, signer: impl Into<StandardSigner>, message_id: &str) -> Self {
         Self {
-            standard: Some((key, message_id.to_string())),
+            standard: Some((signer.into(), message_id.to_string())),
             ..self.without_signing()
         }
     }
@@ -351,8 +354,8 @@ impl Sender {
         if let Some(signer) = &self.signer {
             signer.sign_request_at(&mut request, Utc::now())?;
         }
-        if let Some((key, id)) = &self.standard {
-            let signed = key.headers(id, Utc::now().timestamp(), request.body())?;
+        if let Some((signer, id)) = &self.standard {
+            let signed = signer.headers(id, Utc::now().timestamp(), request.body())?;
             let headers = request.headers_mut();
             for (name, value) in [
                 (WEBHOOK_ID, signed.id),

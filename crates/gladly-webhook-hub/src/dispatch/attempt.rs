@@ -2,6 +2,7 @@
 //! subscription's authentication, its outcome by the schedule, logged and
 //! counted.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,11 +11,17 @@ use gladly_webhook_sender::Sender;
 use tracing::Instrument;
 
 use super::DispatcherOptions;
+use crate::destinations::Destination;
 use crate::rules::Rules;
 use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Recipient};
 
-/// Sends `due` once, signed with its subscription's secret.
-pub(super) async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
+/// Sends `due` once, signed with its subscription's secret (or as its
+/// destination says).
+pub(super) async fn attempt(
+    sender: &Sender,
+    options: &DispatcherOptions,
+    due: &DueDelivery,
+) -> AttemptRecord {
     let span = tracing::info_span!(
         "gladly.attempt",
         delivery_id = due.id,
@@ -22,19 +29,32 @@ pub(super) async fn attempt(sender: &Sender, due: &DueDelivery) -> AttemptRecord
         event_id = due.event_id,
         attempt = due.attempts.saturating_add(1),
     );
-    attempt_once(sender, due).instrument(span).await
+    attempt_once(sender, options, due).instrument(span).await
 }
 
-async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
+async fn attempt_once(
+    sender: &Sender,
+    options: &DispatcherOptions,
+    due: &DueDelivery,
+) -> AttemptRecord {
     let number = due.attempts.saturating_add(1);
     let at = Utc::now();
     let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
-    let auth = crate::delivery_auth::sender_for(sender, due.recipient, &due.secret, &due.event_id);
-    let sender = match auth {
-        Ok(sender) => sender,
-        Err(err) => return failed(err.to_string()),
+    let (sender, body) = match due.recipient {
+        Recipient::Destination => match options.destinations.get(&due.webhook_id) {
+            Some(to) => (to.sender_for(&due.event_id), Cow::Owned(to.body_of(due))),
+            None => return failed("the destination is not configured here".to_string()),
+        },
+        recipient => {
+            let auth =
+                crate::delivery_auth::sender_for(sender, recipient, &due.secret, &due.event_id);
+            match auth {
+                Ok(sender) => (sender, Cow::Borrowed(due.body.as_slice())),
+                Err(err) => return failed(err.to_string()),
+            }
+        }
     };
-    match sender.deliver(&due.url, &due.body, |_| {}).await {
+    match sender.deliver(&due.url, &body, |_| {}).await {
         Ok(report) => match report.attempts.into_iter().next() {
             // Only the status, the address rule or "unreachable": never
             // bytes of the answer nor a connection error's detail, which
@@ -61,7 +81,8 @@ async fn attempt_once(sender: &Sender, due: &DueDelivery) -> AttemptRecord {
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// What follows from an attempt of `due`: done, another try later, or the
-/// end. The schedule counts the attempts made since it began (a recovered
+/// end, on the schedule of the options or of the delivery's destination.
+/// The schedule counts the attempts made since it began (a recovered
 /// delivery's start again). A `429` or `503` with `Retry-After`, in a model
 /// that honours it, also pauses the subscription that long (at most
 /// [`MAX_RETRY_AFTER`], times the time scale), and this delivery is tried
@@ -77,7 +98,14 @@ pub(super) fn outcome(
     let next = usize::try_from(attempt.number.saturating_sub(due.schedule_from))
         .unwrap_or(usize::MAX)
         .saturating_add(1);
-    let Some(wait) = options.schedule.wait(next) else {
+    let destination = match due.recipient {
+        Recipient::Destination => options.destinations.get(&due.webhook_id),
+        _ => None,
+    };
+    let schedule = destination
+        .as_deref()
+        .map_or(&options.schedule, Destination::retries);
+    let Some(wait) = schedule.wait(next) else {
         return AttemptOutcome::Exhausted;
     };
     let retry_at = later_by(options, attempt.at, wait);

@@ -58,7 +58,7 @@ async fn send_batch(
         }
         run.pace().await;
         let current = check.holds(due.webhook_modified_at);
-        let sent = attempt(&run.sender, due);
+        let sent = attempt(&run.sender, &run.options, due);
         let attempt = match run.gate.pass(run.webhook_id(), current, sent).await {
             Passage::Sent(attempt) => attempt,
             // The subscription changed: what was read for this run may be

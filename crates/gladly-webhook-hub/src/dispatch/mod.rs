@@ -45,6 +45,7 @@ use gladly_webhook_sender::{Schedule, Sender};
 use tokio::sync::{Notify, watch};
 
 use crate::alerts::AlertOptions;
+use crate::destinations::Destinations;
 use crate::gate::ChangeGate;
 use crate::store::{DeliveryOrder, Store};
 
@@ -81,6 +82,9 @@ pub struct DispatcherOptions {
     /// are kept (default 30 days; `None` keeps them forever). The
     /// dispatcher purges older ones when it starts and every hour.
     pub retention: Option<Duration>,
+    /// A relay's destinations: how deliveries to each are signed, shaped
+    /// and retried (none by default).
+    pub destinations: Destinations,
 }
 
 impl DispatcherOptions {
@@ -105,6 +109,7 @@ impl Default for DispatcherOptions {
             schedule: Schedule::Gladly,
             time_scale: 1.0,
             retention: Some(DEFAULT_RETENTION),
+            destinations: Destinations::default(),
         }
     }
 }

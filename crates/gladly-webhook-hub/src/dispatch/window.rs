@@ -172,6 +172,7 @@ impl<'r> Window<'r> {
                 break;
             };
             let (check, sender) = (Arc::clone(&self.check), Arc::clone(&self.run.sender));
+            let options = Arc::clone(&self.run.options);
             let gate = self.run.gate.clone();
             let slot = pacer.map(Pacer::reserve);
             // In the run's span: the attempt's span is its child.
@@ -182,7 +183,7 @@ impl<'r> Window<'r> {
                 let webhook_id = due.webhook_id.clone();
                 let current = check.holds(due.webhook_modified_at);
                 let passage = gate
-                    .pass(&webhook_id, current, attempt(&sender, &due))
+                    .pass(&webhook_id, current, attempt(&sender, &options, &due))
                     .await;
                 (due, passage)
             };

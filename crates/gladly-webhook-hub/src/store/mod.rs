@@ -21,6 +21,7 @@
 //!   receiver's `Retry-After` asks;
 //! - `retention`: purging what finished;
 //! - `alerts`: operational events and the operator's endpoints;
+//! - `destinations`: a relay's destinations;
 //! - `backend` and `open`: the two databases, and opening one.
 //!
 //! ```no_run
@@ -34,6 +35,7 @@
 
 mod alerts;
 mod backend;
+mod destinations;
 mod error;
 mod group_commit;
 mod leases;
@@ -61,6 +63,7 @@ use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
 
 pub use alerts::Alert;
+pub use destinations::DestinationRow;
 pub use error::{PublishError, StoreError, WriteError};
 pub(crate) use outbox::{AttemptOutcome, exhausted_reason};
 pub use recover::Recovery;
@@ -68,6 +71,7 @@ pub use sealed::{KeysError, SecretKeys};
 pub use types::{
     AttemptRecord, Backlog, Deactivation, DeliveryOrder, DeliveryRecord, DeliveryState,
     DueDelivery, EventsCursor, NewDelivery, Published, Recipient, StoredWebhook, WebhookChange,
+    subscribes_to,
 };
 pub use url_key::url_key;
 

@@ -292,7 +292,8 @@ const INSERT_DEACTIVATION: &str = "INSERT INTO hub_deactivations \
 /// The last attempt of `delivery` failed, in the transaction `conn` is in:
 /// the delivery fails, its subscription is deactivated, the subscription's
 /// other pending deliveries are cancelled, the deactivation recorded and
-/// `alerts` stored. An operator endpoint's delivery only fails.
+/// `alerts` stored. An operator endpoint's delivery only fails; a relay
+/// destination's fails and stores `alerts`.
 async fn exhaust(
     mut conn: Conn<'_>,
     delivery: &DueDelivery,
@@ -318,6 +319,12 @@ async fn exhaust(
         return Ok(());
     }
     super::alerts::record(conn.reborrow(), alerts).await?;
+    // A relay's destination is not deactivated: one dead event does not
+    // stop the others (Standard Webhooks ask to tell the endpoint's owner
+    // first: the operational event above).
+    if delivery.recipient == Recipient::Destination {
+        return Ok(());
+    }
     on!(conn, |conn| {
         let url: String = sqlx::query_scalar(DEACTIVATE)
             .bind(&delivery.webhook_id)

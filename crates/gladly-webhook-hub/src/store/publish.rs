@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::backend::{Conn, Pool, on};
 use super::successes::{Delivered, record_in};
-use super::webhooks::{Columns, select_webhooks, webhook};
 use super::{
-    DeliveryState, NewDelivery, PublishError, Published, Store, StoreError, StoredWebhook,
-    backend::PerBackend, from_millis, millis,
+    DeliveryState, NewDelivery, PublishError, Published, Store, StoreError, backend::PerBackend,
+    from_millis, millis, subscribes_to,
 };
 
 /// One publication, as [`Store::publish`] hands it to the writer.
@@ -103,7 +102,7 @@ pub(super) async fn write_together(
         let published = if publications.is_empty() {
             Vec::new()
         } else {
-            let subscribers = active_webhooks(Conn::from(&mut *tx)).await?;
+            let subscribers = active_targets(Conn::from(&mut *tx)).await?;
             publish_all(Conn::from(&mut *tx), &subscribers, publications).await?
         };
         if !records.is_empty() {
@@ -114,25 +113,41 @@ pub(super) async fn write_together(
     })
 }
 
-/// The active subscriptions, as a publication reads them; on PostgreSQL
-/// kept from being changed or deleted until it commits (`FOR KEY SHARE`,
-/// which a lease's `UPDATE` does not wait for, so claims and publications
-/// never deadlock), so a deactivation or a deletion sees, and cancels, the
-/// deliveries the publication made.
-const ACTIVE_WEBHOOKS: PerBackend = PerBackend {
-    sqlite: select_webhooks!("WHERE active AND model <> 'operator' ORDER BY created_at, id"),
-    postgres: select_webhooks!(
-        "WHERE active AND model <> 'operator' ORDER BY created_at, id FOR KEY SHARE"
-    ),
+/// The active subscriptions and relay destinations (not the operator's
+/// endpoints), as a publication reads them; on PostgreSQL kept from being
+/// changed or deleted until it commits (`FOR KEY SHARE`, which a lease's
+/// `UPDATE` does not wait for, so claims and publications never deadlock),
+/// so a deactivation or a deletion sees, and cancels, the deliveries the
+/// publication made.
+const ACTIVE_TARGETS: PerBackend = PerBackend {
+    sqlite: "SELECT id, url, events FROM hub_webhooks \
+        WHERE active AND model <> 'operator' ORDER BY created_at, id",
+    postgres: "SELECT id, url, events FROM hub_webhooks \
+        WHERE active AND model <> 'operator' ORDER BY created_at, id FOR KEY SHARE",
 };
 
-async fn active_webhooks(conn: Conn<'_>) -> Result<Vec<StoredWebhook>, StoreError> {
-    let rows: Vec<Columns> = on!(conn, |conn, dialect| {
-        sqlx::query_as(dialect.pick(&ACTIVE_WEBHOOKS))
+/// What a publication needs of a subscription or destination.
+struct Target {
+    id: String,
+    url: String,
+    /// Its event types, or patterns (see [`subscribes_to`]).
+    events: Vec<String>,
+}
+
+async fn active_targets(conn: Conn<'_>) -> Result<Vec<Target>, StoreError> {
+    let rows: Vec<(String, String, String)> = on!(conn, |conn, dialect| {
+        sqlx::query_as(dialect.pick(&ACTIVE_TARGETS))
             .fetch_all(conn)
             .await?
     });
-    rows.into_iter().map(webhook).collect()
+    rows.into_iter()
+        .map(|(id, url, events)| {
+            let events = serde_json::from_str(&events).map_err(|e| {
+                StoreError::Corrupt(format!("the events of subscription {id}: {e}"))
+            })?;
+            Ok(Target { id, url, events })
+        })
+        .collect()
 }
 
 /// The events of a batch of publications, in one statement (`ON CONFLICT`:
@@ -158,7 +173,7 @@ const DROP_BODY: &str = "UPDATE hub_events SET body = $2 WHERE seq = $1";
 /// publication says so (the Events API reads it).
 async fn publish_all(
     mut conn: Conn<'_>,
-    subscribers: &[StoredWebhook],
+    subscribers: &[Target],
     publications: &[&Publication],
 ) -> Result<Vec<Result<Published, PublishError>>, StoreError> {
     // The first of each id is inserted; a later one is a republication of
@@ -213,12 +228,12 @@ impl Plan {
         &mut self,
         p: &Publication,
         seq: i64,
-        subscribers: &[StoredWebhook],
+        subscribers: &[Target],
     ) -> Result<(), StoreError> {
         let mut deliveries = Vec::new();
         for target in subscribers
             .iter()
-            .filter(|t| t.subscribes_to(&p.event_type))
+            .filter(|t| subscribes_to(&t.events, &p.event_type))
         {
             let delivery = NewDelivery {
                 id: crate::ids::delivery_id()?,
@@ -381,7 +396,7 @@ async fn existing_publication(
 #[cfg(test)]
 pub(super) fn statements(dialect: super::backend::Dialect) -> Vec<String> {
     vec![
-        dialect.pick(&ACTIVE_WEBHOOKS).to_string(),
+        dialect.pick(&ACTIVE_TARGETS).to_string(),
         format!(
             "{INSERT_EVENTS_HEAD}VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)\
              {INSERT_EVENTS_TAIL}"

@@ -4,7 +4,7 @@
 
 use super::backend::{Db, Dialect, Pool};
 use super::{
-    alerts, leases, outbox, publish, rate_limits, recover, retention, successes, views, webhooks,
+    alerts, destinations, leases, outbox, publish, rate_limits, recover, retention, successes, views, webhooks,
 };
 
 /// A file's list of its statements.
@@ -12,7 +12,7 @@ type Statements = fn(Dialect) -> Vec<String>;
 
 /// Each file's statements for `dialect`, with where they come from.
 fn all(dialect: Dialect) -> Vec<(&'static str, String)> {
-    let files: [(&str, Statements); 10] = [
+    let files: [(&str, Statements); 11] = [
         ("webhooks", webhooks::statements),
         ("publish", publish::statements),
         ("successes", successes::statements),
@@ -21,6 +21,7 @@ fn all(dialect: Dialect) -> Vec<(&'static str, String)> {
         ("recover", recover::statements),
         ("rate_limits", rate_limits::statements),
         ("alerts", alerts::statements),
+        ("destinations", destinations::statements),
         ("views", views::statements),
         ("retention", retention::statements),
     ];

@@ -111,8 +111,33 @@ impl StoredWebhook {
 
     /// Whether it receives events of `event_type`.
     pub fn subscribes_to(&self, event_type: &str) -> bool {
-        self.events.iter().any(|t| t == event_type)
+        subscribes_to(&self.events, event_type)
     }
+}
+
+/// Whether a subscription or destination to `patterns` receives an event
+/// of `event_type`: a pattern is a type name, matched exactly, or ends in
+/// `*`, matching every type that starts with what comes before it
+/// (`CONVERSATION/*`, `CONVERSATION_*`; `*` alone is every type). Type
+/// names never hold a `*`, so a subscription's names match only
+/// themselves.
+///
+/// ```
+/// use gladly_webhook_hub::store::subscribes_to;
+/// let patterns = ["CONVERSATION/*".to_string(), "TASK/CLOSED".to_string()];
+/// assert!(subscribes_to(&patterns, "CONVERSATION/CLOSED"));
+/// assert!(subscribes_to(&patterns, "TASK/CLOSED"));
+/// assert!(!subscribes_to(&patterns, "TASK/CREATED"));
+/// assert!(!subscribes_to(&patterns, "CONVERSATION"));
+/// ```
+pub fn subscribes_to(patterns: &[String], event_type: &str) -> bool {
+    patterns
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some("") => true,
+            Some(prefix) => event_type.len() > prefix.len() && event_type.starts_with(prefix),
+            None => pattern == event_type,
+        })
 }
 
 /// A change to a subscription: every field it will have.
@@ -450,17 +475,24 @@ pub enum Recipient {
     /// One of the operator's endpoints: an operational event, signed as
     /// Standard Webhooks do.
     Operator,
+    /// A relay's destination: an event passed on as Standard Webhooks, by
+    /// the rules of its [`Destination`](crate::destinations::Destination).
+    Destination,
 }
 
 impl Recipient {
     /// The name the store's `model` column holds for the operator's
     /// endpoints.
     pub const OPERATOR: &'static str = "operator";
+    /// The name the store's `model` column holds for a relay's
+    /// destinations.
+    pub const DESTINATION: &'static str = "destination";
 
     /// The recipient the `model` column names.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             Self::OPERATOR => Some(Self::Operator),
+            Self::DESTINATION => Some(Self::Destination),
             other => Model::from_name(other).map(Self::Subscriber),
         }
     }

@@ -22,10 +22,9 @@ macro_rules! select_webhooks {
         )
     };
 }
-pub(super) use select_webhooks;
 
 /// A subscription's row, in the order [`select_webhooks!`] reads it.
-pub(super) type Columns = (
+type Columns = (
     String,
     String,
     Option<String>,
@@ -42,7 +41,7 @@ pub(super) type Columns = (
 );
 
 /// The subscription a row holds (its secret as stored).
-pub(super) fn webhook(columns: Columns) -> Result<StoredWebhook, StoreError> {
+fn webhook(columns: Columns) -> Result<StoredWebhook, StoreError> {
     let (
         id,
         model,
@@ -84,15 +83,19 @@ fn strings_json(strings: &[String]) -> String {
     serde_json::to_string(strings).unwrap_or_else(|_| "[]".to_string())
 }
 
-// The operator's endpoints (model `operator`, see `alerts`) are rows of
+// The operator's endpoints (model `operator`, see `alerts`) and a relay's
+// destinations (model `destination`, see `destinations`) are rows of
 // `hub_webhooks` too, which no subscription read, count or model check
 // sees.
-const LIST: &str = select_webhooks!("WHERE model <> 'operator' ORDER BY created_at, id");
-const GET: &str = select_webhooks!("WHERE id = $1 AND model <> 'operator'");
+const LIST: &str = select_webhooks!(
+    "WHERE model NOT IN ('operator', 'destination') ORDER BY created_at, id"
+);
+const GET: &str = select_webhooks!("WHERE id = $1 AND model NOT IN ('operator', 'destination')");
 const FIND_BY_URL_KEY: &str = "SELECT id FROM hub_webhooks WHERE url_key = $1";
-const COUNT: &str = "SELECT COUNT(*) FROM hub_webhooks WHERE model <> 'operator'";
-const MODELS: &str =
-    "SELECT DISTINCT model FROM hub_webhooks WHERE model <> 'operator' ORDER BY model";
+const COUNT: &str =
+    "SELECT COUNT(*) FROM hub_webhooks WHERE model NOT IN ('operator', 'destination')";
+const MODELS: &str = "SELECT DISTINCT model FROM hub_webhooks \
+    WHERE model NOT IN ('operator', 'destination') ORDER BY model";
 
 impl Store {
     /// Every subscription, oldest first, secrets as stored.

@@ -17,6 +17,10 @@
 //! assert!(key.verify(&headers, br#"{"test": 2432232314}"#, 1_614_265_330).is_ok());
 //! # Ok::<(), gladly_webhook_core::standard_webhooks::StandardError>(())
 //! ```
+//!
+//! A [`StandardSigner`] signs with several keys at once: every active
+//! `whsec_` secret during a rotation, and ed25519 keys (`v1a`,
+//! [`StandardSigningKey`]), one entry each in `webhook-signature`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +28,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
+
+mod ed25519;
+mod signer;
+
+pub use ed25519::{StandardPublicKey, StandardSigningKey};
+pub use signer::StandardSigner;
 
 /// `webhook-id`.
 pub const WEBHOOK_ID: &str = "webhook-id";
@@ -53,6 +63,15 @@ pub enum StandardError {
         /// The verifier's clock.
         now: i64,
     },
+    /// The signing key is not `whsk_` + base64 of an ed25519 seed (32
+    /// bytes) or of a seed and its public key (64 bytes).
+    #[error(
+        "a Standard Webhooks signing key is whsk_ followed by the base64 of a 32-byte ed25519 seed and its 32-byte public key"
+    )]
+    SigningKey,
+    /// The public key is not `whpk_` + base64 of 32 bytes.
+    #[error("a Standard Webhooks public key is whpk_ followed by the base64 of 32 bytes")]
+    PublicKey,
     /// No `v1` entry of the header matches.
     #[error("no v1 signature matches")]
     Mismatch,
@@ -159,6 +178,22 @@ impl StandardKey {
         mac.update(body);
         Ok(mac.finalize().into_bytes().into())
     }
+}
+
+/// The signed content of a message: `{id}.{timestamp}.{body}` (an id
+/// that is empty or holds a full stop is refused).
+fn signed_content(id: &str, timestamp: i64, body: &[u8]) -> Result<Vec<u8>, StandardError> {
+    if id.is_empty() || id.contains('.') {
+        return Err(StandardError::MessageId);
+    }
+    let timestamp = timestamp.to_string();
+    let mut content = Vec::with_capacity(id.len() + timestamp.len() + body.len() + 2);
+    content.extend_from_slice(id.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(timestamp.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(body);
+    Ok(content)
 }
 
 #[cfg(test)]

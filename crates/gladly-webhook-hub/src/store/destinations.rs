@@ -1,0 +1,109 @@
+//! A relay's destinations: `hub_webhooks` rows of model `destination`,
+//! which publications fan out to like subscriptions (their `events` may be
+//! patterns, see [`subscribes_to`](super::subscribes_to)) and no
+//! subscription API sees. What signs and sends to them is the relay's
+//! configuration, never stored: the row's secret is empty.
+
+use chrono::Utc;
+use gladly_webhook_core::Secret;
+
+use super::backend::on;
+use super::{Recipient, Store, StoreError, millis};
+
+/// A destination as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DestinationRow {
+    /// Its id (`dst_` and its name).
+    pub id: String,
+    /// Where its deliveries go.
+    pub url: String,
+    /// The event types it receives, or patterns of them.
+    pub events: Vec<String>,
+}
+
+impl DestinationRow {
+    /// The row of destination `id` at `url`, for `events`.
+    pub fn new(id: &str, url: &str, events: Vec<String>) -> Self {
+        Self {
+            id: id.to_string(),
+            url: url.to_string(),
+            events,
+        }
+    }
+}
+
+const DESTINATION_IDS: &str =
+    "SELECT id FROM hub_webhooks WHERE model = 'destination' AND active";
+/// A destination kept or changed: `modified_at` moves only when where it
+/// sends or what it receives changes (or it comes back), so attempts in
+/// flight are abandoned only then (the change gate).
+const UPSERT_DESTINATION: &str = "INSERT INTO hub_webhooks \
+    (id, url, url_key, events, secret, active, created_at, modified_at, model, name, header_keys) \
+    VALUES ($1, $2, $3, $4, $5, TRUE, $6, $6, 'destination', $7, '[]') \
+    ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, active = TRUE, \
+    modified_at = CASE WHEN hub_webhooks.url <> excluded.url \
+    OR hub_webhooks.events <> excluded.events OR NOT hub_webhooks.active \
+    THEN excluded.modified_at ELSE hub_webhooks.modified_at END";
+/// A destination no longer configured: it receives nothing new; what it
+/// has pending waits, and goes out if it is configured again.
+const DEACTIVATE_DESTINATION: &str = "UPDATE hub_webhooks SET active = FALSE, modified_at = $2 \
+    WHERE id = $1 AND model = 'destination'";
+
+impl Store {
+    /// Makes the active destinations exactly `destinations`, in one
+    /// transaction: new ones added, changed ones updated, others
+    /// deactivated with their pending deliveries kept.
+    pub async fn set_destinations(
+        &self,
+        destinations: &[DestinationRow],
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let mut rows = Vec::with_capacity(destinations.len());
+        for destination in destinations {
+            let events = serde_json::to_string(&destination.events)
+                .map_err(|e| StoreError::Corrupt(format!("a destination's events: {e}")))?;
+            let sealed = self.seal(&destination.id, &Secret::new(String::new()))?;
+            rows.push((destination, events, sealed));
+        }
+        let _turn = self.turn().await;
+        on!(self.pool(), |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            let existing: Vec<String> = sqlx::query_scalar(DESTINATION_IDS)
+                .fetch_all(&mut *tx)
+                .await?;
+            for id in existing
+                .iter()
+                .filter(|id| destinations.iter().all(|d| d.id != **id))
+            {
+                sqlx::query(DEACTIVATE_DESTINATION)
+                    .bind(id)
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (destination, events, sealed) in &rows {
+                sqlx::query(UPSERT_DESTINATION)
+                    .bind(&destination.id)
+                    .bind(&destination.url)
+                    .bind(format!("{}:{}", Recipient::DESTINATION, destination.id))
+                    .bind(events)
+                    .bind(sealed.expose())
+                    .bind(millis(now))
+                    .bind(destination.id.trim_start_matches("dst_"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+/// This file's statements, for the test that prepares them all.
+#[cfg(test)]
+pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
+    [DESTINATION_IDS, UPSERT_DESTINATION, DEACTIVATE_DESTINATION]
+        .map(String::from)
+        .to_vec()
+}
