@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => commands::deliver::trigger(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Hub(command) => commands::hub::run(&command),
+        Command::Relay(args) => commands::relay::run(&args),
         Command::Webhooks(command) => commands::webhooks::run(&command),
         Command::Health(args) => commands::health::run(&args),
         Command::Completions(args) => commands::docs::completions(&args),

@@ -83,7 +83,8 @@ impl Destination {
             id: id.to_string(),
             url: url.to_string(),
             events,
-            sender: sender.without_signing(),
+            // One attempt per call: the dispatcher schedules the retries.
+            sender: sender.without_signing().schedule(Schedule::None),
             signer,
             body: BodyShape::AsReceived,
             schedule: Schedule::Delays(STANDARD_DELAYS.to_vec()),

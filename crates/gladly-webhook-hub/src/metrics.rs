@@ -4,7 +4,8 @@
 //!
 //! Counters end in `_total`, durations are histograms in seconds. Labels
 //! take a small, fixed set of values: a route's pattern (never its path),
-//! a status class, an outcome; never a URL, an event id or a user.
+//! a status class, an outcome, a relay destination's configured name;
+//! never a URL, an event id or a user.
 //!
 //! ```
 //! use gladly_webhook_hub::metrics;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery};
+use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Recipient};
 
 /// Counter: API requests answered, by `route` (its pattern, such as
 /// `/api/v1/webhooks/{id}`, or `unmatched`), `method` and `status`.
@@ -44,6 +45,12 @@ pub const DEACTIVATIONS: &str = "gladly_hub_deactivations_total";
 pub const PINGS: &str = "gladly_hub_pings_total";
 /// Counter: API requests refused for missing or wrong credentials.
 pub const LOGIN_FAILURES: &str = "gladly_hub_login_failures_total";
+/// Counter: attempts to a relay's destinations, by `destination` (its id,
+/// `dst_` and the name the configuration gives it) and `outcome`.
+pub const DESTINATION_ATTEMPTS: &str = "gladly_relay_destination_attempts_total";
+/// Histogram: from an event's receipt to its delivery's success at a
+/// relay's destination, by `destination`, in seconds (retries included).
+pub const DESTINATION_LATENCY: &str = "gladly_relay_destination_latency_seconds";
 
 /// Registers the HELP text and unit of every metric above with the
 /// installed recorder (a no-op without one).
@@ -89,6 +96,16 @@ pub fn describe() {
         LOGIN_FAILURES,
         Unit::Count,
         "API requests refused for missing or wrong credentials."
+    );
+    describe_counter!(
+        DESTINATION_ATTEMPTS,
+        Unit::Count,
+        "Attempts to a relay's destinations, by destination and outcome."
+    );
+    describe_histogram!(
+        DESTINATION_LATENCY,
+        Unit::Seconds,
+        "From an event's receipt to its delivery's success at a relay destination."
     );
 }
 
@@ -150,9 +167,19 @@ pub(crate) fn attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &Atte
     };
     ::metrics::counter!(ATTEMPTS, "outcome" => outcome_label, "status_class" => class).increment(1);
     ::metrics::histogram!(ATTEMPT_DURATION).record(attempt.duration_ms as f64 / 1000.0);
-    if *outcome == AttemptOutcome::Delivered {
-        let latency = (Utc::now() - due.published_at).to_std().unwrap_or_default();
+    let latency = (*outcome == AttemptOutcome::Delivered)
+        .then(|| (Utc::now() - due.published_at).to_std().unwrap_or_default());
+    if let Some(latency) = latency {
         ::metrics::histogram!(DELIVERY_LATENCY).record(latency.as_secs_f64());
+    }
+    if due.recipient == Recipient::Destination {
+        let destination = due.webhook_id.clone();
+        ::metrics::counter!(DESTINATION_ATTEMPTS, "destination" => destination.clone(), "outcome" => outcome_label)
+            .increment(1);
+        if let Some(latency) = latency {
+            ::metrics::histogram!(DESTINATION_LATENCY, "destination" => destination)
+                .record(latency.as_secs_f64());
+        }
     }
 }
 

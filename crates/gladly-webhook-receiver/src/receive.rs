@@ -18,8 +18,8 @@ use http_body_util::Full;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use crate::handlers::{Delivery, Handlers};
-use crate::inbox::{Inbox, Inserted, NewEvent, State};
+use crate::handlers::{BoxError, Delivery, Handlers};
+use crate::inbox::{BoxFuture, Inbox, Inserted, NewEvent, State};
 use crate::receipt::{Receipt, Verdict, receipt};
 
 /// The largest body a [`Receiver`] reads by default: 1 MiB.
@@ -29,8 +29,29 @@ type ReceiptHook = Arc<dyn Fn(&Receipt) + Send + Sync>;
 
 #[derive(Clone)]
 enum Mode {
-    Inbox(Arc<dyn Inbox>),
+    Inbox(Arc<dyn Keeper>),
     Inline(Handlers),
+}
+
+/// Where a [`Receiver`] keeps what it verified, when that is not an
+/// [`Inbox`]: a relay keeps each event with its deliveries onward. The
+/// receiver answers 200 only once [`Keeper::keep`] returned `Ok`, and 503
+/// (Gladly retries) on an error. An [`Inbox`] is one
+/// ([`Receiver::with_inbox`]).
+pub trait Keeper: Send + Sync + 'static {
+    /// Keeps a verified delivery (a `dead` one is not a well-formed event:
+    /// keep it for inspection, act on nothing), or recognises it by its
+    /// dedup key ([`Inserted::Duplicate`]).
+    fn keep(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, BoxError>>;
+}
+
+/// An inbox, as a receiver keeps events in it.
+struct InboxKeeper(Arc<dyn Inbox>);
+
+impl Keeper for InboxKeeper {
+    fn keep(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, BoxError>> {
+        Box::pin(async move { Ok(self.0.insert(event).await?) })
+    }
 }
 
 #[derive(Clone)]
@@ -75,7 +96,14 @@ impl Receiver {
     /// [`DeliveryAuth`] (Basic credentials and headers, as Gladly's REST API
     /// 1.0 webhooks send them).
     pub fn with_inbox(auth: impl Into<DeliveryAuth>, inbox: Arc<dyn Inbox>) -> Self {
-        Self::new(auth.into(), Mode::Inbox(inbox))
+        Self::new(auth.into(), Mode::Inbox(Arc::new(InboxKeeper(inbox))))
+    }
+
+    /// A receiver that keeps each authentic delivery with `keeper` and
+    /// answers 200 once it has: exactly as [`Receiver::with_inbox`] does,
+    /// with another store behind it (the relay's outbox).
+    pub fn keeping(auth: impl Into<DeliveryAuth>, keeper: Arc<dyn Keeper>) -> Self {
+        Self::new(auth.into(), Mode::Inbox(keeper))
     }
 
     /// A receiver with no store: each verified event's handlers run during
@@ -273,7 +301,7 @@ impl Receiver {
 
     async fn store(
         &self,
-        inbox: &dyn Inbox,
+        inbox: &dyn Keeper,
         parsed: Result<ParsedEvent, EventError>,
         body: &Bytes,
         event_id: &Option<String>,
@@ -281,7 +309,7 @@ impl Receiver {
     ) -> Receipt {
         let event = stored_form(&parsed, body, event_id, event_type);
         let dead = event.state == State::Dead;
-        match inbox.insert(event).await {
+        match inbox.keep(event).await {
             Ok(Inserted::New) if dead => receipt(Verdict::StoredDead, "stored_dead"),
             Ok(Inserted::New) => {
                 if let Some(wake) = &self.inner.wake {

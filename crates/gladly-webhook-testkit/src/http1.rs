@@ -7,6 +7,15 @@ use std::io::BufRead;
 /// Reads one request: its request line (`POST /v1/traces HTTP/1.1`) and
 /// its body, or `None` when the connection closed or broke.
 pub fn read_request(reader: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
+    read_request_with_headers(reader).map(|(line, _, body)| (line, body))
+}
+
+/// A request's headers: `(name, value)`, names as sent.
+pub type Headers = Vec<(String, String)>;
+
+/// [`read_request`], with the request's headers.
+pub fn read_request_with_headers(reader: &mut impl BufRead) -> Option<(String, Headers, Vec<u8>)> {
+    let mut headers = Vec::new();
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).ok()? == 0 {
         return None;
@@ -22,15 +31,16 @@ pub fn read_request(reader: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            headers.push((name.to_string(), value.trim().to_string()));
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some((request_line.trim_end().to_string(), body))
+    Some((request_line.trim_end().to_string(), headers, body))
 }
 
 #[cfg(test)]

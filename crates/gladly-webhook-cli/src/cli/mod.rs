@@ -14,6 +14,7 @@ use crate::secrets::SecretSource;
 mod hub;
 mod inbox;
 mod listen;
+mod relay;
 mod serve;
 mod tools;
 mod webhooks;
@@ -21,6 +22,7 @@ mod webhooks;
 pub use hub::*;
 pub use inbox::*;
 pub use listen::*;
+pub use relay::*;
 pub use serve::*;
 pub use tools::*;
 pub use webhooks::*;
@@ -68,6 +70,8 @@ pub enum Command {
     /// Operate a hub through its store (the same `--db` as `serve`): recover a subscription's failed deliveries, set its rate limit.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Relay Gladly's deliveries to your services as Standard Webhooks: verified on each input path, kept durably, sent to each destination with retries (`relay --config relay.toml`).
+    Relay(RelayArgs),
     /// Manage the webhooks of Gladly's REST API 1.0 (Gladly, its sandbox, or a local hub): list, get, create, update, enable, disable, delete.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -100,6 +104,7 @@ impl Command {
         match self {
             Self::Listen(args) => args.ops.log_format,
             Self::Serve(args) => args.ops.log_format,
+            Self::Relay(args) if args.command.is_none() => args.run.ops.log_format,
             Self::Inbox(InboxCommand::Work(args)) => args.log_format,
             _ => crate::say::LogFormat::Text,
         }

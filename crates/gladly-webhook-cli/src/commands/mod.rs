@@ -7,6 +7,7 @@ pub mod health;
 pub mod hub;
 pub mod inbox;
 pub mod listen;
+pub mod relay;
 pub mod schema;
 pub mod serve;
 pub mod sign;

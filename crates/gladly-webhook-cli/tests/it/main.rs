@@ -10,5 +10,6 @@ mod ops;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod readme;
+mod relay;
 mod serve;
 mod webhooks;

@@ -3,12 +3,16 @@
 //! patterns, see [`subscribes_to`](super::subscribes_to)) and no
 //! subscription API sees. What signs and sends to them is the relay's
 //! configuration, never stored: the row's secret is empty.
+//!
+//! Here too: what a relay received from Gladly, authentic but not a
+//! well-formed event, kept for inspection and sent nowhere.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
+use sha2::Digest;
 
 use super::backend::on;
-use super::{Recipient, Store, StoreError, millis};
+use super::{Recipient, Store, StoreError, from_millis, millis};
 
 /// A destination as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +104,88 @@ impl Store {
     }
 }
 
+/// An authentic delivery that is not a well-formed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MalformedEvent {
+    /// Its key: its id, or `sha256:` and the hex SHA-256 of its body.
+    pub key: String,
+    /// Its `type`, as far as it says one.
+    pub event_type: String,
+    /// Why it is malformed.
+    pub reason: String,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+    /// The body, as received.
+    pub body: Vec<u8>,
+}
+
+const INSERT_MALFORMED: &str = "INSERT INTO hub_events \
+    (event_id, event_type, body, received_sha256, published_at, occurred_at, malformed) \
+    VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING seq";
+const LIST_MALFORMED: &str = "SELECT event_id, event_type, malformed, published_at, body \
+    FROM hub_events WHERE malformed IS NOT NULL ORDER BY seq DESC LIMIT $1";
+
+impl Store {
+    /// Keeps `body` (received now, keyed by `key`) as a malformed event
+    /// sent nowhere: whether it is new (a repeat of a key changes nothing).
+    pub async fn keep_malformed(
+        &self,
+        key: &str,
+        event_type: &str,
+        body: &[u8],
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let digest = hex::encode(sha2::Sha256::digest(body));
+        let now = millis(Utc::now());
+        let _turn = self.turn().await;
+        let inserted: Option<i64> = on!(self.pool(), |pool| {
+            sqlx::query_scalar(INSERT_MALFORMED)
+                .bind(key)
+                .bind(event_type)
+                .bind(body)
+                .bind(digest)
+                .bind(now)
+                .bind(reason)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(inserted.is_some())
+    }
+
+    /// The malformed events kept, newest first, at most `limit`.
+    pub async fn malformed_events(&self, limit: u32) -> Result<Vec<MalformedEvent>, StoreError> {
+        let rows: Vec<(String, String, Option<String>, i64, Vec<u8>)> =
+            on!(self.pool(), |pool| {
+                sqlx::query_as(LIST_MALFORMED)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            });
+        rows.into_iter()
+            .map(|(key, event_type, reason, at, body)| {
+                Ok(MalformedEvent {
+                    key,
+                    event_type,
+                    reason: reason.unwrap_or_default(),
+                    received_at: from_millis(at)?,
+                    body,
+                })
+            })
+            .collect()
+    }
+}
+
 /// This file's statements, for the test that prepares them all.
 #[cfg(test)]
 pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
-    [DESTINATION_IDS, UPSERT_DESTINATION, DEACTIVATE_DESTINATION]
+    [
+        DESTINATION_IDS,
+        UPSERT_DESTINATION,
+        DEACTIVATE_DESTINATION,
+        INSERT_MALFORMED,
+        LIST_MALFORMED,
+    ]
         .map(String::from)
         .to_vec()
 }

@@ -21,7 +21,8 @@
 //!   receiver's `Retry-After` asks;
 //! - `retention`: purging what finished;
 //! - `alerts`: operational events and the operator's endpoints;
-//! - `destinations`: a relay's destinations;
+//! - `destinations`: a relay's destinations, and the malformed deliveries
+//!   it kept;
 //! - `backend` and `open`: the two databases, and opening one.
 //!
 //! ```no_run
@@ -63,7 +64,7 @@ use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
 
 pub use alerts::Alert;
-pub use destinations::DestinationRow;
+pub use destinations::{DestinationRow, MalformedEvent};
 pub use error::{PublishError, StoreError, WriteError};
 pub(crate) use outbox::{AttemptOutcome, exhausted_reason};
 pub use recover::Recovery;

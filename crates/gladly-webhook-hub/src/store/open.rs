@@ -155,6 +155,7 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
         ("0006_recover", "recover"),
         ("0007_rate_limits", "rate limits"),
         ("0008_operational_events", "operational events"),
+        ("0009_relay", "relay"),
     ];
     let mut migrator = Migrator::with_migrations(
         all.into_iter()

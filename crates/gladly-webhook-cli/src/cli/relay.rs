@@ -1,0 +1,79 @@
+//! `relay`: Gladly in, Standard Webhooks out.
+
+use super::*;
+
+/// `gladly-webhook relay --config relay.toml` runs the relay; its
+/// subcommands operate one through its configuration's store.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct RelayArgs {
+    #[command(subcommand)]
+    pub command: Option<RelayCommand>,
+    #[command(flatten)]
+    pub run: RelayRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Check a configuration as the relay would at start (every problem at once, with its key) and print what it configures.
+    Check(RelayConfigArgs),
+    /// Send a destination's failed (dead) and cancelled deliveries of events received in a window again, in their order, each with its whole schedule. A running relay sends them within its poll (1 s).
+    Recover(RelayRecoverArgs),
+    /// List the deliveries that passed an input's rule but are not well-formed events: kept, sent nowhere (newest first).
+    Malformed(RelayMalformedArgs),
+}
+
+/// The relay's configuration file.
+#[derive(Debug, Args)]
+pub struct RelayConfigArgs {
+    /// The configuration (TOML): the store, the input paths and their rules, the destinations.
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayRunArgs {
+    /// The configuration (TOML): the store, the input paths and their rules, the destinations. SIGHUP reads it again and applies it without losing what is queued.
+    #[arg(long, value_name = "PATH", required = true)]
+    pub config: Option<PathBuf>,
+    /// The address Gladly delivers to: `IP:PORT` (`0.0.0.0:8092` for every interface); a bare port or `localhost:PORT` means 127.0.0.1.
+    #[arg(long, default_value = "127.0.0.1:8092", value_parser = crate::listen_addr::parse)]
+    pub addr: std::net::SocketAddr,
+    /// Multiply every destination's waits between attempts by this; for tests.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// How long a relay holds a destination while delivering to it, renewed as it goes; a relay that dies delays that destination by at most this (e.g. `10s`).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::positive)]
+    pub lease: Duration,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayRecoverArgs {
+    #[command(flatten)]
+    pub config: RelayConfigArgs,
+    /// The destination's name, as the configuration gives it.
+    #[arg(long, value_name = "NAME")]
+    pub destination: String,
+    /// The events received from then on: a time ago (`6h`, `90m`) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: DateTime<Utc>,
+    /// Received before then (default: now).
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    /// text (`recovered N`) or json (`{"recovered": N}`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayMalformedArgs {
+    #[command(flatten)]
+    pub config: RelayConfigArgs,
+    /// The most to list.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: u32,
+}

@@ -1,0 +1,240 @@
+//! `gladly-webhook relay`: Gladly in, Standard Webhooks out, over the
+//! store its configuration names.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Utc;
+use gladly_webhook_core::echo::{escape, quote, redact_url};
+use gladly_webhook_hub::alerts::AlertOptions;
+use gladly_webhook_hub::store::{Recovery, Store};
+use gladly_webhook_hub::DispatcherOptions;
+use gladly_webhook_relay::{Relay, RelayConfig};
+use gladly_webhook_server::body::BodyBudget;
+use serde_json::json;
+
+use super::{print, runtime};
+use crate::cli::{
+    OutputFormat, RelayArgs, RelayCommand, RelayConfigArgs, RelayMalformedArgs, RelayRecoverArgs,
+    RelayRunArgs,
+};
+use crate::error::CliError;
+use crate::ops::{Ops, Probe};
+
+/// How long attempts in flight get to finish on shutdown: longer than the
+/// default 15 s an attempt may take.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+pub fn run(args: &RelayArgs) -> Result<(), CliError> {
+    match &args.command {
+        None => serve(&args.run),
+        Some(RelayCommand::Check(args)) => check(args),
+        Some(RelayCommand::Recover(args)) => recover(args),
+        Some(RelayCommand::Malformed(args)) => malformed(args),
+    }
+}
+
+/// The configuration at `path`, checked.
+fn load(path: &Path) -> Result<RelayConfig, CliError> {
+    RelayConfig::load(path).map_err(|err| CliError::Usage(err.to_string()))
+}
+
+/// Opens the store `config` names (migrating it, as the relay does).
+async fn open(config: &RelayConfig) -> Result<Store, CliError> {
+    let url = config.store_url().expose();
+    Store::open(url).await.map_err(|err| {
+        CliError::Usage(format!(
+            "cannot open the relay's store {}: {err}",
+            quote(&redact_url(url))
+        ))
+    })
+}
+
+/// One line per input and destination, as `check` and the start print them.
+fn summary(config: &RelayConfig) -> String {
+    let mut out = String::new();
+    for input in &config.inputs {
+        out.push_str(&format!("input {} ({})\n", input.path, input.auth));
+    }
+    for d in &config.destinations {
+        out.push_str(&format!(
+            "destination {} -> {} (events {})\n",
+            d.name,
+            redact_url(&d.url),
+            d.events.join(", ")
+        ));
+    }
+    out
+}
+
+fn check(args: &RelayConfigArgs) -> Result<(), CliError> {
+    let config = load(&args.config)?;
+    print(summary(&config).as_bytes())
+}
+
+fn serve(args: &RelayRunArgs) -> Result<(), CliError> {
+    let Some(path) = args.config.clone() else {
+        return Err(CliError::Usage("relay needs --config PATH".to_string()));
+    };
+    let config = load(&path)?;
+    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
+        return Err(CliError::Usage(format!(
+            "--time-scale must be a number of at least 0, found {}",
+            args.time_scale
+        )));
+    }
+    if args.lease < Duration::from_millis(100) {
+        return Err(CliError::Usage(
+            "--lease must be at least 100ms, such as `10s`".to_string(),
+        ));
+    }
+    let mut options = DispatcherOptions::default();
+    options.retention = config.retention;
+    options.time_scale = args.time_scale;
+    options.lease = args.lease;
+    options.max_in_flight = config.max_in_flight;
+    let (limits, body_timeout) = super::server_limits(&args.server, args.ops.health_routes)?;
+    let _telemetry = crate::ops::logging::init(
+        args.ops.log_format,
+        tracing::Level::INFO,
+        args.ops.otlp_endpoint(),
+        "gladly-webhook relay",
+    )?;
+    runtime()?.block_on(async move {
+        // The address first: a port in use leaves no store file behind.
+        let (listener, addr) = crate::listen_addr::bind(args.addr).await?;
+        let store = open(&config).await?;
+        let relay = Relay::new(store)
+            .body_budget(BodyBudget::new(args.server.body_budget))
+            .body_timeout(body_timeout);
+        relay
+            .apply(&config)
+            .await
+            .map_err(|err| CliError::Usage(format!("cannot start the relay: {err}")))?;
+        let ops = Ops::start(&args.ops, Probe::Hub(relay.store().clone())).await?;
+        let dispatcher = relay
+            .spawn_dispatcher(options, AlertOptions::default())
+            .map_err(|err| CliError::Usage(format!("cannot start the relay: {err}")))?;
+        let reloads = tokio::spawn(reload_on_hangup(relay.clone(), path, config.clone()));
+        for line in summary(&config).lines() {
+            crate::say::info(format_args!("{line}"));
+        }
+        crate::say::info(format_args!(
+            "relaying on http://{addr} (store {})",
+            escape(&redact_url(config.store_url().expose()), 200)
+        ));
+        let mut app = relay.router();
+        if args.ops.health_routes {
+            app = ops.health_routes().merge(app);
+        }
+        let served = super::serve_http(listener, app, limits, &ops).await;
+        reloads.abort();
+        dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        ops.stop().await;
+        served?;
+        crate::say::info(format_args!("stopped"));
+        Ok(())
+    })
+}
+
+/// On each SIGHUP: reads the configuration again and applies it; a
+/// configuration with a problem is refused, and the one in force stays.
+async fn reload_on_hangup(relay: Relay, path: std::path::PathBuf, first: RelayConfig) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: restart the relay to apply a new configuration");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let config = match RelayConfig::load(&path) {
+            Ok(config) => config,
+            Err(err) => {
+                tracing::error!(error = %err, "SIGHUP: the configuration is refused; the one in force stays");
+                continue;
+            }
+        };
+        if config.store_url() != first.store_url() {
+            tracing::warn!("SIGHUP: a new store takes effect only at a restart");
+        }
+        match relay.apply(&config).await {
+            Ok(()) => crate::say::info(format_args!(
+                "SIGHUP: configuration applied ({} input(s), {} destination(s))",
+                config.inputs.len(),
+                config.destinations.len()
+            )),
+            Err(err) => {
+                tracing::error!(error = %err, "SIGHUP: the configuration could not be applied");
+            }
+        }
+    }
+}
+
+fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
+    let config = load(&args.config.config)?;
+    let now = Utc::now();
+    let until = args.until.unwrap_or(now);
+    if until <= args.since {
+        return Err(CliError::Usage(format!(
+            "--until ({}) must be after --since ({})",
+            until.to_rfc3339(),
+            args.since.to_rfc3339()
+        )));
+    }
+    let name = escape(&args.destination, 80);
+    let Some(destination) = config
+        .destinations
+        .iter()
+        .find(|d| d.name == args.destination)
+    else {
+        return Err(CliError::Rejected(format!(
+            "the configuration names no destination {name}"
+        )));
+    };
+    let recovery = runtime()?.block_on(async {
+        let store = open(&config).await?;
+        store
+            .recover(&destination.id(), args.since, until, now)
+            .await
+            .map_err(|err| CliError::Usage(format!("the store failed: {err}")))
+    })?;
+    let n = match recovery {
+        Recovery::Requeued(n) => n,
+        Recovery::NotFound | Recovery::Inactive => {
+            return Err(CliError::Rejected(format!(
+                "the destination {name} has never run on this store: start the relay with this configuration first"
+            )));
+        }
+        _ => {
+            return Err(CliError::Rejected(format!(
+                "the destination {name} could not be recovered"
+            )));
+        }
+    };
+    let out = match args.format {
+        OutputFormat::Json => format!("{}\n", json!({ "recovered": n })),
+        OutputFormat::Text => format!("recovered {n}\n"),
+    };
+    print(out.as_bytes())
+}
+
+fn malformed(args: &RelayMalformedArgs) -> Result<(), CliError> {
+    let config = load(&args.config.config)?;
+    let kept = runtime()?.block_on(async {
+        let store = open(&config).await?;
+        store
+            .malformed_events(args.limit)
+            .await
+            .map_err(|err| CliError::Usage(format!("the store failed: {err}")))
+    })?;
+    let mut out = String::new();
+    for event in kept {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            event.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            escape(&event.key, 120),
+            escape(&event.event_type, 80),
+            escape(&event.reason, 300)
+        ));
+    }
+    print(out.as_bytes())
+}

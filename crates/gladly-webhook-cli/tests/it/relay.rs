@@ -1,0 +1,356 @@
+//! `gladly-webhook relay` end to end: the local Gladly (`serve --api
+//! gladly`) delivers to the relay with Basic credentials and a header; two
+//! consumers (one filtered) receive exactly their events as Standard
+//! Webhooks, each request verified by the official Rust crate, and all of
+//! them again by the official Python package (v1) and `cryptography`
+//! (ed25519, v1a). Then the faults: the relay SIGKILLed three times while
+//! forwarding, a destination down longer than a retry: every event the
+//! relay answered 200 reaches every matching destination, none lost.
+
+use crate::common;
+
+use std::collections::BTreeSet;
+use std::io::{BufReader, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{BIN, Running, announced_port, databases, http, wait_until};
+use gladly_webhook_core::standard_webhooks::StandardSigningKey;
+use gladly_webhook_testkit::http1::read_request_with_headers;
+use gladly_webhook_testkit::standard_webhooks::{Captured, verify_with_python};
+
+const USER: &str = "ops@example.com:tok_local_gladly_0123456789";
+const HOOK_BASIC: &str = "gladly:pw_hook_0123456789";
+const HOOK_TOKEN: &str = "hdr_token_0123456789";
+const CRM_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const ALL_SECRET: &str = "whsec_ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// A consumer on loopback: each request verified with the official
+/// `standardwebhooks` crate (401 when it does not verify), answered 503
+/// while it is down, else after `delay`, 204.
+struct Consumer {
+    port: u16,
+    down: Arc<AtomicBool>,
+    /// Verified requests answered 204.
+    received: Arc<Mutex<Vec<Captured>>>,
+    /// Requests that did not verify.
+    refused: Arc<Mutex<u32>>,
+}
+
+impl Consumer {
+    fn start(secret: &'static str, public_keys: Vec<String>, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let consumer = Self {
+            port,
+            down: Arc::default(),
+            received: Arc::default(),
+            refused: Arc::default(),
+        };
+        let verifier = Arc::new(standardwebhooks::Webhook::new(secret).unwrap());
+        let (down, received, refused) = (
+            consumer.down.clone(),
+            consumer.received.clone(),
+            consumer.refused.clone(),
+        );
+        let (secret, keys) = (secret.to_string(), public_keys);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let (verifier, down, received, refused) =
+                    (verifier.clone(), down.clone(), received.clone(), refused.clone());
+                let (secret, keys) = (secret.clone(), keys.clone());
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    while let Some((_, headers, body)) = read_request_with_headers(&mut reader) {
+                        let mut map = http::HeaderMap::new();
+                        for (name, value) in &headers {
+                            if let (Ok(name), Ok(value)) = (
+                                http::HeaderName::try_from(name.as_str()),
+                                http::HeaderValue::try_from(value.as_str()),
+                            ) {
+                                map.append(name, value);
+                            }
+                        }
+                        let status = if verifier.verify(&body, &map).is_err() {
+                            *refused.lock().unwrap() += 1;
+                            "401 Unauthorized"
+                        } else if down.load(Ordering::SeqCst) {
+                            "503 Service Unavailable"
+                        } else {
+                            std::thread::sleep(delay);
+                            received.lock().unwrap().push(Captured {
+                                secret: secret.clone(),
+                                public_keys: keys.clone(),
+                                headers,
+                                body,
+                            });
+                            "204 No Content"
+                        };
+                        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        consumer
+    }
+
+    /// The `webhook-id`s received, each once.
+    fn ids(&self) -> BTreeSet<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|c| {
+                c.headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("webhook-id"))
+                    .map(|(_, v)| v.clone())
+            })
+            .collect()
+    }
+}
+
+/// The relay's configuration for `db`, to the two consumers: the CRM takes
+/// `CONVERSATION/*` signed with its secret and an ed25519 key, the other
+/// everything in the specification's envelope.
+fn write_config(dir: &std::path::Path, crm: u16, all: u16, retry: &str) -> String {
+    let path = dir.join("relay.toml");
+    let text = format!(
+        r#"
+store = {{ env = "RELAY_DB" }}
+
+[[input]]
+path = "/gladly"
+basic_auth = {{ env = "RELAY_BASIC" }}
+headers = {{ "X-Gladly-Token" = {{ env = "RELAY_TOKEN" }} }}
+
+[[destination]]
+name = "crm"
+url = "http://127.0.0.1:{crm}/hooks"
+events = ["CONVERSATION/*"]
+secrets = [{{ env = "RELAY_CRM_SECRET" }}]
+signing_key = {{ env = "RELAY_CRM_KEY" }}
+retry = {retry}
+allow_loopback = true
+
+[[destination]]
+name = "analytics"
+url = "http://127.0.0.1:{all}/hooks"
+secrets = [{{ env = "RELAY_ALL_SECRET" }}]
+body = "envelope"
+retry = {retry}
+allow_loopback = true
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The CRM's ed25519 key: `whsk_` and its `whpk_`.
+fn crm_key() -> (String, String) {
+    let seed = [42u8; 32];
+    let secret = StandardSigningKey::encode(&seed).unwrap();
+    let public = StandardSigningKey::from_seed(&seed).unwrap().public_key();
+    (secret, public)
+}
+
+fn relay(config: &str, db: &str) -> (Running, u16) {
+    let (key, _) = crm_key();
+    let running = Running::start(
+        &["relay", "--config", config, "--addr", "127.0.0.1:0", "--lease", "1s"],
+        &[
+            ("RELAY_DB", db),
+            ("RELAY_BASIC", HOOK_BASIC),
+            ("RELAY_TOKEN", HOOK_TOKEN),
+            ("RELAY_CRM_SECRET", CRM_SECRET),
+            ("RELAY_CRM_KEY", &key),
+            ("RELAY_ALL_SECRET", ALL_SECRET),
+        ],
+        "relaying on http://",
+    );
+    let port = announced_port(&running, "relaying on http://");
+    (running, port)
+}
+
+/// A REST API 1.0 event: `CONVERSATION/CLOSED` for even `i`, `TASK/CREATED`
+/// for odd.
+fn event(id: &str, i: usize) -> serde_json::Value {
+    let (event_type, content) = if i % 2 == 0 {
+        (
+            "CONVERSATION/CLOSED",
+            serde_json::json!({"customerId": "c1", "conversationId": format!("v{i}"),
+                               "context": {"assignee": {"inboxId": "i1"}}}),
+        )
+    } else {
+        (
+            "TASK/CREATED",
+            serde_json::json!({"customerId": "c1", "taskId": format!("t{i}"),
+                               "context": {"createdAt": "2026-12-02T10:00:00Z"}}),
+        )
+    };
+    serde_json::json!({"id": id, "type": event_type, "timestamp": "2026-12-07T10:00:00.07Z",
+        "initiator": {"id": "a1", "type": "AGENT"}, "content": content})
+}
+
+fn basic(pair: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// Checks every delivery `consumers` received with the Python packages.
+fn python_verifies(consumers: &[&Consumer]) {
+    let captured: Vec<Captured> = consumers
+        .iter()
+        .flat_map(|c| c.received.lock().unwrap().clone())
+        .collect();
+    if let Some(result) = verify_with_python(&captured) {
+        let report = result.unwrap_or_else(|failures| panic!("{failures}"));
+        eprintln!("{report}");
+        assert!(
+            report.contains(&format!("verified {} deliveries", captured.len())),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn the_local_gladly_relays_to_two_verifying_consumers() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in databases(&dir.path().join("relay.db"), "store") {
+        let (_, public) = crm_key();
+        let crm = Consumer::start(CRM_SECRET, vec![public], Duration::ZERO);
+        let all = Consumer::start(ALL_SECRET, Vec::new(), Duration::ZERO);
+        let config = write_config(dir.path(), crm.port, all.port, r#""standard""#);
+        let (relay, relay_port) = relay(&config, &db);
+
+        // The local Gladly, on a store of its own.
+        let hub_db = format!("sqlite:{}", dir.path().join("gladly.db").display());
+        let _ = std::fs::remove_file(dir.path().join("gladly.db"));
+        let hub = Running::start(
+            &[
+                "serve", "--api", "gladly", "--addr", "127.0.0.1:0", "--db", &hub_db,
+                "--api-user-env", "HUB_USERS", "--allow-insecure-localhost",
+            ],
+            &[("HUB_USERS", USER)],
+            "serving a local Gladly",
+        );
+        let hub_port = announced_port(&hub, " on http://");
+        let url = format!("http://127.0.0.1:{relay_port}/gladly");
+        let api = format!("http://127.0.0.1:{hub_port}");
+        // Made as a team's provisioning would: its PING reaches the relay
+        // with the credentials and the header, and is answered 200.
+        let made = std::process::Command::new(BIN)
+            .args([
+                "webhooks", "create", "--api", &api, "--allow-insecure-localhost", "--name",
+                "relay", "--url", &url, "--event", "CONVERSATION/CLOSED", "--event",
+                "TASK/CREATED", "--basic-auth-env", "HOOK_BASIC", "--header", "X-Gladly-Token",
+                "--header-value-env", "HOOK_TOKEN", "--enabled", "true",
+            ])
+            .env("GLADLY_API_USER", USER)
+            .env("HOOK_BASIC", HOOK_BASIC)
+            .env("HOOK_TOKEN", HOOK_TOKEN)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+        let ids: Vec<String> = (0..6).map(|i| format!("evt_{i}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let (status, body) = http(
+                hub_port,
+                "POST",
+                "/api/v1/events",
+                &[("Authorization", &basic(USER))],
+                &event(id, i).to_string(),
+            );
+            assert_eq!(status, 202, "{body}");
+        }
+        let conversations: BTreeSet<String> = ids.iter().step_by(2).cloned().collect();
+        let everything: BTreeSet<String> = ids.iter().cloned().collect();
+        assert!(
+            wait_until(Duration::from_secs(60), || crm.ids() == conversations
+                && all.ids() == everything),
+            "crm {:?}, analytics {:?}; relay said: {}",
+            crm.ids(),
+            all.ids(),
+            relay.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(crm.received.lock().unwrap().len(), 3, "each once");
+        assert_eq!(*crm.refused.lock().unwrap() + *all.refused.lock().unwrap(), 0);
+        // The envelope carries Gladly's event, byte for byte, as `data`.
+        let first = all.received.lock().unwrap()[0].body.clone();
+        let envelope: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        assert!(envelope["type"].is_string() && envelope["data"]["id"].is_string());
+        python_verifies(&[&crm, &all]);
+        assert!(!relay.stderr().contains(HOOK_TOKEN) && !relay.stderr().contains("pw_hook"));
+    }
+}
+
+#[test]
+fn a_relay_killed_while_forwarding_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in databases(&dir.path().join("relay.db"), "store") {
+        let (_, public) = crm_key();
+        // Slow consumers keep deliveries in flight when the relay dies.
+        let crm = Consumer::start(CRM_SECRET, vec![public], Duration::from_millis(15));
+        let all = Consumer::start(ALL_SECRET, Vec::new(), Duration::from_millis(15));
+        // The CRM is down longer than its first retry.
+        crm.down.store(true, Ordering::SeqCst);
+        let config = write_config(
+            dir.path(),
+            crm.port,
+            all.port,
+            r#"["500ms", "1s", "2s", "4s", "8s"]"#,
+        );
+        let mut accepted = Vec::new();
+        let auth = basic(HOOK_BASIC);
+        for round in 0..4 {
+            let (mut relay, port) = relay(&config, &db);
+            for i in 0..12 {
+                let id = format!("evt_r{round}_{i}");
+                let (status, body) = http(
+                    port,
+                    "POST",
+                    "/gladly",
+                    &[("Authorization", &auth), ("X-Gladly-Token", HOOK_TOKEN)],
+                    &event(&id, i).to_string(),
+                );
+                assert_eq!(status, 200, "{body}");
+                accepted.push((id, i));
+            }
+            if round == 1 {
+                crm.down.store(false, Ordering::SeqCst);
+            }
+            if round < 3 {
+                // While forwarding: SIGKILL, as a crashed machine.
+                relay.kill_hard();
+                continue;
+            }
+            let conversations: BTreeSet<String> = accepted
+                .iter()
+                .filter(|(_, i)| i % 2 == 0)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let everything: BTreeSet<String> = accepted.iter().map(|(id, _)| id.clone()).collect();
+            assert!(
+                wait_until(Duration::from_secs(90), || crm.ids() == conversations
+                    && all.ids() == everything),
+                "lost: crm {:?}, analytics {:?}; relay said: {}",
+                conversations.difference(&crm.ids()).collect::<Vec<_>>(),
+                everything.difference(&all.ids()).collect::<Vec<_>>(),
+                relay.stderr()
+            );
+        }
+        assert_eq!(*crm.refused.lock().unwrap() + *all.refused.lock().unwrap(), 0);
+        python_verifies(&[&crm, &all]);
+    }
+}

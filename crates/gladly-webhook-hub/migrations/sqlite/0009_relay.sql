@@ -1,0 +1,4 @@
+-- The relay (issue 34): a delivery that passed its input's rule but is not
+-- a well-formed event is kept, for inspection, as an event with no
+-- delivery and the reason it is malformed; NULL for every other event.
+ALTER TABLE hub_events ADD COLUMN malformed TEXT;
