@@ -7,6 +7,9 @@
 //! - `fsync`: the fsync ceiling of the disk a SQLite inbox would use.
 //! - `fanout`: the hub's delivery throughput and publish-to-delivery
 //!   latency to local receivers (a slow or failing one, a prefilled store).
+//! - `relay`: deliveries into a relay, Standard Webhooks out to local
+//!   destinations: accepted events a second, and request-to-destination
+//!   latency.
 //!
 //! Every run is bounded in time and count and talks to 127.0.0.1 only.
 
@@ -14,6 +17,7 @@ mod fanout;
 mod fsync;
 mod load;
 mod otlp;
+mod relay;
 mod serve;
 
 use std::net::SocketAddr;
@@ -60,6 +64,27 @@ enum Command {
     },
     /// The hub's fan-out: publish events to its API, time their delivery to local receivers.
     Fanout(FanoutArgs),
+    /// The relay: signed deliveries in at each concurrency, Standard Webhooks out to local destinations.
+    Relay(RelayArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct RelayArgs {
+    /// Concurrencies to run, comma-separated.
+    #[arg(long, default_value = "16,64", value_delimiter = ',')]
+    connections: Vec<usize>,
+    /// Seconds of load per concurrency.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Destinations, each receiving every event.
+    #[arg(long, default_value_t = 5)]
+    destinations: usize,
+    /// PostgreSQL instead of a SQLite file in a temporary folder.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Make a new database on the server of --database-url for this run.
+    #[arg(long, requires = "database_url")]
+    fresh_database: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -232,6 +257,27 @@ fn main() -> std::process::ExitCode {
                     "{}",
                     serde_json::to_string(&result).map_err(|e| e.to_string())?
                 );
+                Ok(())
+            }
+            Command::Relay(args) => {
+                let database_url = match (args.database_url, args.fresh_database) {
+                    (Some(url), true) => Some(fanout::fresh_database(&url).await?),
+                    (url, _) => url,
+                };
+                let results = relay::run(relay::RelayPlan {
+                    connections: args.connections,
+                    seconds: args.seconds,
+                    destinations: args.destinations,
+                    database_url,
+                    secret: SECRET.to_string(),
+                })
+                .await?;
+                for result in results {
+                    println!(
+                        "{}",
+                        serde_json::to_string(&result).map_err(|e| e.to_string())?
+                    );
+                }
                 Ok(())
             }
             Command::Fsync { dir, seconds } => {

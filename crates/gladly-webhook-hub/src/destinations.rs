@@ -20,9 +20,6 @@ use std::time::Duration;
 use gladly_webhook_core::standard_webhooks::StandardSigner;
 use gladly_webhook_sender::{Schedule, Sender};
 
-use crate::alerts::AlertOptions;
-use crate::dispatch::{Dispatcher, DispatcherOptions, Waker, spawn_dispatcher};
-use crate::gate::ChangeGate;
 use crate::store::{DestinationRow, DueDelivery, Store, StoreError};
 
 /// The waits of the Standard Webhooks specification's example schedule,
@@ -115,8 +112,7 @@ impl Destination {
 
     /// The sender of one delivery of event `event_id`.
     pub(crate) fn sender_for(&self, event_id: &str) -> Sender {
-        self.sender
-            .standard_webhooks(self.signer.clone(), event_id)
+        self.sender.standard_webhooks(self.signer.clone(), event_id)
     }
 
     /// The body `due` is sent with.
@@ -212,32 +208,5 @@ impl Destinations {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(table),
         }
         Ok(())
-    }
-}
-
-impl Destinations {
-    /// Starts a dispatcher on `store` that sends to these destinations, as
-    /// they stand at each attempt, and to the operator's endpoints (see
-    /// [`crate::alerts`]; `sender` is their client), with `options` (its
-    /// window, leases, poll and retention; each destination's schedule is
-    /// its own). `waker` wakes it after a publication. Needs a Tokio
-    /// runtime.
-    pub fn spawn_dispatcher(
-        &self,
-        store: Store,
-        sender: &Sender,
-        waker: Waker,
-        mut options: DispatcherOptions,
-        alerts: AlertOptions,
-    ) -> Dispatcher {
-        options.destinations = self.clone();
-        spawn_dispatcher(
-            store,
-            sender.clone(),
-            waker,
-            ChangeGate::new(),
-            options,
-            alerts,
-        )
     }
 }

@@ -42,11 +42,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gladly_webhook_core::Secret;
+use gladly_webhook_core::Verifier;
 use gladly_webhook_core::address::AddressPolicy;
 use gladly_webhook_core::auth::DeliveryAuth;
 use gladly_webhook_core::model::Model;
 use gladly_webhook_core::standard_webhooks::{StandardKey, StandardSigner, StandardSigningKey};
-use gladly_webhook_core::Verifier;
 use gladly_webhook_hub::destinations::{BodyShape, STANDARD_DELAYS};
 use gladly_webhook_sender::{Schedule, parse_duration};
 use serde::Deserialize;
@@ -266,7 +266,10 @@ impl RelayConfig {
             Some(StoreRef::Named(named)) => check.ok("store", named.load(base)),
         };
         if file.input.is_empty() {
-            check.problem("input", "name at least one [[input]]: a path Gladly delivers to");
+            check.problem(
+                "input",
+                "name at least one [[input]]: a path Gladly delivers to",
+            );
         }
         let mut paths = HashSet::new();
         let inputs: Vec<Input> = file
@@ -276,7 +279,10 @@ impl RelayConfig {
             .filter_map(|(n, input)| {
                 let key = format!("input[{n}]");
                 if !paths.insert(input.path.as_str()) {
-                    check.problem(format!("{key}.path"), format!("{} is named twice", input.path));
+                    check.problem(
+                        format!("{key}.path"),
+                        format!("{} is named twice", input.path),
+                    );
                 }
                 input_of(&mut check, &key, input, base)
             })
@@ -294,7 +300,10 @@ impl RelayConfig {
                 if !names.insert(destination.name.as_str()) {
                     check.problem(
                         format!("{key}.name"),
-                        format!("{:?} is the name of an earlier destination", destination.name),
+                        format!(
+                            "{:?} is the name of an earlier destination",
+                            destination.name
+                        ),
                     );
                 }
                 destination_of(&mut check, &key, destination, base)
@@ -329,17 +338,22 @@ impl RelayConfig {
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| {
-        format!("{text:?} is not a duration (such as 500ms, 15s, 5m, 2h, 1d)")
-    })
+    parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration (such as 500ms, 15s, 5m, 2h, 1d)"))
 }
 
 fn input_of(check: &mut Checker, key: &str, input: &FileInput, base: &Path) -> Option<Input> {
     let before = check.problems.len();
     if !input.path.starts_with('/') || input.path.contains(['?', '#', ' ']) {
-        check.problem(format!("{key}.path"), "a path starts with / and holds no ?, # or space");
+        check.problem(
+            format!("{key}.path"),
+            "a path starts with / and holds no ?, # or space",
+        );
     } else if RESERVED_PATHS.contains(&input.path.as_str()) {
-        check.problem(format!("{key}.path"), format!("{} is the relay's own", input.path));
+        check.problem(
+            format!("{key}.path"),
+            format!("{} is the relay's own", input.path),
+        );
     }
     let mut auth = DeliveryAuth::none();
     if let Some(basic) = &input.basic_auth {
@@ -406,7 +420,10 @@ fn destination_of(
     check_url(check, &format!("{key}.url"), &d.url);
     let events = d.events.clone().unwrap_or_else(|| vec!["*".to_string()]);
     if events.is_empty() {
-        check.problem(format!("{key}.events"), "name at least one event type or pattern");
+        check.problem(
+            format!("{key}.events"),
+            "name at least one event type or pattern",
+        );
     }
     for (n, pattern) in events.iter().enumerate() {
         if let Err(message) = check_pattern(pattern) {

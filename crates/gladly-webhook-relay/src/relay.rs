@@ -26,6 +26,13 @@ pub enum RelayError {
     /// The store refused.
     #[error("the relay's store: {0}")]
     Store(#[from] StoreError),
+    /// The store holds a hub's subscriptions: a relay's store is a hub's
+    /// store, and sharing one would fan each one's events out to the
+    /// other's recipients.
+    #[error(
+        "the store holds a hub's subscriptions: give the relay a database of its own (never a hub's)"
+    )]
+    SharedStore,
     /// A destination's HTTP client could not be built.
     #[error("destination {name}: {source}")]
     Sender {
@@ -109,8 +116,12 @@ impl Relay {
     /// Applies `config` (at start, and on a reload): destinations added,
     /// changed and removed (a removed one keeps what it has pending, sent
     /// if it comes back), inputs replaced. What is queued is kept. Its
-    /// store URL and dispatch options take effect at the next start.
+    /// store URL and dispatch options take effect at the next start. A
+    /// store that holds a hub's subscriptions is refused.
     pub async fn apply(&self, config: &RelayConfig) -> Result<(), RelayError> {
+        if !self.store.list_webhooks().await?.is_empty() {
+            return Err(RelayError::SharedStore);
+        }
         let mut destinations = Vec::with_capacity(config.destinations.len());
         for d in &config.destinations {
             destinations.push(destination(d)?);

@@ -21,6 +21,21 @@ pub enum RelayCommand {
     Recover(RelayRecoverArgs),
     /// List the deliveries that passed an input's rule but are not well-formed events: kept, sent nowhere (newest first).
     Malformed(RelayMalformedArgs),
+    /// A Standard Webhooks consumer for trying a destination: each request verified with the official `standardwebhooks` crate (and `v1a` with --public-key-env), answered 204 and printed as a JSON line; 401 when it does not verify.
+    Consume(RelayConsumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RelayConsumeArgs {
+    /// The address to listen on: `IP:PORT`; a bare port or `localhost:PORT` means 127.0.0.1.
+    #[arg(long, default_value = "127.0.0.1:9101", value_parser = crate::listen_addr::parse)]
+    pub addr: std::net::SocketAddr,
+    /// The environment variable holding the destination's `whsec_` secret.
+    #[arg(long, value_name = "NAME")]
+    pub secret_env: String,
+    /// The environment variable holding the `whpk_` public key whose `v1a` signature each request must also carry.
+    #[arg(long, value_name = "NAME")]
+    pub public_key_env: Option<String>,
 }
 
 /// The relay's configuration file.

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod consume;
 pub mod deliver;
 pub mod docs;
 pub mod event;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gladly_webhook_core::echo::{escape, quote, redact_url};
+use gladly_webhook_hub::DispatcherOptions;
 use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_hub::store::{Recovery, Store};
-use gladly_webhook_hub::DispatcherOptions;
 use gladly_webhook_relay::{Relay, RelayConfig};
 use gladly_webhook_server::body::BodyBudget;
 use serde_json::json;
@@ -31,6 +31,7 @@ pub fn run(args: &RelayArgs) -> Result<(), CliError> {
         Some(RelayCommand::Check(args)) => check(args),
         Some(RelayCommand::Recover(args)) => recover(args),
         Some(RelayCommand::Malformed(args)) => malformed(args),
+        Some(RelayCommand::Consume(args)) => super::consume::run(args),
     }
 }
 
@@ -199,9 +200,14 @@ fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
     })?;
     let n = match recovery {
         Recovery::Requeued(n) => n,
-        Recovery::NotFound | Recovery::Inactive => {
+        Recovery::NotFound => {
             return Err(CliError::Rejected(format!(
                 "the destination {name} has never run on this store: start the relay with this configuration first"
+            )));
+        }
+        Recovery::Inactive => {
+            return Err(CliError::Rejected(format!(
+                "the destination {name} is not in force on this store: the running relay's configuration leaves it out (apply this one with SIGHUP)"
             )));
         }
         _ => {
@@ -230,7 +236,9 @@ fn malformed(args: &RelayMalformedArgs) -> Result<(), CliError> {
     for event in kept {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
-            event.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            event
+                .received_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             escape(&event.key, 120),
             escape(&event.event_type, 80),
             escape(&event.reason, 300)

@@ -1012,7 +1012,7 @@ fn the_deployment_files_agree_with_the_binary() {
         .filter_map(|l| l.trim().strip_prefix("command: "))
         .map(|list| serde_json::from_str(list).expect("a command is a JSON-style list"))
         .collect();
-    assert_eq!(commands.len(), 2, "serve and listen");
+    assert_eq!(commands.len(), 3, "serve, listen and relay");
     // The health checks run the binary too.
     let checks: Vec<Vec<String>> = compose
         .lines()
@@ -1020,7 +1020,7 @@ fn the_deployment_files_agree_with_the_binary() {
         .filter(|list| list.contains("gladly-webhook"))
         .map(|list| serde_json::from_str(list).expect("a health check is a JSON-style list"))
         .collect();
-    assert_eq!(checks.len(), 2, "serve and listen");
+    assert_eq!(checks.len(), 3, "serve, listen and relay");
     for check in &checks {
         assert_eq!(
             check[..3],
@@ -1047,11 +1047,41 @@ fn the_deployment_files_agree_with_the_binary() {
         );
         let variable = match command[0].as_str() {
             "serve" => "GLADLY_HUB_DB",
+            // Its store is named by its configuration, checked below.
+            "relay" => continue,
             _ => "GLADLY_INBOX",
         };
         assert!(help.contains(&format!("[env: {variable}")), "{help}");
         assert!(compose.contains(&format!("{variable}: postgres://")));
     }
+    // The relay's configuration is checked whole, its secret files stood in
+    // for by ones of the same shape.
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(deploy.join("relay.toml"))
+        .unwrap()
+        .replace("/run/secrets/", &format!("{}/", dir.path().display()))
+        .replace(
+            "sqlite:/data/",
+            &format!("sqlite:{}/", dir.path().display()),
+        );
+    std::fs::write(dir.path().join("relay_basic"), "gladly:pw\n").unwrap();
+    std::fs::write(
+        dir.path().join("crm_whsec"),
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("relay.toml"), config).unwrap();
+    let checked = Command::new(BIN)
+        .args(["relay", "check", "--config"])
+        .arg(dir.path().join("relay.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(compose.contains("./relay.toml:/etc/gladly/relay.toml:ro"));
     let dockerfile = std::fs::read_to_string(deploy.join("Dockerfile")).unwrap();
     assert!(dockerfile.contains("\nUSER 65532:65532\n"));
     assert!(dockerfile.contains("-o 65532 -g 65532"));

@@ -59,8 +59,12 @@ impl Consumer {
         let (secret, keys) = (secret.to_string(), public_keys);
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (verifier, down, received, refused) =
-                    (verifier.clone(), down.clone(), received.clone(), refused.clone());
+                let (verifier, down, received, refused) = (
+                    verifier.clone(),
+                    down.clone(),
+                    received.clone(),
+                    refused.clone(),
+                );
                 let (secret, keys) = (secret.clone(), keys.clone());
                 std::thread::spawn(move || {
                     let mut writer = stream.try_clone().unwrap();
@@ -164,7 +168,15 @@ fn crm_key() -> (String, String) {
 fn relay(config: &str, db: &str) -> (Running, u16) {
     let (key, _) = crm_key();
     let running = Running::start(
-        &["relay", "--config", config, "--addr", "127.0.0.1:0", "--lease", "1s"],
+        &[
+            "relay",
+            "--config",
+            config,
+            "--addr",
+            "127.0.0.1:0",
+            "--lease",
+            "1s",
+        ],
         &[
             ("RELAY_DB", db),
             ("RELAY_BASIC", HOOK_BASIC),
@@ -182,7 +194,7 @@ fn relay(config: &str, db: &str) -> (Running, u16) {
 /// A REST API 1.0 event: `CONVERSATION/CLOSED` for even `i`, `TASK/CREATED`
 /// for odd.
 fn event(id: &str, i: usize) -> serde_json::Value {
-    let (event_type, content) = if i % 2 == 0 {
+    let (event_type, content) = if i.is_multiple_of(2) {
         (
             "CONVERSATION/CLOSED",
             serde_json::json!({"customerId": "c1", "conversationId": format!("v{i}"),
@@ -237,8 +249,16 @@ fn the_local_gladly_relays_to_two_verifying_consumers() {
         let _ = std::fs::remove_file(dir.path().join("gladly.db"));
         let hub = Running::start(
             &[
-                "serve", "--api", "gladly", "--addr", "127.0.0.1:0", "--db", &hub_db,
-                "--api-user-env", "HUB_USERS", "--allow-insecure-localhost",
+                "serve",
+                "--api",
+                "gladly",
+                "--addr",
+                "127.0.0.1:0",
+                "--db",
+                &hub_db,
+                "--api-user-env",
+                "HUB_USERS",
+                "--allow-insecure-localhost",
             ],
             &[("HUB_USERS", USER)],
             "serving a local Gladly",
@@ -250,17 +270,38 @@ fn the_local_gladly_relays_to_two_verifying_consumers() {
         // with the credentials and the header, and is answered 200.
         let made = std::process::Command::new(BIN)
             .args([
-                "webhooks", "create", "--api", &api, "--allow-insecure-localhost", "--name",
-                "relay", "--url", &url, "--event", "CONVERSATION/CLOSED", "--event",
-                "TASK/CREATED", "--basic-auth-env", "HOOK_BASIC", "--header", "X-Gladly-Token",
-                "--header-value-env", "HOOK_TOKEN", "--enabled", "true",
+                "webhooks",
+                "create",
+                "--api",
+                &api,
+                "--allow-insecure-localhost",
+                "--name",
+                "relay",
+                "--url",
+                &url,
+                "--event",
+                "CONVERSATION/CLOSED",
+                "--event",
+                "TASK/CREATED",
+                "--basic-auth-env",
+                "HOOK_BASIC",
+                "--header",
+                "X-Gladly-Token",
+                "--header-value-env",
+                "HOOK_TOKEN",
+                "--enabled",
+                "true",
             ])
             .env("GLADLY_API_USER", USER)
             .env("HOOK_BASIC", HOOK_BASIC)
             .env("HOOK_TOKEN", HOOK_TOKEN)
             .output()
             .unwrap();
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
 
         let ids: Vec<String> = (0..6).map(|i| format!("evt_{i}")).collect();
         for (i, id) in ids.iter().enumerate() {
@@ -285,7 +326,10 @@ fn the_local_gladly_relays_to_two_verifying_consumers() {
         );
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(crm.received.lock().unwrap().len(), 3, "each once");
-        assert_eq!(*crm.refused.lock().unwrap() + *all.refused.lock().unwrap(), 0);
+        assert_eq!(
+            *crm.refused.lock().unwrap() + *all.refused.lock().unwrap(),
+            0
+        );
         // The envelope carries Gladly's event, byte for byte, as `data`.
         let first = all.received.lock().unwrap()[0].body.clone();
         let envelope: serde_json::Value = serde_json::from_slice(&first).unwrap();
@@ -337,7 +381,7 @@ fn a_relay_killed_while_forwarding_loses_nothing() {
             }
             let conversations: BTreeSet<String> = accepted
                 .iter()
-                .filter(|(_, i)| i % 2 == 0)
+                .filter(|(_, i)| i.is_multiple_of(2))
                 .map(|(id, _)| id.clone())
                 .collect();
             let everything: BTreeSet<String> = accepted.iter().map(|(id, _)| id.clone()).collect();
@@ -350,7 +394,10 @@ fn a_relay_killed_while_forwarding_loses_nothing() {
                 relay.stderr()
             );
         }
-        assert_eq!(*crm.refused.lock().unwrap() + *all.refused.lock().unwrap(), 0);
+        assert_eq!(
+            *crm.refused.lock().unwrap() + *all.refused.lock().unwrap(),
+            0
+        );
         python_verifies(&[&crm, &all]);
     }
 }

@@ -57,7 +57,12 @@ impl StandardSigner {
 
     /// The `webhook-signature` value of message `id` at `timestamp`: one
     /// entry per key, space-separated.
-    pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> Result<String, StandardError> {
+    pub fn signature(
+        &self,
+        id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Result<String, StandardError> {
         let mut entries = Vec::with_capacity(self.symmetric.len() + self.asymmetric.len());
         for key in &self.symmetric {
             entries.push(key.sign(id, timestamp, body)?);

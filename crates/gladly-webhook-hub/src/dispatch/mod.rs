@@ -211,3 +211,30 @@ impl Drop for Dispatcher {
         self.watch.abort();
     }
 }
+
+impl Destinations {
+    /// Starts a dispatcher on `store` that sends to these destinations, as
+    /// they stand at each attempt, and to the operator's endpoints (see
+    /// [`crate::alerts`]; `sender` is their client), with `options` (its
+    /// window, leases, poll and retention; each destination's schedule is
+    /// its own). `waker` wakes it after a publication. Needs a Tokio
+    /// runtime.
+    pub fn spawn_dispatcher(
+        &self,
+        store: Store,
+        sender: &Sender,
+        waker: Waker,
+        mut options: DispatcherOptions,
+        alerts: AlertOptions,
+    ) -> Dispatcher {
+        options.destinations = self.clone();
+        spawn_dispatcher(
+            store,
+            sender.clone(),
+            waker,
+            ChangeGate::new(),
+            options,
+            alerts,
+        )
+    }
+}

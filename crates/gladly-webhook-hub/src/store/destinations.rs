@@ -37,8 +37,7 @@ impl DestinationRow {
     }
 }
 
-const DESTINATION_IDS: &str =
-    "SELECT id FROM hub_webhooks WHERE model = 'destination' AND active";
+const DESTINATION_IDS: &str = "SELECT id FROM hub_webhooks WHERE model = 'destination' AND active";
 /// A destination kept or changed: `modified_at` moves only when where it
 /// sends or what it receives changes (or it comes back), so attempts in
 /// flight are abandoned only then (the change gate).
@@ -126,6 +125,9 @@ const INSERT_MALFORMED: &str = "INSERT INTO hub_events \
 const LIST_MALFORMED: &str = "SELECT event_id, event_type, malformed, published_at, body \
     FROM hub_events WHERE malformed IS NOT NULL ORDER BY seq DESC LIMIT $1";
 
+/// A row of [`LIST_MALFORMED`].
+type MalformedColumns = (String, String, Option<String>, i64, Vec<u8>);
+
 impl Store {
     /// Keeps `body` (received now, keyed by `key`) as a malformed event
     /// sent nowhere: whether it is new (a repeat of a key changes nothing).
@@ -155,13 +157,12 @@ impl Store {
 
     /// The malformed events kept, newest first, at most `limit`.
     pub async fn malformed_events(&self, limit: u32) -> Result<Vec<MalformedEvent>, StoreError> {
-        let rows: Vec<(String, String, Option<String>, i64, Vec<u8>)> =
-            on!(self.pool(), |pool| {
-                sqlx::query_as(LIST_MALFORMED)
-                    .bind(i64::from(limit))
-                    .fetch_all(pool)
-                    .await?
-            });
+        let rows: Vec<MalformedColumns> = on!(self.pool(), |pool| {
+            sqlx::query_as(LIST_MALFORMED)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
         rows.into_iter()
             .map(|(key, event_type, reason, at, body)| {
                 Ok(MalformedEvent {
@@ -186,6 +187,6 @@ pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
         INSERT_MALFORMED,
         LIST_MALFORMED,
     ]
-        .map(String::from)
-        .to_vec()
+    .map(String::from)
+    .to_vec()
 }

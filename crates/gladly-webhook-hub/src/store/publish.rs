@@ -224,12 +224,7 @@ struct Plan {
 impl Plan {
     /// The new event `p`, stored as `seq`: a pending delivery to each of
     /// `subscribers` that subscribes to its type.
-    fn add(
-        &mut self,
-        p: &Publication,
-        seq: i64,
-        subscribers: &[Target],
-    ) -> Result<(), StoreError> {
+    fn add(&mut self, p: &Publication, seq: i64, subscribers: &[Target]) -> Result<(), StoreError> {
         let mut deliveries = Vec::new();
         for target in subscribers
             .iter()

@@ -31,9 +31,12 @@ const RECOVER: &str = "UPDATE hub_deliveries \
     WHERE webhook_id = $1 AND state IN ('failed', 'cancelled') \
     AND created_at >= $2 AND created_at < $3 \
     AND EXISTS (SELECT 1 FROM hub_webhooks w WHERE w.id = $1 AND w.active)";
+/// Whether `$1` is active, if it exists: a subscription, an operator
+/// endpoint or a relay's destination.
+const ACTIVE: &str = "SELECT active FROM hub_webhooks WHERE id = $1";
 
 impl Store {
-    /// Re-queues subscription `webhook_id`'s failed and cancelled
+    /// Re-queues subscription (or destination) `webhook_id`'s failed and cancelled
     /// deliveries published in `[since, until)`, due at `now`, in their
     /// publish order (their places in the queue are their events'). None
     /// while the subscription is inactive. Each is attempted again with the
@@ -62,10 +65,16 @@ impl Store {
         if requeued > 0 {
             return Ok(Recovery::Requeued(requeued));
         }
-        Ok(match self.get_webhook(webhook_id).await? {
+        let active: Option<bool> = on!(self.pool(), |pool| {
+            sqlx::query_scalar(ACTIVE)
+                .bind(webhook_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(match active {
             None => Recovery::NotFound,
-            Some(webhook) if !webhook.active => Recovery::Inactive,
-            Some(_) => Recovery::Requeued(0),
+            Some(false) => Recovery::Inactive,
+            Some(true) => Recovery::Requeued(0),
         })
     }
 }
@@ -73,5 +82,5 @@ impl Store {
 /// This file's statements, for the test that prepares them all.
 #[cfg(test)]
 pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
-    vec![RECOVER.to_string()]
+    vec![RECOVER.to_string(), ACTIVE.to_string()]
 }

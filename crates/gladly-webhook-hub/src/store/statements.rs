@@ -4,7 +4,8 @@
 
 use super::backend::{Db, Dialect, Pool};
 use super::{
-    alerts, destinations, leases, outbox, publish, rate_limits, recover, retention, successes, views, webhooks,
+    alerts, destinations, leases, outbox, publish, rate_limits, recover, retention, successes,
+    views, webhooks,
 };
 
 /// A file's list of its statements.

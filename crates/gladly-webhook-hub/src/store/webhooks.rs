@@ -87,9 +87,8 @@ fn strings_json(strings: &[String]) -> String {
 // destinations (model `destination`, see `destinations`) are rows of
 // `hub_webhooks` too, which no subscription read, count or model check
 // sees.
-const LIST: &str = select_webhooks!(
-    "WHERE model NOT IN ('operator', 'destination') ORDER BY created_at, id"
-);
+const LIST: &str =
+    select_webhooks!("WHERE model NOT IN ('operator', 'destination') ORDER BY created_at, id");
 const GET: &str = select_webhooks!("WHERE id = $1 AND model NOT IN ('operator', 'destination')");
 const FIND_BY_URL_KEY: &str = "SELECT id FROM hub_webhooks WHERE url_key = $1";
 const COUNT: &str =

@@ -1,0 +1,208 @@
+//! `relay`: Gladly-style deliveries (signed, a fresh id each) into a relay
+//! with `destinations` HTTP destinations on loopback, each answering 204 at
+//! once. Per concurrency: the accepted events a second and the answer's
+//! latency (the load generator's), then the time until every accepted
+//! event reached every destination, and the latency from the request's
+//! sending (in the event id) to each destination's handler.
+//!
+//! The load generator, the relay and the destinations share this process
+//! (and the machine's cores), as `fanout` shares them with its receivers.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gladly_webhook_hub::DispatcherOptions;
+use gladly_webhook_hub::alerts::AlertOptions;
+use gladly_webhook_hub::store::Store;
+use gladly_webhook_relay::{Relay, RelayConfig};
+
+use crate::load::{self, LoadPlan, Scheme};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RelayPlan {
+    /// Concurrent connections of each run.
+    pub connections: Vec<usize>,
+    /// Seconds of load per run.
+    pub seconds: f64,
+    /// HTTP destinations, each receiving every event.
+    pub destinations: usize,
+    /// PostgreSQL instead of a SQLite file in a temporary folder.
+    pub database_url: Option<String>,
+    /// The signing secret of the input.
+    pub secret: String,
+}
+
+/// One run's figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RelayResult {
+    /// `relay sqlite` or `relay postgres`.
+    pub label: String,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Events answered 200.
+    pub accepted: u64,
+    /// Answers other than 2xx.
+    pub non_2xx: u64,
+    /// Accepted events a second.
+    pub accepted_per_second: f64,
+    /// The answer's median latency, microseconds.
+    pub answer_p50_us: u64,
+    /// The answer's 99th percentile, microseconds.
+    pub answer_p99_us: u64,
+    /// Destinations.
+    pub destinations: usize,
+    /// Deliveries that reached a destination.
+    pub delivered: u64,
+    /// From the end of the load to the last delivery, milliseconds.
+    pub drained_after_ms: u64,
+    /// From a request's sending to a destination's handler: median, ms.
+    pub e2e_p50_ms: f64,
+    /// ... 99th percentile, ms.
+    pub e2e_p99_ms: f64,
+}
+
+/// What the destinations saw: deliveries, and each one's latency in µs.
+#[derive(Default)]
+struct Sinks {
+    delivered: AtomicU64,
+    latencies: Mutex<Vec<u64>>,
+}
+
+/// A destination: answers 204 at once, recording the delivery's latency
+/// from the send time the load generator wrote in the event id
+/// (`evt_<connection>_<n>_<unix ns>`).
+async fn sink(sinks: Arc<Sinks>) -> Result<u16, String> {
+    let app = axum::Router::new()
+        .fallback(
+            |axum::extract::State(sinks): axum::extract::State<Arc<Sinks>>,
+             headers: http::HeaderMap| async move {
+                let sent = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|id| id.rsplit('_').next())
+                    .and_then(|ns| ns.parse::<i64>().ok());
+                if let (Some(sent), Some(now)) = (sent, chrono::Utc::now().timestamp_nanos_opt()) {
+                    let micros = u64::try_from((now - sent) / 1000).unwrap_or(0);
+                    sinks
+                        .latencies
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(micros);
+                }
+                sinks.delivered.fetch_add(1, Ordering::Relaxed);
+                http::StatusCode::NO_CONTENT
+            },
+        )
+        .with_state(sinks);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(port)
+}
+
+/// The relay's configuration: one signed input, `ports` destinations.
+fn config(dir: &Path, ports: &[u16], secret: &str) -> Result<RelayConfig, String> {
+    std::fs::write(dir.join("input_secret"), secret).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("destination_secret"),
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut text = String::from(
+        "[[input]]\npath = \"/hooks/gladly\"\nsigning_secrets = [{ file = \"input_secret\" }]\n",
+    );
+    for (n, port) in ports.iter().enumerate() {
+        text.push_str(&format!(
+            "\n[[destination]]\nname = \"d{n}\"\nurl = \"http://127.0.0.1:{port}/hook\"\n\
+             secrets = [{{ file = \"destination_secret\" }}]\nallow_loopback = true\n"
+        ));
+    }
+    RelayConfig::parse(&text, dir).map_err(|e| e.to_string())
+}
+
+fn quantile(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+/// Runs the plan: one result per concurrency.
+pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let sinks = Arc::new(Sinks::default());
+    let mut ports = Vec::new();
+    for _ in 0..plan.destinations {
+        ports.push(sink(Arc::clone(&sinks)).await?);
+    }
+    let config = config(dir.path(), &ports, &plan.secret)?;
+    let (store, label) = match &plan.database_url {
+        Some(url) => (Store::open(url).await, "relay postgres"),
+        None => (
+            Store::open_sqlite(dir.path().join("relay.db")).await,
+            "relay sqlite",
+        ),
+    };
+    let store = store.map_err(|e| e.to_string())?;
+    let relay = Relay::with_store(store, &config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let dispatcher = relay
+        .spawn_dispatcher(DispatcherOptions::default(), AlertOptions::default())
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = relay.router();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut results = Vec::new();
+    for &connections in &plan.connections {
+        let before = sinks.delivered.load(Ordering::Relaxed);
+        sinks.latencies.lock().map_err(|e| e.to_string())?.clear();
+        let load = load::run(LoadPlan {
+            addr,
+            path: "/hooks/gladly".to_string(),
+            connections,
+            duration: Duration::from_secs_f64(plan.seconds),
+            max_requests: 2_000_000,
+            body_size: 1024,
+            scheme: Scheme::Gladly,
+            secret: plan.secret.clone(),
+        })
+        .await?;
+        let accepted = load.requests - load.non_2xx;
+        let expected = before + accepted * plan.destinations as u64;
+        let ended = Instant::now();
+        while sinks.delivered.load(Ordering::Relaxed) < expected
+            && ended.elapsed() < Duration::from_secs(300)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let drained_after_ms = ended.elapsed().as_millis() as u64;
+        let mut latencies = sinks.latencies.lock().map_err(|e| e.to_string())?.clone();
+        latencies.sort_unstable();
+        results.push(RelayResult {
+            label: label.to_string(),
+            connections,
+            accepted,
+            non_2xx: load.non_2xx,
+            accepted_per_second: accepted as f64 / load.seconds,
+            answer_p50_us: load.p50_us,
+            answer_p99_us: load.p99_us,
+            destinations: plan.destinations,
+            delivered: sinks.delivered.load(Ordering::Relaxed) - before,
+            drained_after_ms,
+            e2e_p50_ms: quantile(&latencies, 0.50),
+            e2e_p99_ms: quantile(&latencies, 0.99),
+        });
+    }
+    dispatcher.shutdown(Duration::from_secs(5)).await;
+    Ok(results)
+}
