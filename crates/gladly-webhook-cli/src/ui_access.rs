@@ -54,14 +54,20 @@ impl UiAccess {
     /// `page`, answering to the host names of `bound` and the operator's,
     /// behind the login when there is one.
     pub fn apply(&self, page: ReceiverInspector, bound: SocketAddr) -> ReceiverInspector {
+        let (hosts, login) = self.guard(bound);
+        let page = page.hosts(hosts);
+        match login {
+            Some(login) => page.login(login),
+            None => page,
+        }
+    }
+
+    /// The host names a page bound to `bound` answers to, and its login.
+    pub fn guard(&self, bound: SocketAddr) -> (AllowedHosts, Option<PageLogin>) {
         let hosts = self
             .hosts
             .iter()
             .fold(AllowedHosts::local(bound), |hosts, name| hosts.with(name));
-        let page = page.hosts(hosts);
-        match &self.login {
-            Some(login) => page.login(login.clone()),
-            None => page,
-        }
+        (hosts, self.login.clone())
     }
 }

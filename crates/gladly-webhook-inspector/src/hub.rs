@@ -108,7 +108,7 @@ async fn ask_for_credentials(request: Request, next: Next) -> Response {
 
 type Shared = State<Arc<HubInspector>>;
 
-fn store_failed(err: &gladly_webhook_hub::store::StoreError) -> Response {
+pub(crate) fn store_failed(err: &gladly_webhook_hub::store::StoreError) -> Response {
     tracing::warn!(error = %err, "the inspector could not read the store");
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -320,9 +320,14 @@ async fn deliveries_rows(shared: &HubInspector, id: &str) -> Result<Markup, Resp
         .deliveries(id, DELIVERIES)
         .await
         .map_err(|e| store_failed(&e))?;
-    Ok(html! {
+    Ok(delivery_sections(&deliveries))
+}
+
+/// Each delivery with its attempts (the relay's page shows them alike).
+pub(crate) fn delivery_sections(deliveries: &[DeliveryRecord]) -> Markup {
+    html! {
         @if deliveries.is_empty() { p.muted { "No delivery yet." } }
-        @for d in &deliveries {
+        @for d in deliveries {
             section.delivery id=(d.id) {
                 h3 {
                     (badge(delivery_class(d.state), d.state.as_str())) " "
@@ -351,7 +356,7 @@ async fn deliveries_rows(shared: &HubInspector, id: &str) -> Result<Markup, Resp
                 }
             }
         }
-    })
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
 //! Inspector pages for Gladly webhooks, served by the `gladly-webhook`
-//! CLI (`listen --ui`, `inbox ui`, `serve --ui`) or mounted in your own
+//! CLI (`listen --ui`, `inbox ui`, `serve --ui`, `relay --ui-addr`) or
+//! mounted in your own
 //! axum application.
 //!
 //! - **Receiver** (feature `receiver`): [`receiver::ReceiverInspector`]
@@ -13,6 +14,9 @@
 //!   with their recent deliveries and deactivations, shows every attempt
 //!   of a delivery, sends a test event, re-activates a subscription, makes
 //!   pending deliveries due now.
+//! - **Relay** (feature `hub`): [`relay::RelayInspector`] lists a relay's
+//!   destinations with their backlogs, each one's deliveries with every
+//!   attempt, and the malformed deliveries it kept.
 //!
 //! The pages are rendered on the server ([`maud`], every value escaped);
 //! one small script, embedded like the style sheet, refreshes the live
@@ -69,6 +73,8 @@ pub mod hub;
 mod layout;
 #[cfg(feature = "receiver")]
 pub mod receiver;
+#[cfg(feature = "hub")]
+pub mod relay;
 pub mod security;
 
 pub use security::{AllowedHosts, CsrfToken, InspectorError, PageLogin};

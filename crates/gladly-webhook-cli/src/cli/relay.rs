@@ -64,6 +64,11 @@ pub struct RelayRunArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    /// Serve the inspector page on this address (loopback unless --ui-allow-remote): destinations with their backlogs, each one's deliveries with every attempt, the malformed deliveries kept.
+    #[arg(long, value_name = "ADDR", value_parser = crate::listen_addr::parse)]
+    pub ui_addr: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub ui_access: UiAccessArgs,
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,8 @@ use crate::cli::{
     RelayRunArgs,
 };
 use crate::error::CliError;
-use crate::ops::{Ops, Probe};
+use crate::ops::{Ops, Probe, SideServer};
+use gladly_webhook_inspector::relay::RelayInspector;
 
 /// How long attempts in flight get to finish on shutdown: longer than the
 /// default 15 s an attempt may take.
@@ -95,6 +96,13 @@ fn serve(args: &RelayRunArgs) -> Result<(), CliError> {
     options.lease = args.lease;
     options.max_in_flight = config.max_in_flight;
     let (limits, body_timeout) = super::server_limits(&args.server, args.ops.health_routes)?;
+    let ui_access = match args.ui_addr {
+        Some(addr) => Some((
+            addr,
+            crate::ui_access::UiAccess::check(&args.ui_access, addr, "--ui-addr")?,
+        )),
+        None => None,
+    };
     let _telemetry = crate::ops::logging::init(
         args.ops.log_format,
         tracing::Level::INFO,
@@ -116,6 +124,26 @@ fn serve(args: &RelayRunArgs) -> Result<(), CliError> {
         let dispatcher = relay
             .spawn_dispatcher(options, AlertOptions::default())
             .map_err(|err| CliError::Usage(format!("cannot start the relay: {err}")))?;
+        let ui = match &ui_access {
+            Some((ui_addr, access)) => {
+                let store = relay.store().clone();
+                let page = |bound| {
+                    let (hosts, login) = access.guard(bound);
+                    let page = RelayInspector::new(store).hosts(hosts);
+                    match login {
+                        Some(login) => page.login(login),
+                        None => page,
+                    }
+                    .router()
+                };
+                let server = SideServer::start(*ui_addr, page, "the inspector page")
+                    .await
+                    .map_err(|err| CliError::Usage(format!("--ui-addr {ui_addr}: {err}")))?;
+                crate::say::info(format_args!("inspector page on http://{}/", server.addr));
+                Some(server)
+            }
+            None => None,
+        };
         let reloads = tokio::spawn(reload_on_hangup(relay.clone(), path, config.clone()));
         for line in summary(&config).lines() {
             crate::say::info(format_args!("{line}"));
@@ -130,6 +158,9 @@ fn serve(args: &RelayRunArgs) -> Result<(), CliError> {
         }
         let served = super::serve_http(listener, app, limits, &ops).await;
         reloads.abort();
+        if let Some(ui) = ui {
+            ui.stop().await;
+        }
         dispatcher.shutdown(SHUTDOWN_GRACE).await;
         ops.stop().await;
         served?;

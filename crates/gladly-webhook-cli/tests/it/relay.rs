@@ -176,6 +176,8 @@ fn relay(config: &str, db: &str) -> (Running, u16) {
             "127.0.0.1:0",
             "--lease",
             "1s",
+            "--ui-addr",
+            "127.0.0.1:0",
         ],
         &[
             ("RELAY_DB", db),
@@ -336,6 +338,16 @@ fn the_local_gladly_relays_to_two_verifying_consumers() {
         assert!(envelope["type"].is_string() && envelope["data"]["id"].is_string());
         python_verifies(&[&crm, &all]);
         assert!(!relay.stderr().contains(HOOK_TOKEN) && !relay.stderr().contains("pw_hook"));
+
+        // The inspector page: both destinations, each delivery's attempts.
+        let ui = announced_port(&relay, "inspector page on http://");
+        let (status, index) = http(ui, "GET", "/", &[], "");
+        assert_eq!(status, 200, "{index}");
+        assert!(index.contains("crm") && index.contains("analytics") && index.contains("in force"));
+        let (status, crm_page) = http(ui, "GET", "/destinations/dst_crm", &[], "");
+        assert_eq!(status, 200);
+        assert!(crm_page.matches("evt_").count() >= 3, "{crm_page}");
+        assert!(crm_page.contains("delivered") && !crm_page.contains("TASK/CREATED"));
     }
 }
 

@@ -37,6 +37,8 @@ impl DestinationRow {
     }
 }
 
+const LIST_DESTINATIONS: &str = "SELECT id, url, events, active FROM hub_webhooks \
+    WHERE model = 'destination' ORDER BY id";
 const DESTINATION_IDS: &str = "SELECT id FROM hub_webhooks WHERE model = 'destination' AND active";
 /// A destination kept or changed: `modified_at` moves only when where it
 /// sends or what it receives changes (or it comes back), so attempts in
@@ -54,6 +56,23 @@ const DEACTIVATE_DESTINATION: &str = "UPDATE hub_webhooks SET active = FALSE, mo
     WHERE id = $1 AND model = 'destination'";
 
 impl Store {
+    /// Every destination this store has known, with whether it is in force
+    /// (a destination no longer configured is kept, inactive, with what it
+    /// has pending).
+    pub async fn destinations(&self) -> Result<Vec<(DestinationRow, bool)>, StoreError> {
+        let rows: Vec<(String, String, String, bool)> = on!(self.pool(), |pool| {
+            sqlx::query_as(LIST_DESTINATIONS).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(id, url, events, active)| {
+                let events = serde_json::from_str(&events).map_err(|e| {
+                    StoreError::Corrupt(format!("the events of destination {id}: {e}"))
+                })?;
+                Ok((DestinationRow { id, url, events }, active))
+            })
+            .collect()
+    }
+
     /// Makes the active destinations exactly `destinations`, in one
     /// transaction: new ones added, changed ones updated, others
     /// deactivated with their pending deliveries kept.
@@ -181,6 +200,7 @@ impl Store {
 #[cfg(test)]
 pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
     [
+        LIST_DESTINATIONS,
         DESTINATION_IDS,
         UPSERT_DESTINATION,
         DEACTIVATE_DESTINATION,
