@@ -27,7 +27,8 @@ use std::fmt;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesOrdered;
-use gladly_webhook_receiver::inbox::{Inbox, InboxError, Inserted, State};
+use gladly_webhook_receiver::BoxError;
+use gladly_webhook_receiver::inbox::{BoxFuture, Inbox, InboxError, Inserted, NewEvent, State};
 
 use crate::client::Client;
 use crate::error::ClientError;
@@ -125,6 +126,60 @@ pub enum BackfillError {
     /// not move: run it again.
     #[error("the inbox failed: {0}")]
     Inbox(#[from] InboxError),
+    /// Another [`BackfillTarget`] failed (a relay's store); what was stored
+    /// so far stays, and the cursor did not move: run it again.
+    #[error("the store failed: {0}")]
+    Target(BoxError),
+}
+
+/// Where a backfill keeps what it reads, when it is not an [`Inbox`] (a
+/// relay's store, which sends each new event on): each event as a
+/// receiver would keep a delivery of it (so one received both ways is kept
+/// once), and a named cursor.
+pub trait BackfillTarget: Send + Sync {
+    /// Keeps `event`, or recognises it by its key.
+    fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, BoxError>>;
+    /// The value stored under `name`, if any.
+    fn cursor<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>>;
+    /// Stores `value` under `name`.
+    fn set_cursor<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+}
+
+/// What a backfill writes to.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Inbox(&'a dyn Inbox),
+    Other(&'a dyn BackfillTarget),
+}
+
+impl Target<'_> {
+    async fn insert(self, event: NewEvent) -> Result<Inserted, BackfillError> {
+        match self {
+            Self::Inbox(inbox) => Ok(inbox.insert(event).await?),
+            Self::Other(target) => target.insert(event).await.map_err(BackfillError::Target),
+        }
+    }
+
+    async fn cursor(self, name: &str) -> Result<Option<String>, BackfillError> {
+        match self {
+            Self::Inbox(inbox) => Ok(inbox.cursor(name).await?),
+            Self::Other(target) => target.cursor(name).await.map_err(BackfillError::Target),
+        }
+    }
+
+    async fn set_cursor(self, name: &str, value: &str) -> Result<(), BackfillError> {
+        match self {
+            Self::Inbox(inbox) => Ok(inbox.set_cursor(name, value).await?),
+            Self::Other(target) => target
+                .set_cursor(name, value)
+                .await
+                .map_err(BackfillError::Target),
+        }
+    }
 }
 
 /// Inserts a backfill has under way at once.
@@ -132,7 +187,7 @@ const IN_FLIGHT: usize = 64;
 
 /// An insert's outcome, whether its event was stored dead, and its
 /// `timestamp`.
-type Settled = (Result<Inserted, InboxError>, bool, Option<DateTime<Utc>>);
+type Settled = (Result<Inserted, BackfillError>, bool, Option<DateTime<Utc>>);
 
 /// The `timestamp` of an event's body, when it has one that reads.
 fn timestamp_of(body: &[u8]) -> Option<DateTime<Utc>> {
@@ -146,7 +201,7 @@ fn timestamp_of(body: &[u8]) -> Option<DateTime<Utc>> {
 /// A backfill of one API into one inbox.
 pub struct Backfill<'a> {
     client: &'a Client,
-    inbox: &'a dyn Inbox,
+    target: Target<'a>,
     entities: Vec<String>,
 }
 
@@ -164,7 +219,16 @@ impl<'a> Backfill<'a> {
     pub fn new(client: &'a Client, inbox: &'a dyn Inbox) -> Self {
         Self {
             client,
-            inbox,
+            target: Target::Inbox(inbox),
+            entities: Vec::new(),
+        }
+    }
+
+    /// Reads `client`'s Events API into `target` (a relay's store).
+    pub fn into_target(client: &'a Client, target: &'a dyn BackfillTarget) -> Self {
+        Self {
+            client,
+            target: Target::Other(target),
             entities: Vec::new(),
         }
     }
@@ -192,7 +256,7 @@ impl<'a> Backfill<'a> {
         if *since_checkpoint >= CHECKPOINT_EVERY
             && let Some(at) = at
         {
-            self.inbox
+            self.target
                 .set_cursor(&self.cursor_name(), &at.to_rfc3339())
                 .await?;
             *since_checkpoint = 0;
@@ -217,7 +281,7 @@ impl<'a> Backfill<'a> {
         let oldest = now - TimeDelta::from_std(EVENTS_RETENTION).unwrap_or(TimeDelta::MAX);
         let from = match window.since {
             Some(since) => since,
-            None => match self.inbox.cursor(&self.cursor_name()).await? {
+            None => match self.target.cursor(&self.cursor_name()).await? {
                 Some(text) => DateTime::parse_from_rfc3339(&text)
                     .map(|t| t.with_timezone(&Utc))
                     .map_err(|_| {
@@ -288,8 +352,8 @@ impl<'a> Backfill<'a> {
             };
             let dead = event.state == State::Dead;
             let at = timestamp_of(&body);
-            let inbox = self.inbox;
-            inserts.push_back(async move { (inbox.insert(event).await, dead, at) });
+            let target = self.target;
+            inserts.push_back(async move { (target.insert(event).await, dead, at) });
             if inserts.len() >= IN_FLIGHT
                 && let Some(settled) = inserts.next().await
             {
@@ -301,7 +365,7 @@ impl<'a> Backfill<'a> {
             self.settle(settled, &mut report, &mut since_checkpoint)
                 .await?;
         }
-        self.inbox
+        self.target
             .set_cursor(&self.cursor_name(), &until.to_rfc3339())
             .await?;
         Ok(report)

@@ -1,7 +1,6 @@
 //! Inspector pages for Gladly webhooks, served by the `gladly-webhook`
 //! CLI (`listen --ui`, `inbox ui`, `serve --ui`, `relay --ui-addr`) or
-//! mounted in your own
-//! axum application.
+//! mounted in your own axum application.
 //!
 //! - **Receiver** (feature `receiver`): [`receiver::ReceiverInspector`]
 //!   lists the deliveries a [`gladly_webhook_receiver::Receiver`] answered

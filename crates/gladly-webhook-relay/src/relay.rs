@@ -11,7 +11,7 @@ use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_hub::destinations::{Destination, Destinations};
 use gladly_webhook_hub::store::StoreError;
 use gladly_webhook_hub::{Dispatcher, DispatcherOptions, Store, Waker};
-use gladly_webhook_receiver::Receiver;
+use gladly_webhook_receiver::{Keeper, Receiver};
 use gladly_webhook_sender::{Sender, SenderError};
 use gladly_webhook_server::body::BodyBudget;
 use http::StatusCode;
@@ -127,10 +127,7 @@ impl Relay {
             destinations.push(destination(d)?);
         }
         self.destinations.apply(&self.store, destinations).await?;
-        let outbox = Arc::new(Outbox {
-            store: self.store.clone(),
-            waker: self.waker.clone(),
-        });
+        let outbox = self.keeper();
         let inputs: Inputs = config
             .inputs
             .iter()
@@ -160,6 +157,16 @@ impl Relay {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What keeps a verified delivery, exactly as the inputs do: for
+    /// another source of Gladly's events (a backfill from its Events API),
+    /// so that an event received both ways is kept, and sent, once.
+    pub fn keeper(&self) -> Arc<dyn Keeper> {
+        Arc::new(Outbox {
+            store: self.store.clone(),
+            waker: self.waker.clone(),
+        })
     }
 
     /// The router of the input paths: each `POST`ed delivery verified by

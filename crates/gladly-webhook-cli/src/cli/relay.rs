@@ -21,6 +21,8 @@ pub enum RelayCommand {
     Recover(RelayRecoverArgs),
     /// List the deliveries that passed an input's rule but are not well-formed events: kept, sent nowhere (newest first).
     Malformed(RelayMalformedArgs),
+    /// Fill a gap from Gladly's Events API (the last 24 hours): each event the relay has not kept is kept and sent to its destinations; one it has (same id) is not sent again.
+    Backfill(RelayBackfillArgs),
     /// A Standard Webhooks consumer for trying a destination: each request verified with the official `standardwebhooks` crate (and `v1a` with --public-key-env), answered 204 and printed as a JSON line; 401 when it does not verify.
     Consume(RelayConsumeArgs),
 }
@@ -85,6 +87,26 @@ pub struct RelayRecoverArgs {
     #[arg(long, value_name = "WHEN", value_parser = parse_when)]
     pub until: Option<DateTime<Utc>>,
     /// text (`recovered N`) or json (`{"recovered": N}`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayBackfillArgs {
+    #[command(flatten)]
+    pub config: RelayConfigArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// From: a time ago (`6h`, `90m`; at most 24h) or an RFC 3339 time; without it, from where the last backfill of this API into this relay stopped.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Until: a time ago or an RFC 3339 time (default: now, less the 15 s the Events API may lag).
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only this entity, the part of a type before `/` (repeatable).
+    #[arg(long = "entity", value_name = "ENTITY")]
+    pub entities: Vec<String>,
+    /// text (one line of counts) or json (one object).
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
 }

@@ -97,7 +97,15 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
                 other => CliError::Usage(other.to_string()),
             })
     })?;
-    let line = match args.format {
+    print(backfill_line(&report, args.format).as_bytes())
+}
+
+/// A backfill's report, as `inbox backfill` and `relay backfill` print it.
+pub(super) fn backfill_line(
+    report: &gladly_webhook_client::backfill::BackfillReport,
+    format: OutputFormat,
+) -> String {
+    let line = match format {
         OutputFormat::Json => serde_json::json!({
             "read": report.read,
             "new": report.new,
@@ -109,7 +117,7 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
         .to_string(),
         OutputFormat::Text => report.to_string(),
     };
-    print(format!("{line}\n").as_bytes())
+    format!("{line}\n")
 }
 
 fn ui(args: &UiArgs) -> Result<(), CliError> {

@@ -5,18 +5,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
+use gladly_webhook_client::backfill::{Backfill, BackfillError, BackfillTarget, Window};
 use gladly_webhook_core::echo::{escape, quote, redact_url};
 use gladly_webhook_hub::DispatcherOptions;
 use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_hub::store::{Recovery, Store};
+use gladly_webhook_receiver::BoxError;
+use gladly_webhook_receiver::inbox::{BoxFuture, Inserted, NewEvent};
 use gladly_webhook_relay::{Relay, RelayConfig};
 use gladly_webhook_server::body::BodyBudget;
 use serde_json::json;
 
 use super::{print, runtime};
 use crate::cli::{
-    OutputFormat, RelayArgs, RelayCommand, RelayConfigArgs, RelayMalformedArgs, RelayRecoverArgs,
-    RelayRunArgs,
+    OutputFormat, RelayArgs, RelayBackfillArgs, RelayCommand, RelayConfigArgs, RelayMalformedArgs,
+    RelayRecoverArgs, RelayRunArgs,
 };
 use crate::error::CliError;
 use crate::ops::{Ops, Probe, SideServer};
@@ -33,6 +36,7 @@ pub fn run(args: &RelayArgs) -> Result<(), CliError> {
         Some(RelayCommand::Recover(args)) => recover(args),
         Some(RelayCommand::Malformed(args)) => malformed(args),
         Some(RelayCommand::Consume(args)) => super::consume::run(args),
+        Some(RelayCommand::Backfill(args)) => backfill(args),
     }
 }
 
@@ -276,4 +280,66 @@ fn malformed(args: &RelayMalformedArgs) -> Result<(), CliError> {
         ));
     }
     print(out.as_bytes())
+}
+
+/// The relay's store as a backfill writes to it: each event kept as the
+/// inputs keep a delivery (so sent once, whichever way it came), the
+/// cursor in the store.
+struct RelayTarget {
+    keeper: std::sync::Arc<dyn gladly_webhook_receiver::Keeper>,
+    store: Store,
+}
+
+impl BackfillTarget for RelayTarget {
+    fn insert(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, BoxError>> {
+        self.keeper.keep(event)
+    }
+
+    fn cursor<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
+        Box::pin(async move { Ok(self.store.cursor(name).await?) })
+    }
+
+    fn set_cursor<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move { Ok(self.store.set_cursor(name, value).await?) })
+    }
+}
+
+fn backfill(args: &RelayBackfillArgs) -> Result<(), CliError> {
+    let config = load(&args.config.config)?;
+    let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
+    let client = super::webhooks::client(&args.api)?;
+    let mut window = match args.since {
+        Some(since) => Window::since(since),
+        None => Window::resume(),
+    };
+    if let Some(until) = args.until {
+        window = window.until(until);
+    }
+    let report = runtime()?.block_on(async {
+        let store = open(&config).await?;
+        // The destinations as configured, so each event fans out to them.
+        let relay = Relay::new(store.clone());
+        relay
+            .apply(&config)
+            .await
+            .map_err(|err| CliError::Usage(err.to_string()))?;
+        let target = RelayTarget {
+            keeper: relay.keeper(),
+            store,
+        };
+        Backfill::into_target(&client, &target)
+            .entities(args.entities.iter().cloned())
+            .run(window)
+            .await
+            .map_err(|err| match err {
+                BackfillError::Api(err) => super::webhooks::failed(err),
+                BackfillError::Window(message) => CliError::Usage(message),
+                other => CliError::Usage(other.to_string()),
+            })
+    })?;
+    print(super::inbox::backfill_line(&report, args.format).as_bytes())
 }

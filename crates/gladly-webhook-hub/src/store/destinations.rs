@@ -5,7 +5,8 @@
 //! configuration, never stored: the row's secret is empty.
 //!
 //! Here too: what a relay received from Gladly, authentic but not a
-//! well-formed event, kept for inspection and sent nowhere.
+//! well-formed event, kept for inspection and sent nowhere; and the
+//! cursors of its backfills.
 
 use chrono::{DateTime, Utc};
 use gladly_webhook_core::Secret;
@@ -196,6 +197,36 @@ impl Store {
     }
 }
 
+const CURSOR: &str = "SELECT value FROM hub_cursors WHERE name = $1";
+const SET_CURSOR: &str = "INSERT INTO hub_cursors (name, value) VALUES ($1, $2) \
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+impl Store {
+    /// The value stored under `name` by [`Store::set_cursor`], if any.
+    pub async fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(on!(self.pool(), |pool| {
+            sqlx::query_scalar(CURSOR)
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Stores `value` under `name`: where a backfill from Gladly's Events
+    /// API into this store stopped.
+    pub async fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        on!(self.pool(), |pool| {
+            sqlx::query(SET_CURSOR)
+                .bind(name)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
 /// This file's statements, for the test that prepares them all.
 #[cfg(test)]
 pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
@@ -206,6 +237,8 @@ pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
         DEACTIVATE_DESTINATION,
         INSERT_MALFORMED,
         LIST_MALFORMED,
+        CURSOR,
+        SET_CURSOR,
     ]
     .map(String::from)
     .to_vec()
