@@ -85,6 +85,9 @@ struct RelayArgs {
     /// Make a new database on the server of --database-url for this run.
     #[arg(long, requires = "database_url")]
     fresh_database: bool,
+    /// Start the dispatcher only after each run's load: the accepting alone, then the drain.
+    #[arg(long)]
+    accept_only: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -270,6 +273,7 @@ fn main() -> std::process::ExitCode {
                     destinations: args.destinations,
                     database_url,
                     secret: SECRET.to_string(),
+                    accept_only: args.accept_only,
                 })
                 .await?;
                 for result in results {
@@ -333,13 +337,21 @@ fn plan(args: &LoadArgs) -> LoadPlan {
 }
 
 /// This binary's `serve`, as a child process.
+/// A server's name on the command line (`relay-postgres`).
+fn server_name(server: Server) -> String {
+    use clap::ValueEnum;
+    server
+        .to_possible_value()
+        .map_or_else(|| format!("{server:?}"), |v| v.get_name().to_string())
+}
+
 fn self_command(s: &ServeArgs) -> Result<tokio::process::Command, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut command = tokio::process::Command::new(exe);
     command
         .arg("serve")
         .arg("--server")
-        .arg(format!("{:?}", s.server).to_lowercase())
+        .arg(server_name(s.server))
         .arg("--path")
         .arg(&s.path)
         .arg("--max-seconds")
@@ -400,10 +412,7 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
         .strip_prefix("listening on ")
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))?;
-    let label = args
-        .label
-        .clone()
-        .unwrap_or_else(|| format!("{:?}", s.server).to_lowercase());
+    let label = args.label.clone().unwrap_or_else(|| server_name(s.server));
     for connections in &args.connections {
         let result = load::run(LoadPlan {
             addr,

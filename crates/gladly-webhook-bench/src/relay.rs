@@ -33,12 +33,16 @@ pub struct RelayPlan {
     pub database_url: Option<String>,
     /// The signing secret of the input.
     pub secret: String,
+    /// Start the dispatcher only once each run's load has ended: what
+    /// accepting alone costs, then how fast the backlog drains.
+    pub accept_only: bool,
 }
 
 /// One run's figures.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RelayResult {
-    /// `relay sqlite` or `relay postgres`.
+    /// `relay sqlite` or `relay postgres`, and `accept only` when the
+    /// dispatcher waited for the load to end.
     pub label: String,
     /// Concurrent connections.
     pub connections: usize,
@@ -58,6 +62,9 @@ pub struct RelayResult {
     pub delivered: u64,
     /// From the end of the load to the last delivery, milliseconds.
     pub drained_after_ms: u64,
+    /// Deliveries a second while draining (accept only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drain_deliveries_per_second: Option<f64>,
     /// From a request's sending to a destination's handler: median, ms.
     pub e2e_p50_ms: f64,
     /// ... 99th percentile, ms.
@@ -106,7 +113,7 @@ async fn sink(sinks: Arc<Sinks>) -> Result<u16, String> {
 }
 
 /// The relay's configuration: one signed input, `ports` destinations.
-fn config(dir: &Path, ports: &[u16], secret: &str) -> Result<RelayConfig, String> {
+pub(crate) fn config(dir: &Path, ports: &[u16], secret: &str) -> Result<RelayConfig, String> {
     std::fs::write(dir.join("input_secret"), secret).map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("destination_secret"),
@@ -153,9 +160,21 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
     let relay = Relay::with_store(store, &config)
         .await
         .map_err(|e| e.to_string())?;
-    let dispatcher = relay
-        .spawn_dispatcher(DispatcherOptions::default(), AlertOptions::default())
-        .map_err(|e| e.to_string())?;
+    let start = || {
+        relay
+            .spawn_dispatcher(DispatcherOptions::default(), AlertOptions::default())
+            .map_err(|e| e.to_string())
+    };
+    let mut dispatcher = if plan.accept_only {
+        None
+    } else {
+        Some(start()?)
+    };
+    let label = if plan.accept_only {
+        format!("{label}, accept only")
+    } else {
+        label.to_string()
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -179,6 +198,9 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
         .await?;
         let accepted = load.requests - load.non_2xx;
         let expected = before + accepted * plan.destinations as u64;
+        if plan.accept_only {
+            dispatcher = Some(start()?);
+        }
         let ended = Instant::now();
         while sinks.delivered.load(Ordering::Relaxed) < expected
             && ended.elapsed() < Duration::from_secs(300)
@@ -186,10 +208,16 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let drained_after_ms = ended.elapsed().as_millis() as u64;
+        let delivered = sinks.delivered.load(Ordering::Relaxed) - before;
+        if plan.accept_only
+            && let Some(dispatcher) = dispatcher.take()
+        {
+            dispatcher.shutdown(Duration::from_secs(5)).await;
+        }
         let mut latencies = sinks.latencies.lock().map_err(|e| e.to_string())?.clone();
         latencies.sort_unstable();
         results.push(RelayResult {
-            label: label.to_string(),
+            label: label.clone(),
             connections,
             accepted,
             non_2xx: load.non_2xx,
@@ -197,12 +225,17 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
             answer_p50_us: load.p50_us,
             answer_p99_us: load.p99_us,
             destinations: plan.destinations,
-            delivered: sinks.delivered.load(Ordering::Relaxed) - before,
+            delivered,
             drained_after_ms,
+            drain_deliveries_per_second: plan
+                .accept_only
+                .then(|| delivered as f64 / (drained_after_ms.max(1) as f64 / 1000.0)),
             e2e_p50_ms: quantile(&latencies, 0.50),
             e2e_p99_ms: quantile(&latencies, 0.99),
         });
     }
-    dispatcher.shutdown(Duration::from_secs(5)).await;
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.shutdown(Duration::from_secs(5)).await;
+    }
     Ok(results)
 }

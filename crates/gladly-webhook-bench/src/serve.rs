@@ -20,6 +20,11 @@ pub enum Server {
     Sqlite,
     /// The receiver storing into a PostgreSQL inbox.
     Postgres,
+    /// The relay on a SQLite store (5 destinations, its dispatcher not
+    /// started): what accepting costs, beside `sqlite`.
+    Relay,
+    /// The relay on PostgreSQL (`--database-url`), likewise.
+    RelayPostgres,
     /// The peer: `@octokit/webhooks`' `createNodeMiddleware` on Node's
     /// `http` server (run by `receive` from `octokit/`, GitHub's scheme).
     Octokit,
@@ -89,6 +94,27 @@ pub async fn router(
             return Err(
                 "octokit is a Node server: `receive --server octokit` starts it".to_string(),
             );
+        }
+        Server::Relay | Server::RelayPostgres => {
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let store = match config.server {
+                Server::RelayPostgres => {
+                    let url = config
+                        .database_url
+                        .as_deref()
+                        .ok_or("the relay-postgres server needs --database-url")?;
+                    gladly_webhook_hub::Store::open(url).await
+                }
+                _ => gladly_webhook_hub::Store::open_sqlite(dir.path().join("relay.db")).await,
+            }
+            .map_err(|e| e.to_string())?;
+            // Five destinations, never sent to: no dispatcher runs here.
+            let ports: Vec<u16> = (9001..9006).collect();
+            let relay_config = crate::relay::config(dir.path(), &ports, &config.secret)?;
+            let relay = gladly_webhook_relay::Relay::with_store(store, &relay_config)
+                .await
+                .map_err(|e| e.to_string())?;
+            (relay.router(), Some(dir))
         }
         Server::Postgres => {
             let url = config
