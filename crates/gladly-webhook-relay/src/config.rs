@@ -75,7 +75,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not TOML of the expected shape (an unknown key, a value
-    /// of the wrong type): the parser's message, with the key and line.
+    /// of the wrong type): the parser's message with its line and column,
+    /// never the text of the line or a quoted value (a secret written
+    /// inline by mistake is not repeated).
     #[error("the relay configuration is not valid TOML of the expected shape: {0}")]
     Syntax(String),
     /// The file parses, but these values are wrong.
@@ -257,11 +259,17 @@ impl RelayConfig {
     /// Checks the configuration `text`; secret files are found relative to
     /// `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Self, ConfigError> {
-        let file: FileConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let file: FileConfig = toml::from_str(text).map_err(|e| syntax(&e, text))?;
         let mut check = Checker::default();
         let store = match &file.store {
             None => Some(Secret::new(DEFAULT_STORE)),
+            Some(StoreRef::Url(url)) if has_password(url) => {
+                check.problem(
+                    "store",
+                    "the URL holds a password: name it instead, store = { env = \"NAME\" } (or a file)",
+                );
+                None
+            }
             Some(StoreRef::Url(url)) => Some(Secret::new(url.clone())),
             Some(StoreRef::Named(named)) => check.ok("store", named.load(base)),
         };
@@ -335,6 +343,46 @@ impl RelayConfig {
     pub fn store_url(&self) -> &Secret {
         &self.store
     }
+}
+
+/// A parse error as told: where, and the parser's message with every
+/// quoted value left out.
+fn syntax(err: &toml::de::Error, text: &str) -> ConfigError {
+    let message = without_quoted(err.message());
+    ConfigError::Syntax(match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    })
+}
+
+/// `text` with what each pair of double quotes holds replaced by `...`:
+/// the parser quotes the values it could not take, and one may be a
+/// secret.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                out.push_str("\"...\"");
+                quoted = true;
+            }
+            ('"', true) => quoted = false,
+            (_, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out
+}
+
+/// Whether a store URL carries a password (`postgres://user:pw@host`).
+fn has_password(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.password().is_some())
 }
 
 fn duration(text: &str) -> Result<Duration, String> {

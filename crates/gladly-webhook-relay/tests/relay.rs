@@ -291,6 +291,22 @@ allow_networks = ["10.0.0.0/33"]
         !shown.contains("pa55word"),
         "no secret in a message: {shown}"
     );
+    let inline = RelayConfig::parse("store = \"postgres://relay:s3cret@db/relay\"\n", dir.path());
+    let Err(ConfigError::Invalid(problems)) = inline else {
+        panic!("refused");
+    };
+    assert_eq!(problems[0].key, "store");
+    assert!(!problems[0].message.contains("s3cret"));
+    // A secret written inline by mistake is refused, and not repeated.
+    let pasted = RelayConfig::parse(
+        "[[destination]]\nname = \"a\"\nurl = \"https://a.example\"\nsecrets = [\"whsec_pasted_by_mistake\"]\n",
+        dir.path(),
+    );
+    let Err(ConfigError::Syntax(message)) = pasted else {
+        panic!("refused");
+    };
+    assert!(message.starts_with("line 4, column"), "{message}");
+    assert!(!message.contains("pasted_by_mistake"), "{message}");
     let unknown = RelayConfig::parse("[[input]]\npath = \"/a\"\nbasic = 1\n", ".".as_ref());
     assert!(
         matches!(&unknown, Err(ConfigError::Syntax(m)) if m.contains("basic")),
