@@ -201,7 +201,7 @@ impl ReceiverInspector {
     pub fn router(self) -> Router {
         let hosts = self.hosts.clone();
         let login = self.login.clone();
-        let mut router = Router::new()
+        let router = Router::new()
             .route("/", get(index))
             .route("/live/deliveries", get(live_deliveries))
             .route("/live/events", get(live_events))
@@ -212,18 +212,7 @@ impl ReceiverInspector {
             .route("/assets/inspector.css", get(crate::layout::css))
             .route("/assets/inspector.js", get(crate::layout::js))
             .with_state(Arc::new(self));
-        if let Some(login) = login {
-            router = router.layer(axum::middleware::from_fn_with_state(
-                login,
-                crate::security::require_login,
-            ));
-        }
-        router
-            .layer(axum::middleware::from_fn_with_state(
-                hosts,
-                crate::security::check_host,
-            ))
-            .layer(axum::middleware::from_fn(crate::security::headers))
+        crate::security::guarded(router, hosts, login)
     }
 }
 

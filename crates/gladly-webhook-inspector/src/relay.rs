@@ -71,24 +71,13 @@ impl RelayInspector {
     pub fn router(self) -> Router {
         let hosts = self.hosts.clone();
         let login = self.login.clone();
-        let mut router = Router::new()
+        let router = Router::new()
             .route("/", get(index))
             .route("/destinations/{id}", get(destination_page))
             .route("/assets/inspector.css", get(crate::layout::css))
             .route("/assets/inspector.js", get(crate::layout::js))
             .with_state(Arc::new(self));
-        if let Some(login) = login {
-            router = router.layer(axum::middleware::from_fn_with_state(
-                login,
-                crate::security::require_login,
-            ));
-        }
-        router
-            .layer(axum::middleware::from_fn_with_state(
-                hosts,
-                crate::security::check_host,
-            ))
-            .layer(axum::middleware::from_fn(crate::security::headers))
+        crate::security::guarded(router, hosts, login)
     }
 }
 

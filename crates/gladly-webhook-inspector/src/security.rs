@@ -273,6 +273,22 @@ pub async fn headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// `router` behind a page's guards: the login when there is one, then the
+/// host check, then the security headers on every answer.
+#[cfg(any(feature = "receiver", feature = "hub"))]
+pub(crate) fn guarded(
+    mut router: axum::Router,
+    hosts: AllowedHosts,
+    login: Option<PageLogin>,
+) -> axum::Router {
+    if let Some(login) = login {
+        router = router.layer(axum::middleware::from_fn_with_state(login, require_login));
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(hosts, check_host))
+        .layer(axum::middleware::from_fn(headers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! `gladly-webhook hub ...`: a hub operated through its store.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use gladly_webhook_core::echo::{escape, quote, redact_url};
 use gladly_webhook_hub::store::{Recovery, Store};
 use serde_json::json;
@@ -26,16 +26,35 @@ pub(super) async fn open(args: &HubStoreArgs) -> Result<Store, CliError> {
     })
 }
 
-fn recover(args: &RecoverArgs) -> Result<(), CliError> {
-    let now = Utc::now();
-    let until = args.until.unwrap_or(now);
-    if until <= args.since {
+/// The end of a recover's window (`--until`, or `now`), after `--since`.
+pub(super) fn window_end(
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, CliError> {
+    let until = until.unwrap_or(now);
+    if until <= since {
         return Err(CliError::Usage(format!(
             "--until ({}) must be after --since ({})",
             until.to_rfc3339(),
-            args.since.to_rfc3339()
+            since.to_rfc3339()
         )));
     }
+    Ok(until)
+}
+
+/// Prints how many deliveries a recover re-queued.
+pub(super) fn print_recovered(n: u64, format: OutputFormat) -> Result<(), CliError> {
+    let out = match format {
+        OutputFormat::Json => format!("{}\n", json!({ "recovered": n })),
+        OutputFormat::Text => format!("recovered {n}\n"),
+    };
+    print(out.as_bytes())
+}
+
+fn recover(args: &RecoverArgs) -> Result<(), CliError> {
+    let now = Utc::now();
+    let until = window_end(args.since, args.until, now)?;
     let id = escape(&args.webhook, 80);
     let recovery = runtime()?.block_on(async {
         let store = open(&args.store).await?;
@@ -62,11 +81,7 @@ fn recover(args: &RecoverArgs) -> Result<(), CliError> {
             )));
         }
     };
-    let out = match args.format {
-        OutputFormat::Json => format!("{}\n", json!({ "recovered": n })),
-        OutputFormat::Text => format!("recovered {n}\n"),
-    };
-    print(out.as_bytes())
+    print_recovered(n, args.format)
 }
 
 fn rate_limit(args: &RateLimitArgs) -> Result<(), CliError> {

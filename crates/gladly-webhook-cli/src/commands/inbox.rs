@@ -75,16 +75,10 @@ fn work(args: &WorkArgs) -> Result<(), CliError> {
 }
 
 fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
-    use gladly_webhook_client::backfill::{Backfill, BackfillError, Window};
+    use gladly_webhook_client::backfill::{Backfill, BackfillError};
     let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
     let client = super::webhooks::client(&args.api)?;
-    let mut window = match args.since {
-        Some(since) => Window::since(since),
-        None => Window::resume(),
-    };
-    if let Some(until) = args.until {
-        window = window.until(until);
-    }
+    let window = backfill_window(args.since, args.until);
     let report = runtime()?.block_on(async {
         let inbox = open_inbox(&args.inbox.url).await?;
         Backfill::new(&client, inbox.as_ref())
@@ -98,6 +92,23 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
             })
     })?;
     print(backfill_line(&report, args.format).as_bytes())
+}
+
+/// A backfill's window from `--since` (without it: from the stored cursor)
+/// and `--until`.
+pub(super) fn backfill_window(
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> gladly_webhook_client::backfill::Window {
+    use gladly_webhook_client::backfill::Window;
+    let window = match since {
+        Some(since) => Window::since(since),
+        None => Window::resume(),
+    };
+    match until {
+        Some(until) => window.until(until),
+        None => window,
+    }
 }
 
 /// A backfill's report, as `inbox backfill` and `relay backfill` print it.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
-use gladly_webhook_client::backfill::{Backfill, BackfillError, BackfillTarget, Window};
+use gladly_webhook_client::backfill::{Backfill, BackfillError, BackfillTarget};
 use gladly_webhook_core::echo::{escape, quote, redact_url};
 use gladly_webhook_hub::DispatcherOptions;
 use gladly_webhook_hub::alerts::AlertOptions;
@@ -14,11 +14,10 @@ use gladly_webhook_receiver::BoxError;
 use gladly_webhook_receiver::inbox::{BoxFuture, Inserted, NewEvent};
 use gladly_webhook_relay::{Relay, RelayConfig};
 use gladly_webhook_server::body::BodyBudget;
-use serde_json::json;
 
 use super::{print, runtime};
 use crate::cli::{
-    OutputFormat, RelayArgs, RelayBackfillArgs, RelayCommand, RelayConfigArgs, RelayMalformedArgs,
+    RelayArgs, RelayBackfillArgs, RelayCommand, RelayConfigArgs, RelayMalformedArgs,
     RelayRecoverArgs, RelayRunArgs,
 };
 use crate::error::CliError;
@@ -83,17 +82,7 @@ fn serve(args: &RelayRunArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("relay needs --config PATH".to_string()));
     };
     let config = load(&path)?;
-    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
-        return Err(CliError::Usage(format!(
-            "--time-scale must be a number of at least 0, found {}",
-            args.time_scale
-        )));
-    }
-    if args.lease < Duration::from_millis(100) {
-        return Err(CliError::Usage(
-            "--lease must be at least 100ms, such as `10s`".to_string(),
-        ));
-    }
+    super::serve::check_dispatch_flags(args.time_scale, args.lease)?;
     let mut options = DispatcherOptions::default();
     options.retention = config.retention;
     options.time_scale = args.time_scale;
@@ -208,14 +197,7 @@ async fn reload_on_hangup(relay: Relay, path: std::path::PathBuf, first: RelayCo
 fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
     let config = load(&args.config.config)?;
     let now = Utc::now();
-    let until = args.until.unwrap_or(now);
-    if until <= args.since {
-        return Err(CliError::Usage(format!(
-            "--until ({}) must be after --since ({})",
-            until.to_rfc3339(),
-            args.since.to_rfc3339()
-        )));
-    }
+    let until = super::hub::window_end(args.since, args.until, now)?;
     let name = escape(&args.destination, 80);
     let Some(destination) = config
         .destinations
@@ -251,11 +233,7 @@ fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
             )));
         }
     };
-    let out = match args.format {
-        OutputFormat::Json => format!("{}\n", json!({ "recovered": n })),
-        OutputFormat::Text => format!("recovered {n}\n"),
-    };
-    print(out.as_bytes())
+    super::hub::print_recovered(n, args.format)
 }
 
 fn malformed(args: &RelayMalformedArgs) -> Result<(), CliError> {
@@ -312,13 +290,7 @@ fn backfill(args: &RelayBackfillArgs) -> Result<(), CliError> {
     let config = load(&args.config.config)?;
     let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
     let client = super::webhooks::client(&args.api)?;
-    let mut window = match args.since {
-        Some(since) => Window::since(since),
-        None => Window::resume(),
-    };
-    if let Some(until) = args.until {
-        window = window.until(until);
-    }
+    let window = super::inbox::backfill_window(args.since, args.until);
     let report = runtime()?.block_on(async {
         let store = open(&config).await?;
         // The destinations as configured, so each event fans out to them.

@@ -56,17 +56,7 @@ fn alert_options(args: &ServeArgs) -> Result<AlertOptions, CliError> {
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     let alerts = alert_options(args)?;
     let users = load_users(args)?;
-    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
-        return Err(CliError::Usage(format!(
-            "--time-scale must be a number of at least 0, found {}",
-            args.time_scale
-        )));
-    }
-    if args.lease < Duration::from_millis(100) {
-        return Err(CliError::Usage(
-            "--lease must be at least 100ms, such as `10s`".to_string(),
-        ));
-    }
+    check_dispatch_flags(args.time_scale, args.lease)?;
     let lease = args.lease;
     let mut options = DispatcherOptions::default();
     options.retention = args.retention.0;
@@ -171,6 +161,22 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         crate::say::info(format_args!("stopped"));
         Ok(())
     })
+}
+
+/// `--time-scale` at least 0 and `--lease` at least 100 ms (`serve`,
+/// `relay`).
+pub(super) fn check_dispatch_flags(time_scale: f64, lease: Duration) -> Result<(), CliError> {
+    if !(time_scale.is_finite() && time_scale >= 0.0) {
+        return Err(CliError::Usage(format!(
+            "--time-scale must be a number of at least 0, found {time_scale}"
+        )));
+    }
+    if lease < Duration::from_millis(100) {
+        return Err(CliError::Usage(
+            "--lease must be at least 100ms, such as `10s`".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// `24h` for a whole number of hours (humantime would say `1day`), else
