@@ -466,3 +466,78 @@ fn a_relay_killed_while_forwarding_loses_nothing() {
         python_verifies(&[&crm, &all]);
     }
 }
+
+/// SIGHUP: a changed configuration is applied without a restart (a new
+/// destination gets what comes next, not what came before); a broken one
+/// is refused and the one in force stays.
+#[test]
+fn sighup_applies_a_changed_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("relay.db").display());
+    let (_, public) = crm_key();
+    let crm = Consumer::start(CRM_SECRET, vec![public], Duration::ZERO);
+    let all = Consumer::start(ALL_SECRET, Vec::new(), Duration::ZERO);
+    let config = write_config(dir.path(), crm.port, all.port, r#""standard""#);
+    // At first the CRM only: the analytics destination is left out.
+    let full = std::fs::read_to_string(&config).unwrap();
+    let crm_only = &full[..full.rfind("[[destination]]").unwrap()];
+    std::fs::write(&config, crm_only).unwrap();
+    let (relay, port) = relay(&config, &db);
+    let auth = basic(HOOK_BASIC);
+    let post = |id: &str| {
+        let (status, body) = http(
+            port,
+            "POST",
+            "/gladly",
+            &[("Authorization", &auth), ("X-Gladly-Token", HOOK_TOKEN)],
+            &event(id, 0).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let hangup = |relay: &Running| {
+        let sent = std::process::Command::new("kill")
+            .args(["-HUP", &relay.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    post("evt_before");
+    assert!(wait_until(Duration::from_secs(20), || crm.ids().len() == 1));
+
+    // A broken file is refused; the CRM still gets what comes.
+    std::fs::write(
+        &config,
+        format!("{crm_only}\n[[destination]]\nname = \"x\"\n"),
+    )
+    .unwrap();
+    hangup(&relay);
+    assert!(
+        wait_until(Duration::from_secs(20), || relay
+            .stderr()
+            .contains("the configuration is refused")),
+        "{}",
+        relay.stderr()
+    );
+    post("evt_during");
+    assert!(wait_until(Duration::from_secs(20), || crm.ids().len() == 2));
+
+    // The whole file: analytics gets what comes next.
+    std::fs::write(&config, &full).unwrap();
+    hangup(&relay);
+    assert!(
+        wait_until(Duration::from_secs(20), || relay
+            .stderr()
+            .contains("configuration applied (1 input(s), 2 destination(s))")),
+        "{}",
+        relay.stderr()
+    );
+    post("evt_after");
+    let after: BTreeSet<String> = ["evt_after".to_string()].into();
+    assert!(
+        wait_until(Duration::from_secs(20), || all.ids() == after
+            && crm.ids().len() == 3),
+        "analytics {:?}, crm {:?}",
+        all.ids(),
+        crm.ids()
+    );
+}
