@@ -8,6 +8,13 @@ use gladly_webhook_hub::{Store, Waker};
 use gladly_webhook_receiver::inbox::{BoxFuture, Inserted, NewEvent, State};
 use gladly_webhook_receiver::{BoxError, Keeper};
 
+/// How long an answer waits for the store: past it the delivery is answered
+/// 503 and Gladly retries (measured: with PostgreSQL down, a publication
+/// failed only after 25 s of connection attempts and its retry alone). A
+/// publication that commits after this is recognised when Gladly retries:
+/// answered 200, kept once.
+pub(crate) const KEEP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The relay's [`Keeper`]: a verified event is published to the store
 /// (group-committed with the others arriving meanwhile) and the dispatcher
 /// woken; a repeat of an id is recognised; an authentic delivery that is
@@ -27,10 +34,15 @@ impl Keeper for Outbox {
                     reason,
                     "an authentic delivery is not a well-formed event: kept, sent nowhere"
                 );
-                let new = self
-                    .store
-                    .keep_malformed(&event.dedup_key, &event.event_type, &event.body, reason)
-                    .await?;
+                let kept = self.store.keep_malformed(
+                    &event.dedup_key,
+                    &event.event_type,
+                    &event.body,
+                    reason,
+                );
+                let new = tokio::time::timeout(KEEP_DEADLINE, kept)
+                    .await
+                    .map_err(|_| "the store did not answer in time".to_string())??;
                 return Ok(if new {
                     Inserted::New
                 } else {
@@ -39,17 +51,21 @@ impl Keeper for Outbox {
             }
             let now = Utc::now();
             let occurred = timestamp_of(&event.body).unwrap_or(now);
-            let published = self
-                .store
-                .publish(
-                    &event.dedup_key,
-                    &event.event_type,
-                    occurred,
-                    &event.body,
-                    &event.body,
-                    now,
+            let publication = self.store.publish(
+                &event.dedup_key,
+                &event.event_type,
+                occurred,
+                &event.body,
+                &event.body,
+                now,
+            );
+            let Ok(published) = tokio::time::timeout(KEEP_DEADLINE, publication).await else {
+                return Err(format!(
+                    "the store did not answer within {} s",
+                    KEEP_DEADLINE.as_secs()
                 )
-                .await;
+                .into());
+            };
             match published {
                 Ok(published) if published.created => {
                     if !published.deliveries.is_empty() {

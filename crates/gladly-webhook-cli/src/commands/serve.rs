@@ -88,6 +88,17 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         // The address first: a port in use leaves no store file behind.
         let (listener, addr) = crate::listen_addr::bind(args.addr).await?;
         let mut store = super::hub::open(&args.store).await?;
+        // A relay's store has the same tables: publications would fan out to
+        // its destinations (the relay refuses a hub's store likewise).
+        let relays = store.destinations().await.map_err(|err| {
+            CliError::Usage(format!("cannot read the store: {err}"))
+        })?;
+        if !relays.is_empty() {
+            return Err(CliError::Usage(
+                "the store holds a relay's destinations: give the hub a database of its own (never a relay's)"
+                    .to_string(),
+            ));
+        }
         match keys {
             Some(keys) => {
                 let id = keys.current_id().to_string();

@@ -532,6 +532,22 @@ fn sighup_applies_a_changed_configuration() {
         relay.stderr()
     );
     post("evt_after");
+    // A hub is not started on a relay's store (the tables are the same).
+    let hub = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            &db,
+            "--api-user-env",
+            "HUB_USERS",
+        ])
+        .env("HUB_USERS", USER)
+        .output()
+        .unwrap();
+    assert_eq!(hub.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&hub.stderr).contains("holds a relay's destinations"));
     let after: BTreeSet<String> = ["evt_after".to_string()].into();
     assert!(
         wait_until(Duration::from_secs(20), || all.ids() == after
@@ -539,5 +555,155 @@ fn sighup_applies_a_changed_configuration() {
         "analytics {:?}, crm {:?}",
         all.ids(),
         crm.ids()
+    );
+}
+
+/// A PostgreSQL server of this test's own (`.ci/start-postgres`), which it
+/// stops and starts; stopped for good when dropped.
+struct OwnServer {
+    url: String,
+    stop: String,
+    start: String,
+}
+
+impl OwnServer {
+    /// Starts one, when PostgreSQL is tested at all (`None`, noted, when
+    /// not; under `CI`, a failure).
+    fn start() -> Option<Self> {
+        gladly_webhook_testkit::admin_url("store of the relay's outage test")?;
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/start-postgres");
+        let output = std::process::Command::new("bash")
+            .arg(script)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let value = |name: &str| {
+            let line = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                .unwrap_or_else(|| panic!("{name} in {text}"));
+            line.trim_matches('\'').to_string()
+        };
+        Some(Self {
+            url: value("GLADLY_TEST_DATABASE_URL"),
+            stop: value("GLADLY_TEST_PG_STOP"),
+            start: value("GLADLY_TEST_PG_START"),
+        })
+    }
+
+    fn run(command: &str) {
+        let done = std::process::Command::new("bash")
+            .args(["-c", command])
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .args(["-c", &self.stop])
+            .output();
+    }
+}
+
+/// A PostgreSQL outage under a running relay: deliveries that came while
+/// the store was down are answered 503 (Gladly retries them), never 200;
+/// once it is back, every event answered 200, before, during or after,
+/// reaches every matching destination.
+#[test]
+fn a_postgresql_outage_loses_nothing_answered_200() {
+    let Some(server) = OwnServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, public) = crm_key();
+    let crm = Consumer::start(CRM_SECRET, vec![public], Duration::ZERO);
+    let all = Consumer::start(ALL_SECRET, Vec::new(), Duration::ZERO);
+    let config = write_config(
+        dir.path(),
+        crm.port,
+        all.port,
+        r#"["200ms", "500ms", "1s", "2s", "4s", "8s"]"#,
+    );
+    let (relay, port) = relay(&config, &server.url);
+    let auth = basic(HOOK_BASIC);
+    let post = |id: &str, i: usize| {
+        http(
+            port,
+            "POST",
+            "/gladly",
+            &[("Authorization", &auth), ("X-Gladly-Token", HOOK_TOKEN)],
+            &event(id, i).to_string(),
+        )
+        .0
+    };
+    let mut accepted = BTreeSet::new();
+    let mut conversations = BTreeSet::new();
+    let mut keep = |id: String, i: usize, status: u16| {
+        if status == 200 {
+            if i.is_multiple_of(2) {
+                conversations.insert(id.clone());
+            }
+            accepted.insert(id);
+        }
+    };
+    for i in 0..10 {
+        let id = format!("evt_up_{i}");
+        keep(id.clone(), i, post(&id, i));
+    }
+    OwnServer::run(&server.stop);
+    // Together: each waits for the store's 5 s connection timeout.
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let posts: Vec<_> = (0..4)
+            .map(|i| scope.spawn(move || post(&format!("evt_down_{i}"), i)))
+            .collect();
+        posts.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|&s| s == 503),
+        "{statuses:?}: answered other than 503 with the store down"
+    );
+    let refused = statuses.len();
+    OwnServer::run(&server.start);
+    // Gladly's retries of what was refused, and new events: each until it
+    // is answered 200, as Gladly would.
+    for (prefix, n) in [("evt_down", 4), ("evt_back", 10)] {
+        for i in 0..n {
+            let id = format!("{prefix}_{i}");
+            assert!(
+                wait_until(Duration::from_secs(30), || {
+                    let status = post(&id, i);
+                    keep(id.clone(), i, status);
+                    status == 200
+                }),
+                "{id} never answered 200; relay said: {}",
+                relay.stderr()
+            );
+        }
+    }
+    assert_eq!((refused, accepted.len()), (4, 24));
+    assert!(
+        wait_until(Duration::from_secs(60), || crm.ids() == conversations
+            && all.ids() == accepted),
+        "lost: crm {:?}, analytics {:?}; relay said: {}",
+        conversations.difference(&crm.ids()).collect::<Vec<_>>(),
+        accepted.difference(&all.ids()).collect::<Vec<_>>(),
+        relay.stderr()
+    );
+    assert_eq!(
+        *crm.refused.lock().unwrap() + *all.refused.lock().unwrap(),
+        0
     );
 }
