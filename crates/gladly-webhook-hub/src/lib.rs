@@ -84,7 +84,9 @@
 //! [`api`] (each parses its requests, calls the use cases and answers
 //! their typed errors in its own words), and the dispatcher (claims, one
 //! run per leased subscription, a window of deliveries in flight). [`Hub`]
-//! wires them together.
+//! wires them together. The relay (`gladly-webhook-relay`) uses the store
+//! and the dispatcher without the API: its [`destinations`] are rows the
+//! subscription APIs never see, sent to as Standard Webhooks.
 //!
 //! # Use
 //!

@@ -20,6 +20,9 @@
 //!    with its error, until [`Inbox::requeue`](inbox::Inbox::requeue)).
 //!    A worker that dies loses its lease, and the event runs again.
 //!
+//! Another store can stand in for the inbox ([`Receiver::keeping`] with a
+//! [`Keeper`]): the relay keeps each event with its deliveries onward.
+//!
 //! Without an inbox ([`Receiver::inline`]) the handlers run during the
 //! request and the answer is 200 only if they succeed: Gladly's retry is
 //! then the retry.
