@@ -185,10 +185,10 @@ impl Destinations {
         self.current().get(id).cloned()
     }
 
-    /// Makes `destinations` the ones in force: the store's rows first (new
-    /// ones added, changed ones updated, the others deactivated with their
-    /// pending deliveries kept), then what sends. On a store error nothing
-    /// changed here.
+    /// Makes `destinations` the ones in force: the store's rows (new ones
+    /// added, changed ones updated, the others deactivated with their
+    /// pending deliveries kept) and what sends to them. On a store error
+    /// the ones in force stay.
     pub async fn apply(
         &self,
         store: &Store,
@@ -198,15 +198,33 @@ impl Destinations {
             .iter()
             .map(|d| DestinationRow::new(&d.id, &d.url, d.events.clone()))
             .collect();
-        store.set_destinations(&rows).await?;
         let table: Table = destinations
             .into_iter()
             .map(|d| (d.id.clone(), Arc::new(d)))
             .collect();
+        // The old and the new together while the rows change: a new
+        // destination's first delivery finds what sends it, and a removed
+        // one's attempts in flight still do, until its row is inactive.
+        let old = self.current();
+        let mut both = (*old).clone();
+        both.extend(table.iter().map(|(id, d)| (id.clone(), Arc::clone(d))));
+        self.replace(both);
+        match store.set_destinations(&rows).await {
+            Ok(()) => {
+                self.replace(table);
+                Ok(())
+            }
+            Err(err) => {
+                self.replace((*old).clone());
+                Err(err)
+            }
+        }
+    }
+
+    fn replace(&self, table: Table) {
         match self.table.write() {
             Ok(mut current) => *current = Arc::new(table),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(table),
         }
-        Ok(())
     }
 }
