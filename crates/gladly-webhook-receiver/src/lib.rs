@@ -175,6 +175,7 @@
 mod axum;
 mod handlers;
 pub mod inbox;
+mod keeper;
 pub mod metrics;
 mod receipt;
 mod receive;
@@ -185,9 +186,10 @@ mod worker;
 pub use crate::axum::{Rejection, Verification, VerifiedEvent};
 pub use gladly_webhook_core::auth::DeliveryAuth;
 pub use handlers::{BoxError, Delivery, Handlers};
+pub use keeper::Keeper;
 pub use receipt::{Receipt, Verdict};
 pub use receive::{
-    DEFAULT_BODY_LIMIT, Keeper, MAX_SHOWN_HEADERS, Receiver, auth_reason, inbox_event,
-    masked_headers, reject_reason,
+    DEFAULT_BODY_LIMIT, MAX_SHOWN_HEADERS, Receiver, auth_reason, inbox_event, masked_headers,
+    reject_reason,
 };
 pub use worker::{RetryPolicy, RunReport, ShutdownReport, WorkerOptions, Workers, spawn_workers};

@@ -18,8 +18,9 @@ use http_body_util::Full;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use crate::handlers::{BoxError, Delivery, Handlers};
-use crate::inbox::{BoxFuture, Inbox, Inserted, NewEvent, State};
+use crate::handlers::{Delivery, Handlers};
+use crate::inbox::{Inbox, Inserted, NewEvent, State};
+use crate::keeper::{InboxKeeper, Keeper};
 use crate::receipt::{Receipt, Verdict, receipt};
 
 /// The largest body a [`Receiver`] reads by default: 1 MiB.
@@ -31,27 +32,6 @@ type ReceiptHook = Arc<dyn Fn(&Receipt) + Send + Sync>;
 enum Mode {
     Inbox(Arc<dyn Keeper>),
     Inline(Handlers),
-}
-
-/// Where a [`Receiver`] keeps what it verified, when that is not an
-/// [`Inbox`]: a relay keeps each event with its deliveries onward. The
-/// receiver answers 200 only once [`Keeper::keep`] returned `Ok`, and 503
-/// (Gladly retries) on an error. An [`Inbox`] is one
-/// ([`Receiver::with_inbox`]).
-pub trait Keeper: Send + Sync + 'static {
-    /// Keeps a verified delivery (a `dead` one is not a well-formed event:
-    /// keep it for inspection, act on nothing), or recognises it by its
-    /// dedup key ([`Inserted::Duplicate`]).
-    fn keep(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, BoxError>>;
-}
-
-/// An inbox, as a receiver keeps events in it.
-struct InboxKeeper(Arc<dyn Inbox>);
-
-impl Keeper for InboxKeeper {
-    fn keep(&self, event: NewEvent) -> BoxFuture<'_, Result<Inserted, BoxError>> {
-        Box::pin(async move { Ok(self.0.insert(event).await?) })
-    }
 }
 
 #[derive(Clone)]
