@@ -313,3 +313,32 @@ allow_networks = ["10.0.0.0/33"]
         "{unknown:?}"
     );
 }
+
+/// A relay refuses a store that holds a hub's subscriptions: the tables
+/// are the same, and each one's events would fan out to the other's.
+#[tokio::test]
+async fn a_hubs_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = gladly_webhook_hub::Store::open_sqlite(dir.path().join("hub.db"))
+        .await
+        .unwrap();
+    let webhook = gladly_webhook_hub::store::StoredWebhook::new(
+        "wh_1",
+        "https://example.com/",
+        ["TASK_CLOSED"],
+        gladly_webhook_core::Secret::new("whsec_0123456789abcdef"),
+        true,
+        chrono::Utc::now(),
+    );
+    store.create_webhook(&webhook, 20).await.unwrap();
+    let config = config(
+        dir.path(),
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+    );
+    let refused = Relay::with_store(store, &config).await;
+    assert!(
+        matches!(refused, Err(gladly_webhook_relay::RelayError::SharedStore)),
+        "{refused:?}"
+    );
+}

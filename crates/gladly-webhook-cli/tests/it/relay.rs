@@ -707,3 +707,79 @@ fn a_postgresql_outage_loses_nothing_answered_200() {
         0
     );
 }
+
+/// A dead delivery (its one attempt failed, `retry = "none"`) is sent
+/// again by `relay recover`; an authentic delivery that is not an event is
+/// listed by `relay malformed`.
+#[test]
+fn recover_resends_a_dead_delivery_and_malformed_lists_what_was_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("relay.db").display());
+    let (key, public) = crm_key();
+    let crm = Consumer::start(CRM_SECRET, vec![public], Duration::ZERO);
+    let all = Consumer::start(ALL_SECRET, Vec::new(), Duration::ZERO);
+    crm.down.store(true, Ordering::SeqCst);
+    let config = write_config(dir.path(), crm.port, all.port, r#""none""#);
+    let (relay, port) = relay(&config, &db);
+    let auth = basic(HOOK_BASIC);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("X-Gladly-Token", HOOK_TOKEN),
+    ];
+    let (status, _) = http(
+        port,
+        "POST",
+        "/gladly",
+        &headers,
+        &event("evt_dead", 0).to_string(),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = http(port, "POST", "/gladly", &headers, "{\"id\": 7}");
+    assert_eq!(status, 200, "authentic, malformed: kept");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(BIN)
+            .args(args)
+            .args(["--config", &config])
+            .env("RELAY_DB", &db)
+            .env("RELAY_BASIC", HOOK_BASIC)
+            .env("RELAY_TOKEN", HOOK_TOKEN)
+            .env("RELAY_CRM_SECRET", CRM_SECRET)
+            .env("RELAY_CRM_KEY", &key)
+            .env("RELAY_ALL_SECRET", ALL_SECRET)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // The analytics destination has it; the CRM's one attempt failed.
+    assert!(wait_until(Duration::from_secs(20), || all.ids().len() == 1));
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let (_, out, _) = run(&["relay", "recover", "--destination", "crm", "--since", "1h"]);
+            crm.down.store(false, Ordering::SeqCst);
+            out.trim() == "recovered 1"
+        }),
+        "{}",
+        relay.stderr()
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || crm.ids().contains("evt_dead")),
+        "{}",
+        relay.stderr()
+    );
+    let (code, out, err) = run(&["relay", "malformed"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    // Keyed by its body (no string id), with why it was not sent.
+    assert!(out.contains("\tsha256:"), "{out}");
+    assert!(
+        out.contains("expected a string naming the event type"),
+        "{out}"
+    );
+    let (code, _, err) = run(&["relay", "recover", "--destination", "nope", "--since", "1h"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no destination nope"), "{err}");
+}
