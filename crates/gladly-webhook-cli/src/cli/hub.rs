@@ -30,10 +30,18 @@ pub struct RecoverArgs {
     pub store: HubStoreArgs,
     /// The subscription's id (`wh_...`).
     pub webhook: String,
-    /// The events published from then on: a time ago (`6h`, `90m`) or an RFC 3339 time.
+    #[command(flatten)]
+    pub window: RecoverWindowArgs,
+}
+
+/// Which deliveries a recover sends again (`hub recover`, `relay
+/// recover`), and how it reports.
+#[derive(Debug, Args)]
+pub struct RecoverWindowArgs {
+    /// The events published (received, by a relay) from then on: a time ago (`6h`, `90m`) or an RFC 3339 time.
     #[arg(long, value_name = "WHEN", value_parser = parse_when)]
     pub since: DateTime<Utc>,
-    /// Published before then (default: now).
+    /// Published (received) before then (default: now).
     #[arg(long, value_name = "WHEN", value_parser = parse_when)]
     pub until: Option<DateTime<Utc>>,
     /// text (`recovered N`) or json (`{"recovered": N}`).

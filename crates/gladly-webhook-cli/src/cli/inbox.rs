@@ -28,7 +28,15 @@ pub struct BackfillArgs {
     pub inbox: InboxArgs,
     #[command(flatten)]
     pub api: ApiArgs,
-    /// From: a time ago (`6h`, `90m`; at most 24h) or an RFC 3339 time; without it, from where the last backfill of this API into this inbox stopped.
+    #[command(flatten)]
+    pub window: BackfillWindowArgs,
+}
+
+/// What a backfill reads (`inbox backfill`, `relay backfill`), and how it
+/// reports.
+#[derive(Debug, Args)]
+pub struct BackfillWindowArgs {
+    /// From: a time ago (`6h`, `90m`; at most 24h) or an RFC 3339 time; without it, from where the last backfill of this API into this inbox (or relay) stopped.
     #[arg(long, value_name = "WHEN", value_parser = parse_when)]
     pub since: Option<DateTime<Utc>>,
     /// Until: a time ago or an RFC 3339 time (default: now, less the 15 s the Events API may lag).

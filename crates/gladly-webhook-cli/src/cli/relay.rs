@@ -80,15 +80,8 @@ pub struct RelayRecoverArgs {
     /// The destination's name, as the configuration gives it.
     #[arg(long, value_name = "NAME")]
     pub destination: String,
-    /// The events received from then on: a time ago (`6h`, `90m`) or an RFC 3339 time.
-    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
-    pub since: DateTime<Utc>,
-    /// Received before then (default: now).
-    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
-    pub until: Option<DateTime<Utc>>,
-    /// text (`recovered N`) or json (`{"recovered": N}`).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub window: RecoverWindowArgs,
 }
 
 #[derive(Debug, Args)]
@@ -97,18 +90,8 @@ pub struct RelayBackfillArgs {
     pub config: RelayConfigArgs,
     #[command(flatten)]
     pub api: ApiArgs,
-    /// From: a time ago (`6h`, `90m`; at most 24h) or an RFC 3339 time; without it, from where the last backfill of this API into this relay stopped.
-    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
-    pub since: Option<DateTime<Utc>>,
-    /// Until: a time ago or an RFC 3339 time (default: now, less the 15 s the Events API may lag).
-    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
-    pub until: Option<DateTime<Utc>>,
-    /// Only this entity, the part of a type before `/` (repeatable).
-    #[arg(long = "entity", value_name = "ENTITY")]
-    pub entities: Vec<String>,
-    /// text (one line of counts) or json (one object).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub window: BackfillWindowArgs,
 }
 
 #[derive(Debug, Args)]

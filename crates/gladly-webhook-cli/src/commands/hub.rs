@@ -54,12 +54,12 @@ pub(super) fn print_recovered(n: u64, format: OutputFormat) -> Result<(), CliErr
 
 fn recover(args: &RecoverArgs) -> Result<(), CliError> {
     let now = Utc::now();
-    let until = window_end(args.since, args.until, now)?;
+    let until = window_end(args.window.since, args.window.until, now)?;
     let id = escape(&args.webhook, 80);
     let recovery = runtime()?.block_on(async {
         let store = open(&args.store).await?;
         store
-            .recover(&args.webhook, args.since, until, now)
+            .recover(&args.webhook, args.window.since, until, now)
             .await
             .map_err(|err| CliError::Usage(format!("the store failed: {err}")))
     })?;
@@ -81,7 +81,7 @@ fn recover(args: &RecoverArgs) -> Result<(), CliError> {
             )));
         }
     };
-    print_recovered(n, args.format)
+    print_recovered(n, args.window.format)
 }
 
 fn rate_limit(args: &RateLimitArgs) -> Result<(), CliError> {

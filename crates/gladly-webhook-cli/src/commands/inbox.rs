@@ -78,11 +78,11 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
     use gladly_webhook_client::backfill::{Backfill, BackfillError};
     let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
     let client = super::webhooks::client(&args.api)?;
-    let window = backfill_window(args.since, args.until);
+    let window = backfill_window(&args.window);
     let report = runtime()?.block_on(async {
         let inbox = open_inbox(&args.inbox.url).await?;
         Backfill::new(&client, inbox.as_ref())
-            .entities(args.entities.iter().cloned())
+            .entities(args.window.entities.iter().cloned())
             .run(window)
             .await
             .map_err(|err| match err {
@@ -91,21 +91,20 @@ fn backfill(args: &BackfillArgs) -> Result<(), CliError> {
                 other => CliError::Usage(other.to_string()),
             })
     })?;
-    print(backfill_line(&report, args.format).as_bytes())
+    print(backfill_line(&report, args.window.format).as_bytes())
 }
 
 /// A backfill's window from `--since` (without it: from the stored cursor)
 /// and `--until`.
 pub(super) fn backfill_window(
-    since: Option<chrono::DateTime<chrono::Utc>>,
-    until: Option<chrono::DateTime<chrono::Utc>>,
+    args: &crate::cli::BackfillWindowArgs,
 ) -> gladly_webhook_client::backfill::Window {
     use gladly_webhook_client::backfill::Window;
-    let window = match since {
+    let window = match args.since {
         Some(since) => Window::since(since),
         None => Window::resume(),
     };
-    match until {
+    match args.until {
         Some(until) => window.until(until),
         None => window,
     }

@@ -197,7 +197,7 @@ async fn reload_on_hangup(relay: Relay, path: std::path::PathBuf, first: RelayCo
 fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
     let config = load(&args.config.config)?;
     let now = Utc::now();
-    let until = super::hub::window_end(args.since, args.until, now)?;
+    let until = super::hub::window_end(args.window.since, args.window.until, now)?;
     let name = escape(&args.destination, 80);
     let Some(destination) = config
         .destinations
@@ -211,7 +211,7 @@ fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
     let recovery = runtime()?.block_on(async {
         let store = open(&config).await?;
         store
-            .recover(&destination.id(), args.since, until, now)
+            .recover(&destination.id(), args.window.since, until, now)
             .await
             .map_err(|err| CliError::Usage(format!("the store failed: {err}")))
     })?;
@@ -233,7 +233,7 @@ fn recover(args: &RelayRecoverArgs) -> Result<(), CliError> {
             )));
         }
     };
-    super::hub::print_recovered(n, args.format)
+    super::hub::print_recovered(n, args.window.format)
 }
 
 fn malformed(args: &RelayMalformedArgs) -> Result<(), CliError> {
@@ -290,7 +290,7 @@ fn backfill(args: &RelayBackfillArgs) -> Result<(), CliError> {
     let config = load(&args.config.config)?;
     let _telemetry = crate::ops::logging::init_text(tracing::Level::WARN)?;
     let client = super::webhooks::client(&args.api)?;
-    let window = super::inbox::backfill_window(args.since, args.until);
+    let window = super::inbox::backfill_window(&args.window);
     let report = runtime()?.block_on(async {
         let store = open(&config).await?;
         // The destinations as configured, so each event fans out to them.
@@ -304,7 +304,7 @@ fn backfill(args: &RelayBackfillArgs) -> Result<(), CliError> {
             store,
         };
         Backfill::into_target(&client, &target)
-            .entities(args.entities.iter().cloned())
+            .entities(args.window.entities.iter().cloned())
             .run(window)
             .await
             .map_err(|err| match err {
@@ -313,5 +313,5 @@ fn backfill(args: &RelayBackfillArgs) -> Result<(), CliError> {
                 other => CliError::Usage(other.to_string()),
             })
     })?;
-    print(super::inbox::backfill_line(&report, args.format).as_bytes())
+    print(super::inbox::backfill_line(&report, args.window.format).as_bytes())
 }
