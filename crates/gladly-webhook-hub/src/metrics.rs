@@ -29,8 +29,8 @@ pub const API_REQUEST_DURATION: &str = "gladly_hub_api_request_duration_seconds"
 /// Counter: events published (new ones; a republished id is not counted).
 pub const PUBLICATIONS: &str = "gladly_hub_events_published_total";
 /// Counter: delivery attempts, by `outcome` (`delivered`, `retry`,
-/// `exhausted`) and `status_class` (`2xx`...`5xx`, or `none` when no answer
-/// came).
+/// `exhausted`) and `status_class` (`2xx`...`5xx`, `ack` for a bus's
+/// acknowledgement, or `none` when no answer came).
 pub const ATTEMPTS: &str = "gladly_hub_attempts_total";
 /// Histogram: how long delivery attempts took, in seconds.
 pub const ATTEMPT_DURATION: &str = "gladly_hub_attempt_duration_seconds";
@@ -158,6 +158,7 @@ pub(crate) fn attempt(due: &DueDelivery, attempt: &AttemptRecord, outcome: &Atte
         AttemptOutcome::Exhausted => "exhausted",
     };
     let class = match attempt.status {
+        None if attempt.ack.is_some() => "ack",
         Some(200..=299) => "2xx",
         Some(300..=399) => "3xx",
         Some(400..=499) => "4xx",

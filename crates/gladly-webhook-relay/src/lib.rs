@@ -70,6 +70,8 @@
 //! ```
 
 pub mod config;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod outbox;
 mod relay;
 mod secret_ref;

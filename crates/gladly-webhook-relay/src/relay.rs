@@ -16,7 +16,7 @@ use gladly_webhook_sender::{Sender, SenderError};
 use gladly_webhook_server::body::BodyBudget;
 use http::StatusCode;
 
-use crate::config::{DestinationConfig, RelayConfig};
+use crate::config::{DestinationConfig, DestinationKind, RelayConfig};
 use crate::outbox::Outbox;
 
 /// Why a relay could not start or take a new configuration.
@@ -40,6 +40,25 @@ pub enum RelayError {
         name: String,
         /// Why.
         source: SenderError,
+    },
+    /// A NATS destination could not start: its servers' addresses, its
+    /// credentials, or its stream.
+    #[cfg(feature = "nats")]
+    #[error("destination {name}: {source}")]
+    Nats {
+        /// The destination.
+        name: String,
+        /// Why.
+        source: crate::nats::NatsError,
+    },
+    /// A destination of a kind this build does not have (built without its
+    /// feature).
+    #[error("destination {name}: this build has no {kind} support")]
+    Unsupported {
+        /// The destination.
+        name: String,
+        /// Its kind.
+        kind: &'static str,
     },
 }
 
@@ -124,7 +143,7 @@ impl Relay {
         }
         let mut destinations = Vec::with_capacity(config.destinations.len());
         for d in &config.destinations {
-            destinations.push(destination(d)?);
+            destinations.push(destination(d).await?);
         }
         self.destinations.apply(&self.store, destinations).await?;
         let outbox = self.keeper();
@@ -201,23 +220,55 @@ impl Relay {
     }
 }
 
-/// The destination `d` configures, with an HTTP client of its own (its
-/// address rule and timeout).
-fn destination(d: &DestinationConfig) -> Result<Destination, RelayError> {
-    let failed = |source| RelayError::Sender {
-        name: d.name.clone(),
-        source,
+/// The destination `d` configures: an HTTP client of its own (its address
+/// rule and timeout), or a connection to its NATS servers.
+async fn destination(d: &DestinationConfig) -> Result<Destination, RelayError> {
+    let destination = match &d.kind {
+        DestinationKind::Http { signer, body } => {
+            let failed = |source| RelayError::Sender {
+                name: d.name.clone(),
+                source,
+            };
+            let sender = Sender::unsigned()
+                .map_err(failed)?
+                .address_policy(d.addresses.clone())
+                .map_err(failed)?
+                .timeout(d.timeout);
+            Destination::new(&d.id(), &d.url, d.events.clone(), signer.clone(), &sender).body(*body)
+        }
+        DestinationKind::Nats(nats) => nats_destination(d, nats).await?,
     };
-    let sender = Sender::unsigned()
-        .map_err(failed)?
-        .address_policy(d.addresses.clone())
-        .map_err(failed)?
-        .timeout(d.timeout);
-    Ok(
-        Destination::new(&d.id(), &d.url, d.events.clone(), d.signer.clone(), &sender)
-            .body(d.body)
-            .schedule(d.schedule.clone()),
-    )
+    Ok(destination.schedule(d.schedule.clone()))
+}
+
+#[cfg(feature = "nats")]
+async fn nats_destination(
+    d: &DestinationConfig,
+    nats: &crate::config::NatsConfig,
+) -> Result<Destination, RelayError> {
+    let transport = crate::nats::NatsTransport::connect(nats, d.timeout, &d.addresses)
+        .await
+        .map_err(|source| RelayError::Nats {
+            name: d.name.clone(),
+            source,
+        })?;
+    Ok(Destination::with_transport(
+        &d.id(),
+        &d.url,
+        d.events.clone(),
+        Arc::new(transport),
+    ))
+}
+
+#[cfg(not(feature = "nats"))]
+async fn nats_destination(
+    d: &DestinationConfig,
+    _: &crate::config::NatsConfig,
+) -> Result<Destination, RelayError> {
+    Err(RelayError::Unsupported {
+        name: d.name.clone(),
+        kind: "NATS",
+    })
 }
 
 /// Every request: the input of its path, or 404.

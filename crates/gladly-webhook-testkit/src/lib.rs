@@ -13,6 +13,7 @@ pub mod disk;
 pub mod fake_gladly;
 pub mod hosts;
 pub mod http1;
+pub mod nats;
 pub mod standard_webhooks;
 pub mod wait;
 

@@ -2,8 +2,7 @@
 //! subscription's authentication, its outcome by the schedule, logged and
 //! counted.
 
-use std::borrow::Cow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use gladly_webhook_core::echo::redact_url;
@@ -11,7 +10,7 @@ use gladly_webhook_sender::Sender;
 use tracing::Instrument;
 
 use super::DispatcherOptions;
-use crate::destinations::Destination;
+use crate::destinations::{Destination, Sent, sent};
 use crate::rules::Rules;
 use crate::store::{AttemptOutcome, AttemptRecord, DueDelivery, Recipient};
 
@@ -39,40 +38,31 @@ async fn attempt_once(
 ) -> AttemptRecord {
     let number = due.attempts.saturating_add(1);
     let at = Utc::now();
-    let failed = |error: String| AttemptRecord::new(number, at, None, Some(error), 0);
-    let (sender, body) = match due.recipient {
+    let started = Instant::now();
+    let sent = match due.recipient {
         Recipient::Destination => match options.destinations.get(&due.webhook_id) {
-            Some(to) => (to.sender_for(&due.event_id), Cow::Owned(to.body_of(due))),
-            None => return failed("the destination is not configured here".to_string()),
+            Some(to) => to.send(due).await,
+            None => Sent::Failed("the destination is not configured here".to_string()),
         },
         recipient => {
-            let auth =
-                crate::delivery_auth::sender_for(sender, recipient, &due.secret, &due.event_id);
-            match auth {
-                Ok(sender) => (sender, Cow::Borrowed(due.body.as_slice())),
-                Err(err) => return failed(err.to_string()),
+            match crate::delivery_auth::sender_for(sender, recipient, &due.secret, &due.event_id) {
+                Ok(sender) => sent(sender.deliver(&due.url, &due.body, |_| {}).await),
+                Err(err) => Sent::Failed(err.to_string()),
             }
         }
     };
-    match sender.deliver(&due.url, &body, |_| {}).await {
-        Ok(report) => match report.attempts.into_iter().next() {
-            // Only the status, the address rule or "unreachable": never
-            // bytes of the answer nor a connection error's detail, which
-            // would tell an API user what listens where.
-            Some(sent) => {
-                let mut record = AttemptRecord::new(
-                    number,
-                    at,
-                    sent.status,
-                    sent.status.is_none().then(|| sent.summary()),
-                    u64::try_from(sent.duration.as_millis()).unwrap_or(u64::MAX),
-                );
-                record.retry_after = sent.retry_after;
-                record
-            }
-            None => failed("no attempt was made".to_string()),
-        },
-        Err(err) => failed(err.to_string()),
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match sent {
+        Sent::Answered {
+            status,
+            retry_after,
+        } => {
+            let mut record = AttemptRecord::new(number, at, Some(status), None, duration_ms);
+            record.retry_after = retry_after;
+            record
+        }
+        Sent::Acknowledged(ack) => AttemptRecord::acknowledged(number, at, ack, duration_ms),
+        Sent::Failed(error) => AttemptRecord::new(number, at, None, Some(error), duration_ms),
     }
 }
 
@@ -92,7 +82,7 @@ pub(super) fn outcome(
     due: &DueDelivery,
     attempt: &AttemptRecord,
 ) -> AttemptOutcome {
-    if attempt.status.is_some_and(|s| (200..300).contains(&s)) {
+    if attempt.succeeded() {
         return AttemptOutcome::Delivered;
     }
     let next = usize::try_from(attempt.number.saturating_sub(due.schedule_from))

@@ -156,6 +156,7 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
         ("0007_rate_limits", "rate limits"),
         ("0008_operational_events", "operational events"),
         ("0009_relay", "relay"),
+        ("0010_acknowledgements", "acknowledgements"),
     ];
     let mut migrator = Migrator::with_migrations(
         all.into_iter()

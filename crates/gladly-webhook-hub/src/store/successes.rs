@@ -42,12 +42,12 @@ impl Store {
     }
 }
 
-/// The most deliveries recorded by one statement (6 parameters each, far
+/// The most deliveries recorded by one statement (7 parameters each, far
 /// under SQLite's limit of 32,766).
 const RECORD_CHUNK: usize = 500;
 /// Every attempt, kept whatever becomes of its delivery (it happened).
 const INSERT_ATTEMPTS_HEAD: &str =
-    "INSERT INTO hub_attempts (delivery_id, number, at, status, error, duration_ms) ";
+    "INSERT INTO hub_attempts (delivery_id, number, at, status, error, duration_ms, ack) ";
 const INSERT_ATTEMPTS_TAIL: &str = " ON CONFLICT (delivery_id, number) DO NOTHING";
 
 /// Inserts `attempts` (`(delivery id, attempt)`) in the transaction `conn`
@@ -65,7 +65,8 @@ pub(super) async fn insert_attempts(
                     .push_bind(millis(attempt.at))
                     .push_bind(attempt.status.map(i64::from))
                     .push_bind(attempt.error.as_deref())
-                    .push_bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX));
+                    .push_bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+                    .push_bind(attempt.ack.as_deref());
             });
             insert.push(INSERT_ATTEMPTS_TAIL);
             insert.build().execute(&mut *conn).await?;
@@ -176,7 +177,7 @@ fn delivered_by_number<'a>(
 pub(super) fn statements(_: super::backend::Dialect) -> Vec<String> {
     vec![
         format!(
-            "{INSERT_ATTEMPTS_HEAD}VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)\
+            "{INSERT_ATTEMPTS_HEAD}VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)\
              {INSERT_ATTEMPTS_TAIL}"
         ),
         // Typed as the binds type them (PostgreSQL cannot infer a type

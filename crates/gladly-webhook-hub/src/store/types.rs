@@ -265,6 +265,10 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+    /// What a destination that is not HTTP acknowledged, in a few words
+    /// (a JetStream stream and sequence): the attempt succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack: Option<String>,
     /// The wait a `429` or `503` asked for with `Retry-After` (not kept in
     /// the store: it acts once, on the subscription's pause).
     #[serde(skip)]
@@ -286,13 +290,31 @@ impl AttemptRecord {
             status,
             error,
             duration_ms,
+            ack: None,
             retry_after: None,
         }
+    }
+
+    /// A successful attempt of a destination that acknowledges with `ack`
+    /// (such as "stream GLADLY, sequence 42") instead of an HTTP status.
+    pub fn acknowledged(number: u32, at: DateTime<Utc>, ack: String, duration_ms: u64) -> Self {
+        let mut record = Self::new(number, at, None, None, duration_ms);
+        record.ack = Some(ack);
+        record
+    }
+
+    /// Whether the destination took it: a 2xx answer, or an
+    /// acknowledgement.
+    pub fn succeeded(&self) -> bool {
+        self.ack.is_some() || self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
     /// The attempt's result in a few words: the status, or what went
     /// wrong.
     pub fn summary(&self) -> String {
+        if let Some(ack) = &self.ack {
+            return ack.clone();
+        }
         match (self.status, &self.error) {
             (Some(status), _) => format!("HTTP {status}"),
             (None, Some(error)) => error.clone(),

@@ -27,10 +27,18 @@ type DeliveryColumns = (
     Option<String>,
 );
 const DELIVERY_ATTEMPTS: &str = "SELECT a.delivery_id, a.number, a.at, a.status, a.error, \
-    a.duration_ms FROM hub_attempts a JOIN (SELECT id FROM hub_deliveries WHERE webhook_id = $1 \
+    a.duration_ms, a.ack FROM hub_attempts a JOIN (SELECT id FROM hub_deliveries WHERE webhook_id = $1 \
         ORDER BY event_seq DESC LIMIT $2) AS d ON d.id = a.delivery_id \
     ORDER BY a.delivery_id, a.number";
-type AttemptColumns = (String, i64, i64, Option<i64>, Option<String>, i64);
+type AttemptColumns = (
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<String>,
+);
 
 impl Store {
     /// The deliveries to subscription `id`, newest first, at most `limit`,
@@ -56,17 +64,16 @@ impl Store {
                 (rows, attempts)
             });
         let mut attempts: HashMap<String, Vec<AttemptRecord>> = HashMap::new();
-        for (delivery_id, number, at, status, error, duration_ms) in attempt_rows {
-            attempts
-                .entry(delivery_id)
-                .or_default()
-                .push(AttemptRecord::new(
-                    u32::try_from(number).unwrap_or(0),
-                    from_millis(at)?,
-                    status.and_then(|s| u16::try_from(s).ok()),
-                    error,
-                    count(duration_ms),
-                ));
+        for (delivery_id, number, at, status, error, duration_ms, ack) in attempt_rows {
+            let mut attempt = AttemptRecord::new(
+                u32::try_from(number).unwrap_or(0),
+                from_millis(at)?,
+                status.and_then(|s| u16::try_from(s).ok()),
+                error,
+                count(duration_ms),
+            );
+            attempt.ack = ack;
+            attempts.entry(delivery_id).or_default().push(attempt);
         }
         rows.into_iter()
             .map(|row| {

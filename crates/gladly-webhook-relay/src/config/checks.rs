@@ -12,7 +12,11 @@ use gladly_webhook_hub::destinations::{BodyShape, STANDARD_DELAYS};
 use gladly_webhook_sender::{Schedule, parse_duration};
 
 use super::file::{FileDestination, FileInput, Retry};
-use super::{DEFAULT_TIMEOUT, DestinationConfig, Input, MAX_TIMEOUT, Problem, RESERVED_PATHS};
+use super::nats::{nats_fields_on_http, nats_of};
+use super::{
+    DEFAULT_TIMEOUT, DestinationConfig, DestinationKind, Input, MAX_TIMEOUT, Problem,
+    RESERVED_PATHS,
+};
 
 /// Collects problems while a configuration is checked.
 #[derive(Default)]
@@ -121,7 +125,6 @@ pub(super) fn destination_of(
             "1 to 64 of a-z, 0-9, - and _ (it names the destination in metrics and commands)",
         );
     }
-    check_url(check, &format!("{key}.url"), &d.url);
     let events = d.events.clone().unwrap_or_else(|| vec!["*".to_string()]);
     if events.is_empty() {
         check.problem(
@@ -134,6 +137,68 @@ pub(super) fn destination_of(
             check.problem(format!("{key}.events[{n}]"), message);
         }
     }
+    let kind = match d.kind.as_deref() {
+        None | Some("http") => {
+            nats_fields_on_http(check, key, d);
+            http_of(check, key, d, base)
+        }
+        Some("nats") => nats_of(check, key, d, base).map(DestinationKind::Nats),
+        Some(other) => {
+            check.problem(
+                format!("{key}.kind"),
+                format!("{other:?}: \"http\" (the default) or \"nats\""),
+            );
+            None
+        }
+    };
+    let schedule = match &d.retry {
+        None => Some(Schedule::Delays(STANDARD_DELAYS.to_vec())),
+        Some(retry) => check.ok(&format!("{key}.retry"), schedule_of(retry)),
+    };
+    let timeout = match &d.timeout {
+        None => Some(DEFAULT_TIMEOUT),
+        Some(text) => {
+            let checked = duration(text).and_then(|t| {
+                (Duration::from_millis(100)..=MAX_TIMEOUT)
+                    .contains(&t)
+                    .then_some(t)
+                    .ok_or_else(|| "from 100ms to 120s".to_string())
+            });
+            check.ok(&format!("{key}.timeout"), checked)
+        }
+    };
+    let mut addresses = AddressPolicy::public_only().allow_loopback(d.allow_loopback);
+    for (n, network) in d.allow_networks.iter().enumerate() {
+        let parsed = network
+            .parse::<ipnet::IpNet>()
+            .map_err(|_| format!("{network:?} is not a network such as 10.0.0.0/8"));
+        if let Some(network) = check.ok(&format!("{key}.allow_networks[{n}]"), parsed) {
+            addresses = addresses.allow_network(network);
+        }
+    }
+    match (check.problems.len() == before, kind, schedule, timeout) {
+        (true, Some(kind), Some(schedule), Some(timeout)) => Some(DestinationConfig {
+            name: d.name.clone(),
+            url: d.url.clone(),
+            events,
+            kind,
+            schedule,
+            timeout,
+            addresses,
+        }),
+        _ => None,
+    }
+}
+
+/// The HTTP part of destination `d` (at `key`): its URL, keys and body.
+fn http_of(
+    check: &mut Checker,
+    key: &str,
+    d: &FileDestination,
+    base: &Path,
+) -> Option<DestinationKind> {
+    let before = check.problems.len();
+    check_url(check, &format!("{key}.url"), &d.url);
     let mut keys = Vec::new();
     for (n, secret) in d.secrets.iter().enumerate() {
         let key = format!("{key}.secrets[{n}]");
@@ -171,44 +236,7 @@ pub(super) fn destination_of(
             BodyShape::AsReceived
         }
     };
-    let schedule = match &d.retry {
-        None => Some(Schedule::Delays(STANDARD_DELAYS.to_vec())),
-        Some(retry) => check.ok(&format!("{key}.retry"), schedule_of(retry)),
-    };
-    let timeout = match &d.timeout {
-        None => Some(DEFAULT_TIMEOUT),
-        Some(text) => {
-            let checked = duration(text).and_then(|t| {
-                (Duration::from_millis(100)..=MAX_TIMEOUT)
-                    .contains(&t)
-                    .then_some(t)
-                    .ok_or_else(|| "from 100ms to 120s".to_string())
-            });
-            check.ok(&format!("{key}.timeout"), checked)
-        }
-    };
-    let mut addresses = AddressPolicy::public_only().allow_loopback(d.allow_loopback);
-    for (n, network) in d.allow_networks.iter().enumerate() {
-        let parsed = network
-            .parse::<ipnet::IpNet>()
-            .map_err(|_| format!("{network:?} is not a network such as 10.0.0.0/8"));
-        if let Some(network) = check.ok(&format!("{key}.allow_networks[{n}]"), parsed) {
-            addresses = addresses.allow_network(network);
-        }
-    }
-    match (check.problems.len() == before, schedule, timeout) {
-        (true, Some(schedule), Some(timeout)) => Some(DestinationConfig {
-            name: d.name.clone(),
-            url: d.url.clone(),
-            events,
-            signer,
-            body,
-            schedule,
-            timeout,
-            addresses,
-        }),
-        _ => None,
-    }
+    (check.problems.len() == before).then_some(DestinationKind::Http { signer, body })
 }
 
 fn check_url(check: &mut Checker, key: &str, text: &str) {

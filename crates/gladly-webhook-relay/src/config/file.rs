@@ -44,6 +44,7 @@ pub(super) struct FileInput {
 #[serde(deny_unknown_fields)]
 pub(super) struct FileDestination {
     pub(super) name: String,
+    pub(super) kind: Option<String>,
     pub(super) url: String,
     pub(super) events: Option<Vec<String>>,
     #[serde(default)]
@@ -56,6 +57,43 @@ pub(super) struct FileDestination {
     pub(super) allow_networks: Vec<String>,
     #[serde(default)]
     pub(super) allow_loopback: bool,
+    pub(super) subject_prefix: Option<String>,
+    pub(super) credentials: Option<FileCredentials>,
+    pub(super) stream: Option<FileStream>,
+}
+
+/// A NATS destination's `credentials` as written: one of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileCredentials {
+    pub(super) user: Option<String>,
+    pub(super) password: Option<SecretRef>,
+    pub(super) token: Option<SecretRef>,
+    pub(super) nkey: Option<SecretRef>,
+    pub(super) creds: Option<SecretRef>,
+}
+
+/// A NATS destination's `stream`: its name (expected to exist), or a table.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum FileStream {
+    Name(String),
+    Table(FileStreamTable),
+}
+
+/// `[destination.stream]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileStreamTable {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) create: bool,
+    pub(super) duplicate_window: Option<String>,
+    pub(super) retention: Option<String>,
+    pub(super) max_age: Option<String>,
+    pub(super) max_bytes: Option<i64>,
+    pub(super) storage: Option<String>,
+    pub(super) replicas: Option<usize>,
 }
 
 /// `retry`: a schedule's name, or its waits.

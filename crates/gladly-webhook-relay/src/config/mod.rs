@@ -35,6 +35,9 @@
 //! max_in_flight = 8        # deliveries in flight per destination; 1 is strict order
 //! retention = "30d"        # how long finished deliveries are kept
 //! ```
+//!
+//! A destination may instead be a NATS JetStream stream, `kind = "nats"`:
+//! its keys are in [`NatsConfig`]'s module documentation and the README.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -50,6 +53,12 @@ use gladly_webhook_sender::Schedule;
 
 mod checks;
 mod file;
+mod nats;
+
+pub use nats::{
+    DEFAULT_DUPLICATE_WINDOW, DEFAULT_SUBJECT_PREFIX, NatsConfig, NatsCredentials, Retention,
+    StreamConfig,
+};
 
 use checks::{Checker, destination_of, duration, input_of};
 use file::{FileConfig, StoreRef};
@@ -140,20 +149,33 @@ pub struct Input {
 pub struct DestinationConfig {
     /// Its name (its id is `dst_` and the name).
     pub name: String,
-    /// Where its deliveries go.
+    /// Where its deliveries go: an HTTP URL, or NATS server URLs.
     pub url: String,
     /// The event types it receives (names, or patterns ending in `*`).
     pub events: Vec<String>,
-    /// Its keys.
-    pub signer: StandardSigner,
-    /// Its body.
-    pub body: BodyShape,
+    /// What it is, and what only its kind has.
+    pub kind: DestinationKind,
     /// Its retries.
     pub schedule: Schedule,
     /// Each attempt's timeout.
     pub timeout: Duration,
     /// The addresses it may connect to.
     pub addresses: AddressPolicy,
+}
+
+/// What a destination is.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DestinationKind {
+    /// Standard Webhooks over HTTP (`kind = "http"`, the default).
+    Http {
+        /// Its keys.
+        signer: StandardSigner,
+        /// Its body.
+        body: BodyShape,
+    },
+    /// A NATS JetStream stream (`kind = "nats"`).
+    Nats(NatsConfig),
 }
 
 impl DestinationConfig {

@@ -1,12 +1,13 @@
-//! A relay's destinations: where events are passed on as Standard Webhooks
-//! 1.0, each with its own keys, body shape, retry schedule, address rule
-//! and timeout. The store keeps each as a row of model `destination`
+//! A relay's destinations: where events are passed on, as Standard Webhooks
+//! 1.0 over HTTP (each with its own keys, body shape, address rule and
+//! timeout) or by another [`Transport`] (a message bus), each with its own
+//! retry schedule. The store keeps each as a row of model `destination`
 //! ([`Store::set_destinations`]), so publications fan out to them and the
 //! dispatcher works their deliveries like any other (windows, leases,
 //! rate limits, `Retry-After`, recover); what signs and sends is held here,
 //! in memory, and never stored.
 //!
-//! An attempt carries `webhook-id` (the event's id: the same on every
+//! An HTTP attempt carries `webhook-id` (the event's id: the same on every
 //! retry, recover and backfill, so consumers deduplicate),
 //! `webhook-timestamp` (this attempt's) and `webhook-signature` (one entry
 //! per key of the destination's [`StandardSigner`]). A delivery whose last
@@ -21,6 +22,13 @@ use gladly_webhook_core::standard_webhooks::StandardSigner;
 use gladly_webhook_sender::{Schedule, Sender};
 
 use crate::store::{DestinationRow, DueDelivery, Store, StoreError};
+
+mod http;
+mod transport;
+
+use http::StandardHttp;
+pub(crate) use http::sent;
+pub use transport::{Attempt, Sent, Transport};
 
 /// The waits of the Standard Webhooks specification's example schedule,
 /// the default of a destination: after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
@@ -50,17 +58,24 @@ pub enum BodyShape {
     Envelope,
 }
 
-/// One destination: its id and URL, the events it receives, and how it is
-/// sent to.
+/// One destination: its id and address, the events it receives, its
+/// retry schedule, and the [`Transport`] that reaches it.
 #[derive(Debug, Clone)]
 pub struct Destination {
     id: String,
-    url: String,
+    address: String,
     events: Vec<String>,
-    sender: Sender,
-    signer: StandardSigner,
-    body: BodyShape,
+    via: Via,
     schedule: Schedule,
+}
+
+/// How a destination is reached.
+#[derive(Debug, Clone)]
+enum Via {
+    /// Standard Webhooks over HTTP (built in).
+    Http(Box<StandardHttp>),
+    /// Another transport.
+    Other(Arc<dyn Transport>),
 }
 
 impl Destination {
@@ -76,21 +91,38 @@ impl Destination {
         signer: StandardSigner,
         sender: &Sender,
     ) -> Self {
+        let http = StandardHttp::new(url, signer, sender);
+        Self::via(id, url, events, Via::Http(Box::new(http)))
+    }
+
+    /// Destination `id` reached by `transport`, receiving `events`;
+    /// `address` names where it is (shown by the inspector and in logs, so
+    /// it holds no secret), and its schedule is [`STANDARD_DELAYS`].
+    pub fn with_transport(
+        id: &str,
+        address: &str,
+        events: Vec<String>,
+        transport: Arc<dyn Transport>,
+    ) -> Self {
+        Self::via(id, address, events, Via::Other(transport))
+    }
+
+    fn via(id: &str, address: &str, events: Vec<String>, via: Via) -> Self {
         Self {
             id: id.to_string(),
-            url: url.to_string(),
+            address: address.to_string(),
             events,
-            // One attempt per call: the dispatcher schedules the retries.
-            sender: sender.without_signing().schedule(Schedule::None),
-            signer,
-            body: BodyShape::AsReceived,
+            via,
             schedule: Schedule::Delays(STANDARD_DELAYS.to_vec()),
         }
     }
 
-    /// Sends bodies of `shape`.
+    /// Sends bodies of `shape` (an HTTP destination's; another transport
+    /// sends what it sends).
     pub fn body(mut self, shape: BodyShape) -> Self {
-        self.body = shape;
+        if let Via::Http(http) = &mut self.via {
+            http.body = shape;
+        }
         self
     }
 
@@ -110,41 +142,13 @@ impl Destination {
         &self.schedule
     }
 
-    /// The sender of one delivery of event `event_id`.
-    pub(crate) fn sender_for(&self, event_id: &str) -> Sender {
-        self.sender.standard_webhooks(self.signer.clone(), event_id)
-    }
-
-    /// The body `due` is sent with.
-    pub(crate) fn body_of(&self, due: &DueDelivery) -> Vec<u8> {
-        match self.body {
-            BodyShape::AsReceived => due.body.clone(),
-            BodyShape::Envelope => envelope(due),
+    /// Sends `due` once.
+    pub(crate) async fn send(&self, due: &DueDelivery) -> Sent {
+        match &self.via {
+            Via::Http(http) => http.send(due).await,
+            Via::Other(transport) => transport.send(due).await,
         }
     }
-}
-
-/// `{"type", "timestamp", "data"}` around `due`'s body, which is kept as
-/// it is (it is JSON: the relay keeps only events that parse).
-fn envelope(due: &DueDelivery) -> Vec<u8> {
-    #[derive(serde::Deserialize)]
-    struct Stamp {
-        timestamp: Option<String>,
-    }
-    let timestamp = serde_json::from_slice::<Stamp>(&due.body)
-        .ok()
-        .and_then(|s| s.timestamp)
-        .unwrap_or_else(|| {
-            due.published_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        });
-    let head = serde_json::json!({"type": due.event_type, "timestamp": timestamp}).to_string();
-    let mut body = Vec::with_capacity(head.len() + due.body.len() + 8);
-    body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
-    body.extend_from_slice(b",\"data\":");
-    body.extend_from_slice(&due.body);
-    body.push(b'}');
-    body
 }
 
 /// The destinations a dispatcher sends to, by id: shared by its clones,
@@ -196,7 +200,7 @@ impl Destinations {
     ) -> Result<(), StoreError> {
         let rows: Vec<DestinationRow> = destinations
             .iter()
-            .map(|d| DestinationRow::new(&d.id, &d.url, d.events.clone()))
+            .map(|d| DestinationRow::new(&d.id, &d.address, d.events.clone()))
             .collect();
         let table: Table = destinations
             .into_iter()
