@@ -340,16 +340,20 @@ pub(crate) fn delivery_sections(deliveries: &[DeliveryRecord]) -> Markup {
                     @if let Some(reason) = &d.reason { " · " (reason) }
                 }
                 table {
-                    thead { tr { th { "attempt" } th { "time" } th { "status" } th { "duration" } th { "error" } } }
+                    thead { tr { th { "attempt" } th { "time" } th { "status" } th { "duration" } th { "error or acknowledgement" } } }
                     tbody {
                         @if d.attempts.is_empty() { tr { td colspan="5" .muted { "Not attempted yet." } } }
                         @for a in &d.attempts {
                             tr {
                                 td { (a.number) }
                                 td { (time(a.at)) }
-                                td { @match a.status { Some(s) => { (badge(if (200..300).contains(&s) { "ok" } else { "bad" }, &s.to_string())) } None => { "-" } } }
+                                td { @match (a.status, &a.ack) {
+                                    (Some(s), _) => { (badge(if (200..300).contains(&s) { "ok" } else { "bad" }, &s.to_string())) }
+                                    (None, Some(_)) => { (badge("ok", "ack")) }
+                                    (None, None) => { "-" }
+                                } }
                                 td { (a.duration_ms) " ms" }
-                                td { (a.error.as_deref().unwrap_or("")) }
+                                td { (a.ack.as_deref().or(a.error.as_deref()).unwrap_or("")) }
                             }
                         }
                     }

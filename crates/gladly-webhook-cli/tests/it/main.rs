@@ -11,5 +11,6 @@ mod ops;
 mod otlp;
 mod readme;
 mod relay;
+mod relay_nats;
 mod serve;
 mod webhooks;

@@ -1074,6 +1074,7 @@ fn the_deployment_files_agree_with_the_binary() {
     let checked = Command::new(BIN)
         .args(["relay", "check", "--config"])
         .arg(dir.path().join("relay.toml"))
+        .env("NATS_TOKEN", "a-token-as-compose-passes-it")
         .output()
         .unwrap();
     assert!(
@@ -1082,6 +1083,12 @@ fn the_deployment_files_agree_with_the_binary() {
         String::from_utf8_lossy(&checked.stderr)
     );
     assert!(compose.contains("./relay.toml:/etc/gladly/relay.toml:ro"));
+    // The NATS server the relay publishes to: its configuration where the
+    // image reads it, JetStream on, the token both sides hold.
+    assert!(compose.contains("./nats.conf:/etc/nats/nats-server.conf:ro"));
+    let nats = std::fs::read_to_string(deploy.join("nats.conf")).unwrap();
+    assert!(nats.contains("jetstream {") && nats.contains("token: $NATS_TOKEN"));
+    assert_eq!(compose.matches("NATS_TOKEN: ${NATS_TOKEN:?").count(), 2);
     let dockerfile = std::fs::read_to_string(deploy.join("Dockerfile")).unwrap();
     assert!(dockerfile.contains("\nUSER 65532:65532\n"));
     assert!(dockerfile.contains("-o 65532 -g 65532"));

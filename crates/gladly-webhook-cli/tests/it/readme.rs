@@ -1,9 +1,10 @@
 //! The README's shell blocks (issue 37, item 7): each one either runs as
 //! written, here, or says in its first line why no test runs it (a sketch,
 //! or a step `.ci/run` takes itself). The blocks that run are run as they
-//! stand, each in a fresh folder with the `gladly-webhook` this test built
-//! first on the `PATH` (the block's own `cargo build` is skipped: it is the
-//! step that made that binary), and must exit 0.
+//! stand, each in a fresh folder holding the repository's `.ci/` (as a
+//! clone does) with the `gladly-webhook` this test built first on the
+//! `PATH`, and the NATS consumer example after it (the block's own `cargo
+//! build` lines are skipped: they made those binaries), and must exit 0.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +18,10 @@ const BUILD_LINES: &[&str] = &[
     "cargo build -q -p gladly-webhook-cli && export PATH=\"$PWD/target/debug:$PATH\"",
     "cargo build -p gladly-webhook-cli && export PATH=\"$PWD/target/debug:$PATH\"",
 ];
+
+/// The line that builds the NATS consumer example and puts it on the
+/// `PATH`; replaced by the example `cargo test --workspace` built.
+const EXAMPLE_LINE: &str = "cargo build -q -p gladly-webhook-relay --features nats --example nats_consumer && export PATH=\"$PWD/target/debug/examples:$PATH\"";
 
 fn readme() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
@@ -44,11 +49,14 @@ fn every_readme_shell_block_runs_as_written_or_says_why_not() {
         .parent()
         .unwrap()
         .to_path_buf();
+    let examples = bin_dir.join("examples");
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
         bin_dir.display(),
+        examples.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut ran = 0;
     for (n, block) in blocks.iter().enumerate() {
         let first = block.lines().next().unwrap_or_default();
@@ -68,7 +76,17 @@ fn every_readme_shell_block_runs_as_written_or_says_why_not() {
             "README block {}: it runs `gladly-webhook`, so it starts by building it, or its first line says why no test runs it:\n{block}",
             n + 1
         );
+        if script.contains(EXAMPLE_LINE) {
+            assert!(
+                examples.join("nats_consumer").exists(),
+                "README block {}: the NATS consumer example is not built (cargo test --workspace builds it; or cargo build -p gladly-webhook-relay --features nats --example nats_consumer)",
+                n + 1
+            );
+            script = script.replacen(EXAMPLE_LINE, "export PATH", 1);
+        }
         let dir = tempfile::tempdir().unwrap();
+        // The scripts the README names (`.ci/start-nats`), as in a clone.
+        std::os::unix::fs::symlink(repo.join(".ci"), dir.path().join(".ci")).unwrap();
         let output = Command::new("bash")
             .args(["-e", "-o", "pipefail", "-c", &script])
             .current_dir(dir.path())
