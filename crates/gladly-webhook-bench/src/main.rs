@@ -16,6 +16,7 @@
 mod fanout;
 mod fsync;
 mod load;
+mod nats_sink;
 mod otlp;
 mod relay;
 mod serve;
@@ -88,6 +89,9 @@ struct RelayArgs {
     /// Start the dispatcher only after each run's load: the accepting alone, then the drain.
     #[arg(long)]
     accept_only: bool,
+    /// A NATS server (nats://...): one destination, a JetStream stream of the run's own, instead of the HTTP ones.
+    #[arg(long)]
+    nats: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -274,6 +278,7 @@ fn main() -> std::process::ExitCode {
                     database_url,
                     secret: SECRET.to_string(),
                     accept_only: args.accept_only,
+                    nats: args.nats,
                 })
                 .await?;
                 for result in results {

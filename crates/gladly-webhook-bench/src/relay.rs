@@ -5,8 +5,14 @@
 //! event reached every destination, and the latency from the request's
 //! sending (in the event id) to each destination's handler.
 //!
+//! With `--nats URL` the one destination is a NATS JetStream stream of the
+//! run's own (file storage, one replica) instead: delivered is what the
+//! stream stored, and the latency runs from the request's sending to the
+//! stream's storing it (the time JetStream stamps before its ack).
+//!
 //! The load generator, the relay and the destinations share this process
-//! (and the machine's cores), as `fanout` shares them with its receivers.
+//! (and the machine's cores), as `fanout` shares them with its receivers;
+//! the NATS server runs in its own.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +42,8 @@ pub struct RelayPlan {
     /// Start the dispatcher only once each run's load has ended: what
     /// accepting alone costs, then how fast the backlog drains.
     pub accept_only: bool,
+    /// A NATS server: the one destination is a JetStream stream on it.
+    pub nats: Option<String>,
 }
 
 /// One run's figures.
@@ -69,6 +77,35 @@ pub struct RelayResult {
     pub e2e_p50_ms: f64,
     /// ... 99th percentile, ms.
     pub e2e_p99_ms: f64,
+}
+
+/// Where the deliveries go: HTTP destinations, or a stream.
+enum Output {
+    Http(Arc<Sinks>),
+    Nats(Box<crate::nats_sink::NatsSink>),
+}
+
+impl Output {
+    async fn delivered(&self) -> u64 {
+        match self {
+            Output::Http(sinks) => sinks.delivered.load(Ordering::Relaxed),
+            Output::Nats(sink) => sink.count().await,
+        }
+    }
+
+    /// The run's latencies (its deliveries after the first `before`),
+    /// microseconds, sorted.
+    async fn latencies(&self, before: u64, count: u64) -> Result<Vec<u64>, String> {
+        let mut latencies = match self {
+            Output::Http(sinks) => {
+                let mut all = sinks.latencies.lock().map_err(|e| e.to_string())?;
+                std::mem::take(&mut *all)
+            }
+            Output::Nats(sink) => sink.latencies(before + 1, count).await?,
+        };
+        latencies.sort_unstable();
+        Ok(latencies)
+    }
 }
 
 /// What the destinations saw: deliveries, and each one's latency in µs.
@@ -132,6 +169,25 @@ pub(crate) fn config(dir: &Path, ports: &[u16], secret: &str) -> Result<RelayCon
     RelayConfig::parse(&text, dir).map_err(|e| e.to_string())
 }
 
+/// The relay's configuration with one NATS destination: `sink`'s stream,
+/// created by the relay (file storage, one replica).
+fn nats_config(
+    dir: &Path,
+    url: &str,
+    sink: &crate::nats_sink::NatsSink,
+    secret: &str,
+) -> Result<RelayConfig, String> {
+    std::fs::write(dir.join("input_secret"), secret).map_err(|e| e.to_string())?;
+    let text = format!(
+        "[[input]]\npath = \"/hooks/gladly\"\nsigning_secrets = [{{ file = \"input_secret\" }}]\n\n\
+         [[destination]]\nname = \"bus\"\nkind = \"nats\"\nurl = \"{url}\"\n\
+         subject_prefix = \"{}\"\nallow_loopback = true\n\n\
+         [destination.stream]\nname = \"{}\"\ncreate = true\n",
+        sink.prefix, sink.stream
+    );
+    RelayConfig::parse(&text, dir).map_err(|e| e.to_string())
+}
+
 fn quantile(sorted: &[u64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -143,12 +199,22 @@ fn quantile(sorted: &[u64], q: f64) -> f64 {
 /// Runs the plan: one result per concurrency.
 pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let sinks = Arc::new(Sinks::default());
-    let mut ports = Vec::new();
-    for _ in 0..plan.destinations {
-        ports.push(sink(Arc::clone(&sinks)).await?);
-    }
-    let config = config(dir.path(), &ports, &plan.secret)?;
+    let (output, config, destinations) = match &plan.nats {
+        Some(url) => {
+            let sink = crate::nats_sink::NatsSink::connect(url).await?;
+            let config = nats_config(dir.path(), url, &sink, &plan.secret)?;
+            (Output::Nats(Box::new(sink)), config, 1)
+        }
+        None => {
+            let sinks = Arc::new(Sinks::default());
+            let mut ports = Vec::new();
+            for _ in 0..plan.destinations {
+                ports.push(sink(Arc::clone(&sinks)).await?);
+            }
+            let config = config(dir.path(), &ports, &plan.secret)?;
+            (Output::Http(sinks), config, plan.destinations)
+        }
+    };
     let (store, label) = match &plan.database_url {
         Some(url) => (Store::open(url).await, "relay postgres"),
         None => (
@@ -170,10 +236,11 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
     } else {
         Some(start()?)
     };
-    let label = if plan.accept_only {
-        format!("{label}, accept only")
-    } else {
-        label.to_string()
+    let label = match (&output, plan.accept_only) {
+        (Output::Nats(_), true) => format!("{label} to NATS JetStream, accept only"),
+        (Output::Nats(_), false) => format!("{label} to NATS JetStream"),
+        (Output::Http(_), true) => format!("{label}, accept only"),
+        (Output::Http(_), false) => label.to_string(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -183,8 +250,8 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let mut results = Vec::new();
     for &connections in &plan.connections {
-        let before = sinks.delivered.load(Ordering::Relaxed);
-        sinks.latencies.lock().map_err(|e| e.to_string())?.clear();
+        let before = output.delivered().await;
+        output.latencies(0, 0).await?;
         let load = load::run(LoadPlan {
             addr,
             path: "/hooks/gladly".to_string(),
@@ -197,25 +264,22 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
         })
         .await?;
         let accepted = load.requests - load.non_2xx;
-        let expected = before + accepted * plan.destinations as u64;
+        let expected = before + accepted * destinations as u64;
         if plan.accept_only {
             dispatcher = Some(start()?);
         }
         let ended = Instant::now();
-        while sinks.delivered.load(Ordering::Relaxed) < expected
-            && ended.elapsed() < Duration::from_secs(300)
-        {
+        while output.delivered().await < expected && ended.elapsed() < Duration::from_secs(300) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let drained_after_ms = ended.elapsed().as_millis() as u64;
-        let delivered = sinks.delivered.load(Ordering::Relaxed) - before;
+        let delivered = output.delivered().await - before;
         if plan.accept_only
             && let Some(dispatcher) = dispatcher.take()
         {
             dispatcher.shutdown(Duration::from_secs(5)).await;
         }
-        let mut latencies = sinks.latencies.lock().map_err(|e| e.to_string())?.clone();
-        latencies.sort_unstable();
+        let latencies = output.latencies(before, delivered).await?;
         results.push(RelayResult {
             label: label.clone(),
             connections,
@@ -224,7 +288,7 @@ pub async fn run(plan: RelayPlan) -> Result<Vec<RelayResult>, String> {
             accepted_per_second: accepted as f64 / load.seconds,
             answer_p50_us: load.p50_us,
             answer_p99_us: load.p99_us,
-            destinations: plan.destinations,
+            destinations,
             delivered,
             drained_after_ms,
             drain_deliveries_per_second: plan

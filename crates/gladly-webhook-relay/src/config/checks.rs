@@ -9,39 +9,14 @@ use gladly_webhook_core::auth::DeliveryAuth;
 use gladly_webhook_core::model::Model;
 use gladly_webhook_core::standard_webhooks::{StandardKey, StandardSigner, StandardSigningKey};
 use gladly_webhook_hub::destinations::{BodyShape, STANDARD_DELAYS};
-use gladly_webhook_sender::{Schedule, parse_duration};
+use gladly_webhook_sender::Schedule;
 
+use super::checker::{Checker, duration};
 use super::file::{FileDestination, FileInput, Retry};
 use super::nats::{nats_fields_on_http, nats_of};
 use super::{
-    DEFAULT_TIMEOUT, DestinationConfig, DestinationKind, Input, MAX_TIMEOUT, Problem,
-    RESERVED_PATHS,
+    DEFAULT_TIMEOUT, DestinationConfig, DestinationKind, Input, MAX_TIMEOUT, RESERVED_PATHS,
 };
-
-/// Collects problems while a configuration is checked.
-#[derive(Default)]
-pub(super) struct Checker {
-    pub(super) problems: Vec<Problem>,
-}
-
-impl Checker {
-    pub(super) fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            key: key.into(),
-            message: message.into(),
-        });
-    }
-
-    /// `value`, or the problem at `key`.
-    pub(super) fn ok<T>(&mut self, key: &str, value: Result<T, String>) -> Option<T> {
-        value.map_err(|message| self.problem(key, message)).ok()
-    }
-}
-
-pub(super) fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration (such as 500ms, 15s, 5m, 2h, 1d)"))
-}
 
 /// The input `input` (at `key`), checked, its secrets read.
 pub(super) fn input_of(

@@ -51,6 +51,7 @@ use gladly_webhook_core::standard_webhooks::StandardSigner;
 use gladly_webhook_hub::destinations::BodyShape;
 use gladly_webhook_sender::Schedule;
 
+mod checker;
 mod checks;
 mod file;
 mod nats;
@@ -60,7 +61,8 @@ pub use nats::{
     StreamConfig,
 };
 
-use checks::{Checker, destination_of, duration, input_of};
+use checker::{Checker, duration};
+use checks::{destination_of, input_of};
 use file::{FileConfig, StoreRef};
 
 /// The store of a configuration that names none.

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use gladly_webhook_core::Secret;
 
-use super::checks::{Checker, duration};
+use super::checker::{Checker, duration};
 use super::file::{FileCredentials, FileDestination, FileStream, FileStreamTable};
 
 /// The subject prefix unless a destination names one.
