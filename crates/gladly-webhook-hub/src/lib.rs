@@ -86,7 +86,8 @@
 //! run per leased subscription, a window of deliveries in flight). [`Hub`]
 //! wires them together. The relay (`gladly-webhook-relay`) uses the store
 //! and the dispatcher without the API: its [`destinations`] are rows the
-//! subscription APIs never see, sent to as Standard Webhooks.
+//! subscription APIs never see, sent to as Standard Webhooks or by another
+//! [`destinations::Transport`] (its NATS JetStream one).
 //!
 //! # Use
 //!

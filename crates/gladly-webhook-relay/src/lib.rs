@@ -26,6 +26,11 @@
 //!   attempt failed is a dead event: `failed`, with the operational event
 //!   `delivery.exhausted`; recover sends it again. A destination is never
 //!   deactivated.
+//! - **Or into a bus.** A destination of `kind = "nats"` (the `nats`
+//!   feature) publishes each event into a NATS JetStream stream instead,
+//!   done only on JetStream's acknowledgement, with the Gladly event id as
+//!   `Nats-Msg-Id` so the stream stores a repeat once: see the `nats`
+//!   module (with the feature) and [`config::NatsConfig`].
 //! - **Store.** The hub's ([`gladly_webhook_hub::store`]): SQLite by
 //!   default, PostgreSQL for several relays sharing the work (leases keep
 //!   one relay per destination at a time). Its dispatcher works the

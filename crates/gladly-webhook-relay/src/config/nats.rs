@@ -1,28 +1,5 @@
-//! A destination of kind `nats`: a NATS JetStream stream, checked.
-//!
-//! ```toml
-//! [[destination]]
-//! name = "bus"
-//! kind = "nats"
-//! url = "nats://127.0.0.1:4222"          # several: "nats://a:4222,nats://b:4222"; tls:// for TLS
-//! subject_prefix = "gladly"              # CONVERSATION/CLOSED on gladly.CONVERSATION.CLOSED
-//! events = ["*"]
-//! retry = "standard"
-//! timeout = "5s"                         # the wait for JetStream's acknowledgement
-//! allow_loopback = true                  # the server's addresses, as for HTTP
-//! credentials = { user = "relay", password = { env = "NATS_PASSWORD" } }
-//! # or { token = { env = "NATS_TOKEN" } }, { nkey = { file = "relay.nk" } },
-//! # or { creds = { file = "relay.creds" } }
-//!
-//! [destination.stream]                   # or: stream = "GLADLY", expected to exist
-//! name = "GLADLY"
-//! create = true                          # false (the default): refuse to start without it
-//! duplicate_window = "2m"                # JetStream drops a repeated Nats-Msg-Id within it
-//! retention = "limits"                   # or "interest", "workqueue"
-//! max_age = "30d"                        # default: forever
-//! storage = "file"                       # or "memory"
-//! replicas = 1                           # 1, 3 or 5 in a cluster
-//! ```
+//! A destination of kind `nats`: a NATS JetStream stream, checked (its
+//! keys are on [`NatsConfig`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,7 +16,31 @@ pub const DEFAULT_SUBJECT_PREFIX: &str = "gladly";
 pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
 /// A NATS JetStream destination, checked, its secrets read. `Debug` shows
-/// none of them.
+/// none of them. As written:
+///
+/// ```toml
+/// [[destination]]
+/// name = "bus"
+/// kind = "nats"
+/// url = "nats://127.0.0.1:4222"          # several: "nats://a:4222,nats://b:4222"; tls:// for TLS
+/// subject_prefix = "gladly"              # CONVERSATION/CLOSED on gladly.CONVERSATION.CLOSED
+/// events = ["*"]
+/// retry = "standard"
+/// timeout = "5s"                         # the wait for JetStream's acknowledgement
+/// allow_loopback = true                  # the server's addresses, as for HTTP
+/// credentials = { user = "relay", password = { env = "NATS_PASSWORD" } }
+/// # or { token = { env = "NATS_TOKEN" } }, { nkey = { file = "relay.nk" } },
+/// # or { creds = { file = "relay.creds" } }
+///
+/// [destination.stream]                   # or: stream = "GLADLY", expected to exist
+/// name = "GLADLY"
+/// create = true                          # false (the default): refuse to start without it
+/// duplicate_window = "2m"                # JetStream drops a repeated Nats-Msg-Id within it
+/// retention = "limits"                   # or "interest", "workqueue"
+/// max_age = "30d"                        # default: forever
+/// storage = "file"                       # or "memory"
+/// replicas = 1                           # 1, 3 or 5 in a cluster
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NatsConfig {
