@@ -62,10 +62,23 @@ fn summary(config: &RelayConfig) -> String {
         out.push_str(&format!("input {} ({})\n", input.path, input.auth));
     }
     for d in &config.destinations {
+        let to = match &d.kind {
+            gladly_webhook_relay::config::DestinationKind::Nats(nats) => format!(
+                "{}, NATS JetStream stream {} ({}), subjects {}.>",
+                redact_url(&d.url),
+                nats.stream.name,
+                if nats.stream.create {
+                    "created if missing"
+                } else {
+                    "must exist"
+                },
+                nats.subject_prefix
+            ),
+            _ => redact_url(&d.url),
+        };
         out.push_str(&format!(
-            "destination {} -> {} (events {})\n",
+            "destination {} -> {to} (events {})\n",
             d.name,
-            redact_url(&d.url),
             d.events.join(", ")
         ));
     }
