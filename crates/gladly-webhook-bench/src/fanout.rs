@@ -87,6 +87,10 @@ pub struct FanoutPlan {
     /// Publish at most this many events a second (all publishers
     /// together); as fast as they can without.
     pub rate: Option<f64>,
+    /// Run `ANALYZE` after the warm-up (the planner's statistics, as a hub
+    /// that has run a while has them); without, the tables are fresh (the
+    /// planner's defaults, unless autovacuum analyzes them meanwhile).
+    pub analyze: bool,
 }
 
 /// What was measured.
@@ -101,6 +105,8 @@ pub struct FanoutResult {
     fail_one: bool,
     /// Finished deliveries in the store before the measured batch.
     prefilled_deliveries: u64,
+    /// Whether `ANALYZE` ran before the measured batch.
+    analyzed: bool,
     /// Events accepted (202) per second by the API.
     published_per_second: f64,
     /// Events delivered to every receiver, per second, from the first
@@ -181,7 +187,9 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
             .await
             .map_err(|e| format!("{what}: {e}"))?;
     }
-    analyze(&url).await?;
+    if plan.analyze {
+        analyze(&url).await?;
+    }
     clock.handled.lock().map_err(|e| e.to_string())?.clear();
 
     let before = baseline(&counters);
@@ -250,6 +258,7 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
         receiver_delay_ms: plan.receiver_delay.as_millis(),
         fail_one: plan.fail_one,
         prefilled_deliveries: plan.prefill.div_ceil(receivers) * receivers,
+        analyzed: plan.analyze,
         published_per_second: events / published.as_secs_f64(),
         events_per_second: events / total.as_secs_f64(),
         deliveries_per_second: deliveries as f64 / total.as_secs_f64(),

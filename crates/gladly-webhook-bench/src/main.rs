@@ -133,6 +133,9 @@ struct FanoutArgs {
     /// Publish at most this many events a second (for latency at a given load).
     #[arg(long)]
     rate: Option<f64>,
+    /// Skip the ANALYZE after the warm-up: fresh tables, the planner's defaults.
+    #[arg(long)]
+    no_analyze: bool,
     /// Export the hub's spans over OTLP/HTTP, as `serve --otlp-endpoint` does, to a sink on loopback (what exporting costs).
     #[arg(long)]
     otlp: bool,
@@ -258,6 +261,7 @@ fn main() -> std::process::ExitCode {
                     warmup: args.warmup,
                     max_in_flight: args.max_in_flight,
                     rate: args.rate,
+                    analyze: !args.no_analyze,
                 })
                 .await?;
                 println!(

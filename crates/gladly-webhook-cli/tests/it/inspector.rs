@@ -460,15 +460,29 @@ fn the_hub_page_shows_attempts_publishes_reactivates_retries_now_and_recovers() 
     drop(hub);
 }
 
-/// Clicks the element `locator` finds.
+/// Clicks the element `locator` finds. The pages update themselves: an
+/// element found just before an update is stale, so it is found again (a
+/// few times at most).
 async fn click(client: &Client, locator: Locator<'_>) {
-    match client.find(locator).await {
-        Ok(element) => element.click().await.unwrap(),
-        Err(err) => panic!(
-            "{locator:?}: {err}: {}",
-            client.source().await.unwrap_or_default()
-        ),
+    for _ in 0..5 {
+        let element = match client.find(locator).await {
+            Ok(element) => element,
+            Err(err) => panic!(
+                "{locator:?}: {err}: {}",
+                client.source().await.unwrap_or_default()
+            ),
+        };
+        match element.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("{locator:?}: {err}"),
+        }
     }
+    panic!("{locator:?}: stale five times in a row");
 }
 
 /// Publishes a sample CONVERSATION_CLOSED with the page's form.
