@@ -1,10 +1,12 @@
 //! `cargo xtask bench-report --only fanout`: the hub's delivery throughput
 //! and latency (`gladly-webhook-bench fanout`) on SQLite and, given a
-//! server, PostgreSQL: 20 receivers three times, 3 receivers, a 50 ms
-//! receiver with the window and in strict order, a failing event, 200,000
-//! finished deliveries prefilled, and the latency at half the measured
-//! rate. Written into `BENCHMARKS.md` as the section "Delivering from the
-//! hub (fan-out)", with an SVG chart beside it.
+//! server, PostgreSQL: 20 receivers three times, 1, 3 and 100 receivers,
+//! each width again on fresh tables (no `ANALYZE`: the regression guard of
+//! issue 39, printed as a ratio), a 50 ms receiver with the window and in
+//! strict order, a failing event, 200,000 finished deliveries prefilled,
+//! and the latency at half the measured rate. Written into `BENCHMARKS.md`
+//! as the section "Delivering from the hub (fan-out)", with an SVG chart
+//! beside it.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -89,16 +91,53 @@ const TWENTY: &[&str] = &[
     "16",
 ];
 
+/// The widths (subscriptions) measured with statistics and on fresh
+/// tables.
+pub const WIDTHS: [usize; 4] = [1, 3, 20, 100];
+
+/// The label of a run of `width` receivers (the first of three at 20),
+/// with statistics or on fresh tables.
+pub fn width_label(store: &str, width: usize, fresh: bool) -> String {
+    let receivers = if width == 1 { "receiver" } else { "receivers" };
+    match (width, fresh) {
+        (_, true) => format!("{store}, {width} {receivers}, fresh tables"),
+        (20, false) => format!("{store}, 20 receivers #1"),
+        (_, false) => format!("{store}, {width} {receivers}"),
+    }
+}
+
+/// The arguments of a run of `width` receivers: 2,000 events from 16
+/// publishers (1,000 at 100 receivers: 100,000 deliveries).
+fn width_args(width: usize) -> Vec<&'static str> {
+    let (receivers, events) = match width {
+        1 => ("1", "2000"),
+        3 => ("3", "2000"),
+        20 => ("20", "2000"),
+        _ => ("100", "1000"),
+    };
+    vec![
+        "--receivers",
+        receivers,
+        "--events",
+        events,
+        "--publishers",
+        "16",
+    ]
+}
+
 /// The runs of one store, before the one at half the measured rate.
 fn plans(store: &str) -> Vec<(String, Vec<&'static str>)> {
     let mut plans = Vec::new();
-    for n in 1..=3 {
+    // Each width with statistics, then on fresh tables, side by side.
+    for width in WIDTHS {
+        plans.push((width_label(store, width, false), width_args(width)));
+        let mut fresh = width_args(width);
+        fresh.push("--no-analyze");
+        plans.push((width_label(store, width, true), fresh));
+    }
+    for n in 2..=3 {
         plans.push((format!("{store}, 20 receivers #{n}"), TWENTY.to_vec()));
     }
-    plans.push((
-        format!("{store}, 3 receivers"),
-        vec!["--receivers", "3", "--events", "2000", "--publishers", "16"],
-    ));
     let slow = vec![
         "--receivers",
         "1",
@@ -240,6 +279,92 @@ struct Target {
     met: bool,
 }
 
+/// A width's runs with statistics (the median of three at 20) and on
+/// fresh tables: `(rate, p99)` of each.
+fn statistics_against_fresh(
+    f: &Fanout,
+    store: &str,
+    width: usize,
+) -> Option<((f64, f64), (f64, f64))> {
+    let analyzed = if width == 20 {
+        let mut runs = f.runs_of(&format!("{store}, 20 receivers #"));
+        runs.sort_by(|a, b| a.deliveries_per_second.total_cmp(&b.deliveries_per_second));
+        runs.get(runs.len() / 2).copied()
+    } else {
+        f.runs
+            .iter()
+            .find(|r| r.label == width_label(store, width, false))
+    }?;
+    let fresh = f
+        .runs
+        .iter()
+        .find(|r| r.label == width_label(store, width, true))?;
+    Some((
+        (analyzed.deliveries_per_second, analyzed.p99_ms),
+        (fresh.deliveries_per_second, fresh.p99_ms),
+    ))
+}
+
+/// Issue 39's targets on PostgreSQL: with statistics within 20% of fresh
+/// tables and a p99 no worse at every width, 3x Svix's figures at 3 and 20.
+fn statistics_targets(f: &Fanout, out: &mut Vec<Target>) {
+    let mut ratios = Vec::new();
+    let mut p99s = Vec::new();
+    let mut all = true;
+    let mut p99_ok = true;
+    for width in WIDTHS {
+        let Some(((rate, p99), (fresh, fresh_p99))) =
+            statistics_against_fresh(f, "postgres", width)
+        else {
+            all = false;
+            continue;
+        };
+        let ratio = rate / fresh;
+        all &= ratio >= 0.8;
+        p99_ok &= p99 <= fresh_p99;
+        ratios.push(format!("{width}: {ratio:.2}"));
+        p99s.push(format!("{width}: {p99:.0} / {fresh_p99:.0} ms"));
+    }
+    if ratios.is_empty() {
+        return;
+    }
+    out.push(Target {
+        what: "postgres, with statistics: ≥ 0.8x fresh tables at 1, 3, 20 and 100 receivers"
+            .to_string(),
+        measured: ratios.join(", "),
+        met: all,
+    });
+    out.push(Target {
+        what: "postgres, with statistics: p99 no worse than on fresh tables".to_string(),
+        measured: p99s.join(", "),
+        met: all && p99_ok,
+    });
+    for (width, floor) in [(3, 6600.0), (20, 11_000.0)] {
+        let runs: Vec<&Run> = if width == 20 {
+            f.runs_of("postgres, 20 receivers #")
+        } else {
+            f.runs
+                .iter()
+                .filter(|r| r.label == width_label("postgres", 3, false))
+                .collect()
+        };
+        if runs.is_empty() {
+            continue;
+        }
+        let rates: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:.0}", r.deliveries_per_second))
+            .collect();
+        out.push(Target {
+            what: format!(
+                "postgres, {width} receivers, with statistics: ≥ {floor:.0} deliveries/s (3x Svix)"
+            ),
+            measured: rates.join(", "),
+            met: runs.iter().all(|r| r.deliveries_per_second >= floor),
+        });
+    }
+}
+
 fn targets(f: &Fanout) -> Vec<Target> {
     let mut out = Vec::new();
     for (store, floor) in [("sqlite", 8000.0), ("postgres", 10_000.0)] {
@@ -313,6 +438,7 @@ fn targets(f: &Fanout) -> Vec<Target> {
             });
         }
     }
+    statistics_targets(f, &mut out);
     out
 }
 
@@ -330,7 +456,7 @@ pub fn render_section(f: &Fanout) -> String {
     let _ = writeln!(out, "{HEADING}\n");
     let _ = writeln!(
         out,
-        "Written by `cargo xtask bench-report --only fanout` on {}. One process holds the hub (API and dispatcher), the receivers (`Receiver::inline`, verifying each signature) and the publishers; PostgreSQL, when measured, shares the machine. Every run publishes 200 warm-up events first, then runs `ANALYZE`, so the planner has statistics as a hub that has run a while does; latency is from the publisher's 202 to the receiver's handler. The crate docs of `fanout` in `gladly-webhook-bench` show how to check the outbox's plans.\n",
+        "Written by `cargo xtask bench-report --only fanout` on {}. One process holds the hub (API and dispatcher), the receivers (`Receiver::inline`, verifying each signature) and the publishers; PostgreSQL, when measured, shares the machine. Every run publishes 200 warm-up events first, then runs `ANALYZE` (but those marked fresh tables), so the planner has statistics as a hub that has run a while does; latency is from the publisher's 202 to the receiver's handler. The crate docs of `fanout` in `gladly-webhook-bench` show how to check the outbox's plans.\n",
         f.date
     );
     let _ = writeln!(out, "![deliveries per second by run]({CHART})\n");
@@ -339,6 +465,30 @@ pub fn render_section(f: &Fanout) -> String {
     for t in targets(f) {
         let met = if t.met { "yes" } else { "**no**" };
         let _ = writeln!(out, "| {} | {} | {met} |", t.what, t.measured);
+    }
+    let _ = writeln!(out, "\n### With statistics against fresh tables\n");
+    let _ = writeln!(
+        out,
+        "Each width run after `ANALYZE` (the median of three at 20) and on fresh tables (`--no-analyze`), side by side: the ratio falls when statistics lead the planner astray.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| store | receivers | with statistics | fresh tables | ratio | p99 with / fresh |\n|---|---|---|---|---|---|"
+    );
+    for store in ["sqlite", "postgres"] {
+        for width in WIDTHS {
+            if let Some(((rate, p99), (fresh, fresh_p99))) =
+                statistics_against_fresh(f, store, width)
+            {
+                let _ = writeln!(
+                    out,
+                    "| {store} | {width} | {rate:.0}/s | {fresh:.0}/s | {:.2} | {} / {} |",
+                    rate / fresh,
+                    ms(p99),
+                    ms(fresh_p99)
+                );
+            }
+        }
     }
     let _ = writeln!(out, "\n### Runs\n");
     let _ = writeln!(

@@ -132,3 +132,78 @@ fn splicing_replaces_only_the_section() {
     let appended = splice("# Benchmarks\n", &format!("{HEADING}\n\nx\n"));
     assert_eq!(appended, format!("# Benchmarks\n\n{HEADING}\n\nx\n"));
 }
+
+/// Issue 39: each width with statistics beside fresh tables, as a ratio,
+/// and the PostgreSQL targets judged from them.
+#[test]
+fn statistics_are_set_against_fresh_tables_at_every_width() {
+    use xtask::fanout_report::{WIDTHS, width_label};
+    let mut runs = Vec::new();
+    for width in WIDTHS {
+        let (with, fresh) = match width {
+            3 => (3065.0, 7461.0),
+            20 => (11_500.0, 12_000.0),
+            _ => (9000.0, 9500.0),
+        };
+        runs.push(run(
+            &width_label("postgres", width, false),
+            "postgres",
+            with,
+            1.0,
+            40.0,
+        ));
+        runs.push(run(
+            &width_label("postgres", width, true),
+            "postgres",
+            fresh,
+            1.0,
+            50.0,
+        ));
+    }
+    runs.push(run(
+        "postgres, 20 receivers #2",
+        "postgres",
+        11_200.0,
+        1.0,
+        40.0,
+    ));
+    runs.push(run(
+        "postgres, 20 receivers #3",
+        "postgres",
+        12_100.0,
+        1.0,
+        40.0,
+    ));
+    let f = Fanout {
+        runs,
+        failed: Vec::new(),
+        commands: Vec::new(),
+        date: "2026-12-07 23:00 UTC".into(),
+    };
+    let text = render_section(&f);
+    assert!(
+        text.contains("| postgres | 3 | 3065/s | 7461/s | 0.41 | 40 ms / 50 ms |"),
+        "{text}"
+    );
+    // The median of the three 20-receiver runs.
+    assert!(
+        text.contains("| postgres | 20 | 11500/s | 12000/s | 0.96 |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("≥ 0.8x fresh tables at 1, 3, 20 and 100 receivers | 1: 0.95, 3: 0.41, 20: 0.96, 100: 0.95 | **no** |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| postgres, 3 receivers, with statistics: ≥ 6600 deliveries/s (3x Svix) | 3065 | **no** |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| postgres, 20 receivers, with statistics: ≥ 11000 deliveries/s (3x Svix) | 11500, 11200, 12100 | yes |"),
+        "{text}"
+    );
+    assert_eq!(
+        width_label("sqlite", 1, true),
+        "sqlite, 1 receiver, fresh tables"
+    );
+}

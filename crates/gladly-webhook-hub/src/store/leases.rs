@@ -35,7 +35,7 @@ const CLAIM_HEAD_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_to
 /// partial index, every pending delivery of every subscription and the
 /// entries of finished ones not yet vacuumed (6,000 buffers and 18 ms a
 /// claim in a run with a backlog).
-const CLAIM_ANY_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_token = $3 \
+pub(super) const CLAIM_ANY_DUE: &str = "UPDATE hub_webhooks SET lease_until = $2, lease_token = $3 \
     WHERE id IN (SELECT c.id FROM (SELECT w.id, w.created_at, \
             (SELECT MIN(d.next_attempt_at) FROM hub_deliveries d \
              WHERE d.webhook_id = w.id AND d.state = 'pending') AS due \

@@ -56,6 +56,9 @@ mod webhooks;
 #[cfg(test)]
 mod statements;
 
+#[cfg(test)]
+mod plans;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

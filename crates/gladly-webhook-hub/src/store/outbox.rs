@@ -84,7 +84,7 @@ macro_rules! next_deliveries {
 /// The next pending deliveries, due or not (strict publish order).
 const NEXT: &str = next_deliveries!();
 /// The same, only those due at `$6` (the window).
-const NEXT_DUE: &str = next_deliveries!("AND p.next_attempt_at <= $6");
+pub(super) const NEXT_DUE: &str = next_deliveries!("AND p.next_attempt_at <= $6");
 
 /// A row of [`NEXT`]: the delivery, its event and its subscription.
 type DueColumns = (
@@ -203,7 +203,7 @@ impl Store {
 
 // The writes keyed by a delivery's id check that it is still pending as
 // "not finished": see `successes::DELIVERED_HEAD` for why.
-const DELIVERED: &str = "UPDATE hub_deliveries \
+pub(super) const DELIVERED: &str = "UPDATE hub_deliveries \
     SET state = 'delivered', attempts = $2, finished_at = $3 \
     WHERE id = $1 AND state NOT IN ('delivered', 'failed', 'cancelled')";
 const RETRY: &str = "UPDATE hub_deliveries SET attempts = $2, next_attempt_at = $3 \
@@ -367,7 +367,7 @@ const MAKE_DUE_NOW: &str = "UPDATE hub_deliveries SET next_attempt_at = $2 \
 /// When the next delivery is due: the earliest of each active
 /// subscription's earliest (one probe of `hub_deliveries_webhook_due` per
 /// subscription, not a walk of every pending delivery).
-const NEXT_DUE_AT: &str = "SELECT MIN((SELECT MIN(d.next_attempt_at) FROM hub_deliveries d \
+pub(super) const NEXT_DUE_AT: &str = "SELECT MIN((SELECT MIN(d.next_attempt_at) FROM hub_deliveries d \
     WHERE d.webhook_id = w.id AND d.state = 'pending')) FROM hub_webhooks w WHERE w.active";
 
 impl Store {

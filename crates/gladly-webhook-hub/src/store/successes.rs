@@ -100,9 +100,11 @@ const LEASES_HELD_TAIL: &str = ") AS v WHERE hub_webhooks.id = v.column1 \
 /// 'pending'`, once ANALYZE saw few pending rows, the planner walked the
 /// partial index of every pending delivery instead (0.07 ms became 3.7 ms
 /// per write).
-const DELIVERED_HEAD: &str = "UPDATE hub_deliveries SET state = 'delivered', attempts = ";
-const DELIVERED_AT: &str = ", finished_at = ";
-const DELIVERED_IDS: &str = " WHERE state NOT IN ('delivered', 'failed', 'cancelled') AND id IN (";
+pub(super) const DELIVERED_HEAD: &str =
+    "UPDATE hub_deliveries SET state = 'delivered', attempts = ";
+pub(super) const DELIVERED_AT: &str = ", finished_at = ";
+pub(super) const DELIVERED_IDS: &str =
+    " WHERE state NOT IN ('delivered', 'failed', 'cancelled') AND id IN (";
 
 /// Records the successes of `records` (of any subscriptions) in the
 /// transaction `conn` is in; the caller commits. Every attempt is kept; the
