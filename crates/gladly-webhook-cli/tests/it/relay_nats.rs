@@ -112,51 +112,59 @@ fn each_once(nats: &NatsServer, accepted: &BTreeSet<String>, relay: &Running) {
 
 #[test]
 fn a_nats_outage_under_load_loses_nothing_answered_200() {
-    let Some(mut nats) = NatsServer::start("a_nats_outage_under_load_loses_nothing_answered_200")
-    else {
-        return;
-    };
+    let test = "a_nats_outage_under_load_loses_nothing_answered_200";
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &nats.url());
-    for (n, db) in databases(&dir.path().join("relay.db"), "store")
-        .iter()
+    // Each store with a NATS server of its own, side by side.
+    let runs: Vec<_> = databases(&dir.path().join("relay.db"), "store")
+        .into_iter()
         .enumerate()
-    {
-        let (relay, port) = relay(&config, db);
-        // Gladly delivers 20 events a second for 14 s; the server is away
-        // from 2 s to 12 s.
-        let accepted = Arc::new(Mutex::new(BTreeSet::new()));
-        let done = Arc::new(AtomicBool::new(false));
-        let load = {
-            let (accepted, done) = (Arc::clone(&accepted), Arc::clone(&done));
+        .map(|(n, db)| {
+            let dir = dir.path().join(format!("store{n}"));
             std::thread::spawn(move || {
-                let mut i = 0;
-                while !done.load(Ordering::SeqCst) {
-                    let id = format!("evt_outage_{n}_{i}");
-                    if deliver(port, &id) == 200 {
-                        accepted.lock().unwrap().insert(id);
-                    }
-                    i += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
+                std::fs::create_dir_all(&dir).unwrap();
+                let Some(nats) = NatsServer::start(test) else {
+                    return;
+                };
+                outage_under_load(&dir, &db, nats, n);
             })
-        };
-        std::thread::sleep(Duration::from_secs(2));
-        nats.stop();
-        std::thread::sleep(Duration::from_secs(10));
-        nats.resume();
-        std::thread::sleep(Duration::from_secs(2));
-        done.store(true, Ordering::SeqCst);
-        load.join().unwrap();
-        let accepted = accepted.lock().unwrap().clone();
-        assert!(accepted.len() > 200, "{} answered 200", accepted.len());
-        each_once(&nats, &accepted, &relay);
-        // The next store's run starts on an empty stream.
-        drop(relay);
-        nats.stop();
-        nats = NatsServer::start("a_nats_outage_under_load_loses_nothing_answered_200").unwrap();
-        let _ = write_config(dir.path(), &nats.url());
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap();
     }
+}
+
+/// Gladly delivers 20 events a second for 14 s; the server is away from
+/// 2 s to 12 s; then every event answered 200 is in the stream once.
+fn outage_under_load(dir: &std::path::Path, db: &str, mut nats: NatsServer, n: usize) {
+    let config = write_config(dir, &nats.url());
+    let (relay, port) = relay(&config, db);
+    let accepted = Arc::new(Mutex::new(BTreeSet::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (accepted, done) = (Arc::clone(&accepted), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !done.load(Ordering::SeqCst) {
+                let id = format!("evt_outage_{n}_{i}");
+                if deliver(port, &id) == 200 {
+                    accepted.lock().unwrap().insert(id);
+                }
+                i += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    nats.stop();
+    std::thread::sleep(Duration::from_secs(10));
+    nats.resume();
+    std::thread::sleep(Duration::from_secs(2));
+    done.store(true, Ordering::SeqCst);
+    load.join().unwrap();
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(accepted.len() > 200, "{} answered 200", accepted.len());
+    each_once(&nats, &accepted, &relay);
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //! - **Stream:** checked when the destination starts: it must exist and
 //!   capture `<prefix>.>`, or with `create = true` it is created with the
 //!   configured settings. A server that cannot be reached then is not a
-//!   refusal: the check is made again before the first publish.
+//!   refusal: the check is made again before the first publish. After an
+//!   outage the client tries to reconnect at least once a second.
 //! - **Addresses:** the servers' addresses meet the destination's rule
 //!   (public only unless `allow_networks` or `allow_loopback`), checked
 //!   when it starts; servers a cluster advertises are not followed, so
@@ -133,6 +134,9 @@ impl NatsTransport {
             .connection_timeout(timeout)
             .request_timeout(Some(timeout))
             .ignore_discovered_servers()
+            // Back within a second of the server's return (the client's
+            // own backoff reaches 4 s), trying at most once a second.
+            .reconnect_delay_callback(reconnect_delay)
             .retry_on_initial_connect()
             .name("gladly-webhook-relay")
             .connect(config.servers.as_str())
@@ -215,6 +219,15 @@ impl Transport for NatsTransport {
             }
         })
     }
+}
+
+/// The wait before reconnection attempt `attempts`: none for the first,
+/// then 100 ms more each time, at most a second.
+fn reconnect_delay(attempts: usize) -> Duration {
+    let steps = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+    Duration::from_millis(100)
+        .saturating_mul(steps)
+        .min(Duration::from_secs(1))
 }
 
 /// The client's options with `credentials`.
@@ -388,7 +401,18 @@ fn captures_all(filter: &str, prefix: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::captures_all;
+    use std::time::Duration;
+
+    use super::{captures_all, reconnect_delay};
+
+    #[test]
+    fn reconnection_is_tried_at_least_once_a_second() {
+        assert_eq!(reconnect_delay(0), Duration::ZERO);
+        assert_eq!(reconnect_delay(1), Duration::ZERO);
+        assert_eq!(reconnect_delay(3), Duration::from_millis(200));
+        assert_eq!(reconnect_delay(50), Duration::from_secs(1));
+        assert_eq!(reconnect_delay(usize::MAX), Duration::from_secs(1));
+    }
 
     #[test]
     fn a_stream_captures_a_prefix_with_a_tail_wildcard_at_or_above_it() {
