@@ -469,7 +469,7 @@ pub fn render_section(f: &Fanout) -> String {
     let _ = writeln!(out, "\n### With statistics against fresh tables\n");
     let _ = writeln!(
         out,
-        "Each width run after `ANALYZE` (the median of three at 20) and on fresh tables (`--no-analyze`), side by side: the ratio falls when statistics lead the planner astray.\n"
+        "Each width run after `ANALYZE` (the median of three at 20) and on fresh tables (`--no-analyze`), side by side: the ratio falls when statistics lead the planner astray. The section \"Fan-out on PostgreSQL with statistics: the diagnosis\" below has each hot statement's time and plan both ways.\n"
     );
     let _ = writeln!(
         out,

@@ -153,6 +153,7 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
         .map_err(|e| e.to_string())?
         .allow_insecure_localhost(true)
         .map_err(|e| e.to_string())?
+        .max_webhooks(plan.receivers.max(gladly_webhook_hub::MAX_WEBHOOKS))
         .dispatcher_options(options);
     let api = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

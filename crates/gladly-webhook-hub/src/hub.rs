@@ -61,6 +61,7 @@ pub struct Hub {
     events_window: Duration,
     streams: Arc<crate::api::rest::StreamSlots>,
     alerts: AlertOptions,
+    max_webhooks: usize,
 }
 
 impl std::fmt::Debug for Hub {
@@ -99,6 +100,7 @@ impl Hub {
             events_window: EVENTS_WINDOW,
             streams: Arc::default(),
             alerts: AlertOptions::default(),
+            max_webhooks: MAX_WEBHOOKS,
         })
     }
 
@@ -144,6 +146,13 @@ impl Hub {
     /// The model whose API this hub serves.
     pub fn served_model(&self) -> Model {
         self.model
+    }
+
+    /// Holds at most `max` subscriptions (default [`MAX_WEBHOOKS`], as
+    /// Gladly allows an organization): more for a hub that serves several.
+    pub fn max_webhooks(mut self, max: usize) -> Self {
+        self.max_webhooks = max;
+        self
     }
 
     /// Answers at most `per_second` API requests a second, across all API
@@ -247,7 +256,7 @@ impl Hub {
             gate: self.gate.clone(),
             waker: self.waker.clone(),
             rules: Rules::of(self.model),
-            max: MAX_WEBHOOKS,
+            max: self.max_webhooks,
             event_limit: self.body.max_bytes,
         }
     }

@@ -2,7 +2,8 @@
 
 use crate::common;
 
-use common::{TestHub, TestReceiver, event, hub, stores};
+use common::{TestHub, TestReceiver, event, hub, hub_configured, stores};
+use gladly_webhook_hub::DispatcherOptions;
 use serde_json::json;
 
 /// A stream of `items`, for a chunked request body.
@@ -390,6 +391,29 @@ async fn a_bad_subscription_gets_every_problem_at_its_pointer() {
             .await;
         assert_eq!(pointers(&plain), [("/url".into(), "HttpsRequired".into())]);
     }
+}
+
+/// Issue 39: a hub that serves several organizations holds more than
+/// Gladly's 20 subscriptions when told to, and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_webhooks_raises_the_limit() {
+    let store = stores().await.remove(0);
+    let hub = hub_configured(&store, DispatcherOptions::default(), |hub| {
+        hub.allow_insecure_localhost(true).unwrap().max_webhooks(25)
+    })
+    .await;
+    let receiver = TestReceiver::start().await;
+    for n in 0..25 {
+        hub.create(&format!("{}/{n}", receiver.url), &["TASK_CLOSED"], false)
+            .await;
+    }
+    let full = hub
+        .call("POST", "/api/v1/webhooks", Some(json!({"url": format!("{}/25", receiver.url), "events": ["TASK_CLOSED"], "active": false})))
+        .await;
+    assert_eq!(
+        (full.status, full.json["error"].as_str()),
+        (409, Some("too_many_webhooks"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
