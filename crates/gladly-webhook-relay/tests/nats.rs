@@ -4,13 +4,16 @@
 //! recovered by range, or a backfill kept it again; the stream is created
 //! or expected; a missing stream refuses to start.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::{fast_dispatch, serve};
+use gladly_webhook_hub::Store;
 use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_hub::store::{DeliveryState, Recovery};
-use gladly_webhook_hub::{DispatcherOptions, Store};
 use gladly_webhook_receiver::inbox::{Inserted, NewEvent, State};
 use gladly_webhook_relay::{Relay, RelayConfig, RelayError};
 use gladly_webhook_testkit::nats::{NatsServer, StoredMessage, read_stream};
@@ -69,21 +72,6 @@ async fn post(addr: SocketAddr, body: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-async fn serve(relay: &Relay) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = relay.router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
-fn fast_dispatch() -> DispatcherOptions {
-    let mut options = DispatcherOptions::default();
-    options.poll = Duration::from_millis(50);
-    options.max_in_flight = 4;
-    options
 }
 
 fn ids(messages: &[StoredMessage]) -> Vec<String> {

@@ -2,6 +2,8 @@
 //! credentials and a header, Standard Webhooks out to two consumers that
 //! verify every request with the official `standardwebhooks` crate.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use gladly_webhook_hub::DispatcherOptions;
+use common::{fast_dispatch, serve};
 use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_relay::{ConfigError, Relay, RelayConfig};
 use gladly_webhook_testkit::wait::wait_until;
@@ -145,24 +147,9 @@ async fn post(client: &reqwest::Client, addr: SocketAddr, body: &str, auth: bool
     request.send().await.unwrap().status().as_u16()
 }
 
-async fn serve(relay: &Relay) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = relay.router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
-}
-
-fn fast_dispatch() -> DispatcherOptions {
-    let mut options = DispatcherOptions::default();
-    options.poll = Duration::from_millis(50);
-    options.max_in_flight = 4;
-    options
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
