@@ -54,6 +54,8 @@ fn relay(config: &str, db: &str) -> (Running, u16) {
             "127.0.0.1:0",
             "--lease",
             "1s",
+            "--ui-addr",
+            "127.0.0.1:0",
         ],
         &[("RELAY_DB", db), ("RELAY_TOKEN", TOKEN)],
         "relaying on http://",
@@ -192,6 +194,14 @@ fn a_relay_killed_twice_mid_publish_loses_nothing() {
                 continue;
             }
             each_once(&nats, &accepted, &relay);
+            // The inspector shows each attempt's acknowledgement.
+            let ui = announced_port(&relay, "inspector page on http://");
+            let (status, page) = http(ui, "GET", "/destinations/dst_bus", &[], "");
+            assert_eq!(status, 200);
+            assert!(
+                page.contains("stream GLADLY, sequence ") && page.contains(">ack<"),
+                "{page}"
+            );
         }
     }
 }
