@@ -10,9 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{fast_dispatch, serve};
+use common::run;
 use gladly_webhook_hub::Store;
-use gladly_webhook_hub::alerts::AlertOptions;
 use gladly_webhook_hub::store::{DeliveryState, Recovery};
 use gladly_webhook_receiver::inbox::{Inserted, NewEvent, State};
 use gladly_webhook_relay::{Relay, RelayConfig, RelayError};
@@ -104,10 +103,7 @@ async fn each_event_is_in_the_stream_once(store: Store) {
     let relay = Relay::with_store(store, &config(dir.path(), &nats.url(), CREATED))
         .await
         .unwrap();
-    let dispatcher = relay
-        .spawn_dispatcher(fast_dispatch(), AlertOptions::default())
-        .unwrap();
-    let addr = serve(&relay).await;
+    let (dispatcher, addr) = run(&relay).await;
 
     // Gladly sends one event twice (its retry), and two others.
     let closed = event("ev_1", "CONVERSATION/CLOSED");
@@ -291,10 +287,7 @@ async fn an_expected_stream_is_checked_at_start() {
     .await
     .unwrap();
     let relay = open("stream = \"GLADLY\"").await.unwrap();
-    let dispatcher = relay
-        .spawn_dispatcher(fast_dispatch(), AlertOptions::default())
-        .unwrap();
-    let addr = serve(&relay).await;
+    let (dispatcher, addr) = run(&relay).await;
     assert_eq!(post(addr, &event("ev_9", "TASK/CREATED")).await, 200);
     let messages = stream_holds(&relay, &nats.url(), 1).await;
     assert_eq!(messages[0].subject, "acme.gladly.TASK.CREATED");
@@ -318,10 +311,7 @@ async fn a_server_away_at_start_is_waited_for() {
         .await
         .unwrap();
     let relay = Relay::with_store(store, &config).await.unwrap();
-    let dispatcher = relay
-        .spawn_dispatcher(fast_dispatch(), AlertOptions::default())
-        .unwrap();
-    let addr = serve(&relay).await;
+    let (dispatcher, addr) = run(&relay).await;
     assert_eq!(post(addr, &event("ev_5", "CONTACT/ENDED")).await, 200);
     tokio::time::sleep(Duration::from_secs(1)).await;
     nats.resume();

@@ -11,8 +11,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use common::{fast_dispatch, serve};
-use gladly_webhook_hub::alerts::AlertOptions;
+use common::run;
 use gladly_webhook_relay::{ConfigError, Relay, RelayConfig};
 use gladly_webhook_testkit::wait::wait_until;
 
@@ -162,10 +161,7 @@ async fn events_reach_exactly_their_destinations_verified() {
         .await
         .unwrap();
     let relay = Relay::with_store(store, &config).await.unwrap();
-    let dispatcher = relay
-        .spawn_dispatcher(fast_dispatch(), AlertOptions::default())
-        .unwrap();
-    let addr = serve(&relay).await;
+    let (dispatcher, addr) = run(&relay).await;
     let http = client();
 
     let closed = event("ev_closed", "CONVERSATION/CLOSED");

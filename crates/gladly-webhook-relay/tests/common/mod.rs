@@ -1,10 +1,11 @@
-//! What the relay's test files share: a relay served on loopback, and a
+//! What the relay's test files share: a relay served on loopback with a
 //! dispatcher that polls often.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use gladly_webhook_hub::DispatcherOptions;
+use gladly_webhook_hub::alerts::AlertOptions;
+use gladly_webhook_hub::{Dispatcher, DispatcherOptions};
 use gladly_webhook_relay::Relay;
 
 /// `relay`'s router on a free loopback port.
@@ -22,4 +23,12 @@ pub fn fast_dispatch() -> DispatcherOptions {
     options.poll = Duration::from_millis(50);
     options.max_in_flight = 4;
     options
+}
+
+/// `relay` running: its dispatcher ([`fast_dispatch`]) and its address.
+pub async fn run(relay: &Relay) -> (Dispatcher, SocketAddr) {
+    let dispatcher = relay
+        .spawn_dispatcher(fast_dispatch(), AlertOptions::default())
+        .unwrap();
+    (dispatcher, serve(relay).await)
 }
