@@ -162,4 +162,7 @@ pub struct ServerArgs {
     /// The most bytes of request bodies buffered at once, over all requests (503 past it).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub body_budget: usize,
+    /// On SIGTERM or Ctrl-C, the time requests, then deliveries or commands, in flight have in all to finish; what still runs is then stopped and stays pending, done after a restart (e.g. `20s`; keep it under your orchestrator's own grace).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = crate::duration::positive)]
+    pub shutdown_grace: Duration,
 }

@@ -1,8 +1,6 @@
 //! `gladly-webhook listen`: the receiver as a service, with an optional
 //! command per stored event.
 
-use std::time::Duration;
-
 use gladly_webhook_core::echo::escape;
 use gladly_webhook_receiver::{DeliveryAuth, Receipt, Receiver, spawn_workers};
 
@@ -18,9 +16,6 @@ use gladly_webhook_inspector::receiver::{ReceiverInspector, RecentDeliveries};
 
 /// Deliveries `--ui` keeps in memory.
 const UI_DELIVERIES: usize = 500;
-
-/// How long running commands get to finish on shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(args: &ListenArgs) -> Result<(), CliError> {
     let auth = delivery_auth(args)?;
@@ -126,12 +121,13 @@ pub fn run(args: &ListenArgs) -> Result<(), CliError> {
         if args.ops.health_routes {
             app = ops.health_routes().merge(app);
         }
-        super::serve_http(listener, app, limits, &ops).await?;
+        let (served, grace_left) = super::serve_http(listener, app, limits, &ops).await;
+        served?;
         if let Some(ui) = ui {
             ui.stop().await;
         }
         if let Some(workers) = workers {
-            let report = workers.shutdown(SHUTDOWN_GRACE).await;
+            let report = workers.shutdown(grace_left).await;
             if report.released > 0 {
                 crate::say::info(format_args!(
                     "{} running command(s) stopped at shutdown; their events are pending again",

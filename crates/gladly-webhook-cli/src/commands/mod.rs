@@ -114,7 +114,8 @@ pub fn server_limits(
     }
     let mut limits = gladly_webhook_server::Limits::default()
         .header_read_timeout(args.header_timeout)
-        .max_connections(args.max_connections);
+        .max_connections(args.max_connections)
+        .shutdown_grace(args.shutdown_grace);
     if health_routes {
         use crate::ops::routes::{PROBE_CONNECTIONS, PROBE_PATHS};
         limits = limits.reserve_for(PROBE_PATHS, PROBE_CONNECTIONS);
@@ -124,22 +125,31 @@ pub fn server_limits(
 
 /// Serves `app` on `listener` within `limits` until Ctrl-C or SIGTERM,
 /// then drains: `/readyz` answers 503 from the signal on, and requests in
-/// flight finish within the limits' grace.
+/// flight finish within the limits' grace (`--shutdown-grace`). Answers
+/// what is left of that grace, for the deliveries or commands in flight
+/// to finish in: the whole grace if the server stopped on an error.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     limits: gladly_webhook_server::Limits,
     ops: &crate::ops::Ops,
-) -> Result<(), CliError> {
+) -> (Result<(), CliError>, std::time::Duration) {
+    let grace = limits.shutdown_grace;
+    let signalled = std::sync::OnceLock::new();
     let signal = async {
         shutdown_signal().await;
+        let _ = signalled.set(std::time::Instant::now());
         ops.drain();
         crate::say::info(format_args!("stopping: finishing what is in flight"));
     };
-    gladly_webhook_server::serve(listener, app, limits, signal)
+    let served = gladly_webhook_server::serve(listener, app, limits, signal)
         .await
         .map_err(|source| CliError::Io {
             path: "the HTTP server".to_string(),
             source,
-        })
+        });
+    let left = signalled
+        .get()
+        .map_or(grace, |at| grace.saturating_sub(at.elapsed()));
+    (served, left)
 }

@@ -2,7 +2,6 @@
 //! store its configuration names.
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::Utc;
 use gladly_webhook_client::backfill::{Backfill, BackfillError, BackfillTarget};
@@ -23,10 +22,6 @@ use crate::cli::{
 use crate::error::CliError;
 use crate::ops::{Ops, Probe, SideServer};
 use gladly_webhook_inspector::relay::RelayInspector;
-
-/// How long attempts in flight get to finish on shutdown: longer than the
-/// default 15 s an attempt may take.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 pub fn run(args: &RelayArgs) -> Result<(), CliError> {
     match &args.command {
@@ -162,12 +157,12 @@ fn serve(args: &RelayRunArgs) -> Result<(), CliError> {
         if args.ops.health_routes {
             app = ops.health_routes().merge(app);
         }
-        let served = super::serve_http(listener, app, limits, &ops).await;
+        let (served, grace_left) = super::serve_http(listener, app, limits, &ops).await;
         reloads.abort();
         if let Some(ui) = ui {
             ui.stop().await;
         }
-        dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        dispatcher.shutdown(grace_left).await;
         ops.stop().await;
         served?;
         crate::say::info(format_args!("stopped"));

@@ -21,10 +21,6 @@ use crate::secrets::SecretSource;
 use gladly_webhook_core::Model;
 use gladly_webhook_inspector::hub::HubInspector;
 
-/// How long attempts in flight get to finish on shutdown: longer than the
-/// 15 s an attempt may take.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
-
 /// The operational events' endpoints (each URL checked, the secret read
 /// and checked once) and backlog thresholds.
 fn alert_options(args: &ServeArgs) -> Result<AlertOptions, CliError> {
@@ -165,8 +161,8 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         if args.ops.health_routes {
             app = app.merge(ops.health_routes());
         }
-        let served = super::serve_http(listener, app, limits, &ops).await;
-        dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        let (served, grace_left) = super::serve_http(listener, app, limits, &ops).await;
+        dispatcher.shutdown(grace_left).await;
         ops.stop().await;
         served?;
         crate::say::info(format_args!("stopped"));

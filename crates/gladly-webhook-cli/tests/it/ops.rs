@@ -684,9 +684,10 @@ fn readiness_follows_a_stopped_database() {
 }
 
 /// SIGTERM to `listen --exec` with a command running: `/readyz` answers
-/// 503 at once while the command gets its grace, then the run is released
-/// to `pending` and the process exits 0; the metrics address serves to the
-/// end.
+/// 503 at once while the command gets its grace (`--shutdown-grace 2s`:
+/// the process waits that long, not the default 20 s), then the run is
+/// released to `pending` and the process exits 0; the metrics address
+/// serves to the end.
 #[test]
 fn sigterm_drains_then_releases_what_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -705,6 +706,8 @@ fn sigterm_drains_then_releases_what_runs() {
             "sleep 60",
             "--metrics-addr",
             "127.0.0.1:0",
+            "--shutdown-grace",
+            "2s",
         ],
         &[],
         "listening on",
@@ -730,6 +733,7 @@ fn sigterm_drains_then_releases_what_runs() {
     assert!(output.status.success(), "{output:?}");
     wait_for(metrics, r#"gladly_inbox_events{state="running"}"#, 1.0);
 
+    let killed = std::time::Instant::now();
     let _ = Command::new("kill")
         .args(["-TERM", &listen.pid().to_string()])
         .status();
@@ -742,6 +746,11 @@ fn sigterm_drains_then_releases_what_runs() {
     );
     assert_eq!(health(metrics).0, 1, "not ready while draining");
     assert_eq!(listen.wait(), 0, "{}", listen.stderr());
+    let took = killed.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(8),
+        "stopped {took:?} after SIGTERM with --shutdown-grace 2s"
+    );
     assert_eq!(health(metrics).0, 2, "nothing answers once it stopped");
     assert!(
         listen

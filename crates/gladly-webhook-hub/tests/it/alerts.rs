@@ -25,7 +25,7 @@ fn types(events: &[Value]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operational_events_reach_the_operator_as_standard_webhooks() {
-    for store in stores().await {
+    common::concurrently(stores().await, |store| async move {
         let operator = TestReceiver::start().await;
         let mut alerts = AlertOptions::default();
         alerts.endpoints = vec![(operator.url.clone(), Secret::new(OPERATOR_SECRET))];
@@ -135,5 +135,6 @@ async fn operational_events_reach_the_operator_as_standard_webhooks() {
             store.name,
             after.text
         );
-    }
+    })
+    .await;
 }

@@ -119,7 +119,7 @@ async fn a_retry_is_made_while_publication_goes_on() {
 /// to without pause does not keep another waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_subscription_makes_room_for_another() {
-    for (store, window) in stores_and_windows().await {
+    common::concurrently(stores_and_windows().await, |(store, window)| async move {
         let mut options = dispatch_options_in(window);
         options.concurrency = 1;
         let hub = hub_with(&store, options).await;
@@ -145,14 +145,15 @@ async fn a_busy_subscription_makes_room_for_another() {
             "{} window {window}: the other subscription got nothing while {published} events went to the busy one",
             store.name
         );
-    }
+    })
+    .await;
 }
 
 /// Issue 23: the window bounds what is in flight to one subscription, and
 /// strict order sends one at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_bounds_deliveries_in_flight() {
-    for (store, window) in stores_and_windows().await {
+    common::concurrently(stores_and_windows().await, |(store, window)| async move {
         let hub = hub_with(&store, dispatch_options_in(window)).await;
         let receiver = TestReceiver::start().await;
         receiver.answer_after(Duration::from_millis(100));
@@ -170,7 +171,8 @@ async fn the_window_bounds_deliveries_in_flight() {
         if window > 1 {
             assert!(most > 1, "{}: the window was never used", store.name);
         }
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +255,8 @@ async fn an_event_reaches_exactly_the_matching_active_subscriptions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
-    for (store, window) in stores_and_windows().await {
+    // The four cases wait out the (scaled) schedule side by side.
+    common::concurrently(stores_and_windows().await, |(store, window)| async move {
         let hub = hub_with(&store, dispatch_options_in(window)).await;
         let failing = TestReceiver::start().await;
         let healthy = TestReceiver::start().await;
@@ -362,7 +365,8 @@ async fn a_receiver_that_always_fails_is_deactivated_after_the_schedule() {
         healthy.wait(|r| r.len() == 3).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(failing.events().len(), all.len(), "{}", store.name);
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ fn rfc3339(at: chrono::DateTime<Utc>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_window_of_failed_deliveries_is_sent_again_in_order_once() {
-    for store in stores().await {
+    common::concurrently(stores().await, |store| async move {
         // Strict order: the deliveries sent again arrive in publish order.
         let hub = hub_with(&store, dispatch_options_in(1)).await;
         let receiver = TestReceiver::start().await;
@@ -98,7 +98,8 @@ async fn a_window_of_failed_deliveries_is_sent_again_in_order_once() {
             .collect();
         assert_eq!(numbers.len(), 6, "{}: {first}", store.name);
         assert!(numbers.contains(&6) && numbers.contains(&1));
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -213,7 +213,7 @@ async fn webhooks_follow_the_rest_api_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_carry_credentials_and_the_retry_limit_disables() {
-    for store in stores().await {
+    common::concurrently(stores().await, |store| async move {
         let hub = local_gladly(&store, 0).await;
         let receiver = TestReceiver::start().await;
         let mut body = webhook_body(&receiver.url);
@@ -285,7 +285,8 @@ async fn deliveries_carry_credentials_and_the_retry_limit_disables() {
             "{}",
             one.text
         );
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,6 +64,17 @@ pub async fn stores() -> Vec<TestStore> {
     all
 }
 
+/// Runs `case` for every item at once and waits for all: the cases of a
+/// test that mostly waits (schedules, slow receivers) overlap instead of
+/// adding up. A case's panic fails the test.
+pub async fn concurrently<T, F, Fut>(items: impl IntoIterator<Item = T>, case: F)
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    futures_util::future::join_all(items.into_iter().map(case)).await;
+}
+
 /// A hub serving on loopback, with its dispatcher.
 pub struct TestHub {
     pub base: String,
