@@ -2,7 +2,7 @@
 //! credentials and a header, Standard Webhooks out to two consumers that
 //! verify every request with the official `standardwebhooks` crate.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 //! recovered by range, or a backfill kept it again; the stream is created
 //! or expected; a missing stream refuses to start.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
