@@ -157,6 +157,7 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
         ("0008_operational_events", "operational events"),
         ("0009_relay", "relay"),
         ("0010_acknowledgements", "acknowledgements"),
+        ("0011_no_row_checks", "no row checks"),
     ];
     let mut migrator = Migrator::with_migrations(
         all.into_iter()

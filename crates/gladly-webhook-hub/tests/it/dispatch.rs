@@ -515,6 +515,14 @@ async fn purge_deletes_what_finished_and_keeps_what_is_pending() {
                 .unwrap()
                 .is_empty()
         );
+        // The attempts go with their deliveries (PostgreSQL has no foreign
+        // key to delete them since migration 0011: the purge does).
+        assert_eq!(
+            common::count_rows(&store, "hub_attempts").await,
+            0,
+            "{}: attempts left after their deliveries",
+            store.name
+        );
     }
 }
 

@@ -108,9 +108,18 @@ async fn retry_after_pauses_the_subscription() {
         receiver.answer(200);
         receiver.retry_after(None);
         hub.publish(event("TASK_CLOSED")).await;
-        let paused = hub
-            .call("GET", &format!("/api/v1/webhooks/{id}/rate-limit"), None)
-            .await;
+        // The receiver saw the 429 before the hub read it and recorded the
+        // pause: the API shows it within the pause, not at once.
+        let shown_by = std::time::Instant::now() + Duration::from_secs(1);
+        let paused = loop {
+            let paused = hub
+                .call("GET", &format!("/api/v1/webhooks/{id}/rate-limit"), None)
+                .await;
+            if paused.json["pausedUntil"].is_string() || std::time::Instant::now() > shown_by {
+                break paused;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         assert!(
             paused.json["pausedUntil"].is_string(),
             "{}: {}",

@@ -64,6 +64,26 @@ pub async fn stores() -> Vec<TestStore> {
     all
 }
 
+/// The rows of `table` in the store, read with a connection of the test's
+/// own.
+pub async fn count_rows(store: &TestStore, table: &str) -> i64 {
+    use sqlx::Connection as _;
+    let query = format!("SELECT COUNT(*) FROM {table}");
+    if store.url.starts_with("postgres") {
+        let mut db = sqlx::PgConnection::connect(&store.url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(query))
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&store.url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(query))
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    }
+}
+
 /// Runs `case` for every item at once and waits for all: the cases of a
 /// test that mostly waits (schedules, slow receivers) overlap instead of
 /// adding up. A case's panic fails the test.
