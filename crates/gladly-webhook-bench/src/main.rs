@@ -6,7 +6,8 @@
 //!   concurrency, stops it, and prints one JSON line per run.
 //! - `fsync`: the fsync ceiling of the disk a SQLite inbox would use.
 //! - `fanout`: the hub's delivery throughput and publish-to-delivery
-//!   latency to local receivers (a slow or failing one, a prefilled store).
+//!   latency to local receivers (a slow or failing one, a prefilled store);
+//!   `fanout-receivers` serves them in a process of their own.
 //! - `relay`: deliveries into a relay, Standard Webhooks out to local
 //!   destinations: accepted events a second, and request-to-destination
 //!   latency.
@@ -67,6 +68,24 @@ enum Command {
     Fanout(FanoutArgs),
     /// The relay: signed deliveries in at each concurrency, Standard Webhooks out to local destinations.
     Relay(RelayArgs),
+    /// The receivers of `fanout --receivers-apart` (started by it): prints their URLs, serves until stdin closes.
+    FanoutReceivers(FanoutReceiversArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct FanoutReceiversArgs {
+    /// Receivers, each on a loopback port of its own.
+    #[arg(long)]
+    count: usize,
+    /// How long each takes to answer, e.g. `50ms`.
+    #[arg(long, default_value = "0ms", value_parser = duration)]
+    delay: Duration,
+    /// The event id the first receiver answers 500.
+    #[arg(long)]
+    refuse: Option<String>,
+    /// Stop after this many seconds even if stdin stays open.
+    #[arg(long, default_value_t = 600)]
+    max_seconds: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -136,6 +155,9 @@ struct FanoutArgs {
     /// Skip the ANALYZE after the warm-up: fresh tables, the planner's defaults.
     #[arg(long)]
     no_analyze: bool,
+    /// Run the receivers in a process of their own, answering 200 at once without verifying (how issue 39 measured the hub beside Svix); by default they run in this process and verify each signature.
+    #[arg(long)]
+    receivers_apart: bool,
     /// Export the hub's spans over OTLP/HTTP, as `serve --otlp-endpoint` does, to a sink on loopback (what exporting costs).
     #[arg(long)]
     otlp: bool,
@@ -262,6 +284,7 @@ fn main() -> std::process::ExitCode {
                     max_in_flight: args.max_in_flight,
                     rate: args.rate,
                     analyze: !args.no_analyze,
+                    receivers_apart: args.receivers_apart,
                 })
                 .await?;
                 println!(
@@ -269,6 +292,15 @@ fn main() -> std::process::ExitCode {
                     serde_json::to_string(&result).map_err(|e| e.to_string())?
                 );
                 Ok(())
+            }
+            Command::FanoutReceivers(args) => {
+                fanout::apart::serve(fanout::apart::ApartPlan {
+                    count: args.count,
+                    delay: args.delay,
+                    refuse: args.refuse,
+                    max: Duration::from_secs(args.max_seconds),
+                })
+                .await
             }
             Command::Relay(args) => {
                 let database_url = match (args.database_url, args.fresh_database) {

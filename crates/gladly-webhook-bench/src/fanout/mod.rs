@@ -11,6 +11,11 @@
 //! Each delivery's latency is from the publisher's 202 to the receiver's
 //! handler.
 //!
+//! With `--receivers-apart` the receivers run in a child process
+//! (`fanout-receivers`) and answer `200` at once without verifying: the
+//! setup in which issue 39 measured the hub beside Svix's server. The hub's
+//! process then holds the API, the dispatcher and the publishers only.
+//!
 //! # Checking the outbox's plans on PostgreSQL
 //!
 //! A PostgreSQL run leaves its database behind, analyzed. To see where the
@@ -44,16 +49,18 @@
 //! `mean_exec_time` and `shared_blks_hit / calls` of each statement tell
 //! a plan gone wrong at once: thousands of buffers a call.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+pub mod apart;
+mod receivers;
 
-use gladly_webhook_core::Verifier;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
 use gladly_webhook_hub::{ApiUsers, DispatcherOptions, Hub, Store};
-use gladly_webhook_receiver::{Delivery, Handlers, Receiver};
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use receivers::{Clock, Receivers};
 
 const USER: &str = "bench@example.com";
 const TOKEN: &str = "tok_bench_0123456789abcdef";
@@ -91,6 +98,10 @@ pub struct FanoutPlan {
     /// that has run a while has them); without, the tables are fresh (the
     /// planner's defaults, unless autovacuum analyzes them meanwhile).
     pub analyze: bool,
+    /// The receivers in a process of their own, answering at once without
+    /// verifying (how issue 39 measured the hub beside Svix); in this
+    /// process, verifying each signature, without.
+    pub receivers_apart: bool,
 }
 
 /// What was measured.
@@ -107,6 +118,8 @@ pub struct FanoutResult {
     prefilled_deliveries: u64,
     /// Whether `ANALYZE` ran before the measured batch.
     analyzed: bool,
+    /// Whether the receivers ran in a process of their own.
+    receivers_apart: bool,
     /// Events accepted (202) per second by the API.
     published_per_second: f64,
     /// Events delivered to every receiver, per second, from the first
@@ -121,13 +134,6 @@ pub struct FanoutResult {
     latency_p50_ms: f64,
     latency_p99_ms: f64,
     latency_max_ms: f64,
-}
-
-/// When each event was accepted, and when each delivery was handled.
-#[derive(Default)]
-struct Clock {
-    published: Mutex<HashMap<String, Instant>>,
-    handled: Mutex<Vec<(String, Instant)>>,
 }
 
 pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
@@ -168,78 +174,12 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
         .map_err(|e| e.to_string())?;
 
     let clock = Arc::new(Clock::default());
-    let counters = start_receivers(&plan, &client, &base, &clock).await?;
-    let baseline = |counters: &[Arc<AtomicU64>]| -> Vec<u64> {
-        counters.iter().map(|c| c.load(Ordering::Relaxed)).collect()
-    };
-
-    // Prefill and warm-up: delivered through the same path, then ANALYZE.
-    let receivers = plan.receivers.max(1) as u64;
-    for (events, what) in [
-        (plan.prefill.div_ceil(receivers), "prefill"),
-        (plan.warmup, "warm-up"),
-    ] {
-        if events == 0 {
-            continue;
-        }
-        let before = baseline(&counters);
-        publish(&plan, &client, &base, events, None, false).await?;
-        wait_all(&counters, &before, events, Instant::now() + plan.max)
-            .await
-            .map_err(|e| format!("{what}: {e}"))?;
-    }
-    if plan.analyze {
-        analyze(&url).await?;
-    }
-    clock.handled.lock().map_err(|e| e.to_string())?.clear();
-
-    let before = baseline(&counters);
-    let started = Instant::now();
-    publish(
-        &plan,
-        &client,
-        &base,
-        plan.events,
-        Some(&clock),
-        plan.fail_one,
-    )
-    .await?;
-    let published = started.elapsed();
-    // With --fail-one, the first receiver never gets the failing event.
-    let mut expected = vec![plan.events; counters.len()];
-    if plan.fail_one && !expected.is_empty() {
-        expected[0] -= 1;
-    }
-    let deadline = started + plan.max;
-    loop {
-        let done = counters
-            .iter()
-            .zip(&before)
-            .zip(&expected)
-            .all(|((c, b), want)| c.load(Ordering::Relaxed) - b >= *want);
-        if done {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "not every event was delivered within {:?}",
-                plan.max
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let total = started.elapsed();
+    let receivers = Receivers::start(&plan, &client, &base).await?;
+    let measured = measure(&plan, &client, &base, &url, &clock, &receivers).await;
+    receivers.stop().await;
     dispatcher.shutdown(Duration::from_secs(5)).await;
+    let (published, total, expected, mut latencies) = measured?;
 
-    let mut latencies: Vec<f64> = {
-        let published = clock.published.lock().map_err(|e| e.to_string())?;
-        let handled = clock.handled.lock().map_err(|e| e.to_string())?;
-        handled
-            .iter()
-            .filter_map(|(id, at)| published.get(id).map(|p| at.saturating_duration_since(*p)))
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .collect()
-    };
     latencies.sort_by(f64::total_cmp);
     let percentile = |p: f64| -> f64 {
         if latencies.is_empty() {
@@ -250,6 +190,7 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
     };
     let events = plan.events as f64;
     let deliveries: u64 = expected.iter().sum();
+    let width = plan.receivers.max(1) as u64;
     Ok(FanoutResult {
         store: store_name,
         events: plan.events,
@@ -258,8 +199,9 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
         max_in_flight: plan.max_in_flight,
         receiver_delay_ms: plan.receiver_delay.as_millis(),
         fail_one: plan.fail_one,
-        prefilled_deliveries: plan.prefill.div_ceil(receivers) * receivers,
+        prefilled_deliveries: plan.prefill.div_ceil(width) * width,
         analyzed: plan.analyze,
+        receivers_apart: plan.receivers_apart,
         published_per_second: events / published.as_secs_f64(),
         events_per_second: events / total.as_secs_f64(),
         deliveries_per_second: deliveries as f64 / total.as_secs_f64(),
@@ -271,73 +213,82 @@ pub async fn run(plan: FanoutPlan) -> Result<FanoutResult, String> {
     })
 }
 
-/// Binds, subscribes (inactive), serves and activates each receiver; its
-/// counter of events handled (PINGs included).
-async fn start_receivers(
+/// What [`measure`] found: the time to publish, the time to the last
+/// delivery, the deliveries expected per receiver, each latency (ms).
+type Measured = (Duration, Duration, Vec<u64>, Vec<f64>);
+
+/// Prefill and warm-up through the same path, `ANALYZE`, then the
+/// measured batch until every receiver has it.
+async fn measure(
     plan: &FanoutPlan,
     client: &reqwest::Client,
     base: &str,
+    url: &str,
     clock: &Arc<Clock>,
-) -> Result<Vec<Arc<AtomicU64>>, String> {
-    let mut counters = Vec::new();
-    for index in 0..plan.receivers {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    receivers: &Receivers,
+) -> Result<Measured, String> {
+    let width = plan.receivers.max(1) as u64;
+    for (events, what) in [
+        (plan.prefill.div_ceil(width), "prefill"),
+        (plan.warmup, "warm-up"),
+    ] {
+        if events == 0 {
+            continue;
+        }
+        let before = receivers.counts().await?;
+        publish(plan, client, base, events, None, false).await?;
+        receivers
+            .wait_all(&before, events, Instant::now() + plan.max)
             .await
-            .map_err(|e| e.to_string())?;
-        let url = format!(
-            "http://{}/hooks",
-            listener.local_addr().map_err(|e| e.to_string())?
-        );
-        let created = api_call(
-            client,
-            "POST",
-            &format!("{base}/api/v1/webhooks"),
-            json!({"url": url, "events": ["CUSTOMER_UPDATED"], "active": false}),
-        )
-        .await?;
-        let secret = created["secret"]
-            .as_str()
-            .ok_or("no secret in the answer")?
-            .to_string();
-        let id = created["id"]
-            .as_str()
-            .ok_or("no id in the answer")?
-            .to_string();
-        let count = Arc::new(AtomicU64::new(0));
-        let (counted, clock, delay) = (count.clone(), clock.clone(), plan.receiver_delay);
-        let refuses = plan.fail_one && index == 0;
-        let handlers = Handlers::new().on_any(
-            move |delivery: Delivery<gladly_webhook_core::ParsedEvent>| {
-                let (counted, clock) = (counted.clone(), clock.clone());
-                async move {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                    let id = delivery.event_id.clone().unwrap_or_default();
-                    if refuses && id == FAILING_EVENT {
-                        return Err("this receiver refuses the failing event".into());
-                    }
-                    if let Ok(mut handled) = clock.handled.lock() {
-                        handled.push((id, Instant::now()));
-                    }
-                    counted.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                }
-            },
-        );
-        let verifier = Verifier::new([secret.as_str()]).map_err(|e| e.to_string())?;
-        let router = Receiver::inline(verifier, handlers).router("/hooks");
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        api_call(
-            client,
-            "PATCH",
-            &format!("{base}/api/v1/webhooks/{id}"),
-            json!({"active": true}),
-        )
-        .await?;
-        counters.push(count);
+            .map_err(|e| format!("{what}: {e}"))?;
     }
-    Ok(counters)
+    if plan.analyze {
+        analyze(url).await?;
+    }
+    receivers.forget_handled();
+
+    let before = receivers.counts().await?;
+    let started = Instant::now();
+    publish(plan, client, base, plan.events, Some(clock), plan.fail_one).await?;
+    let published = started.elapsed();
+    // With --fail-one, the first receiver never gets the failing event.
+    let mut expected = vec![plan.events; before.len()];
+    if plan.fail_one && !expected.is_empty() {
+        expected[0] -= 1;
+    }
+    let deadline = started + plan.max;
+    loop {
+        let counts = receivers.counts().await?;
+        let done = counts
+            .iter()
+            .zip(&before)
+            .zip(&expected)
+            .all(|((c, b), want)| c - b >= *want);
+        if done {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "not every event was delivered within {:?}",
+                plan.max
+            ));
+        }
+        tokio::time::sleep(receivers.poll_every()).await;
+    }
+    let total = started.elapsed();
+
+    let handled = receivers.handled().await?;
+    let published_at = clock.published.lock().map_err(|e| e.to_string())?;
+    let latencies = handled
+        .iter()
+        .filter_map(|(id, at)| {
+            published_at
+                .get(id)
+                .map(|p| at.duration_since(*p).unwrap_or_default())
+        })
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    Ok((published, total, expected, latencies))
 }
 
 /// Publishes `total` events from the plan's publishers (at the plan's rate,
@@ -383,7 +334,7 @@ async fn publish(
                 if let (Some(clock), Some(id)) = (&clock, answer["eventId"].as_str())
                     && let Ok(mut published) = clock.published.lock()
                 {
-                    published.insert(id.to_string(), Instant::now());
+                    published.insert(id.to_string(), SystemTime::now());
                 }
             }
             Ok::<(), String>(())
@@ -393,28 +344,6 @@ async fn publish(
         publisher.await.map_err(|e| e.to_string())??;
     }
     Ok(())
-}
-
-/// Waits until every counter has moved `events` past `before`.
-async fn wait_all(
-    counters: &[Arc<AtomicU64>],
-    before: &[u64],
-    events: u64,
-    deadline: Instant,
-) -> Result<(), String> {
-    loop {
-        if counters
-            .iter()
-            .zip(before)
-            .all(|(c, b)| c.load(Ordering::Relaxed) - b >= events)
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err("not every event was delivered in time".to_string());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// Makes a new database on the server `url` names (connecting to the
