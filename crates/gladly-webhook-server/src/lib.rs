@@ -24,6 +24,9 @@
 //!   sends (for at most 5 s and 64 MiB, and half a second of silence) before it closes, so a client that
 //!   writes its whole request before reading gets the answer, not a reset.
 //!
+//! [`batch::gather`] tops up a group commit's batch with the writes on
+//! their way, for the writers behind a server (an inbox, the hub's store).
+//!
 //! Bodies are the handler's to read; [`body::read_body`] reads one whole
 //! within a size limit and a deadline, and against a shared
 //! [`body::BodyBudget`] (a semaphore sized in bytes), so unauthenticated
@@ -59,6 +62,7 @@
 //! }
 //! ```
 
+pub mod batch;
 pub mod body;
 #[cfg(feature = "serve")]
 mod limits;

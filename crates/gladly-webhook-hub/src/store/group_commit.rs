@@ -103,9 +103,8 @@ fn stopped() -> PublishError {
 async fn write_jobs(pool: Pool, turns: WriteTurns, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if batch.len() > 1 {
-            gather(&mut queue, &mut batch).await;
-        }
+        // Writes on their way share the commit (a lone one is made at once).
+        gladly_webhook_server::batch::gather(&mut queue, &mut batch, MAX_BATCH).await;
         let results = {
             let _turn = turns.take(&pool).await;
             write_batch(&pool, &batch).await
@@ -123,29 +122,6 @@ async fn write_jobs(pool: Pool, turns: WriteTurns, mut queue: mpsc::Receiver<Job
                 // `write_batch` answers each job in kind.
                 _ => {}
             }
-        }
-    }
-}
-
-/// How many times the task lets the runtime's other tasks run before it
-/// writes a batch that came with company.
-const GATHER_YIELDS: usize = 4;
-
-/// Tops up a batch that came with company: several writes queued at once
-/// mean others are on their way (publications being read, successes being
-/// answered), and each would pay a commit of its own a moment later.
-/// Yielding lets them reach the queue first; a lone write is made at once.
-async fn gather(queue: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
-    for _ in 0..GATHER_YIELDS {
-        tokio::task::yield_now().await;
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if batch.len() >= MAX_BATCH {
-            return;
         }
     }
 }

@@ -264,9 +264,8 @@ async fn write_loop(
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(batch);
     while queue.recv_many(&mut jobs, batch).await > 0 {
-        if jobs.len() > 1 {
-            gather(&mut queue, &mut jobs, batch).await;
-        }
+        // Writes on their way share the commit (a lone one is made at once).
+        gladly_webhook_server::batch::gather(&mut queue, &mut jobs, batch).await;
         let count = jobs.len();
         match write_batch(&mut conn, std::mem::take(&mut jobs)).await {
             Ok(answers) => answers.into_iter().for_each(|a| a.send(None)),
@@ -277,30 +276,6 @@ async fn write_loop(
                     reconnect(&mut conn, &connect).await;
                 }
             }
-        }
-    }
-}
-
-/// How many times the writer lets the runtime's other tasks run before it
-/// commits a batch that others are writing alongside.
-const GATHER_YIELDS: usize = 4;
-
-/// Tops up a batch that came with company: several writes queued at once
-/// mean several requests at once, and those being read or verified right
-/// now would each pay a commit of their own a moment later. Yielding lets
-/// them reach the queue first, so one commit (and one fsync) serves them
-/// all; a lone write is committed at once.
-async fn gather(queue: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>, batch: usize) {
-    for _ in 0..GATHER_YIELDS {
-        tokio::task::yield_now().await;
-        while jobs.len() < batch {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        if jobs.len() >= batch {
-            return;
         }
     }
 }
