@@ -238,7 +238,11 @@ async fn measure(
         let before = receivers.counts().await?;
         publish(plan, client, base, events, None, false).await?;
         receivers
-            .wait_all(&before, events, Instant::now() + plan.max)
+            .wait_all(
+                &before,
+                &vec![events; before.len()],
+                Instant::now() + plan.max,
+            )
             .await
             .map_err(|e| format!("{what}: {e}"))?;
     }
@@ -256,25 +260,10 @@ async fn measure(
     if plan.fail_one && !expected.is_empty() {
         expected[0] -= 1;
     }
-    let deadline = started + plan.max;
-    loop {
-        let counts = receivers.counts().await?;
-        let done = counts
-            .iter()
-            .zip(&before)
-            .zip(&expected)
-            .all(|((c, b), want)| c - b >= *want);
-        if done {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "not every event was delivered within {:?}",
-                plan.max
-            ));
-        }
-        tokio::time::sleep(receivers.poll_every()).await;
-    }
+    receivers
+        .wait_all(&before, &expected, started + plan.max)
+        .await
+        .map_err(|_| format!("not every event was delivered within {:?}", plan.max))?;
     let total = started.elapsed();
 
     let handled = receivers.handled().await?;

@@ -133,23 +133,29 @@ impl Receivers {
 
     /// How often to look at the counts while waiting: a child is asked
     /// over HTTP, so less often.
-    pub fn poll_every(&self) -> Duration {
+    fn poll_every(&self) -> Duration {
         match self {
             Self::Here { .. } => Duration::from_millis(2),
             Self::Apart { .. } => Duration::from_millis(5),
         }
     }
 
-    /// Waits until every receiver has handled `events` more than `before`.
+    /// Waits until each receiver has handled its `expected` count more
+    /// than `before`.
     pub async fn wait_all(
         &self,
         before: &[u64],
-        events: u64,
+        expected: &[u64],
         deadline: Instant,
     ) -> Result<(), String> {
         loop {
             let counts = self.counts().await?;
-            if counts.iter().zip(before).all(|(c, b)| c - b >= events) {
+            if counts
+                .iter()
+                .zip(before)
+                .zip(expected)
+                .all(|((c, b), want)| c - b >= *want)
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
