@@ -462,7 +462,9 @@ fn the_hub_page_shows_attempts_publishes_reactivates_retries_now_and_recovers() 
 
 /// Clicks the element `locator` finds. The pages update themselves: an
 /// element found just before an update is stale, so it is found again (a
-/// few times at most).
+/// few times at most). Chromium reports a node replaced between the find
+/// and the click either as a stale element or as an "unknown error" whose
+/// node "does not belong to the document"; both are the same race.
 async fn click(client: &Client, locator: Locator<'_>) {
     for _ in 0..5 {
         let element = match client.find(locator).await {
@@ -474,15 +476,21 @@ async fn click(client: &Client, locator: Locator<'_>) {
         };
         match element.click().await {
             Ok(()) => return,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
-            {
+            Err(fantoccini::error::CmdError::Standard(e)) if replaced(&e) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(err) => panic!("{locator:?}: {err}"),
         }
     }
-    panic!("{locator:?}: stale five times in a row");
+    panic!("{locator:?}: replaced five times in a row");
+}
+
+/// Whether a WebDriver error says the element was replaced by an update.
+fn replaced(error: &fantoccini::error::WebDriver) -> bool {
+    use fantoccini::error::ErrorStatus;
+    error.error == ErrorStatus::StaleElementReference
+        || (error.error == ErrorStatus::UnknownError
+            && error.message.contains("does not belong to the document"))
 }
 
 /// Publishes a sample CONVERSATION_CLOSED with the page's form.
