@@ -23,6 +23,8 @@ fn sample() -> Receive {
             run("sqlite-full", 64, 20_000.0, 9_000),
             run("postgres", 32, 4_000.0, 13_000),
             run("postgres", 64, 12_000.0, 30_000),
+            run("relay", 64, 15_000.0, 12_000),
+            run("relay-postgres", 64, 12_500.0, 20_000),
             run("inline", 1, 8_700.0, 150),
             run("octokit", 64, 6_000.0, 28_000),
             run("floor", 1, 9_000.0, 200),
@@ -71,6 +73,19 @@ fn targets_are_judged_from_the_ratios() {
         ),
         "{text}"
     );
+    // 15k / 20k on SQLite: 0.75x, not met; 12.5k / 12k on PostgreSQL: met.
+    assert!(
+        text.contains(
+            "| the relay's acceptance (5 destinations) ≥ the SQLite inbox's at 64 connections | 0.75x (15000 against 20000 events/s) | **no** |"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "| the relay's acceptance (5 destinations) ≥ the PostgreSQL inbox's at 64 connections | 1.04x (12500 against 12000 events/s) | yes |"
+        ),
+        "{text}"
+    );
     assert!(text.contains("### 1 connection\n"));
     assert!(
         text.contains("| inline | 80000 | 1.0 ms | 3.0 ms | 0 | 0.89x |"),
@@ -83,7 +98,7 @@ fn targets_are_judged_from_the_ratios() {
 fn the_chart_has_a_bar_per_run() {
     let svg = render_svg(&sample());
     assert!(svg.starts_with("<svg"));
-    assert_eq!(svg.matches("<title>").count(), 8);
+    assert_eq!(svg.matches("<title>").count(), 10);
     assert!(svg.contains("octokit at 64: 6000 req/s"));
 }
 
