@@ -460,29 +460,35 @@ fn the_hub_page_shows_attempts_publishes_reactivates_retries_now_and_recovers() 
     drop(hub);
 }
 
-/// Clicks the element `locator` finds. The pages update themselves: an
-/// element found just before an update is stale, so it is found again (a
-/// few times at most). Chromium reports a node replaced between the find
-/// and the click either as a stale element or as an "unknown error" whose
-/// node "does not belong to the document"; both are the same race.
+/// Clicks the element `locator` finds, within 5 s. The pages update
+/// themselves, and a form's answer loads a new page: between two loads the
+/// element is not there yet, and an element found just before an update is
+/// replaced (Chromium says "stale", or an "unknown error" whose node "does
+/// not belong to the document"). Either is tried again, every 50 ms.
 async fn click(client: &Client, locator: Locator<'_>) {
-    for _ in 0..5 {
-        let element = match client.find(locator).await {
-            Ok(element) => element,
-            Err(err) => panic!(
-                "{locator:?}: {err}: {}",
-                client.source().await.unwrap_or_default()
-            ),
-        };
-        match element.click().await {
-            Ok(()) => return,
-            Err(fantoccini::error::CmdError::Standard(e)) if replaced(&e) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let why = match client.find(locator).await {
+            Ok(element) => match element.click().await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(e)) if replaced(&e) => e.to_string(),
+                Err(err) => panic!("{locator:?}: {err}"),
+            },
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::NoSuchElement =>
+            {
+                e.to_string()
             }
             Err(err) => panic!("{locator:?}: {err}"),
+        };
+        if Instant::now() >= deadline {
+            panic!(
+                "{locator:?}: {why} for 5 s: {}",
+                client.source().await.unwrap_or_default()
+            );
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{locator:?}: replaced five times in a row");
 }
 
 /// Whether a WebDriver error says the element was replaced by an update.
@@ -493,19 +499,37 @@ fn replaced(error: &fantoccini::error::WebDriver) -> bool {
             && error.message.contains("does not belong to the document"))
 }
 
-/// Publishes a sample CONVERSATION_CLOSED with the page's form.
+/// Publishes a sample CONVERSATION_CLOSED with the page's form, and waits
+/// for the page its answer loads (so the next click is not made on the
+/// page being left).
 async fn publish_closed(client: &Client) {
-    let option = match client
-        .find(Locator::Css(
-            "#event-type option[value='CONVERSATION_CLOSED']",
-        ))
+    click(
+        client,
+        Locator::Css("#event-type option[value='CONVERSATION_CLOSED']"),
+    )
+    .await;
+    client
+        .execute("window.gladlyLeaving = true;", vec![])
         .await
-    {
-        Ok(option) => option,
-        Err(err) => panic!("{err}: {}", client.source().await.unwrap_or_default()),
-    };
-    option.click().await.unwrap();
+        .unwrap();
     click(client, Locator::Id("send")).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let loaded = client
+            .execute(
+                "return document.readyState === 'complete' && !window.gladlyLeaving;",
+                vec![],
+            )
+            .await;
+        if matches!(loaded, Ok(Value::Bool(true))) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the form's answer did not load within 5 s: {loaded:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Waits until no delivery on the page is pending.
