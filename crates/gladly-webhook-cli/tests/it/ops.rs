@@ -650,8 +650,17 @@ fn readiness_follows_a_stopped_database() {
         assert_eq!(http(port, "GET", "/readyz", &[], "").0, 200);
     }
 
+    // Both processes at once: each check waits out a store that does not
+    // answer.
+    let each = |check: fn(u16)| {
+        std::thread::scope(|both| {
+            for port in ports {
+                both.spawn(move || check(port));
+            }
+        })
+    };
     proxy.stop();
-    for port in ports {
+    each(|port| {
         let started = Instant::now();
         let (status, body) = http(port, "GET", "/readyz", &[], "");
         assert_eq!(
@@ -662,10 +671,10 @@ fn readiness_follows_a_stopped_database() {
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(http(port, "GET", "/healthz", &[], "").0, 200);
         assert_eq!(value(&scrape(port), "gladly_store_up"), Some(0.0));
-    }
+    });
 
     proxy.start();
-    for port in ports {
+    each(|port| {
         assert!(
             wait_until(Duration::from_secs(60), || http(
                 port,
@@ -678,7 +687,7 @@ fn readiness_follows_a_stopped_database() {
             "ready again once the database is back"
         );
         assert_eq!(value(&scrape(port), "gladly_store_up"), Some(1.0));
-    }
+    });
     assert_eq!(listen.stop(), 0);
     assert_eq!(hub.stop(), 0);
 }

@@ -322,79 +322,88 @@ fn hub_command(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn hub_recover_and_rate_limit_through_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    for (n, db) in stores(dir.path()).into_iter().enumerate() {
-        let hub_port = free_port();
-        let hub = serve(&db, hub_port, "0.0002");
-        let port = free_port();
-        let (id, secret) = subscribe(hub_port, port);
-        let inbox = format!("sqlite:{}", dir.path().join(format!("r{n}.db")).display());
-        let mut receiver = listen(port, &secret, &inbox);
-        let activate = || {
-            let path = format!("/api/v1/webhooks/{id}");
-            call(hub_port, "PATCH", &path, Some(&json!({"active": true})))
-        };
-        assert_eq!(activate().0, 200, "{db}");
-
-        // The outage: both deliveries run out of attempts.
-        receiver.kill_hard();
-        let mut published = Vec::new();
-        for _ in 0..2 {
-            let (status, answer) = call(hub_port, "POST", "/api/v1/events", Some(&closed_event()));
-            assert_eq!(status, 202, "{answer}");
-            published.push(answer["eventId"].as_str().unwrap().to_string());
+    // The stores side by side: each case waits on its schedule.
+    std::thread::scope(|cases| {
+        for (n, db) in stores(dir.path()).into_iter().enumerate() {
+            let dir = dir.path();
+            cases.spawn(move || recover_and_rate_limit(dir, n, &db));
         }
-        let deliveries = format!("/api/v1/webhooks/{id}/deliveries");
-        assert!(
-            wait_until(Duration::from_secs(60), || {
-                let (_, list) = call(hub_port, "GET", &deliveries, None);
-                let list = list.as_array().cloned().unwrap_or_default();
-                list.len() == 2 && list.iter().all(|d| d["state"] != "pending")
-            }),
-            "{db}: the deliveries ran out"
-        );
+    });
+}
 
-        let recover = ["recover", &id, "--since", "1h", "--db", &db];
-        let (code, _, err) = hub_command(&recover);
-        assert_eq!(code, 1, "{db}: {err}");
-        assert!(
-            err.contains("inactive") && err.contains("re-activate"),
-            "{err}"
-        );
-        let (code, _, err) = hub_command(&["recover", "wh_nope", "--since", "1h", "--db", &db]);
-        assert_eq!(code, 1, "{err}");
-        assert!(err.contains("no subscription"), "{err}");
+/// One store's case of [`hub_recover_and_rate_limit_through_the_store`].
+fn recover_and_rate_limit(dir: &Path, n: usize, db: &str) {
+    let hub_port = free_port();
+    let hub = serve(db, hub_port, "0.0002");
+    let port = free_port();
+    let (id, secret) = subscribe(hub_port, port);
+    let inbox = format!("sqlite:{}", dir.join(format!("r{n}.db")).display());
+    let mut receiver = listen(port, &secret, &inbox);
+    let activate = || {
+        let path = format!("/api/v1/webhooks/{id}");
+        call(hub_port, "PATCH", &path, Some(&json!({"active": true})))
+    };
+    assert_eq!(activate().0, 200, "{db}");
 
-        let _receiver = listen(port, &secret, &inbox);
-        assert_eq!(activate().0, 200, "{db}");
-        let (code, out, err) = hub_command(&[&recover[..], &["--format", "json"]].concat());
-        assert_eq!(
-            (code, out.as_str()),
-            (0, "{\"recovered\":2}\n"),
-            "{db}: {err}"
-        );
-        let (code, out, _) = hub_command(&recover);
-        assert_eq!((code, out.as_str()), (0, "recovered 0\n"), "{db}: once");
-        assert!(
-            wait_until(Duration::from_secs(30), || {
-                let ids = stored_ids(&inbox);
-                published.iter().all(|id| ids.contains(id))
-            }),
-            "{db}: the recovered events arrived"
-        );
-
-        // A rate limit set through the store shows in the API.
-        let (code, out, err) = hub_command(&["rate-limit", &id, "--per-second", "5", "--db", &db]);
-        assert_eq!(code, 0, "{err}");
-        assert!(out.ends_with(": at most 5 deliveries a second\n"), "{out}");
-        let (status, limit) = call(
-            hub_port,
-            "GET",
-            &format!("/api/v1/webhooks/{id}/rate-limit"),
-            None,
-        );
-        assert_eq!((status, &limit["perSecond"]), (200, &json!(5)), "{db}");
-        let (code, _, err) = hub_command(&["rate-limit", &id, "--per-second", "0", "--db", &db]);
-        assert_eq!(code, 2, "{err}");
-        drop(hub);
+    // The outage: both deliveries run out of attempts.
+    receiver.kill_hard();
+    let mut published = Vec::new();
+    for _ in 0..2 {
+        let (status, answer) = call(hub_port, "POST", "/api/v1/events", Some(&closed_event()));
+        assert_eq!(status, 202, "{answer}");
+        published.push(answer["eventId"].as_str().unwrap().to_string());
     }
+    let deliveries = format!("/api/v1/webhooks/{id}/deliveries");
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let (_, list) = call(hub_port, "GET", &deliveries, None);
+            let list = list.as_array().cloned().unwrap_or_default();
+            list.len() == 2 && list.iter().all(|d| d["state"] != "pending")
+        }),
+        "{db}: the deliveries ran out"
+    );
+
+    let recover = ["recover", &id, "--since", "1h", "--db", db];
+    let (code, _, err) = hub_command(&recover);
+    assert_eq!(code, 1, "{db}: {err}");
+    assert!(
+        err.contains("inactive") && err.contains("re-activate"),
+        "{err}"
+    );
+    let (code, _, err) = hub_command(&["recover", "wh_nope", "--since", "1h", "--db", db]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no subscription"), "{err}");
+
+    let _receiver = listen(port, &secret, &inbox);
+    assert_eq!(activate().0, 200, "{db}");
+    let (code, out, err) = hub_command(&[&recover[..], &["--format", "json"]].concat());
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "{\"recovered\":2}\n"),
+        "{db}: {err}"
+    );
+    let (code, out, _) = hub_command(&recover);
+    assert_eq!((code, out.as_str()), (0, "recovered 0\n"), "{db}: once");
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let ids = stored_ids(&inbox);
+            published.iter().all(|id| ids.contains(id))
+        }),
+        "{db}: the recovered events arrived"
+    );
+
+    // A rate limit set through the store shows in the API.
+    let (code, out, err) = hub_command(&["rate-limit", &id, "--per-second", "5", "--db", db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with(": at most 5 deliveries a second\n"), "{out}");
+    let (status, limit) = call(
+        hub_port,
+        "GET",
+        &format!("/api/v1/webhooks/{id}/rate-limit"),
+        None,
+    );
+    assert_eq!((status, &limit["perSecond"]), (200, &json!(5)), "{db}");
+    let (code, _, err) = hub_command(&["rate-limit", &id, "--per-second", "0", "--db", db]);
+    assert_eq!(code, 2, "{err}");
+    drop(hub);
 }
