@@ -18,9 +18,11 @@ const INSERT_COLUMNS: &str = "(dedup_key, event_id, event_type, body, received_a
     attempts, next_run_at, last_error, updated_at)";
 /// The row counts of the multi-row `INSERT`s (7 parameters a row, far
 /// under SQLite's limit of 32,766). A batch is cut into these sizes,
-/// largest first, so only four statements are ever prepared and all stay
-/// in the connection's statement cache.
-const ROWS_PER_INSERT: [usize; 4] = [128, 32, 8, 1];
+/// largest first: a batch of fewer than 128 takes one statement per bit
+/// of its size (at most 7), and only eight statements are ever prepared,
+/// all kept in the connection's statement cache. Each statement is a
+/// round trip to the database's thread, which the writer waits for.
+const ROWS_PER_INSERT: [usize; 8] = [128, 64, 32, 16, 8, 4, 2, 1];
 
 /// `(start, rows)` of each statement for a batch of `n` inserts.
 pub(crate) fn insert_chunks(n: usize) -> Vec<(usize, usize)> {
@@ -426,37 +428,21 @@ mod tests {
     use super::insert_chunks;
 
     #[test]
-    fn batches_are_cut_into_four_statement_sizes() {
+    fn batches_are_cut_into_eight_statement_sizes() {
         assert_eq!(insert_chunks(0), []);
         assert_eq!(insert_chunks(1), [(0, 1)]);
-        assert_eq!(
-            insert_chunks(45),
-            [
-                (0, 32),
-                (32, 8),
-                (40, 1),
-                (41, 1),
-                (42, 1),
-                (43, 1),
-                (44, 1)
-            ]
-        );
+        // 45 = 32 + 8 + 4 + 1.
+        assert_eq!(insert_chunks(45), [(0, 32), (32, 8), (40, 4), (44, 1)]);
         assert_eq!(
             insert_chunks(300),
-            [
-                (0, 128),
-                (128, 128),
-                (256, 32),
-                (288, 8),
-                (296, 1),
-                (297, 1),
-                (298, 1),
-                (299, 1)
-            ]
+            [(0, 128), (128, 128), (256, 32), (288, 8), (296, 4)]
         );
         for n in 0..600 {
             let chunks = insert_chunks(n);
             assert_eq!(chunks.iter().map(|(_, rows)| rows).sum::<usize>(), n);
+            // One statement per bit below 128, one per whole 128.
+            let bits = (n % 128).count_ones() as usize;
+            assert_eq!(chunks.len(), n / 128 + bits, "{n}");
         }
     }
 }
